@@ -1,0 +1,72 @@
+import { StubrunError, UsageError } from "@stubrun/protocol";
+import yargs, { type Argv } from "yargs";
+import { contextFromEnv, type CliContext } from "./cli-context";
+import { runCommand } from "./commands/run.command";
+import { serverCommand } from "./commands/server.command";
+
+const COMMANDS = new Set(["run", "server"]);
+const RUNNER_FLAGS_WITH_VALUE = new Set<string>();
+
+/**
+ * Everything after FILE belongs to the entrypoint, so the run command's argv is split before yargs
+ * sees it: `[run] [runner flags] FILE rest...` becomes `run [runner flags] FILE -- rest...`.
+ */
+export function normalizeArgv(argv: string[]): string[] {
+  const first = argv.find((a) => !a.startsWith("-"));
+  const globalOnly = argv.length === 0 || argv.every((a) => ["--help", "-h", "--version"].includes(a));
+  if (globalOnly || (first !== undefined && COMMANDS.has(first) && first !== "run")) return argv;
+  const start = argv[0] === "run" ? 1 : 0;
+  let i = start;
+  while (i < argv.length && argv[i].startsWith("-") && argv[i] !== "--") i += RUNNER_FLAGS_WITH_VALUE.has(argv[i]) ? 2 : 1;
+  if (argv[i] === "--") i++;
+  if (i >= argv.length) return ["run", ...argv.slice(start)];
+  return ["run", ...argv.slice(start, i), argv[i], "--", ...argv.slice(i + 1)];
+}
+
+/** The stubrun CLI as a yargs instance, so tests can parse argv in-process. Handlers throw; the bin sets exit codes. */
+export function createCli(argv: string[], context: CliContext = contextFromEnv()): Argv {
+  return yargs(normalizeArgv(argv))
+    .scriptName("stubrun")
+    .parserConfiguration({ "populate--": true })
+    .command(runCommand(context))
+    .command(serverCommand(context))
+    .strict()
+    .demandCommand(1, "Give a file to run, e.g. npx stubrun examples/hello.ts")
+    .help()
+    .alias("help", "h")
+    .version()
+    .exitProcess(false)
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new UsageError(message);
+    });
+}
+
+/** Runs the CLI and returns the exit code: 0 ok, 1 the run failed, 2 usage error, 130 interrupted. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await createCli(argv).parseAsync();
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof UsageError) {
+    process.stderr.write(`Error: ${error.message}\n`);
+    if (!/--help|Usage:/.test(error.message)) process.stderr.write("Run with --help for usage.\n");
+    return 2;
+  }
+  if (error instanceof StubrunError && !error.stack?.includes("\n    at ")) {
+    process.stderr.write(`Error: ${error.message}\n`);
+    return 1;
+  }
+  if (error instanceof StubrunError && ["SERVER_UNAVAILABLE", "REFUSED"].includes(error.code)) {
+    process.stderr.write(`Error: ${error.message}\n`);
+    return 1;
+  }
+  const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+  process.stderr.write(`${text}\n`);
+  return 1;
+}

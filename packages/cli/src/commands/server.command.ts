@@ -1,0 +1,61 @@
+import { serverUrlFromEnv, UsageError } from "@stubrun/protocol";
+import { pingServer, readDaemon, startDaemon, stopDaemon } from "@stubrun/server/dist/daemon";
+import type { CommandModule } from "yargs";
+import type { CliContext } from "../cli-context";
+
+interface ServerArgs {
+  action?: "start" | "stop" | "status";
+  port?: number;
+  host?: string;
+}
+
+/** `stubrun server [--port N]` in the foreground; `stubrun server start|stop|status` for the daemon. */
+export function serverCommand(context: CliContext): CommandModule<object, ServerArgs> {
+  return {
+    command: "server [action]",
+    describe: "Run the control plane: in the foreground, or as a background daemon (start, stop, status)",
+    builder: (yargs) =>
+      yargs
+        .positional("action", { choices: ["start", "stop", "status"] as const, describe: "manage the background daemon" })
+        .option("port", { type: "number", describe: "Port to listen on (default: the port of STUBRUN_SERVER_URL, 7420)" })
+        .option("host", { type: "string", describe: "Address to listen on", default: "127.0.0.1" }) as never,
+    handler: async (args) => {
+      const url = new URL(serverUrlFromEnv());
+      const port = args.port ?? Number(url.port || 7420);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a port number from 0 to 65535, got ${args.port}`);
+      const host = args.host ?? "127.0.0.1";
+      switch (args.action) {
+        case undefined: {
+          const { runServerProcess } = await import("@stubrun/server");
+          await runServerProcess({ home: context.home, port, host });
+          await new Promise(() => {}); // serve until a signal ends the process
+          return;
+        }
+        case "start": {
+          const running = readDaemon(context.home);
+          if (running && (await pingServer(running.url))) {
+            process.stderr.write(`The stubrun server is already running on ${running.url} (pid ${running.pid})\n`);
+            return;
+          }
+          const info = await startDaemon(context.home, port, host);
+          process.stderr.write(`Started the stubrun server on ${info.url} (pid ${info.pid}, STUBRUN_HOME=${context.home})\n`);
+          return;
+        }
+        case "stop": {
+          const stopped = await stopDaemon(context.home);
+          process.stderr.write(stopped ? "Stopped the stubrun server\n" : `No stubrun server is running for STUBRUN_HOME=${context.home}\n`);
+          return;
+        }
+        case "status": {
+          const info = readDaemon(context.home);
+          const answering = info ? await pingServer(info.url) : false;
+          process.stdout.write(
+            info && answering ? `running on ${info.url} (pid ${info.pid})\n` : info ? `pid ${info.pid} is alive but not answering on ${info.url}\n` : "not running\n",
+          );
+          if (!(info && answering)) process.exitCode = 3;
+          return;
+        }
+      }
+    },
+  };
+}

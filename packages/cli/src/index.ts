@@ -1,0 +1,1 @@
+export { createCli, main, normalizeArgv } from "./cli";

@@ -1,0 +1,32 @@
+import type { CodeFile } from "@stubrun/protocol";
+import path from "node:path";
+import type { LoadedFile } from "./typescript.loader";
+
+/** The user's code as it is uploaded: compiled files under paths relative to their common root. */
+export interface CodeBundle {
+  /** Absolute directory on this machine that the paths are relative to. */
+  root: string;
+  /** The entry module's path inside the bundle. */
+  entry: string;
+  files: CodeFile[];
+}
+
+/** Bundles the files the loader saw; `.ts` files are stored as `.js` so `require("./lib")` finds them. */
+export function bundleCode(entryFile: string, loaded: Iterable<LoadedFile>): CodeBundle {
+  const files = [...loaded];
+  const root = commonDirectory(files.map((f) => path.dirname(f.absolutePath)));
+  const toBundlePath = (absolutePath: string) =>
+    path.relative(root, absolutePath).split(path.sep).join("/").replace(/\.(ts|tsx|mts)$/, ".js").replace(/\.cts$/, ".cjs");
+  return {
+    root,
+    entry: toBundlePath(path.resolve(entryFile)),
+    files: files.map((f) => ({ path: toBundlePath(f.absolutePath), code: f.compiled })),
+  };
+}
+
+function commonDirectory(dirs: string[]): string {
+  return dirs.reduce((common, dir) => {
+    while (common !== dir && !dir.startsWith(common + path.sep) && common !== path.dirname(common)) common = path.dirname(common);
+    return common;
+  });
+}

@@ -1,0 +1,41 @@
+import { transformSync, type Options } from "@swc/core";
+import { UsageError } from "@stubrun/protocol";
+import path from "node:path";
+
+/**
+ * Compiles one TypeScript file to CommonJS with SWC. SWC, unlike tsx and esbuild, emits
+ * `design:paramtypes` for experimental decorators, which stubrun reads to build CLI options.
+ * The source map is inline, so stack traces (in the CLI and in workers) point into the .ts file.
+ */
+export function compileTypeScript(source: string, fileName: string): string {
+  const options: Options = {
+    filename: fileName,
+    sourceFileName: fileName,
+    sourceMaps: "inline",
+    swcrc: false,
+    configFile: false,
+    module: { type: "commonjs", ignoreDynamic: true },
+    jsc: {
+      target: "es2022",
+      keepClassNames: true,
+      parser: { syntax: "typescript", decorators: true, tsx: fileName.endsWith(".tsx") },
+      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+    },
+  };
+  try {
+    return transformSync(source, options).code;
+  } catch (error) {
+    throw syntaxError(error, fileName);
+  }
+}
+
+/** Turns SWC's report into `file:line: message` plus its code frame, without SWC's native backtrace. */
+export function syntaxError(error: unknown, fileName: string): UsageError {
+  const report = String((error as Error)?.message ?? error);
+  const frame = report.split(/\n\s*\nCaused by:|\nStack backtrace:/)[0].trimEnd();
+  const where = /,-\[(.*?):(\d+):(\d+)\]/.exec(frame);
+  const line = where ? where[2] : "1";
+  const firstMessage = /^\s*[x×]\s+(.*)$/m.exec(frame)?.[1] ?? "syntax error";
+  const shown = path.relative(process.cwd(), fileName) || fileName;
+  return new UsageError(`${shown}:${line}: ${firstMessage}\n${frame}`);
+}

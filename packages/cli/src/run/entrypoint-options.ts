@@ -1,0 +1,97 @@
+import { describeParamType, kebabCase, parseParamText, UsageError, type ParamManifest } from "@stubrun/protocol";
+import yargs from "yargs";
+
+/**
+ * Parses the entrypoint's part of argv (everything after FILE) into the method's arguments, with
+ * yargs: each parameter is an option in kebab-case (camelCase accepted too), booleans take `--no-`.
+ */
+export function parseEntrypointArgs(params: ParamManifest[], argv: string[], entrypoint: string): unknown[] {
+  const parser = yargs(argv)
+    .help(false)
+    .version(false)
+    .exitProcess(false)
+    .strict()
+    .parserConfiguration({ "camel-case-expansion": true, "boolean-negation": true })
+    .fail((message: string | null, error: Error | undefined) => {
+      throw new UsageError(optionError(message ?? error?.message ?? "bad options", params, entrypoint));
+    });
+  for (const param of params) {
+    const name = kebabCase(param.name);
+    parser.option(name, {
+      type: param.type === "boolean" ? "boolean" : "string",
+      requiresArg: param.type !== "boolean",
+    });
+  }
+  const parsed = parser.parseSync() as Record<string, unknown> & { _: (string | number)[] };
+  if (parsed._.length > 0) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(String(parsed._[0]))} for ${entrypoint}: give values as options, like ${example(params)}`);
+  }
+  return toArgs(params, parsed);
+}
+
+function toArgs(params: ParamManifest[], parsed: Record<string, unknown>): unknown[] {
+  const args = params.map((param) => {
+    const option = `--${kebabCase(param.name)}`;
+    const value = parsed[param.name] ?? parsed[kebabCase(param.name)];
+    if (value === undefined) {
+      if (param.required) throw new UsageError(`missing required option ${option}: expected ${describeParamType(param)}`);
+      return undefined;
+    }
+    if (Array.isArray(value)) throw new UsageError(`option ${option} was given ${value.length} times; give it once`);
+    if (param.type === "boolean") return value;
+    return parseParamText(param, String(value), `option ${option}`);
+  });
+  // Trailing undefined arguments are dropped so the method's defaults apply.
+  while (args.length > 0 && args[args.length - 1] === undefined) args.pop();
+  return args;
+}
+
+function optionError(message: string, params: ParamManifest[], entrypoint: string): string {
+  const missingValue = /Not enough arguments following: (\S+)/.exec(message);
+  if (missingValue) {
+    const param = params.find((p) => kebabCase(p.name) === missingValue[1] || p.name === missingValue[1]);
+    return `option --${missingValue[1]} needs a value: expected ${param ? describeParamType(param) : "a value"}`;
+  }
+  const unknown = /Unknown arguments?: (.*)/.exec(message);
+  if (unknown) {
+    const names = unknown[1].split(", ").map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(", ");
+    const known = params.map((p) => `--${kebabCase(p.name)}`).join(", ") || "none";
+    return `unknown option ${names} for ${entrypoint}; its options are: ${known} (see --help)`;
+  }
+  return message;
+}
+
+function example(params: ParamManifest[]): string {
+  const p = params[0];
+  return p ? `--${kebabCase(p.name)} ${p.type === "number" ? "1" : "value"}` : "(it takes no options)";
+}
+
+/** The `FILE::REF --help` text: every option with its type, default, choices and description. */
+export function formatEntrypointHelp(params: ParamManifest[], usage: string, summary: string | undefined): string {
+  const rows = params.map((param) => {
+    const name = kebabCase(param.name);
+    const flag = param.type === "boolean" ? `--${name}, --no-${name}` : `--${name} <${typeLabel(param)}>`;
+    const notes = [
+      param.description,
+      param.required ? "required" : param.defaultText !== undefined ? `default: ${param.defaultText}` : "optional",
+    ].filter(Boolean);
+    return [flag, notes.join("  ")] as const;
+  });
+  const width = Math.max(0, ...rows.map(([flag]) => flag.length)) + 2;
+  const lines = [`Usage: ${usage}`, ""];
+  if (summary) lines.push(summary, "");
+  lines.push(rows.length ? "Options:" : "This entrypoint takes no options.");
+  for (const [flag, notes] of rows) lines.push(`  ${flag.padEnd(width)}${notes}`);
+  return lines.join("\n");
+}
+
+function typeLabel(param: ParamManifest): string {
+  switch (param.type) {
+    case "choice":
+      return (param.choices ?? []).join("|");
+    case "date":
+      return "date";
+    default:
+      return param.type;
+  }
+}

@@ -1,0 +1,104 @@
+import { encodeValue, serverUrlFromEnv, type ParamManifest } from "@stubrun/protocol";
+import { FunctionCall, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
+import { bundleCode } from "../loader/code-bundle";
+import { TypeScriptLoader } from "../loader/typescript.loader";
+import { Status } from "../status";
+import { formatEntrypointHelp, parseEntrypointArgs } from "./entrypoint-options";
+import { ParamsReader } from "./entrypoint-params";
+import { resolveEntrypoint, type Entrypoint } from "./entrypoint.resolver";
+import { buildManifest } from "./manifest.builder";
+import { connectToServer } from "./server-client";
+import { parseTarget } from "./target";
+
+export interface RunOptions {
+  /** `FILE[::REF]`. */
+  target: string;
+  /** Everything after FILE: the entrypoint's options. */
+  entryArgs: string[];
+  quiet: boolean;
+  detach: boolean;
+  home: string;
+}
+
+/**
+ * `stubrun FILE[::REF] [options]`: loads the file, chooses the entrypoint, parses its options,
+ * creates an ephemeral app on the server, runs the entrypoint (locally, or remotely for a
+ * function), prints its return value, and stops the app.
+ */
+export async function runFile(options: RunOptions): Promise<void> {
+  const status = new Status(options.quiet);
+  const { file, ref } = parseTarget(options.target);
+  const loader = new TypeScriptLoader();
+  loader.load(file);
+  const entrypoint = resolveEntrypoint(file, ref);
+  const params = new ParamsReader(loader.files.values());
+  const entryParams = params.params(entrypoint.cls, entrypoint.methodName);
+  if (options.entryArgs.includes("--help") || options.entryArgs.includes("-h")) {
+    process.stdout.write(`${help(file, entrypoint, entryParams, params)}\n`);
+    return;
+  }
+  const args = parseEntrypointArgs(entryParams, options.entryArgs, entrypoint.name);
+
+  const url = serverUrlFromEnv();
+  const connection = await connectToServer(url, options.home, status);
+  const stub = registry().stubOf(entrypoint.cls);
+  const bundle = bundleCode(file, loader.files.values());
+  const { appId } = await connection.request<{ appId: string }>({
+    type: "app.create",
+    manifest: buildManifest(stub, bundle, params),
+    files: bundle.files,
+    detach: options.detach,
+  });
+  status.line(`Created app ${appId}${stub?.name ? ` (${stub.name})` : ""}; running ${entrypoint.name} ${entrypoint.where === "local" ? "locally" : "remotely"}`);
+
+  const stopOnSignal = onInterrupt(connection, appId, options.detach);
+  try {
+    const value = await runEntrypoint(entrypoint, args, connection, appId);
+    if (value !== undefined) process.stdout.write(`${typeof value === "string" ? value : JSON.stringify(encodeValue(value, "the return value"))}\n`);
+  } finally {
+    process.off("SIGINT", stopOnSignal);
+    await finish(connection, appId, status, options.detach);
+  }
+}
+
+function runEntrypoint(entrypoint: Entrypoint, args: unknown[], connection: ServerConnection, appId: string): Promise<unknown> {
+  setSessionProvider(async () => ({ connection, appId }));
+  if (entrypoint.where === "remote") {
+    const encoded = args.map((arg, i) => encodeValue(arg, `argument ${i + 1} of ${entrypoint.name}`));
+    return FunctionCall.start(connection, appId, entrypoint.name, encoded).then((call) => call.get());
+  }
+  const instance = new (entrypoint.cls as unknown as new () => Record<string, (...a: unknown[]) => unknown>)();
+  return Promise.resolve(instance[entrypoint.methodName](...args));
+}
+
+/** Ends the run: a detached app keeps going (and the user learns how to follow it); any other app stops. */
+async function finish(connection: ServerConnection, appId: string, status: Status, detach: boolean): Promise<void> {
+  if (detach) {
+    status.line(`App ${appId} keeps running detached. Follow it with: npx stubrun app logs ${appId} --follow`);
+    status.line(`Stop it with: npx stubrun app stop ${appId}`);
+  } else {
+    await connection.request({ type: "app.stop", appId }).catch(() => {});
+    status.line(`Stopped app ${appId}`);
+  }
+  connection.close();
+}
+
+/** Ctrl-C: say the app is stopping, stop it, exit 130. */
+function onInterrupt(connection: ServerConnection, appId: string, detach: boolean): () => void {
+  const handler = () => {
+    process.stderr.write(`\nInterrupted: ${detach ? "leaving detached" : "stopping"} app ${appId}\n`);
+    const stopped = detach ? Promise.resolve() : connection.request({ type: "app.stop", appId }).catch(() => {});
+    void stopped.finally(() => {
+      connection.close();
+      process.exit(130);
+    });
+  };
+  process.once("SIGINT", handler);
+  return handler;
+}
+
+function help(file: string, entrypoint: Entrypoint, entryParams: ParamManifest[], params: ParamsReader): string {
+  const where = entrypoint.where === "local" ? "a local entrypoint, runs in this process" : "a function, runs remotely";
+  const summary = [params.description(entrypoint.cls, entrypoint.methodName), `${entrypoint.name}: ${where}.`].filter(Boolean).join("\n\n");
+  return formatEntrypointHelp(entryParams, `stubrun ${file}::${entrypoint.name} [options]`, summary);
+}

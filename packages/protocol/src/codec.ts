@@ -1,0 +1,127 @@
+import { fromWireError, toWireError, UncarriableValueError, type WireError } from "./errors";
+
+/**
+ * The value codec: turns the values SPEC §2 allows (JSON plus undefined, Date, BigInt, Map, Set,
+ * Uint8Array and Error) into JSON-safe data and back. Special values become `{ $: tag, ... }`;
+ * a plain object that itself has a `$` key is wrapped, so decoding is never ambiguous.
+ * Anything else (functions, symbols, class instances, cycles) is refused with its path.
+ */
+export type Encoded = null | boolean | number | string | Encoded[] | { [key: string]: Encoded };
+
+const CARRIABLE =
+  "only JSON data, undefined, Date, BigInt, Map, Set, Uint8Array and Error can cross the wire";
+
+/** Encodes one value. `label` names it in errors, e.g. `argument "name"`. */
+export function encodeValue(value: unknown, label = "value"): Encoded {
+  return encode(value, label, new Set());
+}
+
+function encode(value: unknown, path: string, seen: Set<object>): Encoded {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0) ? value : { $: "num", v: String(value) };
+    case "undefined":
+      return { $: "undef" };
+    case "bigint":
+      return { $: "bigint", v: value.toString() };
+    case "function":
+      return refuse(path, `is a function (${value.name || "anonymous"})`);
+    case "symbol":
+      return refuse(path, `is a symbol (${value.toString()})`);
+  }
+  if (value === null) return null;
+  const object = value as object;
+  if (seen.has(object)) return refuse(path, "refers back to itself (a circular reference)");
+  seen.add(object);
+  try {
+    return encodeObject(object, path, seen);
+  } finally {
+    seen.delete(object);
+  }
+}
+
+function encodeObject(object: object, path: string, seen: Set<object>): Encoded {
+  if (Array.isArray(object)) {
+    const out: Encoded[] = [];
+    for (let i = 0; i < object.length; i++) out.push(encode(object[i], `${path}[${i}]`, seen));
+    return out;
+  }
+  if (object instanceof Date) return { $: "date", v: Number.isNaN(object.getTime()) ? null : object.toISOString() };
+  if (object instanceof Uint8Array) return { $: "bytes", v: Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString("base64") };
+  if (object instanceof Map) {
+    let i = 0;
+    const entries: Encoded[] = [];
+    for (const [k, v] of object) {
+      entries.push([encode(k, `${path}<key ${i}>`, seen), encode(v, `${path}.get(${i})`, seen)]);
+      i++;
+    }
+    return { $: "map", v: entries };
+  }
+  if (object instanceof Set) {
+    let i = 0;
+    const items: Encoded[] = [];
+    for (const item of object) items.push(encode(item, `${path}<item ${i++}>`, seen));
+    return { $: "set", v: items };
+  }
+  if (object instanceof Error) {
+    const wire = toWireError(object);
+    return { $: "error", ...(wire as unknown as Record<string, Encoded>) };
+  }
+  const proto = Object.getPrototypeOf(object);
+  if (proto !== Object.prototype && proto !== null) {
+    const className = proto?.constructor?.name || "an unnamed class";
+    return refuse(path, `is an instance of ${className}; send a plain object instead`);
+  }
+  const out: { [key: string]: Encoded } = {};
+  for (const key of Object.keys(object)) {
+    out[key] = encode((object as Record<string, unknown>)[key], `${path}.${key}`, seen);
+  }
+  return Object.prototype.hasOwnProperty.call(out, "$") ? { $: "obj", v: out } : out;
+}
+
+function refuse(path: string, what: string): never {
+  throw new UncarriableValueError(`${path} ${what}: ${CARRIABLE}`);
+}
+
+/** Decodes what `encodeValue` made. Input that does not follow the format is decoded as plain data. */
+export function decodeValue(data: Encoded): unknown {
+  if (data === null || typeof data !== "object") return data;
+  if (Array.isArray(data)) return data.map(decodeValue);
+  const tag = data.$;
+  if (typeof tag !== "string") return decodeObject(data);
+  const v = data.v;
+  switch (tag) {
+    case "undef":
+      return undefined;
+    case "num":
+      return Number(v);
+    case "bigint":
+      return BigInt(String(v));
+    case "date":
+      return new Date(typeof v === "string" ? v : NaN);
+    case "bytes":
+      return new Uint8Array(Buffer.from(String(v), "base64"));
+    case "map":
+      return new Map((Array.isArray(v) ? v : []).map((e) => (Array.isArray(e) ? [decodeValue(e[0]), decodeValue(e[1])] : [undefined, undefined])));
+    case "set":
+      return new Set((Array.isArray(v) ? v : []).map(decodeValue));
+    case "error":
+      return fromWireError(data as unknown as WireError);
+    case "obj":
+      return v !== null && typeof v === "object" && !Array.isArray(v) ? decodeObject(v) : {};
+    default:
+      return decodeObject(data);
+  }
+}
+
+function decodeObject(data: { [key: string]: Encoded }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(data)) {
+    // defineProperty, not assignment: a "__proto__" key must stay data, never a prototype.
+    Object.defineProperty(out, key, { value: decodeValue(data[key]), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}

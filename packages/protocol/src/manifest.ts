@@ -1,0 +1,68 @@
+/**
+ * The manifest: everything the server knows about a user's app. The server never imports user
+ * code; web endpoints, the apps page and the dispatcher work from this description alone.
+ */
+
+/** How a parameter is parsed from text (CLI options, query strings). */
+export type ParamType = "number" | "string" | "boolean" | "date" | "choice" | "json";
+
+/** One parameter of a function or entrypoint. */
+export interface ParamManifest {
+  name: string;
+  type: ParamType;
+  /** The allowed values of a `choice` parameter. */
+  choices?: string[];
+  /** False when the parameter has a default value or is marked `?`. */
+  required: boolean;
+  /** The default as written in the source, for help texts. */
+  defaultText?: string;
+  /** From the method's TSDoc `@param`. */
+  description?: string;
+}
+
+/** Retry policy after normalisation. */
+export interface RetryPolicy {
+  maxRetries: number;
+  initialDelayMs: number;
+  backoffCoefficient: number;
+  maxDelayMs: number;
+}
+
+/** A function's options after defaults are applied. */
+export interface FunctionOptionsManifest {
+  timeout: number;
+  retries: RetryPolicy;
+  concurrencyLimit: number;
+  keepWarm: number;
+  containerIdleTimeout: number;
+}
+
+/** One remotely runnable function, named `Class.method`. */
+export interface FunctionManifest {
+  name: string;
+  className: string;
+  methodName: string;
+  kind: "function" | "webEndpoint";
+  webMethod?: "GET" | "POST";
+  options: FunctionOptionsManifest;
+  params: ParamManifest[];
+}
+
+/** A file of the user's code as uploaded: compiled JavaScript under a path relative to the upload root. */
+export interface CodeFile {
+  path: string;
+  code: string;
+}
+
+/** What `app.create` carries. */
+export interface AppManifest {
+  /** The Stub's name; ephemeral apps may have none. */
+  name?: string;
+  /** Path of the entry module inside the upload. */
+  entry: string;
+  /** Absolute directory on the client's machine from which bare imports resolve (same-machine servers). */
+  projectRoot: string;
+  functions: FunctionManifest[];
+}
+
+export const APP_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;

@@ -1,0 +1,23 @@
+import type { Encoded } from "./codec";
+import type { WireError } from "./errors";
+
+/** Messages the server sends to a client over the WebSocket. */
+export type ServerMessage = Reply | CallOutput | CallResult;
+
+/** The answer to a request, matched by `id` (null when the request was too broken to have one). */
+export type Reply =
+  | { type: "reply"; id: number | null; ok: true; value: unknown }
+  | { type: "reply"; id: number | null; ok: false; error: WireError };
+
+/** A chunk of a call's stdout or stderr, in order. */
+export interface CallOutput {
+  type: "call.output";
+  callId: string;
+  stream: "stdout" | "stderr";
+  data: string;
+}
+
+/** The end of a call: its encoded return value, or its error. Always after the call's output. */
+export type CallResult =
+  | { type: "call.result"; callId: string; ok: true; value: Encoded }
+  | { type: "call.result"; callId: string; ok: false; error: WireError };

@@ -1,0 +1,144 @@
+import type { ClientMessage } from "./client-messages";
+import type { Encoded } from "./codec";
+import { ProtocolError } from "./errors";
+import { APP_NAME_PATTERN, type AppManifest, type CodeFile, type FunctionManifest } from "./manifest";
+import type { FromWorkerMessage } from "./worker-messages";
+
+/**
+ * Validation of every message that arrives from another process. Each parser either returns a
+ * well-typed message or throws a ProtocolError saying what was wrong; nothing is trusted as-is.
+ */
+
+type Obj = Record<string, unknown>;
+
+function isObject(value: unknown): value is Obj {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function need<T>(ok: boolean, what: string): asserts ok {
+  if (!ok) throw new ProtocolError(what);
+}
+
+function str(o: Obj, key: string, where: string): string {
+  need(typeof o[key] === "string", `${where}: "${key}" must be a string`);
+  return o[key] as string;
+}
+
+function int(o: Obj, key: string, where: string): number {
+  need(Number.isSafeInteger(o[key]), `${where}: "${key}" must be an integer`);
+  return o[key] as number;
+}
+
+/** Returns the request id of a message if it has a usable one, so errors can be replied to. */
+export function requestIdOf(message: unknown): number | null {
+  return isObject(message) && Number.isSafeInteger(message.id) ? (message.id as number) : null;
+}
+
+/** Parses a JSON text frame from a client. */
+export function parseClientMessage(text: string): ClientMessage {
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    throw new ProtocolError("message is not valid JSON");
+  }
+  return validateClientMessage(message);
+}
+
+export function validateClientMessage(m: unknown): ClientMessage {
+  need(isObject(m), "message must be a JSON object");
+  const type = str(m, "type", "message");
+  switch (type) {
+    case "heartbeat":
+      return { type };
+    case "app.create": {
+      const id = int(m, "id", type);
+      need(isObject(m.manifest), `${type}: "manifest" must be an object`);
+      need(Array.isArray(m.files), `${type}: "files" must be an array`);
+      need(m.detach === undefined || typeof m.detach === "boolean", `${type}: "detach" must be a boolean`);
+      return { type, id, manifest: validateManifest(m.manifest), files: (m.files as unknown[]).map(validateFile), detach: m.detach === true };
+    }
+    case "call.start": {
+      const id = int(m, "id", type);
+      need(Array.isArray(m.args), `${type}: "args" must be an array`);
+      return { type, id, appId: str(m, "appId", type), function: str(m, "function", type), args: m.args as Encoded[] };
+    }
+    case "call.cancel":
+      return { type, id: int(m, "id", type), callId: str(m, "callId", type) };
+    case "app.stop":
+      return { type, id: int(m, "id", type), appId: str(m, "appId", type) };
+    default:
+      throw new ProtocolError(`unknown message type "${type}"`);
+  }
+}
+
+function validateFile(f: unknown, i: number): CodeFile {
+  const where = `files[${i}]`;
+  need(isObject(f), `${where} must be an object`);
+  const path = str(f, "path", where);
+  need(isSafeRelativePath(path), `${where}: path "${path}" must be relative and stay inside the upload`);
+  return { path, code: str(f, "code", where) };
+}
+
+/** A relative path with no `..` segment, so an upload can never write outside its directory. */
+export function isSafeRelativePath(path: string): boolean {
+  if (path === "" || path.startsWith("/") || path.includes("\\") || path.includes("\0")) return false;
+  return path.split("/").every((part) => part !== ".." && part !== "");
+}
+
+export function validateManifest(m: Obj): AppManifest {
+  const where = "manifest";
+  if (m.name !== undefined) {
+    const name = str(m, "name", where);
+    need(APP_NAME_PATTERN.test(name), `${where}: app name "${name}" may only hold letters, digits, "-", "_" and ".", at most 64 characters`);
+  }
+  const entry = str(m, "entry", where);
+  need(isSafeRelativePath(entry), `${where}: entry "${entry}" must be a relative path inside the upload`);
+  need(Array.isArray(m.functions), `${where}: "functions" must be an array`);
+  const functions = (m.functions as unknown[]).map(validateFunction);
+  return { name: m.name as string | undefined, entry, projectRoot: str(m, "projectRoot", where), functions };
+}
+
+function validateFunction(f: unknown, i: number): FunctionManifest {
+  const where = `manifest.functions[${i}]`;
+  need(isObject(f), `${where} must be an object`);
+  need(isObject(f.options), `${where}: "options" must be an object`);
+  need(Array.isArray(f.params), `${where}: "params" must be an array`);
+  const o = f.options as Obj;
+  for (const key of ["timeout", "concurrencyLimit", "keepWarm", "containerIdleTimeout"]) {
+    need(typeof o[key] === "number" && (o[key] as number) >= 0, `${where}.options: "${key}" must be a number >= 0`);
+  }
+  need(isObject(o.retries), `${where}.options: "retries" must be an object`);
+  need(f.kind === "function" || f.kind === "webEndpoint", `${where}: "kind" must be "function" or "webEndpoint"`);
+  return {
+    name: str(f, "name", where),
+    className: str(f, "className", where),
+    methodName: str(f, "methodName", where),
+    kind: f.kind,
+    webMethod: f.webMethod === "POST" ? "POST" : f.kind === "webEndpoint" ? "GET" : undefined,
+    options: o as unknown as FunctionManifest["options"],
+    params: f.params as FunctionManifest["params"],
+  };
+}
+
+/** Parses a message a worker sent over its IPC channel. */
+export function validateWorkerMessage(m: unknown): FromWorkerMessage {
+  need(isObject(m), "worker message must be an object");
+  const type = str(m, "type", "worker message");
+  switch (type) {
+    case "ready":
+      return { type };
+    case "start-failed":
+      need(isObject(m.error), "start-failed: \"error\" must be an object");
+      return { type, error: m.error as never };
+    case "output":
+      need(m.stream === "stdout" || m.stream === "stderr", "output: \"stream\" must be stdout or stderr");
+      return { type, callId: str(m, "callId", type), stream: m.stream, data: str(m, "data", type) };
+    case "done":
+      if (m.ok === true) return { type, callId: str(m, "callId", type), ok: true, value: m.value as Encoded };
+      need(isObject(m.error), "done: \"error\" must be an object");
+      return { type, callId: str(m, "callId", type), ok: false, error: m.error as never };
+    default:
+      throw new ProtocolError(`unknown worker message type "${type}"`);
+  }
+}

@@ -1,0 +1,57 @@
+import type { Encoded } from "./codec";
+import type { WireError } from "./errors";
+
+/** What a worker needs to start: where the code is and which function it serves. */
+export interface WorkerConfig {
+  workerId: string;
+  /** Directory holding the uploaded, compiled code. */
+  codeDir: string;
+  /** Entry module, relative to `codeDir`. */
+  entry: string;
+  /** Where bare imports resolve when the code directory has no node_modules. */
+  projectRoot: string;
+  className: string;
+  methodName: string;
+}
+
+/** Messages from the server to a worker. */
+export type ToWorkerMessage = WorkerRunCall | WorkerShutdown;
+
+/** Run one call with the worker's instance. */
+export interface WorkerRunCall {
+  type: "run";
+  callId: string;
+  args: Encoded[];
+}
+
+/** Run exit hooks and leave. */
+export interface WorkerShutdown {
+  type: "shutdown";
+}
+
+/** Messages from a worker to the server. */
+export type FromWorkerMessage = WorkerReady | WorkerStartFailed | WorkerOutput | WorkerCallDone;
+
+/** The code is loaded and the enter hooks ran: calls may come. */
+export interface WorkerReady {
+  type: "ready";
+}
+
+/** Loading the code or an enter hook failed; the worker exits after sending this. */
+export interface WorkerStartFailed {
+  type: "start-failed";
+  error: WireError;
+}
+
+/** Output the function wrote while running a call. */
+export interface WorkerOutput {
+  type: "output";
+  callId: string;
+  stream: "stdout" | "stderr";
+  data: string;
+}
+
+/** A call finished. */
+export type WorkerCallDone =
+  | { type: "done"; callId: string; ok: true; value: Encoded }
+  | { type: "done"; callId: string; ok: false; error: WireError };

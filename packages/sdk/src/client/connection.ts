@@ -1,0 +1,150 @@
+import {
+  fromWireError,
+  HEARTBEAT_INTERVAL_MS,
+  ServerUnavailableError,
+  type CallResult,
+  type ClientMessage,
+  type Encoded,
+  type ServerMessage,
+} from "@stubrun/protocol";
+import WebSocket from "ws";
+
+/** Receives the events of one call. */
+export interface CallHandlers {
+  onOutput(stream: "stdout" | "stderr", data: string): void;
+  onResult(result: CallResult): void;
+}
+
+type Request = ClientMessage extends infer M ? (M extends { id: number } ? Omit<M, "id"> : never) : never;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  /** Runs synchronously with the reply, before any later message is handled. */
+  onValue?(value: unknown): void;
+}
+
+/**
+ * A client's WebSocket connection to the server: requests matched to replies by id, call events
+ * routed to their handlers, and a heartbeat so the server knows the client is alive.
+ */
+export class ServerConnection {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly calls = new Map<string, CallHandlers>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private closedError: Error | undefined;
+  private readonly closeListeners: ((error: Error) => void)[] = [];
+
+  private constructor(
+    readonly url: string,
+    private readonly socket: WebSocket,
+  ) {
+    socket.on("message", (data) => this.handle(String(data)));
+    socket.on("close", (code, reason) => this.fail(closeError(url, code, String(reason))));
+    socket.on("error", () => {}); // "close" follows and says what happened.
+    this.heartbeat = setInterval(() => this.send({ type: "heartbeat" }), HEARTBEAT_INTERVAL_MS).unref();
+  }
+
+  /** Opens a connection to the server at `url` (http://host:port). */
+  static open(url: string, options: { token?: string } = {}): Promise<ServerConnection> {
+    const wsUrl = url.replace(/^http/, "ws") + "/ws";
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+      const socket = new WebSocket(wsUrl, { headers, perMessageDeflate: false });
+      socket.once("open", () => {
+        socket.removeAllListeners("error");
+        resolve(new ServerConnection(url, socket));
+      });
+      socket.once("unexpected-response", (_req, res) => {
+        reject(new ServerUnavailableError(`the server at ${url} refused the connection (HTTP ${res.statusCode})`));
+        socket.terminate();
+      });
+      socket.once("error", (error: NodeJS.ErrnoException) => {
+        reject(new ServerUnavailableError(`cannot reach the stubrun server at ${url} (${error.code ?? error.message})`, { cause: error }));
+      });
+    });
+  }
+
+  /** Sends a request and resolves with the reply's value, or rejects with its error. */
+  request<T = unknown>(message: Request, onValue?: (value: unknown) => void): Promise<T> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onValue });
+      this.send({ ...message, id } as ClientMessage);
+    });
+  }
+
+  /** Starts a call; its handlers are registered before any of its events can arrive. */
+  async startCall(appId: string, functionName: string, args: Encoded[], handlers: CallHandlers): Promise<string> {
+    const { callId } = await this.request<{ callId: string }>({ type: "call.start", appId, function: functionName, args }, (value) => {
+      this.calls.set((value as { callId: string }).callId, handlers);
+    });
+    return callId;
+  }
+
+  /** Called once if the connection is lost or closed. */
+  onClose(listener: (error: Error) => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  close(): void {
+    clearInterval(this.heartbeat);
+    this.socket.close(1000, "client done");
+  }
+
+  private send(message: ClientMessage): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  private handle(text: string): void {
+    let message: ServerMessage;
+    try {
+      message = JSON.parse(text) as ServerMessage;
+    } catch {
+      return; // the server only sends JSON; a broken frame is dropped rather than crashing the client.
+    }
+    switch (message.type) {
+      case "reply": {
+        const pending = message.id === null ? undefined : this.pending.get(message.id);
+        if (!pending) return;
+        this.pending.delete(message.id as number);
+        if (message.ok) {
+          pending.onValue?.(message.value);
+          pending.resolve(message.value);
+        } else {
+          pending.reject(fromWireError(message.error));
+        }
+        return;
+      }
+      case "call.output":
+        this.calls.get(message.callId)?.onOutput(message.stream, message.data);
+        return;
+      case "call.result": {
+        const handlers = this.calls.get(message.callId);
+        this.calls.delete(message.callId);
+        handlers?.onResult(message);
+        return;
+      }
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.closedError) return;
+    this.closedError = error;
+    clearInterval(this.heartbeat);
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
+    for (const [callId, handlers] of this.calls) {
+      handlers.onResult({ type: "call.result", callId, ok: false, error: { name: error.name, message: error.message, code: "SERVER_UNAVAILABLE" } });
+    }
+    this.calls.clear();
+    for (const listener of this.closeListeners) listener(error);
+  }
+}
+
+function closeError(url: string, code: number, reason: string): Error {
+  if (code === 1000) return new ServerUnavailableError(`the connection to the server at ${url} was closed`);
+  return new ServerUnavailableError(`lost the connection to the server at ${url} (code ${code}${reason ? `: ${reason}` : ""})`);
+}

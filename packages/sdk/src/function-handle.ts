@@ -1,0 +1,145 @@
+import { encodeValue, UsageError, type Encoded } from "@stubrun/protocol";
+import { FunctionCall } from "./function-call";
+import { getFunctions, getHooks } from "./metadata/readers";
+import { registry, type AnyClass } from "./registry";
+import { currentSession } from "./session";
+
+/** Options of `.map()` and `.starmap()`. */
+export interface MapOptions {
+  /** Yield results in input order; `false` yields each as soon as it is ready. @default true */
+  order?: boolean;
+  /** Yield a failed call's Error instead of throwing it. @default false */
+  returnErrors?: boolean;
+}
+
+/** A typed handle on a remote function: how it is called remotely, locally, spawned or mapped. */
+export interface FunctionHandle<A extends unknown[], R> {
+  /** The function's name, `Class.method`. */
+  readonly name: string;
+  /** Runs it remotely, in a worker, and waits for its result. */
+  remote(...args: A): Promise<R>;
+  /** Runs it in this process. */
+  local(...args: A): Promise<R>;
+  /** Starts it remotely and returns at once. */
+  spawn(...args: A): Promise<FunctionCall<R>>;
+  /** One remote call per input, in parallel; yields the results. */
+  map(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, options?: MapOptions): AsyncIterable<R>;
+  /** One remote call per argument list, in parallel; yields the results. */
+  starmap(argLists: Iterable<A> | AsyncIterable<A>, options?: MapOptions): AsyncIterable<R>;
+}
+
+/**
+ * The handle of a decorated method: `fn(this.square)` or `fn(Hello.prototype.square)`.
+ */
+export function fn<A extends unknown[], R>(method: (...args: A) => R): FunctionHandle<A, Awaited<R>> {
+  const ref = typeof method === "function" ? registry().refOf(method) : undefined;
+  if (!ref || !getFunctions(ref.cls).some((f) => f.methodName === ref.methodName)) {
+    const what = typeof method === "function" ? `${method.name || "an anonymous function"}` : String(method);
+    throw new UsageError(`fn(${what}): pass a method decorated with @stub.function() or @stub.webEndpoint(), like fn(this.square)`);
+  }
+  return new RemoteFunction<A, Awaited<R>>(ref.cls, ref.methodName);
+}
+
+class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A, R> {
+  readonly name: string;
+
+  constructor(
+    private readonly cls: AnyClass,
+    private readonly methodName: string,
+  ) {
+    this.name = `${cls.name}.${methodName}`;
+  }
+
+  async remote(...args: A): Promise<R> {
+    return (await this.spawn(...args)).get();
+  }
+
+  async local(...args: A): Promise<R> {
+    const instance = await localInstance(this.cls);
+    return (instance[this.methodName] as (...a: A) => R)(...args);
+  }
+
+  async spawn(...args: A): Promise<FunctionCall<R>> {
+    const encoded = this.encodeArgs(args);
+    const session = await currentSession();
+    return FunctionCall.start<R>(session.connection, session.appId, this.name, encoded);
+  }
+
+  map(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, options?: MapOptions): AsyncIterable<R> {
+    return this.starmap(
+      (async function* () {
+        for await (const input of inputs) yield [input] as unknown as A;
+      })(),
+      options,
+    );
+  }
+
+  async *starmap(argLists: Iterable<A> | AsyncIterable<A>, options: MapOptions = {}): AsyncIterable<R> {
+    const { order = true, returnErrors = false } = options;
+    const encoded: Encoded[][] = [];
+    for await (const args of argLists) {
+      if (!Array.isArray(args)) throw new UsageError(`${this.name}.starmap(): each input must be an array of arguments`);
+      encoded.push(this.encodeArgs(args as A, ` of input ${encoded.length + 1}`));
+    }
+    const session = await currentSession();
+    const calls = encoded.map((args) => FunctionCall.start<R>(session.connection, session.appId, this.name, args));
+    const outcomes = calls.map((call) =>
+      call.then((c) => c.get()).then(
+        (value) => ({ ok: true as const, value }),
+        (error: Error) => ({ ok: false as const, error }),
+      ),
+    );
+    let finished = 0;
+    try {
+      for (const outcome of order ? outcomes : completionOrder(outcomes)) {
+        const result = await outcome;
+        finished++;
+        if (result.ok) yield result.value;
+        else if (returnErrors) yield result.error as R;
+        else throw result.error;
+      }
+    } finally {
+      if (finished < calls.length) await cancelAll(calls);
+    }
+  }
+
+  private encodeArgs(args: A, suffix = ""): Encoded[] {
+    return args.map((arg, i) => encodeValue(arg, `argument ${i + 1}${suffix} of ${this.name}`));
+  }
+}
+
+/** Yields the promises' results in the order they settle. */
+function* completionOrder<T>(promises: Promise<T>[]): Generator<Promise<T>> {
+  const settled: T[] = [];
+  const waiters: ((value: T) => void)[] = [];
+  for (const p of promises) {
+    void p.then((value) => {
+      const waiter = waiters.shift();
+      if (waiter) waiter(value);
+      else settled.push(value);
+    });
+  }
+  for (let i = 0; i < promises.length; i++) {
+    yield settled.length > 0 ? Promise.resolve(settled.shift() as T) : new Promise<T>((resolve) => waiters.push(resolve));
+  }
+}
+
+async function cancelAll(calls: Promise<FunctionCall<unknown>>[]): Promise<void> {
+  await Promise.all(calls.map((c) => c.then((call) => call.cancel()).catch(() => {})));
+}
+
+const localInstances = new WeakMap<AnyClass, Promise<Record<string, unknown>>>();
+
+/** `.local()` uses one instance per class, made like a worker's: constructed, then its enter hooks run. */
+function localInstance(cls: AnyClass): Promise<Record<string, unknown>> {
+  let instance = localInstances.get(cls);
+  if (!instance) {
+    instance = (async () => {
+      const created = new (cls as unknown as new () => Record<string, unknown>)();
+      for (const hook of getHooks(cls).enter) await (created[hook] as () => unknown)();
+      return created;
+    })();
+    localInstances.set(cls, instance);
+  }
+  return instance;
+}

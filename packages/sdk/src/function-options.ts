@@ -1,0 +1,88 @@
+import { DEFAULT_FUNCTION_OPTIONS, UsageError, type FunctionOptionsManifest, type RetryPolicy } from "@stubrun/protocol";
+
+/** Retries with backoff: attempt n (from 1) waits `min(initialDelayMs * backoffCoefficient^(n-1), maxDelayMs)`. */
+export interface RetryOptions {
+  /** Retries after the first attempt. @default 0 */
+  maxRetries: number;
+  /** Wait before the first retry, in ms. @default 1000 */
+  initialDelayMs?: number;
+  /** Factor applied to the wait after each retry. @default 2 */
+  backoffCoefficient?: number;
+  /** Longest wait between attempts, in ms. @default 60000 */
+  maxDelayMs?: number;
+}
+
+/** Options of `@stub.function()`. */
+export interface FunctionOptions {
+  /** Seconds an attempt may run (the worker's start is not counted). @default 300 */
+  timeout?: number;
+  /** Retries after a failed attempt: a count or a policy. @default 0 */
+  retries?: number | RetryOptions;
+  /** Most workers of this function at once. @default 8 */
+  concurrencyLimit?: number;
+  /** Workers kept ready even when idle. @default 0 */
+  keepWarm?: number;
+  /** Seconds an idle worker lives before it exits. @default 60 */
+  containerIdleTimeout?: number;
+}
+
+/** Options of `@stub.webEndpoint()`. */
+export interface WebEndpointOptions extends FunctionOptions {
+  /** The HTTP method it answers. @default "GET" */
+  method?: "GET" | "POST";
+}
+
+const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "method"]);
+
+/** Checks options when the decorator is applied, and fills in the defaults. */
+export function normalizeFunctionOptions(options: FunctionOptions, where: string): FunctionOptionsManifest {
+  if (typeof options !== "object" || options === null) throw new UsageError(`${where}: options must be an object`);
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_KEYS.has(key)) {
+      throw new UsageError(`${where}: unknown option "${key}"; the options are ${[...KNOWN_KEYS].filter((k) => k !== "method").join(", ")}`);
+    }
+  }
+  const d = DEFAULT_FUNCTION_OPTIONS;
+  return {
+    timeout: positive(options.timeout ?? d.timeout, "timeout", where),
+    retries: normalizeRetries(options.retries ?? 0, where),
+    concurrencyLimit: integer(options.concurrencyLimit ?? d.concurrencyLimit, "concurrencyLimit", where, 1),
+    keepWarm: integer(options.keepWarm ?? d.keepWarm, "keepWarm", where, 0),
+    containerIdleTimeout: positive(options.containerIdleTimeout ?? d.containerIdleTimeout, "containerIdleTimeout", where),
+  };
+}
+
+function normalizeRetries(retries: number | RetryOptions, where: string): RetryPolicy {
+  const d = DEFAULT_FUNCTION_OPTIONS.retries;
+  if (typeof retries === "number") return { ...d, maxRetries: integer(retries, "retries", where, 0) };
+  if (typeof retries !== "object" || retries === null) {
+    throw new UsageError(`${where}: "retries" must be a count or { maxRetries, initialDelayMs, backoffCoefficient, maxDelayMs }`);
+  }
+  return {
+    maxRetries: integer(retries.maxRetries, "retries.maxRetries", where, 0),
+    initialDelayMs: nonNegative(retries.initialDelayMs ?? d.initialDelayMs, "retries.initialDelayMs", where),
+    backoffCoefficient: nonNegative(retries.backoffCoefficient ?? d.backoffCoefficient, "retries.backoffCoefficient", where),
+    maxDelayMs: nonNegative(retries.maxDelayMs ?? d.maxDelayMs, "retries.maxDelayMs", where),
+  };
+}
+
+function positive(value: unknown, key: string, where: string): number {
+  if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value)) {
+    throw new UsageError(`${where}: "${key}" must be a number of seconds above 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonNegative(value: unknown, key: string, where: string): number {
+  if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
+    throw new UsageError(`${where}: "${key}" must be a number >= 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function integer(value: unknown, key: string, where: string, min: number): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    throw new UsageError(`${where}: "${key}" must be a whole number >= ${min}, got ${String(value)}`);
+  }
+  return value as number;
+}

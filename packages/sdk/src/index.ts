@@ -1,0 +1,11 @@
+import "reflect-metadata";
+
+export { Stub } from "./stub";
+export { fn, type FunctionHandle, type MapOptions } from "./function-handle";
+export { FunctionCall } from "./function-call";
+export type { FunctionOptions, WebEndpointOptions, RetryOptions } from "./function-options";
+export { ServerConnection, type CallHandlers } from "./client/connection";
+export { setSessionProvider, currentSession, type AppSession } from "./session";
+export { registry, type AnyClass, type MethodRef } from "./registry";
+export { getFunctions, getEntrypoints, getHooks, getParamTypes } from "./metadata/readers";
+export type { FunctionEntry, LifecycleHooks } from "./metadata/types";

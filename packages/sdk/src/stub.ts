@@ -1,0 +1,77 @@
+import { APP_NAME_PATTERN, UsageError } from "@stubrun/protocol";
+import { methodTarget } from "./decorators/method-target";
+import { normalizeFunctionOptions, type FunctionOptions, type WebEndpointOptions } from "./function-options";
+import { addEntrypoint, addFunction, addHook, getEntrypoints, getFunctions } from "./metadata/readers";
+import { registry } from "./registry";
+
+/**
+ * The description of an app: a name and the functions, entrypoints and hooks its decorators
+ * attach. `new Stub("name")`, then `@stub.function()` on class methods.
+ */
+export class Stub {
+  /**
+   * @param name the app's name: letters, digits, "-", "_" and "."; at most 64 characters.
+   *   Needed to deploy, optional to run.
+   */
+  constructor(readonly name?: string) {
+    if (name !== undefined && (typeof name !== "string" || !APP_NAME_PATTERN.test(name))) {
+      throw new UsageError(
+        `new Stub(${JSON.stringify(name)}): an app name may only hold letters, digits, "-", "_" and ".", at most 64 characters`,
+      );
+    }
+    registry().addStub(this);
+  }
+
+  /** Marks a method as a function that runs remotely, in a worker. */
+  function(options: FunctionOptions = {}): MethodDecorator {
+    return (target, key, descriptor) => {
+      const { cls, methodName, method } = methodTarget("@stub.function()", target, key, descriptor);
+      const where = `@stub.function() on ${cls.name}.${methodName}`;
+      this.claim(cls, methodName, method, where);
+      addFunction(cls, { methodName, kind: "function", options: normalizeFunctionOptions(options, where) });
+    };
+  }
+
+  /** Marks a method as a function that is also served over HTTP at `SERVER_URL/web/APP/Class.method`. */
+  webEndpoint(options: WebEndpointOptions = {}): MethodDecorator {
+    return (target, key, descriptor) => {
+      const { cls, methodName, method } = methodTarget("@stub.webEndpoint()", target, key, descriptor);
+      const where = `@stub.webEndpoint() on ${cls.name}.${methodName}`;
+      const webMethod = options.method ?? "GET";
+      if (webMethod !== "GET" && webMethod !== "POST") throw new UsageError(`${where}: "method" must be "GET" or "POST"`);
+      this.claim(cls, methodName, method, where);
+      addFunction(cls, { methodName, kind: "webEndpoint", webMethod, options: normalizeFunctionOptions(options, where) });
+    };
+  }
+
+  /** Marks a method as a local entrypoint: it runs in the CLI's process and calls functions remotely. */
+  localEntrypoint(): MethodDecorator {
+    return (target, key, descriptor) => {
+      const { cls, methodName, method } = methodTarget("@stub.localEntrypoint()", target, key, descriptor);
+      this.claim(cls, methodName, method, `@stub.localEntrypoint() on ${cls.name}.${methodName}`);
+      addEntrypoint(cls, methodName);
+    };
+  }
+
+  /** Marks a method to run in each worker before its first call. */
+  enter(): MethodDecorator {
+    return (target, key, descriptor) => {
+      const { cls, methodName } = methodTarget("@stub.enter()", target, key, descriptor);
+      addHook(cls, "enter", methodName);
+    };
+  }
+
+  /** Marks a method to run in each worker when it shuts down. */
+  exit(): MethodDecorator {
+    return (target, key, descriptor) => {
+      const { cls, methodName } = methodTarget("@stub.exit()", target, key, descriptor);
+      addHook(cls, "exit", methodName);
+    };
+  }
+
+  private claim(cls: Parameters<typeof getFunctions>[0], methodName: string, method: Function, where: string): void {
+    const taken = getFunctions(cls).some((f) => f.methodName === methodName) || getEntrypoints(cls).includes(methodName);
+    if (taken) throw new UsageError(`${where}: the method already has a stubrun decorator; use only one of function, webEndpoint and localEntrypoint`);
+    registry().addMethod(this, cls, methodName, method);
+  }
+}

@@ -1,0 +1,6 @@
+import { randomBytes } from "node:crypto";
+
+/** A short random id with a prefix saying what it names: `ap-` apps, `fc-` calls. */
+export function newId(prefix: string): string {
+  return `${prefix}-${randomBytes(8).toString("base64url").replace(/[-_]/g, "x").slice(0, 10)}`;
+}

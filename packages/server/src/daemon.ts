@@ -1,0 +1,116 @@
+import { ServerUnavailableError } from "@stubrun/protocol";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+
+/**
+ * The local server as a background daemon: started detached with its output in
+ * `$STUBRUN_HOME/server.log`, found through `$STUBRUN_HOME/server.pid`. This module stays light
+ * (no SQLite, no ws) because the CLI loads it on every run.
+ */
+
+export interface DaemonInfo {
+  pid: number;
+  port: number;
+  url: string;
+}
+
+const START_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+export function pidFilePath(home: string): string {
+  return path.join(home, "server.pid");
+}
+
+export function logFilePath(home: string): string {
+  return path.join(home, "server.log");
+}
+
+/** What the pid file says, if the process it names is alive. */
+export function readDaemon(home: string): DaemonInfo | undefined {
+  try {
+    const info = JSON.parse(fs.readFileSync(pidFilePath(home), "utf8")) as DaemonInfo;
+    return isAlive(info.pid) ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a stubrun server answers at `url`. */
+export async function pingServer(url: string, timeoutMs = 1_000): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.json()) as { service?: string };
+    return res.ok && body.service === "stubrun";
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the daemon on `port` and returns once it answers. */
+export async function startDaemon(home: string, port: number, host = "127.0.0.1"): Promise<DaemonInfo> {
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  const log = fs.openSync(logFilePath(home), "a");
+  const child = spawn(process.execPath, [require.resolve("./daemon-main"), "--port", String(port), "--host", host], {
+    detached: true,
+    // The daemon never holds the caller's stdout/stderr open: its output goes to the log file.
+    stdio: ["ignore", log, log],
+    env: { ...process.env, STUBRUN_HOME: home },
+  });
+  fs.closeSync(log);
+  let exited: string | undefined;
+  child.once("exit", (code, signal) => (exited = signal ? `signal ${signal}` : `code ${code}`));
+  child.unref();
+  const url = `http://${host}:${port}`;
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (exited) break;
+    const info = readDaemon(home);
+    if (info && info.pid === child.pid && (await pingServer(url, 500))) return info;
+    await sleep(50);
+  }
+  if (!exited) child.kill("SIGKILL");
+  throw new ServerUnavailableError(
+    `the stubrun server did not start on ${url} (${exited ? `it exited with ${exited}` : "no answer"}); ` +
+      `its log is ${logFilePath(home)}:\n${tail(logFilePath(home))}`,
+  );
+}
+
+/** Stops the daemon and returns once it (and its workers) exited; false if none was running. */
+export async function stopDaemon(home: string): Promise<boolean> {
+  const info = readDaemon(home);
+  if (!info) return false;
+  process.kill(info.pid, "SIGTERM");
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (isAlive(info.pid)) {
+    if (Date.now() > deadline) {
+      process.kill(info.pid, "SIGKILL");
+      await sleep(100);
+      break;
+    }
+    await sleep(25);
+  }
+  fs.rmSync(pidFilePath(home), { force: true });
+  return true;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

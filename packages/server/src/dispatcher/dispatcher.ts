@@ -1,0 +1,40 @@
+import type { Encoded, FunctionManifest, WireError } from "@stubrun/protocol";
+
+/** One call as the dispatcher sees it. */
+export interface CallRequest {
+  callId: string;
+  appId: string;
+  fn: FunctionManifest;
+  /** Where the app's code is, and how to load it. */
+  code: { dir: string; entry: string; projectRoot: string };
+  args: Encoded[];
+}
+
+/** How a call ended. */
+export type CallOutcome =
+  | { state: "succeeded"; value: Encoded }
+  | { state: "failed" | "cancelled" | "timed_out"; error: WireError };
+
+/** Receives what happens to a call: output while it runs, then exactly one outcome. */
+export interface CallObserver {
+  output(stream: "stdout" | "stderr", data: string): void;
+  attempt?(attempt: number): void;
+  finished(outcome: CallOutcome): void;
+}
+
+/**
+ * Runs calls on workers: enqueue, lease to a worker, ack or fail, retry, cancel. The embedded
+ * implementation runs a local pool of worker processes; a distributed one (BullMQ, remote
+ * `stubrun worker` processes) can take its place, so nothing outside a dispatcher may assume a
+ * worker is a child of this server.
+ */
+export interface Dispatcher {
+  enqueue(call: CallRequest, observer: CallObserver): void;
+  /** Cancels a queued or running call; false if the dispatcher does not have it. */
+  cancel(callId: string, reason?: string): boolean;
+  /** Cancels every call of an app and stops its workers. */
+  stopApp(appId: string): Promise<void>;
+  /** How many workers each function of an app has running. */
+  runningTasks(appId: string): number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,286 @@
+import {
+  CallCancelledError,
+  FunctionTimeoutError,
+  toWireError,
+  WorkerCrashedError,
+  WorkerStartError,
+  type FromWorkerMessage,
+  type WireError,
+} from "@stubrun/protocol";
+import type { CallObserver, CallOutcome, CallRequest, Dispatcher } from "./dispatcher";
+import { WorkerProcess, type WorkerEvents } from "./worker-process";
+
+/** How long exit hooks may run when a worker is shut down. */
+const EXIT_GRACE_MS = 3_000;
+
+interface Call {
+  request: CallRequest;
+  observer: CallObserver;
+  attempt: number;
+  state: "queued" | "running" | "waiting-retry" | "done";
+  worker?: WorkerProcess;
+  timeoutTimer?: NodeJS.Timeout;
+  retryTimer?: NodeJS.Timeout;
+}
+
+/** The workers and waiting calls of one function of one app. */
+interface Pool {
+  key: string;
+  appId: string;
+  functionName: string;
+  options: CallRequest["fn"]["options"];
+  workers: Set<WorkerProcess>;
+  queue: Call[];
+}
+
+/**
+ * The embedded dispatcher: a queue per function, served by a pool of local worker processes
+ * (at most `concurrencyLimit`), with per-attempt timeouts, retries with backoff, and cancel.
+ */
+export class LocalDispatcher implements Dispatcher {
+  private readonly pools = new Map<string, Pool>();
+  private readonly calls = new Map<string, Call>();
+  private readonly poolOfWorker = new Map<WorkerProcess, Pool>();
+  private workerSeq = 0;
+
+  constructor(private readonly workerEnv: (request: CallRequest) => NodeJS.ProcessEnv) {}
+
+  enqueue(request: CallRequest, observer: CallObserver): void {
+    const call: Call = { request, observer, attempt: 0, state: "queued" };
+    this.calls.set(request.callId, call);
+    this.submit(call);
+  }
+
+  cancel(callId: string, reason = "the call was cancelled"): boolean {
+    const call = this.calls.get(callId);
+    if (!call || call.state === "done") return false;
+    const error = toWireError(new CallCancelledError(reason));
+    if (call.state === "running" && call.worker) {
+      const worker = call.worker;
+      this.finish(call, { state: "cancelled", error });
+      worker.kill();
+    } else {
+      this.finish(call, { state: "cancelled", error });
+    }
+    return true;
+  }
+
+  async stopApp(appId: string): Promise<void> {
+    for (const call of [...this.calls.values()]) {
+      if (call.request.appId === appId) this.cancel(call.request.callId, "the app was stopped");
+    }
+    const exits: Promise<void>[] = [];
+    for (const pool of [...this.pools.values()]) {
+      if (pool.appId !== appId) continue;
+      for (const worker of pool.workers) exits.push(this.stopWorker(worker));
+      this.pools.delete(pool.key);
+    }
+    await Promise.all(exits);
+  }
+
+  runningTasks(appId: string): number {
+    let n = 0;
+    for (const pool of this.pools.values()) if (pool.appId === appId) n += pool.workers.size;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    const appIds = new Set([...this.pools.values()].map((p) => p.appId));
+    await Promise.all([...appIds].map((id) => this.stopApp(id)));
+  }
+
+  private submit(call: Call): void {
+    call.attempt++;
+    call.state = "queued";
+    call.observer.attempt?.(call.attempt);
+    const pool = this.poolFor(call.request);
+    pool.queue.push(call);
+    this.pump(pool);
+  }
+
+  private poolFor(request: CallRequest): Pool {
+    const key = `${request.appId}\0${request.fn.name}\0${request.code.dir}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = { key, appId: request.appId, functionName: request.fn.name, options: request.fn.options, workers: new Set(), queue: [] };
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Gives waiting calls to idle workers, and starts workers while the queue outgrows those starting. */
+  private pump(pool: Pool): void {
+    for (const worker of pool.workers) {
+      if (pool.queue.length === 0) break;
+      if (worker.state === "idle") this.runOn(worker, pool.queue.shift() as Call);
+    }
+    const starting = [...pool.workers].filter((w) => w.state === "starting").length;
+    let wanted = pool.queue.length - starting;
+    while (wanted > 0 && pool.workers.size < pool.options.concurrencyLimit) {
+      this.startWorker(pool, pool.queue[0].request);
+      wanted--;
+    }
+  }
+
+  private startWorker(pool: Pool, request: CallRequest): void {
+    const workerId = `wk-${process.pid.toString(36)}-${(++this.workerSeq).toString(36)}`;
+    const events: WorkerEvents = {
+      message: (worker, message) => this.onMessage(worker, message),
+      rawOutput: (worker, stream, data) => this.onRawOutput(worker, stream, data),
+      exit: (worker, description) => this.onExit(worker, description),
+    };
+    const worker = new WorkerProcess(
+      {
+        workerId,
+        codeDir: request.code.dir,
+        entry: request.code.entry,
+        projectRoot: request.code.projectRoot,
+        className: request.fn.className,
+        methodName: request.fn.methodName,
+      },
+      this.workerEnv(request),
+      events,
+    );
+    pool.workers.add(worker);
+    this.poolOfWorker.set(worker, pool);
+  }
+
+  private runOn(worker: WorkerProcess, call: Call): void {
+    call.state = "running";
+    call.worker = worker;
+    const seconds = call.request.fn.options.timeout;
+    call.timeoutTimer = setTimeout(() => {
+      const error = new FunctionTimeoutError(`${call.request.fn.name} timed out after ${seconds} s (its timeout option)`);
+      call.worker = undefined;
+      worker.currentCallId = undefined;
+      worker.kill();
+      this.failAttempt(call, toWireError(error), "timed_out");
+    }, seconds * 1000);
+    worker.run(call.request.callId, call.request.args);
+  }
+
+  private onMessage(worker: WorkerProcess, message: FromWorkerMessage): void {
+    const pool = this.poolOfWorker.get(worker);
+    if (!pool) return;
+    switch (message.type) {
+      case "ready":
+        worker.state = "idle";
+        this.becomeIdle(worker, pool);
+        return;
+      case "start-failed": {
+        worker.state = "stopping"; // never reused; it exits by itself.
+        worker.startFailureReported = true;
+        const call = pool.queue.shift();
+        const error = new WorkerStartError(`the worker for ${describePool(pool)} failed to start: ${message.error.name}: ${message.error.message}`);
+        if (call) this.failAttempt(call, { ...toWireError(error), stack: withFrames(error, message.error.stack) });
+        return;
+      }
+      case "output": {
+        const call = this.calls.get(message.callId);
+        if (call && call.worker === worker) call.observer.output(message.stream, message.data);
+        return;
+      }
+      case "done": {
+        const call = this.calls.get(message.callId);
+        worker.currentCallId = undefined;
+        if (worker.state === "busy") worker.state = "idle";
+        if (call && call.worker === worker && call.state === "running") {
+          if (message.ok) this.finish(call, { state: "succeeded", value: message.value });
+          else this.failAttempt(call, message.error, "failed");
+        }
+        this.becomeIdle(worker, pool);
+        return;
+      }
+    }
+  }
+
+  private onRawOutput(worker: WorkerProcess, stream: "stdout" | "stderr", data: string): void {
+    const call = worker.currentCallId ? this.calls.get(worker.currentCallId) : undefined;
+    if (call) call.observer.output(stream, data);
+    else (stream === "stdout" ? process.stdout : process.stderr).write(`[worker ${worker.id}] ${data}`);
+  }
+
+  private onExit(worker: WorkerProcess, description: string): void {
+    const pool = this.poolOfWorker.get(worker);
+    this.poolOfWorker.delete(worker);
+    if (!pool) return;
+    pool.workers.delete(worker);
+    const call = worker.currentCallId ? this.calls.get(worker.currentCallId) : undefined;
+    if (call && call.state === "running" && call.worker === worker) {
+      const error = new WorkerCrashedError(`${call.request.fn.name}: the worker exited with ${description} while running the call`);
+      this.failAttempt(call, toWireError(error), "failed");
+    } else if (!worker.everReady && !worker.startFailureReported && pool.queue.length > 0) {
+      const first = pool.queue.shift() as Call;
+      const error = new WorkerStartError(`the worker for ${describePool(pool)} exited with ${description} before it was ready`);
+      this.failAttempt(first, toWireError(error), "failed");
+    }
+    if (pool.workers.size === 0 && pool.queue.length === 0) this.pools.delete(pool.key);
+    else this.pump(pool);
+  }
+
+  private becomeIdle(worker: WorkerProcess, pool: Pool): void {
+    worker.everReady = true;
+    if (worker.state !== "idle") return;
+    const next = pool.queue.shift();
+    if (next) return this.runOn(worker, next);
+    const live = [...pool.workers].filter((w) => w.state === "idle" || w.state === "busy").length;
+    if (live <= pool.options.keepWarm) return;
+    clearTimeout(worker.idleTimer);
+    worker.idleTimer = setTimeout(() => {
+      if (worker.state === "idle") this.stopWorker(worker);
+    }, pool.options.containerIdleTimeout * 1000);
+    worker.idleTimer.unref();
+  }
+
+  private stopWorker(worker: WorkerProcess): Promise<void> {
+    if (worker.state === "exited") return Promise.resolve();
+    return new Promise((resolve) => {
+      const poll = setInterval(() => {
+        if (worker.state === "exited") {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 20);
+      worker.shutdown(EXIT_GRACE_MS);
+    });
+  }
+
+  private failAttempt(call: Call, error: WireError, state: "failed" | "timed_out" = "failed"): void {
+    clearTimeout(call.timeoutTimer);
+    call.worker = undefined;
+    const policy = call.request.fn.options.retries;
+    if (call.state === "done") return;
+    if (call.attempt <= policy.maxRetries) {
+      const delay = Math.min(policy.initialDelayMs * policy.backoffCoefficient ** (call.attempt - 1), policy.maxDelayMs);
+      call.state = "waiting-retry";
+      call.observer.output("stderr", `stubrun: ${call.request.fn.name} attempt ${call.attempt} failed (${error.message}); retrying in ${delay} ms\n`);
+      call.retryTimer = setTimeout(() => this.submit(call), delay);
+      return;
+    }
+    this.finish(call, { state, error });
+  }
+
+  private finish(call: Call, outcome: CallOutcome): void {
+    if (call.state === "done") return;
+    if (call.state === "queued") {
+      const pool = this.pools.get(this.poolFor(call.request).key);
+      if (pool) pool.queue = pool.queue.filter((c) => c !== call);
+    }
+    call.state = "done";
+    clearTimeout(call.timeoutTimer);
+    clearTimeout(call.retryTimer);
+    call.worker = undefined;
+    this.calls.delete(call.request.callId);
+    call.observer.finished(outcome);
+  }
+}
+
+/** The error's own first line, followed by the stack frames of the error that caused it. */
+function withFrames(error: Error, causeStack: string | undefined): string {
+  const frames = (causeStack ?? "").split("\n").filter((line) => /^\s+at /.test(line));
+  return [`${error.name}: ${error.message}`, ...frames].join("\n");
+}
+
+function describePool(pool: Pool): string {
+  return pool.functionName;
+}

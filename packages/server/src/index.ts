@@ -1,0 +1,4 @@
+export { startServer, type RunningServer, type ServerOptions } from "./server";
+export { runServerProcess } from "./run-server";
+export * from "./daemon";
+export type { Dispatcher, CallRequest, CallObserver, CallOutcome } from "./dispatcher/dispatcher";

@@ -1,0 +1,33 @@
+import fs from "node:fs";
+import { pidFilePath } from "./daemon";
+import { startServer, type RunningServer } from "./server";
+
+/**
+ * Runs the server in this process until SIGINT or SIGTERM, with its pid file written while it
+ * listens. Used by `stubrun server` in the foreground and by the daemon.
+ */
+export async function runServerProcess(options: { home: string; port: number; host?: string; log?: (line: string) => void }): Promise<RunningServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const server = await startServer(options);
+  const pidFile = pidFilePath(options.home);
+  fs.writeFileSync(pidFile, JSON.stringify({ pid: process.pid, port: server.port, url: server.url }));
+  log(`stubrun server listening on ${server.url} (STUBRUN_HOME=${options.home}, pid ${process.pid})`);
+  const stop = (signal: string) => {
+    log(`stubrun server: ${signal}, stopping`);
+    void server.close().finally(() => {
+      removeOwnPidFile(pidFile);
+      process.exit(0);
+    });
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  return server;
+}
+
+function removeOwnPidFile(pidFile: string): void {
+  try {
+    if ((JSON.parse(fs.readFileSync(pidFile, "utf8")) as { pid: number }).pid === process.pid) fs.rmSync(pidFile);
+  } catch {
+    // already gone
+  }
+}

@@ -1,0 +1,100 @@
+import { HEARTBEAT_TIMEOUT_MS, MAX_MESSAGE_BYTES } from "@stubrun/protocol";
+import http from "node:http";
+import path from "node:path";
+import { WebSocketServer, type WebSocket } from "ws";
+import { AppManager } from "./apps/app-manager";
+import { CodeStore } from "./code/code.store";
+import { LocalDispatcher } from "./dispatcher/local-dispatcher";
+import { handleHttp } from "./http/http-routes";
+import { AppsRepository } from "./state/apps.repository";
+import { CallsRepository } from "./state/calls.repository";
+import { openDatabase } from "./state/database";
+import { ClientConnection } from "./transport/client-connection";
+
+export interface ServerOptions {
+  /** `$STUBRUN_HOME`: the database, uploaded code and logs. */
+  home: string;
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+}
+
+/** A running control plane. */
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the control plane: HTTP and WebSocket on one port, state in SQLite under `home`. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const db = openDatabase(options.home);
+  const appsRepo = new AppsRepository(db);
+  const callsRepo = new CallsRepository(db);
+  const now = Date.now();
+  appsRepo.stopOrphans(now);
+  callsRepo.failOrphans(now);
+
+  const host = options.host ?? "127.0.0.1";
+  let url = "";
+  const dispatcher = new LocalDispatcher((request) => workerEnv(url, request.appId));
+  const apps = new AppManager(appsRepo, callsRepo, new CodeStore(path.join(options.home, "code")), dispatcher);
+
+  const httpServer = http.createServer((req, res) => handleHttp(req, res, { apps: appsRepo, manager: apps }));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  const clients = new Map<WebSocket, ClientConnection>();
+
+  httpServer.on("upgrade", (req, socket, head) => {
+    if (new URL(req.url ?? "/", "http://x").pathname !== "/ws") {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const client = new ClientConnection(ws, apps);
+      clients.set(ws, client);
+      ws.on("error", () => {}); // "close" follows.
+      ws.on("close", () => {
+        clients.delete(ws);
+        void apps.ownerGone(client);
+      });
+    });
+  });
+
+  // A client that stops heartbeating is given up, so its ephemeral apps stop.
+  const reaper = setInterval(() => {
+    const deadline = Date.now() - HEARTBEAT_TIMEOUT_MS;
+    for (const [ws, client] of clients) if (client.lastSeen < deadline) ws.terminate();
+  }, 1_000);
+  reaper.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(options.port, host, () => resolve());
+  });
+  const port = (httpServer.address() as { port: number }).port;
+  url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(reaper);
+        for (const ws of clients.keys()) ws.terminate();
+        await apps.stopAll();
+        await dispatcher.close();
+        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        callsRepo.flush();
+        db.close();
+      })()),
+  };
+}
+
+/** Workers get what they need to call back into their app, and never the server's token. */
+function workerEnv(serverUrl: string, appId: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, STUBRUN_SERVER_URL: serverUrl, STUBRUN_APP_ID: appId };
+  delete env.STUBRUN_TOKEN;
+  delete env.STUBRUN_WORKER_CONFIG;
+  return env;
+}

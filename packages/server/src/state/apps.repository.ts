@@ -1,0 +1,71 @@
+import type { AppManifest } from "@stubrun/protocol";
+import type { StateDatabase } from "./database";
+
+export type AppState = "ephemeral" | "detached" | "deployed" | "stopped";
+
+/** An app as stored. */
+export interface AppRecord {
+  id: string;
+  name: string | null;
+  state: AppState;
+  version: number;
+  createdAt: number;
+  stoppedAt: number | null;
+  manifest: AppManifest;
+  codeDir: string;
+}
+
+interface AppRow {
+  id: string;
+  name: string | null;
+  state: AppState;
+  version: number;
+  created_at: number;
+  stopped_at: number | null;
+  manifest: string;
+  code_dir: string;
+}
+
+/** Reads and writes the `apps` table. */
+export class AppsRepository {
+  constructor(private readonly db: StateDatabase) {}
+
+  insert(app: AppRecord): void {
+    this.db
+      .prepare(
+        "INSERT INTO apps (id, name, state, version, created_at, stopped_at, manifest, code_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(app.id, app.name, app.state, app.version, app.createdAt, app.stoppedAt, JSON.stringify(app.manifest), app.codeDir);
+  }
+
+  markStopped(id: string, at: number): void {
+    this.db.prepare("UPDATE apps SET state = 'stopped', stopped_at = ? WHERE id = ? AND state != 'stopped'").run(at, id);
+  }
+
+  /** Apps whose clients were lost when the server last stopped: ephemeral and detached apps cannot outlive it. */
+  stopOrphans(at: number): number {
+    return this.db.prepare("UPDATE apps SET state = 'stopped', stopped_at = ? WHERE state IN ('ephemeral', 'detached')").run(at).changes;
+  }
+
+  get(id: string): AppRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM apps WHERE id = ?").get(id) as AppRow | undefined;
+    return row && toRecord(row);
+  }
+
+  list(): AppRecord[] {
+    return (this.db.prepare("SELECT * FROM apps ORDER BY created_at DESC, rowid DESC").all() as AppRow[]).map(toRecord);
+  }
+}
+
+function toRecord(row: AppRow): AppRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    state: row.state,
+    version: row.version,
+    createdAt: row.created_at,
+    stoppedAt: row.stopped_at,
+    manifest: JSON.parse(row.manifest) as AppManifest,
+    codeDir: row.code_dir,
+  };
+}

@@ -1,0 +1,55 @@
+import type { StateDatabase } from "./database";
+
+export type CallState = "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+
+/**
+ * Records calls. Writes are queued and flushed in one transaction per tick, so a `.map()` over
+ * thousands of inputs costs a handful of transactions rather than one per call.
+ */
+export class CallsRepository {
+  private readonly queue: (() => void)[] = [];
+  private scheduled = false;
+  private readonly insertStmt;
+  private readonly finishStmt;
+  private readonly attemptStmt;
+
+  constructor(private readonly db: StateDatabase) {
+    this.insertStmt = db.prepare("INSERT INTO calls (id, app_id, function, state, created_at) VALUES (?, ?, ?, 'running', ?)");
+    this.finishStmt = db.prepare("UPDATE calls SET state = ?, ended_at = ?, error = ? WHERE id = ?");
+    this.attemptStmt = db.prepare("UPDATE calls SET attempts = ? WHERE id = ?");
+  }
+
+  started(id: string, appId: string, functionName: string, at: number): void {
+    this.enqueue(() => this.insertStmt.run(id, appId, functionName, at));
+  }
+
+  attempt(id: string, attempt: number): void {
+    this.enqueue(() => this.attemptStmt.run(attempt, id));
+  }
+
+  finished(id: string, state: Exclude<CallState, "running">, at: number, error?: string): void {
+    this.enqueue(() => this.finishStmt.run(state, at, error ?? null, id));
+  }
+
+  /** Calls left running by a server that stopped: they can never finish now. */
+  failOrphans(at: number): void {
+    this.db.prepare("UPDATE calls SET state = 'failed', ended_at = ?, error = 'the server stopped while the call was running' WHERE state = 'running'").run(at);
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.queue.length === 0) return;
+    const batch = this.queue.splice(0);
+    this.db.transaction(() => {
+      for (const write of batch) write();
+    })();
+  }
+
+  private enqueue(write: () => void): void {
+    this.queue.push(write);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import {
+  assertNever,
+  MAX_MESSAGE_BYTES,
+  parseClientMessage,
+  ProtocolError,
+  requestIdOf,
+  toWireError,
+  type ClientMessage,
+  type ServerMessage,
+} from "@stubrun/protocol";
+import WebSocket from "ws";
+import type { AppManager, CallListener } from "../apps/app-manager";
+
+/**
+ * One client's WebSocket: every inbound message is validated, every request gets exactly one
+ * reply, and a bad message only ever gets an error reply. Calls this client started report back here.
+ */
+export class ClientConnection implements CallListener {
+  lastSeen = Date.now();
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly apps: AppManager,
+  ) {
+    socket.on("message", (data, isBinary) => this.receive(data as Buffer, isBinary));
+  }
+
+  output(callId: string, stream: "stdout" | "stderr", data: string): void {
+    this.send({ type: "call.output", callId, stream, data });
+  }
+
+  result(callId: string, outcome: Parameters<CallListener["result"]>[1]): void {
+    if (outcome.state === "succeeded") this.send({ type: "call.result", callId, ok: true, value: outcome.value });
+    else this.send({ type: "call.result", callId, ok: false, error: outcome.error });
+  }
+
+  private receive(data: Buffer, isBinary: boolean): void {
+    this.lastSeen = Date.now();
+    let message: ClientMessage;
+    try {
+      if (isBinary) throw new ProtocolError("binary frames are not part of the protocol; send JSON text");
+      if (data.length > MAX_MESSAGE_BYTES) {
+        throw new ProtocolError(`message of ${data.length} bytes is over the limit of ${MAX_MESSAGE_BYTES} bytes`);
+      }
+      message = parseClientMessage(data.toString("utf8"));
+    } catch (error) {
+      this.send({ type: "reply", id: requestIdOfRaw(data), ok: false, error: toWireError(error) });
+      return;
+    }
+    this.handle(message).catch((error) => {
+      if ("id" in message) this.send({ type: "reply", id: message.id, ok: false, error: toWireError(error) });
+    });
+  }
+
+  private async handle(message: ClientMessage): Promise<void> {
+    switch (message.type) {
+      case "heartbeat":
+        return;
+      case "app.create": {
+        const app = this.apps.create(message.manifest, message.files, { detach: message.detach === true, owner: this });
+        return this.reply(message.id, { appId: app.id, state: app.state });
+      }
+      case "call.start": {
+        const callId = this.apps.startCall(message.appId, message.function, message.args, this);
+        return this.reply(message.id, { callId });
+      }
+      case "call.cancel":
+        return this.reply(message.id, { cancelled: this.apps.cancelCall(message.callId) });
+      case "app.stop":
+        return this.reply(message.id, { stopped: await this.apps.stop(message.appId) });
+      default:
+        assertNever(message, "client message");
+    }
+  }
+
+  private reply(id: number, value: unknown): void {
+    this.send({ type: "reply", id, ok: true, value });
+  }
+
+  private send(message: ServerMessage): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+}
+
+/** The id of a request that failed validation, if one can be read from it. */
+function requestIdOfRaw(data: Buffer): number | null {
+  if (data.length > MAX_MESSAGE_BYTES) return null;
+  try {
+    return requestIdOf(JSON.parse(data.toString("utf8")));
+  } catch {
+    return null;
+  }
+}

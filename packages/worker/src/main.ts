@@ -1,0 +1,93 @@
+/**
+ * The worker process. The server forks it with STUBRUN_WORKER_CONFIG; it loads the app's uploaded
+ * code, creates one instance of the function's class, runs its enter hooks, then serves calls one
+ * at a time over the IPC channel until told to shut down (then its exit hooks run).
+ */
+import {
+  decodeValue,
+  encodeValue,
+  toWireError,
+  UsageError,
+  type FromWorkerMessage,
+  type ToWorkerMessage,
+  type WorkerConfig,
+} from "@stubrun/protocol";
+import { getHooks, registry, ServerConnection, setSessionProvider, type AppSession } from "@stubrun/sdk";
+import path from "node:path";
+import { installModuleResolution } from "./module-resolution";
+import { captureOutput } from "./output-capture";
+
+const config = JSON.parse(process.env.STUBRUN_WORKER_CONFIG ?? "{}") as WorkerConfig;
+const functionName = `${config.className}.${config.methodName}`;
+let currentCallId: string | undefined;
+let instance: Record<string, unknown> | undefined;
+
+function send(message: FromWorkerMessage): void {
+  process.send?.(message);
+}
+
+async function start(): Promise<void> {
+  process.setSourceMapsEnabled(true);
+  installModuleResolution(config.codeDir, config.projectRoot);
+  captureOutput(() => currentCallId, (callId, stream, data) => send({ type: "output", callId, stream, data }));
+  connectNestedCalls();
+  require(path.join(config.codeDir, config.entry));
+  const cls = registry().findClass(config.className);
+  if (!cls) throw new UsageError(`the uploaded code defines no decorated class ${config.className}`);
+  const created = new (cls as unknown as new () => Record<string, unknown>)();
+  if (typeof created[config.methodName] !== "function") throw new UsageError(`${functionName} is not a method`);
+  for (const hook of getHooks(cls).enter) await (created[hook] as () => unknown).call(created);
+  instance = created;
+}
+
+async function run(callId: string, args: unknown[]): Promise<void> {
+  currentCallId = callId;
+  try {
+    const method = (instance as Record<string, (...a: unknown[]) => unknown>)[config.methodName];
+    const value = await method.apply(instance, args);
+    const encoded = encodeValue(value, `the return value of ${functionName}`);
+    currentCallId = undefined;
+    send({ type: "done", callId, ok: true, value: encoded });
+  } catch (error) {
+    currentCallId = undefined;
+    send({ type: "done", callId, ok: false, error: toWireError(error) });
+  }
+}
+
+async function shutdown(): Promise<void> {
+  const cls = registry().findClass(config.className);
+  for (const hook of cls ? getHooks(cls).exit : []) {
+    try {
+      await (instance?.[hook] as () => unknown)?.call(instance);
+    } catch (error) {
+      process.stderr.write(`stubrun: exit hook ${config.className}.${hook} failed: ${(error as Error)?.stack ?? error}\n`);
+    }
+  }
+  process.exit(0);
+}
+
+/** Functions may call other functions of their app; the connection is opened on first use. */
+function connectNestedCalls(): void {
+  const url = process.env.STUBRUN_SERVER_URL;
+  const appId = process.env.STUBRUN_APP_ID;
+  if (!url || !appId) return;
+  let session: Promise<AppSession> | undefined;
+  setSessionProvider(() => (session ??= ServerConnection.open(url).then((connection) => ({ connection, appId }))));
+}
+
+process.on("message", (raw: ToWorkerMessage) => {
+  if (raw?.type === "run" && instance && currentCallId === undefined) {
+    void run(raw.callId, (Array.isArray(raw.args) ? raw.args : []).map(decodeValue));
+  } else if (raw?.type === "shutdown") {
+    void shutdown();
+  }
+});
+process.on("disconnect", () => process.exit(0)); // the server is gone: so is this worker.
+
+start().then(
+  () => send({ type: "ready" }),
+  (error) => {
+    send({ type: "start-failed", error: toWireError(error) });
+    setTimeout(() => process.exit(1), 50);
+  },
+);

@@ -1,0 +1,38 @@
+import Module from "node:module";
+import path from "node:path";
+
+interface ParentModule {
+  id?: string;
+  filename?: string | null;
+  paths?: string[];
+}
+type ResolveFilename = (request: string, parent: ParentModule | undefined, isMain: boolean, options?: unknown) => string;
+const internals = Module as unknown as { _resolveFilename: ResolveFilename; _nodeModulePaths(dir: string): string[] };
+
+/** A stand-in parent module in `dir`, so resolution starts there. */
+function parentIn(dir: string): ParentModule {
+  const filename = path.join(dir, "__stubrun_resolve__.js");
+  return { id: filename, filename, paths: internals._nodeModulePaths(dir) };
+}
+
+/**
+ * Makes uploaded code resolve its imports as it did on the client: `stubrun` is always this
+ * worker's own copy (so decorators fill the registry the worker reads), and anything the upload
+ * lacks (a bare package, a data file) resolves from the file's original directory, which exists
+ * when the server runs on the client's machine.
+ */
+export function installModuleResolution(codeDir: string, projectRoot: string): void {
+  const resolve = internals._resolveFilename;
+  const workerDir = parentIn(__dirname);
+  internals._resolveFilename = function (request, parent, isMain, options) {
+    if (request === "stubrun" || request.startsWith("stubrun/")) return resolve.call(this, request, workerDir, false);
+    try {
+      return resolve.call(this, request, parent, isMain, options);
+    } catch (error) {
+      const from = parent?.filename;
+      if (!from || !from.startsWith(codeDir + path.sep)) throw error;
+      const originalDir = path.join(projectRoot, path.relative(codeDir, path.dirname(from)));
+      return resolve.call(this, request, parentIn(originalDir), false, options);
+    }
+  };
+}
