@@ -38,7 +38,7 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     .exitProcess(false)
     .fail((message, error) => {
       if (error) throw error;
-      throw new UsageError(message);
+      throw new UsageError(`${message}\nSee the commands with: npx stubrun --help`);
     });
 }
 
@@ -55,7 +55,6 @@ export async function main(argv: string[]): Promise<number> {
 function reportError(error: unknown): number {
   if (error instanceof UsageError) {
     process.stderr.write(`Error: ${error.message}\n`);
-    if (!/--help|Usage:/.test(error.message)) process.stderr.write("Run with --help for usage.\n");
     return 2;
   }
   if (error instanceof StubrunError && !error.stack?.includes("\n    at ")) {

@@ -1,4 +1,4 @@
-import { encodeValue, serverUrlFromEnv, type ParamManifest } from "@stubrun/protocol";
+import { encodeValue, serverUrlFromEnv, UsageError, type ParamManifest } from "@stubrun/protocol";
 import { FunctionCall, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
 import { bundleCode } from "../loader/code-bundle";
 import { TypeScriptLoader } from "../loader/typescript.loader";
@@ -37,7 +37,7 @@ export async function runFile(options: RunOptions): Promise<void> {
     process.stdout.write(`${help(file, entrypoint, entryParams, params)}\n`);
     return;
   }
-  const args = parseEntrypointArgs(entryParams, options.entryArgs, entrypoint.name);
+  const args = withHelpHint(() => parseEntrypointArgs(entryParams, options.entryArgs, entrypoint.name), `${file}::${entrypoint.name}`);
 
   const url = serverUrlFromEnv();
   const connection = await connectToServer(url, options.home, status);
@@ -54,7 +54,7 @@ export async function runFile(options: RunOptions): Promise<void> {
   const stopOnSignal = onInterrupt(connection, appId, options.detach);
   try {
     const value = await runEntrypoint(entrypoint, args, connection, appId);
-    if (value !== undefined) process.stdout.write(`${typeof value === "string" ? value : JSON.stringify(encodeValue(value, "the return value"))}\n`);
+    if (value !== undefined) process.stdout.write(`${formatReturnValue(value)}\n`);
   } finally {
     process.off("SIGINT", stopOnSignal);
     await finish(connection, appId, status, options.detach);
@@ -101,4 +101,25 @@ function help(file: string, entrypoint: Entrypoint, entryParams: ParamManifest[]
   const where = entrypoint.where === "local" ? "a local entrypoint, runs in this process" : "a function, runs remotely";
   const summary = [params.description(entrypoint.cls, entrypoint.methodName), `${entrypoint.name}: ${where}.`].filter(Boolean).join("\n\n");
   return formatEntrypointHelp(entryParams, `stubrun ${file}::${entrypoint.name} [options]`, summary);
+}
+
+/** A string as is; anything else as compact JSON (BigInt as digits, Map as an object, Set as an array). */
+function formatReturnValue(value: unknown): string {
+  if (typeof value === "string") return value;
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === "bigint") return v.toString();
+    if (v instanceof Map) return Object.fromEntries(v);
+    if (v instanceof Set) return [...v];
+    return v;
+  });
+}
+
+/** Option errors end with the command that lists the options. */
+function withHelpHint<T>(parse: () => T, target: string): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`${error.message}\nSee the options with: npx stubrun ${target} --help`);
+    throw error;
+  }
 }

@@ -1,0 +1,33 @@
+import { TestServer } from "./harness";
+
+/** Every example in examples/ runs through the real bin against a real server. */
+describe("examples", () => {
+  let server: TestServer;
+  beforeAll(async () => (server = await TestServer.start()));
+  afterAll(() => server.stop());
+
+  test("hello.ts runs main locally, which calls f remotely", async () => {
+    const r = await server.run(["examples/hello.ts"]);
+    expect(r.stdout).toBe("Hello world!\n");
+    expect(r.code).toBe(0);
+  });
+
+  test("hello.ts::Example.f and ::Example.g run one function remotely", async () => {
+    expect((await server.run(["examples/hello.ts::Example.f"])).stdout).toBe("Hello world!\n");
+    expect((await server.run(["examples/hello.ts::Example.g"])).stdout).toBe("Goodbye world!\n");
+  });
+
+  test("options.ts takes typed options and prints the return value", async () => {
+    const r = await server.run(["examples/options.ts", "--n", "3", "--loud", "--mode", "slow", "--since", "2024-01-31"]);
+    expect(r.stdout).toBe('HELLO WORLD\n3 squared is 9 (mode slow, since 2024-01-31T00:00:00.000Z)\n{"n":3,"squared":9}\n');
+    expect(r.code).toBe(0);
+  });
+
+  test("map.ts maps and starmaps in input order", async () => {
+    const r = await server.run(["examples/map.ts", "--count", "12"]);
+    expect(r.stdout).toBe(
+      "squares: 1 4 9 16 25 36 49 64 81 100 121 144\nsums: 101 102 103 104 105 106 107 108 109 110 111 112\n650\n",
+    );
+    expect(r.code).toBe(0);
+  });
+});
