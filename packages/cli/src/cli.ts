@@ -1,10 +1,11 @@
 import { StubrunError, UsageError } from "@stubrun/protocol";
 import yargs, { type Argv } from "yargs";
 import { contextFromEnv, type CliContext } from "./cli-context";
+import { appCommand } from "./commands/app.command";
 import { runCommand } from "./commands/run.command";
 import { serverCommand } from "./commands/server.command";
 
-const COMMANDS = new Set(["run", "server"]);
+const COMMANDS = new Set(["run", "server", "app"]);
 const RUNNER_FLAGS_WITH_VALUE = new Set<string>();
 
 /**
@@ -27,9 +28,11 @@ export function normalizeArgv(argv: string[]): string[] {
 export function createCli(argv: string[], context: CliContext = contextFromEnv()): Argv {
   return yargs(normalizeArgv(argv))
     .scriptName("stubrun")
-    .parserConfiguration({ "populate--": true })
+    // The entrypoint's options pass through as text: yargs would turn `--label 1e3` into 1000.
+    .parserConfiguration({ "populate--": true, "parse-positional-numbers": false })
     .command(runCommand(context))
     .command(serverCommand(context))
+    .command(appCommand(context))
     .strict()
     .demandCommand(1, "Give a file to run, e.g. npx stubrun examples/hello.ts")
     .help()

@@ -22,7 +22,7 @@ function encode(value: unknown, path: string, seen: Set<object>): Encoded {
     case "boolean":
       return value;
     case "number":
-      return Number.isFinite(value) && !Object.is(value, -0) ? value : { $: "num", v: String(value) };
+      return Number.isFinite(value) && !Object.is(value, -0) ? value : { $: "num", v: Object.is(value, -0) ? "-0" : String(value) };
     case "undefined":
       return { $: "undef" };
     case "bigint":
@@ -77,7 +77,7 @@ function encodeObject(object: object, path: string, seen: Set<object>): Encoded 
   }
   const out: { [key: string]: Encoded } = {};
   for (const key of Object.keys(object)) {
-    out[key] = encode((object as Record<string, unknown>)[key], `${path}.${key}`, seen);
+    setData(out, key, encode((object as Record<string, unknown>)[key], `${path}.${key}`, seen));
   }
   return Object.prototype.hasOwnProperty.call(out, "$") ? { $: "obj", v: out } : out;
 }
@@ -99,7 +99,7 @@ export function decodeValue(data: Encoded): unknown {
     case "num":
       return Number(v);
     case "bigint":
-      return BigInt(String(v));
+      return typeof v === "string" && /^-?\d+$/.test(v) ? BigInt(v) : decodeObject(data);
     case "date":
       return new Date(typeof v === "string" ? v : NaN);
     case "bytes":
@@ -119,9 +119,11 @@ export function decodeValue(data: Encoded): unknown {
 
 function decodeObject(data: { [key: string]: Encoded }): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(data)) {
-    // defineProperty, not assignment: a "__proto__" key must stay data, never a prototype.
-    Object.defineProperty(out, key, { value: decodeValue(data[key]), enumerable: true, writable: true, configurable: true });
-  }
+  for (const key of Object.keys(data)) setData(out, key, decodeValue(data[key]));
   return out;
+}
+
+/** defineProperty, not assignment: a "__proto__" key must stay data, never a prototype. */
+function setData(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }

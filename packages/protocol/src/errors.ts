@@ -102,6 +102,14 @@ function describeThrown(value: unknown): string {
   }
 }
 
+/**
+ * A WireError for an error the system raised (a timeout, a crash, a cancel): its stack would only
+ * show stubrun's internals, so it carries none.
+ */
+export function systemWireError(error: StubrunError): WireError {
+  return { name: error.name, message: error.message, stack: `${error.name}: ${error.message}`, code: error.code };
+}
+
 /** Rebuilds an Error from its wire form: our own classes and the built-ins come back as themselves. */
 export function fromWireError(wire: WireError): Error {
   const Known = Object.prototype.hasOwnProperty.call(knownErrors, wire.name) ? knownErrors[wire.name] : Error;

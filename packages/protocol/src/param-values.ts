@@ -43,7 +43,7 @@ export function parseParamText(param: ParamManifest, text: string, label: string
       throw bad();
     case "date": {
       const value = new Date(text);
-      if (!ISO_DATE.test(text) || Number.isNaN(value.getTime())) throw bad();
+      if (!ISO_DATE.test(text) || Number.isNaN(value.getTime()) || !isCalendarDay(text)) throw bad();
       return value;
     }
     case "choice":
@@ -56,6 +56,14 @@ export function parseParamText(param: ParamManifest, text: string, label: string
         throw bad();
       }
   }
+}
+
+/** Whether the text's `YYYY-MM-DD` is a real day: `new Date` rolls 2024-02-30 over to March 1. */
+function isCalendarDay(text: string): boolean {
+  const [year, month, day] = text.slice(0, 10).split("-").map(Number);
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
 /** camelCase to the kebab-case option name: `dryRun` is `--dry-run`. */

@@ -8,6 +8,7 @@ import { LocalDispatcher } from "./dispatcher/local-dispatcher";
 import { handleHttp } from "./http/http-routes";
 import { AppsRepository } from "./state/apps.repository";
 import { CallsRepository } from "./state/calls.repository";
+import { LogsRepository } from "./state/logs.repository";
 import { openDatabase } from "./state/database";
 import { ClientConnection } from "./transport/client-connection";
 
@@ -37,10 +38,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const host = options.host ?? "127.0.0.1";
   let url = "";
-  const dispatcher = new LocalDispatcher((request) => workerEnv(url, request.appId));
-  const apps = new AppManager(appsRepo, callsRepo, new CodeStore(path.join(options.home, "code")), dispatcher);
+  const logsRepo = new LogsRepository(db);
+  const dispatcher = new LocalDispatcher((appId) => workerEnv(url, appId));
+  const apps = new AppManager(appsRepo, callsRepo, new CodeStore(path.join(options.home, "code")), dispatcher, logsRepo);
 
-  const httpServer = http.createServer((req, res) => handleHttp(req, res, { apps: appsRepo, manager: apps }));
+  const httpServer = http.createServer((req, res) => handleHttp(req, res, { apps: appsRepo, manager: apps, logs: logsRepo }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES, perMessageDeflate: false });
   const clients = new Map<WebSocket, ClientConnection>();
 
@@ -86,6 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await dispatcher.close();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         callsRepo.flush();
+        logsRepo.flush();
         db.close();
       })()),
   };

@@ -8,6 +8,7 @@ import {
   encodeValue,
   toWireError,
   UsageError,
+  type Encoded,
   type FromWorkerMessage,
   type ToWorkerMessage,
   type WorkerConfig,
@@ -40,9 +41,11 @@ async function start(): Promise<void> {
   instance = created;
 }
 
-async function run(callId: string, args: unknown[]): Promise<void> {
+async function run(callId: string, encodedArgs: Encoded[]): Promise<void> {
   currentCallId = callId;
   try {
+    // Decoded inside the try: arguments that fail to decode fail this call, not the worker.
+    const args = encodedArgs.map(decodeValue);
     const method = (instance as Record<string, (...a: unknown[]) => unknown>)[config.methodName];
     const value = await method.apply(instance, args);
     const encoded = encodeValue(value, `the return value of ${functionName}`);
@@ -77,7 +80,7 @@ function connectNestedCalls(): void {
 
 process.on("message", (raw: ToWorkerMessage) => {
   if (raw?.type === "run" && instance && currentCallId === undefined) {
-    void run(raw.callId, (Array.isArray(raw.args) ? raw.args : []).map(decodeValue));
+    void run(raw.callId, Array.isArray(raw.args) ? raw.args : []);
   } else if (raw?.type === "shutdown") {
     void shutdown();
   }

@@ -6,12 +6,12 @@ import yargs from "yargs";
  * yargs: each parameter is an option in kebab-case (camelCase accepted too), booleans take `--no-`.
  */
 export function parseEntrypointArgs(params: ParamManifest[], argv: string[], entrypoint: string): unknown[] {
-  const parser = yargs(argv)
+  const parser = yargs(flagValues(params, argv))
     .help(false)
     .version(false)
     .exitProcess(false)
-    .strict()
-    .parserConfiguration({ "camel-case-expansion": true, "boolean-negation": true })
+    .strictOptions()
+    .parserConfiguration({ "camel-case-expansion": true, "boolean-negation": true, "parse-positional-numbers": false })
     .fail((message: string | null, error: Error | undefined) => {
       throw new UsageError(optionError(message ?? error?.message ?? "bad options", params, entrypoint));
     });
@@ -27,6 +27,24 @@ export function parseEntrypointArgs(params: ParamManifest[], argv: string[], ent
     throw new UsageError(`unexpected argument ${JSON.stringify(String(parsed._[0]))} for ${entrypoint}: give values as options, like ${example(params)}`);
   }
   return toArgs(params, parsed);
+}
+
+/**
+ * `--loud=VALUE` for a flag becomes `--loud` or `--no-loud`: yargs reads any value but "true" as
+ * false, so the value is checked here by the same rules as web endpoints (`true`/`1`, `false`/`0`).
+ */
+function flagValues(params: ParamManifest[], argv: string[]): string[] {
+  const flag = (name: string) => params.find((p) => p.type === "boolean" && (kebabCase(p.name) === name || p.name === name));
+  return argv.map((arg) => {
+    const match = /^--([^=]+)=([\s\S]*)$/.exec(arg);
+    if (!match) return arg;
+    const direct = flag(match[1]);
+    const negated = !direct && match[1].startsWith("no-") ? flag(match[1].slice(3)) : undefined;
+    if (!direct && !negated) return arg;
+    const name = direct ? match[1] : match[1].slice(3);
+    const value = parseParamText((direct ?? negated)!, match[2], `option --${match[1]}`);
+    return value === !negated ? `--${name}` : `--no-${name}`;
+  });
 }
 
 function toArgs(params: ParamManifest[], parsed: Record<string, unknown>): unknown[] {

@@ -45,7 +45,10 @@ export function resolveEntrypoint(file: string, ref: string | undefined): Entryp
   if (locals.length === 1) return locals[0];
   const functions = all.filter((c) => c.where === "remote" && !c.webEndpoint);
   if (locals.length === 0 && functions.length === 1) return functions[0];
-  const why = locals.length > 1 ? `${file} has ${locals.length} local entrypoints` : `${file} has ${functions.length} functions and no local entrypoint`;
+  const why =
+    locals.length > 1 ? `${file} has ${locals.length} local entrypoints`
+    : functions.length > 1 ? `${file} has ${functions.length} functions and no local entrypoint`
+    : `${file} has only web endpoints, which run only when named`;
   throw ambiguous(file, `${why}; say which to run`, all);
 }
 

@@ -51,13 +51,19 @@ export async function runFile(options: RunOptions): Promise<void> {
   });
   status.line(`Created app ${appId}${stub?.name ? ` (${stub.name})` : ""}; running ${entrypoint.name} ${entrypoint.where === "local" ? "locally" : "remotely"}`);
 
-  const stopOnSignal = onInterrupt(connection, appId, options.detach);
+  const interrupt = onInterrupt(connection, appId, options.detach);
   try {
     const value = await runEntrypoint(entrypoint, args, connection, appId);
     if (value !== undefined) process.stdout.write(`${formatReturnValue(value)}\n`);
+  } catch (error) {
+    // After Ctrl-C the calls fail as cancelled; the interrupt handler reports and exits 130.
+    if (interrupt.interrupted) await new Promise(() => {});
+    throw error;
   } finally {
-    process.off("SIGINT", stopOnSignal);
-    await finish(connection, appId, status, options.detach);
+    if (!interrupt.interrupted) {
+      process.off("SIGINT", interrupt.handler);
+      await finish(connection, appId, status, options.detach);
+    }
   }
 }
 
@@ -84,17 +90,21 @@ async function finish(connection: ServerConnection, appId: string, status: Statu
 }
 
 /** Ctrl-C: say the app is stopping, stop it, exit 130. */
-function onInterrupt(connection: ServerConnection, appId: string, detach: boolean): () => void {
-  const handler = () => {
-    process.stderr.write(`\nInterrupted: ${detach ? "leaving detached" : "stopping"} app ${appId}\n`);
-    const stopped = detach ? Promise.resolve() : connection.request({ type: "app.stop", appId }).catch(() => {});
-    void stopped.finally(() => {
-      connection.close();
-      process.exit(130);
-    });
+function onInterrupt(connection: ServerConnection, appId: string, detach: boolean): { handler: () => void; interrupted: boolean } {
+  const state = {
+    interrupted: false,
+    handler: () => {
+      state.interrupted = true;
+      process.stderr.write(`\nInterrupted: ${detach ? "leaving detached" : "stopping"} app ${appId}\n`);
+      const stopped = detach ? Promise.resolve() : connection.request({ type: "app.stop", appId }).catch(() => {});
+      void stopped.finally(() => {
+        connection.close();
+        process.exit(130);
+      });
+    },
   };
-  process.once("SIGINT", handler);
-  return handler;
+  process.once("SIGINT", state.handler);
+  return state;
 }
 
 function help(file: string, entrypoint: Entrypoint, entryParams: ParamManifest[], params: ParamsReader): string {

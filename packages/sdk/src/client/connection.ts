@@ -9,6 +9,9 @@ import {
 } from "@stubrun/protocol";
 import WebSocket from "ws";
 
+/** How long opening a connection may take (TCP connect and WebSocket handshake) before it fails. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 /** Receives the events of one call. */
 export interface CallHandlers {
   onOutput(stream: "stdout" | "stderr", data: string): void;
@@ -51,7 +54,7 @@ export class ServerConnection {
     const wsUrl = url.replace(/^http/, "ws") + "/ws";
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
-      const socket = new WebSocket(wsUrl, { headers, perMessageDeflate: false });
+      const socket = new WebSocket(wsUrl, { headers, perMessageDeflate: false, handshakeTimeout: CONNECT_TIMEOUT_MS });
       socket.once("open", () => {
         socket.removeAllListeners("error");
         resolve(new ServerConnection(url, socket));

@@ -10,6 +10,7 @@ import type { CodeStore } from "../code/code.store";
 import type { CallOutcome, Dispatcher } from "../dispatcher/dispatcher";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { CallsRepository } from "../state/calls.repository";
+import type { LogsRepository } from "../state/logs.repository";
 import { newId } from "./ids";
 
 /** Whoever started a call, and receives its output and result. */
@@ -41,6 +42,7 @@ export class AppManager {
     private readonly calls: CallsRepository,
     private readonly code: CodeStore,
     private readonly dispatcher: Dispatcher,
+    private readonly logs: LogsRepository,
   ) {}
 
   create(manifest: AppManifest, files: CodeFile[], options: { detach: boolean; owner: object }): AppRecord {
@@ -69,6 +71,8 @@ export class AppManager {
       owner: options.owner,
       activeCalls: new Set(),
     });
+    this.logs.append({ appId: record.id, callId: null, functionName: null, stream: "system", data: `app ${record.id} created (${record.state})\n` });
+    this.warmUp(record);
     return record;
   }
 
@@ -91,10 +95,16 @@ export class AppManager {
     this.dispatcher.enqueue(
       { callId, appId, fn, args, code: { dir: record.codeDir, entry: record.manifest.entry, projectRoot: record.manifest.projectRoot } },
       {
-        output: (stream, data) => listener.output(callId, stream, data),
+        output: (stream, data) => {
+          this.logs.append({ appId, callId, functionName, stream, data });
+          listener.output(callId, stream, data);
+        },
         attempt: (n) => n > 1 && this.calls.attempt(callId, n),
         finished: (outcome) => {
-          this.calls.finished(callId, outcome.state, Date.now(), "error" in outcome ? describe(outcome.error) : undefined);
+          const error = "error" in outcome ? describe(outcome.error) : undefined;
+          this.calls.finished(callId, outcome.state, Date.now(), error);
+          this.logs.callEnded(callId);
+          if (error) this.logs.append({ appId, callId, functionName, stream: "system", data: `${functionName} call ${callId} ${outcome.state.replace("_", " ")}: ${error}\n` });
           app.activeCalls.delete(callId);
           listener.result(callId, outcome);
           if (app.owner === undefined && app.record.state === "detached" && app.activeCalls.size === 0) void this.stop(appId);
@@ -117,6 +127,8 @@ export class AppManager {
     this.apps.markStopped(appId, Date.now());
     await this.dispatcher.stopApp(appId);
     this.calls.flush();
+    this.logs.append({ appId, callId: null, functionName: null, stream: "system", data: `app ${appId} stopped\n` });
+    this.logs.flush();
     return true;
   }
 
@@ -129,6 +141,14 @@ export class AppManager {
       if (app.record.state === "ephemeral" || app.activeCalls.size === 0) stops.push(this.stop(app.record.id));
     }
     await Promise.all(stops);
+  }
+
+  /** Starts the `keepWarm` workers of each function, so they are ready before the first call. */
+  private warmUp(record: AppRecord): void {
+    const code = { dir: record.codeDir, entry: record.manifest.entry, projectRoot: record.manifest.projectRoot };
+    for (const fn of record.manifest.functions) {
+      if (fn.options.keepWarm > 0) this.dispatcher.keepWarm(record.id, fn, code);
+    }
   }
 
   isRunning(appId: string): boolean {

@@ -32,6 +32,8 @@ export interface Dispatcher {
   enqueue(call: CallRequest, observer: CallObserver): void;
   /** Cancels a queued or running call; false if the dispatcher does not have it. */
   cancel(callId: string, reason?: string): boolean;
+  /** Starts workers of a function until it has `keepWarm` of them, and keeps that many alive. */
+  keepWarm(appId: string, fn: FunctionManifest, code: CallRequest["code"]): void;
   /** Cancels every call of an app and stops its workers. */
   stopApp(appId: string): Promise<void>;
   /** How many workers each function of an app has running. */

@@ -1,7 +1,7 @@
 import {
   CallCancelledError,
   FunctionTimeoutError,
-  toWireError,
+  systemWireError,
   WorkerCrashedError,
   WorkerStartError,
   type FromWorkerMessage,
@@ -27,8 +27,10 @@ interface Call {
 interface Pool {
   key: string;
   appId: string;
-  functionName: string;
-  options: CallRequest["fn"]["options"];
+  fn: CallRequest["fn"];
+  code: CallRequest["code"];
+  /** Set when its app stops: no worker is started or replaced any more. */
+  stopped: boolean;
   workers: Set<WorkerProcess>;
   queue: Call[];
 }
@@ -43,7 +45,7 @@ export class LocalDispatcher implements Dispatcher {
   private readonly poolOfWorker = new Map<WorkerProcess, Pool>();
   private workerSeq = 0;
 
-  constructor(private readonly workerEnv: (request: CallRequest) => NodeJS.ProcessEnv) {}
+  constructor(private readonly workerEnv: (appId: string) => NodeJS.ProcessEnv) {}
 
   enqueue(request: CallRequest, observer: CallObserver): void {
     const call: Call = { request, observer, attempt: 0, state: "queued" };
@@ -54,7 +56,7 @@ export class LocalDispatcher implements Dispatcher {
   cancel(callId: string, reason = "the call was cancelled"): boolean {
     const call = this.calls.get(callId);
     if (!call || call.state === "done") return false;
-    const error = toWireError(new CallCancelledError(reason));
+    const error = systemWireError(new CallCancelledError(reason));
     if (call.state === "running" && call.worker) {
       const worker = call.worker;
       this.finish(call, { state: "cancelled", error });
@@ -65,6 +67,11 @@ export class LocalDispatcher implements Dispatcher {
     return true;
   }
 
+  keepWarm(appId: string, fn: CallRequest["fn"], code: CallRequest["code"]): void {
+    const pool = this.poolFor({ callId: "", appId, fn, code, args: [] });
+    this.topUpWarm(pool);
+  }
+
   async stopApp(appId: string): Promise<void> {
     for (const call of [...this.calls.values()]) {
       if (call.request.appId === appId) this.cancel(call.request.callId, "the app was stopped");
@@ -72,6 +79,7 @@ export class LocalDispatcher implements Dispatcher {
     const exits: Promise<void>[] = [];
     for (const pool of [...this.pools.values()]) {
       if (pool.appId !== appId) continue;
+      pool.stopped = true;
       for (const worker of pool.workers) exits.push(this.stopWorker(worker));
       this.pools.delete(pool.key);
     }
@@ -102,7 +110,7 @@ export class LocalDispatcher implements Dispatcher {
     const key = `${request.appId}\0${request.fn.name}\0${request.code.dir}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = { key, appId: request.appId, functionName: request.fn.name, options: request.fn.options, workers: new Set(), queue: [] };
+      pool = { key, appId: request.appId, fn: request.fn, code: request.code, stopped: false, workers: new Set(), queue: [] };
       this.pools.set(key, pool);
     }
     return pool;
@@ -116,13 +124,20 @@ export class LocalDispatcher implements Dispatcher {
     }
     const starting = [...pool.workers].filter((w) => w.state === "starting").length;
     let wanted = pool.queue.length - starting;
-    while (wanted > 0 && pool.workers.size < pool.options.concurrencyLimit) {
-      this.startWorker(pool, pool.queue[0].request);
+    while (wanted > 0 && pool.workers.size < pool.fn.options.concurrencyLimit) {
+      this.startWorker(pool);
       wanted--;
     }
   }
 
-  private startWorker(pool: Pool, request: CallRequest): void {
+  /** Keeps `keepWarm` workers alive, replacing any that exit. */
+  private topUpWarm(pool: Pool): void {
+    const { keepWarm, concurrencyLimit } = pool.fn.options;
+    while (!pool.stopped && pool.workers.size < Math.min(keepWarm, concurrencyLimit)) this.startWorker(pool);
+  }
+
+  private startWorker(pool: Pool): void {
+    const { fn, code } = pool;
     const workerId = `wk-${process.pid.toString(36)}-${(++this.workerSeq).toString(36)}`;
     const events: WorkerEvents = {
       message: (worker, message) => this.onMessage(worker, message),
@@ -130,15 +145,8 @@ export class LocalDispatcher implements Dispatcher {
       exit: (worker, description) => this.onExit(worker, description),
     };
     const worker = new WorkerProcess(
-      {
-        workerId,
-        codeDir: request.code.dir,
-        entry: request.code.entry,
-        projectRoot: request.code.projectRoot,
-        className: request.fn.className,
-        methodName: request.fn.methodName,
-      },
-      this.workerEnv(request),
+      { workerId, codeDir: code.dir, entry: code.entry, projectRoot: code.projectRoot, className: fn.className, methodName: fn.methodName },
+      this.workerEnv(pool.appId),
       events,
     );
     pool.workers.add(worker);
@@ -154,7 +162,7 @@ export class LocalDispatcher implements Dispatcher {
       call.worker = undefined;
       worker.currentCallId = undefined;
       worker.kill();
-      this.failAttempt(call, toWireError(error), "timed_out");
+      this.failAttempt(call, systemWireError(error), "timed_out");
     }, seconds * 1000);
     worker.run(call.request.callId, call.request.args);
   }
@@ -172,7 +180,7 @@ export class LocalDispatcher implements Dispatcher {
         worker.startFailureReported = true;
         const call = pool.queue.shift();
         const error = new WorkerStartError(`the worker for ${describePool(pool)} failed to start: ${message.error.name}: ${message.error.message}`);
-        if (call) this.failAttempt(call, { ...toWireError(error), stack: withFrames(error, message.error.stack) });
+        if (call) this.failAttempt(call, { ...systemWireError(error), stack: withFrames(error, message.error.stack) });
         return;
       }
       case "output": {
@@ -208,14 +216,16 @@ export class LocalDispatcher implements Dispatcher {
     const call = worker.currentCallId ? this.calls.get(worker.currentCallId) : undefined;
     if (call && call.state === "running" && call.worker === worker) {
       const error = new WorkerCrashedError(`${call.request.fn.name}: the worker exited with ${description} while running the call`);
-      this.failAttempt(call, toWireError(error), "failed");
+      this.failAttempt(call, systemWireError(error), "failed");
     } else if (!worker.everReady && !worker.startFailureReported && pool.queue.length > 0) {
       const first = pool.queue.shift() as Call;
       const error = new WorkerStartError(`the worker for ${describePool(pool)} exited with ${description} before it was ready`);
-      this.failAttempt(first, toWireError(error), "failed");
+      this.failAttempt(first, systemWireError(error), "failed");
     }
+    if (pool.stopped) return;
+    this.pump(pool);
+    this.topUpWarm(pool);
     if (pool.workers.size === 0 && pool.queue.length === 0) this.pools.delete(pool.key);
-    else this.pump(pool);
   }
 
   private becomeIdle(worker: WorkerProcess, pool: Pool): void {
@@ -224,11 +234,11 @@ export class LocalDispatcher implements Dispatcher {
     const next = pool.queue.shift();
     if (next) return this.runOn(worker, next);
     const live = [...pool.workers].filter((w) => w.state === "idle" || w.state === "busy").length;
-    if (live <= pool.options.keepWarm) return;
+    if (live <= pool.fn.options.keepWarm) return;
     clearTimeout(worker.idleTimer);
     worker.idleTimer = setTimeout(() => {
       if (worker.state === "idle") this.stopWorker(worker);
-    }, pool.options.containerIdleTimeout * 1000);
+    }, pool.fn.options.containerIdleTimeout * 1000);
     worker.idleTimer.unref();
   }
 
@@ -282,5 +292,5 @@ function withFrames(error: Error, causeStack: string | undefined): string {
 }
 
 function describePool(pool: Pool): string {
-  return pool.functionName;
+  return pool.fn.name;
 }

@@ -1,32 +1,112 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppManager } from "../apps/app-manager";
-import type { AppsRepository } from "../state/apps.repository";
+import type { AppRecord, AppsRepository } from "../state/apps.repository";
+import type { LogEntry, LogsRepository } from "../state/logs.repository";
 
 export interface HttpContext {
   apps: AppsRepository;
   manager: AppManager;
+  logs: LogsRepository;
 }
 
-/** The HTTP side of the server: health for clients and the daemon, and the apps as JSON. */
+/** An app as the HTTP API, `app list --json` and the apps page show it. */
+export interface AppJson {
+  id: string;
+  name: string | null;
+  state: string;
+  version: number;
+  createdAt: string;
+  stoppedAt: string | null;
+  runningTasks: number;
+  functions: string[];
+}
+
+/**
+ * The HTTP side of the server: health for clients and the daemon; the apps API that the `app`
+ * commands use (`/api/apps`, `/api/apps/APP`, `/api/apps/APP/stop`, `/api/apps/APP/logs`).
+ * APP is an app id or a name.
+ */
 export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): void {
   const url = new URL(req.url ?? "/", "http://localhost");
-  if (req.method === "GET" && url.pathname === "/health") {
-    return json(res, 200, { ok: true, service: "stubrun", pid: process.pid });
+  const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const route = `${req.method} /${parts.map((p, i) => (i === 2 && parts[0] === "api" && parts[1] === "apps" ? ":app" : p)).join("/")}`;
+  switch (route) {
+    case "GET /health":
+      return json(res, 200, { ok: true, service: "stubrun", pid: process.pid });
+    case "GET /api/apps":
+      return json(res, 200, ctx.apps.list().map((app) => toAppJson(app, ctx.manager)));
+    case "GET /api/apps/:app":
+      return withApp(res, ctx, parts[2], (app) => json(res, 200, toAppJson(app, ctx.manager)));
+    case "POST /api/apps/:app/stop":
+      return withApp(res, ctx, parts[2], (app) => {
+        ctx.manager.stop(app.id).then(
+          (stopped) => json(res, 200, { id: app.id, stopped }),
+          (error: Error) => json(res, 500, { error: error.message }),
+        );
+      });
+    case "GET /api/apps/:app/logs":
+      return withApp(res, ctx, parts[2], (app) => {
+        const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 200) || 200, 1), 10_000);
+        if (url.searchParams.get("follow") === "1") return followLogs(req, res, ctx, app, limit);
+        json(res, 200, ctx.logs.recent(app.id, limit));
+      });
+    default:
+      return json(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
   }
-  if (req.method === "GET" && url.pathname === "/api/apps") {
-    const apps = ctx.apps.list().map((app) => ({
-      id: app.id,
-      name: app.name,
-      state: app.state,
-      version: app.version,
-      createdAt: new Date(app.createdAt).toISOString(),
-      stoppedAt: app.stoppedAt === null ? null : new Date(app.stoppedAt).toISOString(),
-      runningTasks: ctx.manager.runningTasks(app.id),
-      functions: app.manifest.functions.map((f) => f.name),
-    }));
-    return json(res, 200, apps);
+}
+
+export function toAppJson(app: AppRecord, manager: AppManager): AppJson {
+  return {
+    id: app.id,
+    name: app.name,
+    state: manager.isRunning(app.id) ? app.state : "stopped",
+    version: app.version,
+    createdAt: new Date(app.createdAt).toISOString(),
+    stoppedAt: app.stoppedAt === null ? null : new Date(app.stoppedAt).toISOString(),
+    runningTasks: manager.runningTasks(app.id),
+    functions: app.manifest.functions.map((f) => f.name),
+  };
+}
+
+function withApp(res: ServerResponse, ctx: HttpContext, ref: string, then: (app: AppRecord) => void): void {
+  const app = ctx.apps.resolve(ref);
+  if (!app) return json(res, 404, { error: `no app with id or name "${ref}"; see them with: npx stubrun app list` });
+  then(app);
+}
+
+/** Server-sent events: the recent entries, then each new one, then `end` when the app stops. */
+function followLogs(req: IncomingMessage, res: ServerResponse, ctx: HttpContext, app: AppRecord, limit: number): void {
+  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+  const send = (entry: LogEntry) => res.write(`event: log\ndata: ${JSON.stringify(entry)}\n\n`);
+  const end = () => {
+    unfollow();
+    clearInterval(watch);
+    res.end("event: end\ndata: {}\n\n");
+  };
+  ctx.logs.flush(); // so nothing is both in `recent` and told to the follower
+  let lastId = 0;
+  const unfollow = ctx.logs.follow(app.id, (entry) => {
+    if (entry.id > lastId) send(entry);
+  });
+  for (const entry of ctx.logs.recent(app.id, limit)) {
+    lastId = entry.id;
+    send(entry);
   }
-  json(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
+  // Ends the stream once the app has stopped and its last lines are out.
+  let ticks = 0;
+  const watch = setInterval(() => {
+    if (!ctx.manager.isRunning(app.id)) {
+      ctx.logs.flush();
+      end();
+    } else if (++ticks % 40 === 0) {
+      res.write(": keep-alive\n\n");
+    }
+  }, 250);
+  if (!ctx.manager.isRunning(app.id)) end();
+  req.on("close", () => {
+    unfollow();
+    clearInterval(watch);
+  });
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

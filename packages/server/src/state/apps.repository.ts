@@ -52,6 +52,16 @@ export class AppsRepository {
     return row && toRecord(row);
   }
 
+  /** An app by id, else the deployed app of that name, else the newest app of that name. */
+  resolve(ref: string): AppRecord | undefined {
+    const byId = this.get(ref);
+    if (byId) return byId;
+    const row = this.db
+      .prepare("SELECT * FROM apps WHERE name = ? ORDER BY (state = 'deployed') DESC, created_at DESC, rowid DESC LIMIT 1")
+      .get(ref) as AppRow | undefined;
+    return row && toRecord(row);
+  }
+
   list(): AppRecord[] {
     return (this.db.prepare("SELECT * FROM apps ORDER BY created_at DESC, rowid DESC").all() as AppRow[]).map(toRecord);
   }

@@ -1,0 +1,71 @@
+import { isLoopbackUrl, RequestRefusedError, ServerUnavailableError, UsageError } from "@stubrun/protocol";
+import { logFilePath, pingServer, startDaemon } from "@stubrun/server/dist/daemon";
+import type { Status } from "./status";
+
+/**
+ * The server's HTTP API as the `app` commands use it. Like `stubrun FILE`, it starts the local
+ * daemon when nothing answers at a loopback server URL.
+ */
+export class ApiClient {
+  constructor(
+    readonly url: string,
+    private readonly home: string,
+    private readonly status: Status,
+  ) {}
+
+  async get<T>(path: string): Promise<T> {
+    return this.json<T>(await this.fetch(path));
+  }
+
+  async post<T>(path: string): Promise<T> {
+    return this.json<T>(await this.fetch(path, { method: "POST" }));
+  }
+
+  /** Reads a server-sent event stream; resolves when the server ends it. */
+  async events(path: string, onEvent: (event: string, data: unknown) => void): Promise<void> {
+    const res = await this.fetch(path);
+    if (!res.ok || !res.body) return void (await this.json(res));
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event && data !== undefined) onEvent(event, JSON.parse(data));
+      }
+    }
+  }
+
+  private async fetch(path: string, init?: RequestInit): Promise<Response> {
+    await this.ensureServer();
+    const headers: Record<string, string> = process.env.STUBRUN_TOKEN ? { authorization: `Bearer ${process.env.STUBRUN_TOKEN}` } : {};
+    return fetch(`${this.url}${path}`, { ...init, headers });
+  }
+
+  private async json<T>(res: Response): Promise<T> {
+    const body = (await res.json()) as T & { error?: string };
+    if (res.status === 404) throw new UsageError(body.error ?? "not found");
+    if (!res.ok) throw new RequestRefusedError(body.error ?? `the server answered HTTP ${res.status}`);
+    return body;
+  }
+
+  private ensured = false;
+
+  private async ensureServer(): Promise<void> {
+    if (this.ensured || (await pingServer(this.url))) {
+      this.ensured = true;
+      return;
+    }
+    if (!isLoopbackUrl(this.url)) {
+      throw new ServerUnavailableError(`cannot reach the stubrun server at ${this.url}. Check that it is running and STUBRUN_SERVER_URL is right`);
+    }
+    const { hostname, port } = new URL(this.url);
+    this.status.line(`Starting a local stubrun server on ${this.url} (log: ${logFilePath(this.home)})`);
+    await startDaemon(this.home, Number(port || 80), hostname.replace(/^\[|\]$/g, ""));
+    this.ensured = true;
+  }
+}

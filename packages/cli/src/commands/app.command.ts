@@ -1,0 +1,115 @@
+import { serverUrlFromEnv, UsageError } from "@stubrun/protocol";
+import readline from "node:readline/promises";
+import type { Argv, CommandModule } from "yargs";
+import { ApiClient } from "../api-client";
+import type { CliContext } from "../cli-context";
+import { Status } from "../status";
+
+/** An app as the server's API returns it. */
+interface AppJson {
+  id: string;
+  name: string | null;
+  state: string;
+  version: number;
+  createdAt: string;
+  stoppedAt: string | null;
+  runningTasks: number;
+  functions: string[];
+}
+
+interface LogJson {
+  stream: "stdout" | "stderr" | "system";
+  data: string;
+}
+
+/** `stubrun app list | stop | logs`: look at and manage apps. APP is an app id or a name. */
+export function appCommand(context: CliContext): CommandModule {
+  const api = () => new ApiClient(serverUrlFromEnv(), context.home, new Status(false));
+  return {
+    command: "app <command>",
+    describe: "List apps, stop one, or read its logs",
+    builder: (yargs: Argv) =>
+      yargs
+        .command({
+          command: "list",
+          describe: "List the apps: id, name, state, version, running tasks, created, stopped",
+          builder: (y: Argv) => y.option("json", { type: "boolean", default: false, describe: "Print a JSON array" }),
+          handler: async (args) => listApps(api(), args.json as boolean),
+        })
+        .command({
+          command: "stop <app>",
+          describe: "Stop an app: its running calls end as cancelled and its workers are killed",
+          builder: (y: Argv) =>
+            y
+              .positional("app", { type: "string", describe: "app id or name" })
+              .option("yes", { alias: "y", type: "boolean", default: false, describe: "Do not ask for confirmation" }),
+          handler: async (args) => stopApp(api(), String(args.app), args.yes as boolean),
+        })
+        .command({
+          command: "logs <app>",
+          describe: "Print an app's recent logs; --follow streams them live until the app stops",
+          builder: (y: Argv) =>
+            y
+              .positional("app", { type: "string", describe: "app id or name" })
+              .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep streaming new lines" })
+              .option("lines", { alias: "n", type: "number", default: 200, describe: "How many recent lines" }),
+          handler: async (args) => appLogs(api(), String(args.app), args.follow as boolean, args.lines as number),
+        })
+        .demandCommand(1, "Say what to do: app list, app stop APP or app logs APP"),
+    handler: () => {},
+  };
+}
+
+async function listApps(api: ApiClient, asJson: boolean): Promise<void> {
+  const apps = await api.get<AppJson[]>("/api/apps");
+  if (asJson) {
+    process.stdout.write(`${JSON.stringify(apps, null, 2)}\n`);
+    return;
+  }
+  const rows = [
+    ["APP ID", "NAME", "STATE", "VERSION", "TASKS", "CREATED", "STOPPED"],
+    ...apps.map((a) => [a.id, a.name ?? "-", a.state, String(a.version), String(a.runningTasks), time(a.createdAt), a.stoppedAt ? time(a.stoppedAt) : "-"]),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()}\n`);
+  if (apps.length === 0) process.stderr.write("No apps yet: run one with npx stubrun FILE\n");
+}
+
+async function stopApp(api: ApiClient, ref: string, yes: boolean): Promise<void> {
+  const app = await api.get<AppJson>(`/api/apps/${encodeURIComponent(ref)}`);
+  if (app.state === "stopped") {
+    process.stderr.write(`App ${app.id}${app.name ? ` (${app.name})` : ""} is already stopped\n`);
+    return;
+  }
+  if (!yes && process.stdin.isTTY && process.stderr.isTTY) {
+    const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl.question(`Stop app ${app.id}${app.name ? ` (${app.name})` : ""} and cancel its running calls? [y/N] `);
+    rl.close();
+    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("not stopped");
+  }
+  await api.post(`/api/apps/${encodeURIComponent(app.id)}/stop`);
+  process.stderr.write(`Stopped app ${app.id}${app.name ? ` (${app.name})` : ""}\n`);
+}
+
+async function appLogs(api: ApiClient, ref: string, follow: boolean, lines: number): Promise<void> {
+  const app = await api.get<AppJson>(`/api/apps/${encodeURIComponent(ref)}`);
+  const path = `/api/apps/${encodeURIComponent(app.id)}/logs?limit=${lines}`;
+  if (!follow) {
+    for (const entry of await api.get<LogJson[]>(path)) print(entry);
+    return;
+  }
+  await api.events(`${path}&follow=1`, (event, data) => {
+    if (event === "log") print(data as LogJson);
+  });
+}
+
+function print(entry: LogJson): void {
+  if (entry.stream === "stdout") process.stdout.write(entry.data);
+  else process.stderr.write(entry.stream === "system" ? `[stubrun] ${entry.data}` : entry.data);
+}
+
+function time(iso: string): string {
+  const d = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}

@@ -1,0 +1,132 @@
+import type { StateDatabase } from "./database";
+
+/** One line (or chunk) of a call's output, as stored and as `app logs` shows it. */
+export interface LogEntry {
+  id: number;
+  appId: string;
+  callId: string | null;
+  functionName: string | null;
+  stream: "stdout" | "stderr" | "system";
+  data: string;
+  at: number;
+}
+
+interface LogRow {
+  id: number;
+  app_id: string;
+  call_id: string | null;
+  function: string | null;
+  stream: LogEntry["stream"];
+  data: string;
+  at: number;
+}
+
+/** Most bytes of output kept per call; beyond it a note says the rest was dropped. */
+export const MAX_LOG_BYTES_PER_CALL = 4 * 1024 * 1024;
+/** Lines kept per app: older ones are pruned. */
+const MAX_LINES_PER_APP = 20_000;
+
+/**
+ * App logs in SQLite. Appends are queued and written in one transaction per tick; followers
+ * (`app logs --follow`, the apps page) are told of each entry once it has an id.
+ */
+export class LogsRepository {
+  private queue: Omit<LogEntry, "id">[] = [];
+  private scheduled = false;
+  private readonly followers = new Map<string, Set<(entry: LogEntry) => void>>();
+  private readonly bytesPerCall = new Map<string, number>();
+  private readonly insertStmt;
+  private appendsSincePrune = 0;
+
+  constructor(private readonly db: StateDatabase) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS logs (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        app_id   TEXT NOT NULL,
+        call_id  TEXT,
+        function TEXT,
+        stream   TEXT NOT NULL,
+        data     TEXT NOT NULL,
+        at       INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS logs_by_app ON logs(app_id, id);
+    `);
+    this.insertStmt = db.prepare("INSERT INTO logs (app_id, call_id, function, stream, data, at) VALUES (?, ?, ?, ?, ?, ?)");
+  }
+
+  append(entry: Omit<LogEntry, "id" | "at">): void {
+    if (entry.callId) {
+      const used = (this.bytesPerCall.get(entry.callId) ?? 0) + entry.data.length;
+      this.bytesPerCall.set(entry.callId, used);
+      if (used > MAX_LOG_BYTES_PER_CALL) {
+        if (used - entry.data.length <= MAX_LOG_BYTES_PER_CALL) {
+          this.queue.push({ ...entry, stream: "system", data: `[stubrun: output of ${entry.callId} over ${MAX_LOG_BYTES_PER_CALL} bytes is not kept]\n`, at: Date.now() });
+        }
+        return this.schedule();
+      }
+    }
+    this.queue.push({ ...entry, at: Date.now() });
+    this.schedule();
+  }
+
+  /** The call ended: its byte count is no longer needed. */
+  callEnded(callId: string): void {
+    this.bytesPerCall.delete(callId);
+  }
+
+  /** The last `limit` entries of an app, oldest first. */
+  recent(appId: string, limit = 200): LogEntry[] {
+    this.flush();
+    const rows = this.db.prepare("SELECT * FROM logs WHERE app_id = ? ORDER BY id DESC LIMIT ?").all(appId, limit) as LogRow[];
+    return rows.reverse().map(toEntry);
+  }
+
+  /** Calls `listener` with each new entry of the app until the returned function is called. */
+  follow(appId: string, listener: (entry: LogEntry) => void): () => void {
+    let set = this.followers.get(appId);
+    if (!set) this.followers.set(appId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.followers.delete(appId);
+    };
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    const written: LogEntry[] = [];
+    this.db.transaction(() => {
+      for (const e of batch) {
+        const id = Number(this.insertStmt.run(e.appId, e.callId, e.functionName, e.stream, e.data, e.at).lastInsertRowid);
+        written.push({ ...e, id });
+      }
+    })();
+    for (const entry of written) this.followers.get(entry.appId)?.forEach((listener) => listener(entry));
+    this.appendsSincePrune += batch.length;
+    if (this.appendsSincePrune > 5_000) this.prune();
+  }
+
+  private prune(): void {
+    this.appendsSincePrune = 0;
+    this.db
+      .prepare(
+        `DELETE FROM logs WHERE id IN (
+           SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY app_id ORDER BY id DESC) AS n FROM logs) WHERE n > ?)`,
+      )
+      .run(MAX_LINES_PER_APP);
+  }
+
+  private schedule(): void {
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+}
+
+function toEntry(row: LogRow): LogEntry {
+  return { id: row.id, appId: row.app_id, callId: row.call_id, functionName: row.function, stream: row.stream, data: row.data, at: row.at };
+}
