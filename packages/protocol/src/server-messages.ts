@@ -2,7 +2,7 @@ import type { Encoded } from "./codec";
 import type { WireError } from "./errors";
 
 /** Messages the server sends to a client over the WebSocket. */
-export type ServerMessage = Reply | CallOutput | CallResult;
+export type ServerMessage = Reply | CallOutput | CallResult | AppOutput;
 
 /** The answer to a request, matched by `id` (null when the request was too broken to have one). */
 export type Reply =
@@ -13,6 +13,15 @@ export type Reply =
 export interface CallOutput {
   type: "call.output";
   callId: string;
+  stream: "stdout" | "stderr";
+  data: string;
+}
+
+/** Output of an app's workers outside any call (enter and exit hooks), sent to the app's client. */
+export interface AppOutput {
+  type: "app.output";
+  appId: string;
+  functionName: string;
   stream: "stdout" | "stderr";
   data: string;
 }

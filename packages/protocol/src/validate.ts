@@ -108,6 +108,8 @@ function validateFunction(f: unknown, i: number): FunctionManifest {
   for (const key of ["timeout", "concurrencyLimit", "keepWarm", "containerIdleTimeout"]) {
     need(typeof o[key] === "number" && (o[key] as number) >= 0, `${where}.options: "${key}" must be a number >= 0`);
   }
+  // A limit of 0 would queue every call of the function forever.
+  need(Number.isSafeInteger(o.concurrencyLimit) && (o.concurrencyLimit as number) >= 1, `${where}.options: "concurrencyLimit" must be a whole number >= 1`);
   need(isObject(o.retries), `${where}.options: "retries" must be an object`);
   need(f.kind === "function" || f.kind === "webEndpoint", `${where}: "kind" must be "function" or "webEndpoint"`);
   return {
@@ -133,7 +135,7 @@ export function validateWorkerMessage(m: unknown): FromWorkerMessage {
       return { type, error: m.error as never };
     case "output":
       need(m.stream === "stdout" || m.stream === "stderr", "output: \"stream\" must be stdout or stderr");
-      return { type, callId: str(m, "callId", type), stream: m.stream, data: str(m, "data", type) };
+      return { type, callId: m.callId === null ? null : str(m, "callId", type), stream: m.stream, data: str(m, "data", type) };
     case "done":
       if (m.ok === true) return { type, callId: str(m, "callId", type), ok: true, value: m.value as Encoded };
       need(isObject(m.error), "done: \"error\" must be an object");

@@ -43,10 +43,10 @@ export interface WorkerStartFailed {
   error: WireError;
 }
 
-/** Output the function wrote while running a call. */
+/** Output the worker wrote: during a call (with its id), or outside one (enter and exit hooks: null). */
 export interface WorkerOutput {
   type: "output";
-  callId: string;
+  callId: string | null;
   stream: "stdout" | "stderr";
   data: string;
 }

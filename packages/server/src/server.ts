@@ -39,7 +39,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = options.host ?? "127.0.0.1";
   let url = "";
   const logsRepo = new LogsRepository(db);
-  const dispatcher = new LocalDispatcher((appId) => workerEnv(url, appId));
+  const dispatcher = new LocalDispatcher(
+    (appId) => workerEnv(url, appId),
+    (appId, functionName, stream, data) => apps.workerOutput(appId, functionName, stream, data),
+  );
   const apps = new AppManager(appsRepo, callsRepo, new CodeStore(path.join(options.home, "code")), dispatcher, logsRepo);
 
   const httpServer = http.createServer((req, res) => handleHttp(req, res, { apps: appsRepo, manager: apps, logs: logsRepo }));

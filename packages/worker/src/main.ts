@@ -23,14 +23,18 @@ const functionName = `${config.className}.${config.methodName}`;
 let currentCallId: string | undefined;
 let instance: Record<string, unknown> | undefined;
 
+/** Resolves once the last message sent has been handed to the IPC channel. */
+let lastSend: Promise<void> = Promise.resolve();
+
 function send(message: FromWorkerMessage): void {
-  process.send?.(message);
+  if (!process.connected) return;
+  lastSend = new Promise((resolve) => process.send?.(message, undefined, {}, () => resolve()));
 }
 
 async function start(): Promise<void> {
   process.setSourceMapsEnabled(true);
   installModuleResolution(config.codeDir, config.projectRoot);
-  captureOutput(() => currentCallId, (callId, stream, data) => send({ type: "output", callId, stream, data }));
+  captureOutput(() => currentCallId ?? null, (callId, stream, data) => send({ type: "output", callId, stream, data }));
   connectNestedCalls();
   require(path.join(config.codeDir, config.entry));
   const cls = registry().findClass(config.className);
@@ -66,6 +70,7 @@ async function shutdown(): Promise<void> {
       process.stderr.write(`stubrun: exit hook ${config.className}.${hook} failed: ${(error as Error)?.stack ?? error}\n`);
     }
   }
+  await lastSend; // the exit hooks' output must reach the server before the process ends
   process.exit(0);
 }
 
@@ -91,6 +96,6 @@ start().then(
   () => send({ type: "ready" }),
   (error) => {
     send({ type: "start-failed", error: toWireError(error) });
-    setTimeout(() => process.exit(1), 50);
+    void lastSend.then(() => process.exit(1));
   },
 );

@@ -124,6 +124,9 @@ export class ServerConnection {
       case "call.output":
         this.calls.get(message.callId)?.onOutput(message.stream, message.data);
         return;
+      case "app.output":
+        (message.stream === "stdout" ? process.stdout : process.stderr).write(message.data);
+        return;
       case "call.result": {
         const handlers = this.calls.get(message.callId);
         this.calls.delete(message.callId);

@@ -19,12 +19,17 @@ export interface CallListener {
   result(callId: string, outcome: CallOutcome): void;
 }
 
+/** The client that runs an app: it also sees its workers' output outside calls. */
+export interface AppOwner {
+  appOutput(appId: string, functionName: string, stream: "stdout" | "stderr", data: string): void;
+}
+
 /** An app that is running on this server. */
 interface RunningApp {
   record: AppRecord;
   functions: Map<string, FunctionManifest>;
   /** The client whose connection keeps an ephemeral app alive. */
-  owner: object | undefined;
+  owner: AppOwner | undefined;
   activeCalls: Set<string>;
 }
 
@@ -45,7 +50,7 @@ export class AppManager {
     private readonly logs: LogsRepository,
   ) {}
 
-  create(manifest: AppManifest, files: CodeFile[], options: { detach: boolean; owner: object }): AppRecord {
+  create(manifest: AppManifest, files: CodeFile[], options: { detach: boolean; owner: AppOwner }): AppRecord {
     if (!files.some((f) => f.path === manifest.entry)) {
       throw new RequestRefusedError(`the upload has no entry file "${manifest.entry}"`);
     }
@@ -79,7 +84,7 @@ export class AppManager {
   /** Starts a call and returns its id; its output and result go to `listener`. */
   startCall(appId: string, functionName: string, args: Encoded[], listener: CallListener): string {
     const app = this.running.get(appId);
-    if (!app) {
+    if (!app || app.record.state === "stopped") {
       const known = this.apps.get(appId);
       throw new RequestRefusedError(known ? `app ${appId} is stopped` : `no app with id ${appId}`);
     }
@@ -114,6 +119,12 @@ export class AppManager {
     return callId;
   }
 
+  /** Output of a worker outside any call (enter and exit hooks): kept in the app's logs and shown to its client. */
+  workerOutput(appId: string, functionName: string, stream: "stdout" | "stderr", data: string): void {
+    this.logs.append({ appId, callId: null, functionName, stream, data });
+    this.running.get(appId)?.owner?.appOutput(appId, functionName, stream, data);
+  }
+
   cancelCall(callId: string): boolean {
     return this.dispatcher.cancel(callId);
   }
@@ -121,11 +132,11 @@ export class AppManager {
   /** Stops an app: its calls end as cancelled, its workers are killed. False if it was not running. */
   async stop(appId: string): Promise<boolean> {
     const app = this.running.get(appId);
-    if (!app) return false;
-    this.running.delete(appId);
-    app.record.state = "stopped";
+    if (!app || app.record.state === "stopped") return false;
+    app.record.state = "stopped"; // no new calls from here on
     this.apps.markStopped(appId, Date.now());
-    await this.dispatcher.stopApp(appId);
+    await this.dispatcher.stopApp(appId); // exit hooks may still print to the app's client
+    this.running.delete(appId);
     this.calls.flush();
     this.logs.append({ appId, callId: null, functionName: null, stream: "system", data: `app ${appId} stopped\n` });
     this.logs.flush();
@@ -133,7 +144,7 @@ export class AppManager {
   }
 
   /** The owner's connection is gone: ephemeral apps stop; detached ones live until their last call ends. */
-  async ownerGone(owner: object): Promise<void> {
+  async ownerGone(owner: AppOwner): Promise<void> {
     const stops: Promise<boolean>[] = [];
     for (const app of this.running.values()) {
       if (app.owner !== owner) continue;
@@ -152,7 +163,8 @@ export class AppManager {
   }
 
   isRunning(appId: string): boolean {
-    return this.running.has(appId);
+    const app = this.running.get(appId);
+    return app !== undefined && app.record.state !== "stopped";
   }
 
   runningTasks(appId: string): number {

@@ -45,7 +45,11 @@ export class LocalDispatcher implements Dispatcher {
   private readonly poolOfWorker = new Map<WorkerProcess, Pool>();
   private workerSeq = 0;
 
-  constructor(private readonly workerEnv: (appId: string) => NodeJS.ProcessEnv) {}
+  constructor(
+    private readonly workerEnv: (appId: string) => NodeJS.ProcessEnv,
+    /** Output a worker wrote outside any call (its enter and exit hooks). */
+    private readonly workerOutput: (appId: string, functionName: string, stream: "stdout" | "stderr", data: string) => void,
+  ) {}
 
   enqueue(request: CallRequest, observer: CallObserver): void {
     const call: Call = { request, observer, attempt: 0, state: "queued" };
@@ -184,8 +188,9 @@ export class LocalDispatcher implements Dispatcher {
         return;
       }
       case "output": {
-        const call = this.calls.get(message.callId);
+        const call = message.callId === null ? undefined : this.calls.get(message.callId);
         if (call && call.worker === worker) call.observer.output(message.stream, message.data);
+        else if (message.callId === null) this.workerOutput(pool.appId, pool.fn.name, message.stream, message.data);
         return;
       }
       case "done": {
@@ -204,8 +209,9 @@ export class LocalDispatcher implements Dispatcher {
 
   private onRawOutput(worker: WorkerProcess, stream: "stdout" | "stderr", data: string): void {
     const call = worker.currentCallId ? this.calls.get(worker.currentCallId) : undefined;
+    const pool = this.poolOfWorker.get(worker);
     if (call) call.observer.output(stream, data);
-    else (stream === "stdout" ? process.stdout : process.stderr).write(`[worker ${worker.id}] ${data}`);
+    else if (pool) this.workerOutput(pool.appId, pool.fn.name, stream, data);
   }
 
   private onExit(worker: WorkerProcess, description: string): void {

@@ -9,13 +9,13 @@ import {
   type ServerMessage,
 } from "@stubrun/protocol";
 import WebSocket from "ws";
-import type { AppManager, CallListener } from "../apps/app-manager";
+import type { AppManager, AppOwner, CallListener } from "../apps/app-manager";
 
 /**
  * One client's WebSocket: every inbound message is validated, every request gets exactly one
  * reply, and a bad message only ever gets an error reply. Calls this client started report back here.
  */
-export class ClientConnection implements CallListener {
+export class ClientConnection implements CallListener, AppOwner {
   lastSeen = Date.now();
 
   constructor(
@@ -27,6 +27,10 @@ export class ClientConnection implements CallListener {
 
   output(callId: string, stream: "stdout" | "stderr", data: string): void {
     this.send({ type: "call.output", callId, stream, data });
+  }
+
+  appOutput(appId: string, functionName: string, stream: "stdout" | "stderr", data: string): void {
+    this.send({ type: "app.output", appId, functionName, stream, data });
   }
 
   result(callId: string, outcome: Parameters<CallListener["result"]>[1]): void {

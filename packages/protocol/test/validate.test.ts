@@ -1,0 +1,217 @@
+import { DEFAULT_FUNCTION_OPTIONS } from "../src/defaults";
+import { ProtocolError } from "../src/errors";
+import { isSafeRelativePath, parseClientMessage, requestIdOf, validateWorkerMessage } from "../src/validate";
+
+const fnManifest = {
+  name: "Calc.square",
+  className: "Calc",
+  methodName: "square",
+  kind: "function",
+  options: DEFAULT_FUNCTION_OPTIONS,
+  params: [{ name: "x", type: "number", required: true }],
+};
+const manifest = { name: "calc-app", entry: "main.js", projectRoot: "/home/me/project", functions: [fnManifest] };
+const appCreate = { type: "app.create", id: 1, manifest, files: [{ path: "main.js", code: "module.exports = {};" }] };
+
+/** parseClientMessage on a JSON-serialised message. */
+function parse(message: unknown) {
+  return parseClientMessage(JSON.stringify(message));
+}
+
+/** The ProtocolError parseClientMessage throws for `text`. */
+function refusal(text: string): ProtocolError {
+  try {
+    parseClientMessage(text);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ProtocolError);
+    return error as ProtocolError;
+  }
+  throw new Error(`parseClientMessage accepted ${text}`);
+}
+const refused = (message: unknown) => refusal(JSON.stringify(message)).message;
+
+describe("parseClientMessage accepts each message type", () => {
+  test("heartbeat", () => {
+    expect(parse({ type: "heartbeat" })).toEqual({ type: "heartbeat" });
+  });
+
+  test("app.create, with detach defaulting to false", () => {
+    const parsed = parse(appCreate);
+    expect(parsed).toEqual({
+      type: "app.create",
+      id: 1,
+      manifest: { ...manifest, functions: [{ ...fnManifest, webMethod: undefined }] },
+      files: [{ path: "main.js", code: "module.exports = {};" }],
+      detach: false,
+    });
+    expect(parse({ ...appCreate, detach: true })).toMatchObject({ detach: true });
+  });
+
+  test("app.create without an app name, with nested paths and a web endpoint", () => {
+    const web = { ...fnManifest, name: "Calc.page", methodName: "page", kind: "webEndpoint" };
+    const post = { ...fnManifest, name: "Calc.submit", methodName: "submit", kind: "webEndpoint", webMethod: "POST" };
+    const parsed = parse({
+      ...appCreate,
+      manifest: { ...manifest, name: undefined, entry: "src/main.js", functions: [web, post] },
+      files: [{ path: "src/main.js", code: "" }, { path: "./lib/util.js", code: "" }],
+    });
+    if (parsed.type !== "app.create") throw new Error("wrong type");
+    expect(parsed.manifest.name).toBeUndefined();
+    expect(parsed.manifest.functions.map((f) => f.webMethod)).toEqual(["GET", "POST"]);
+    expect(parsed.files.map((f) => f.path)).toEqual(["src/main.js", "./lib/util.js"]);
+  });
+
+  test("call.start, call.cancel and app.stop", () => {
+    const args = [1, { $: "date", v: "2024-01-01T00:00:00.000Z" }];
+    expect(parse({ type: "call.start", id: 2, appId: "ap-1", function: "Calc.square", args })).toEqual({
+      type: "call.start",
+      id: 2,
+      appId: "ap-1",
+      function: "Calc.square",
+      args,
+    });
+    expect(parse({ type: "call.cancel", id: 3, callId: "fc-1" })).toEqual({ type: "call.cancel", id: 3, callId: "fc-1" });
+    expect(parse({ type: "app.stop", id: 4, appId: "ap-1" })).toEqual({ type: "app.stop", id: 4, appId: "ap-1" });
+  });
+
+  test("unknown extra fields are dropped, not passed on", () => {
+    expect(parse({ type: "app.stop", id: 4, appId: "ap-1", extra: { evil: true } })).toEqual({ type: "app.stop", id: 4, appId: "ap-1" });
+  });
+});
+
+describe("parseClientMessage refuses bad input with a ProtocolError that says what was wrong", () => {
+  test("text that is not JSON", () => {
+    expect(refusal("{not json").message).toBe("message is not valid JSON");
+    expect(refusal("").message).toBe("message is not valid JSON");
+  });
+
+  test.each([["null"], ["42"], ['"text"'], ["[1,2]"], ["true"]])("a JSON value that is not an object: %s", (text) => {
+    expect(refusal(text).message).toBe("message must be a JSON object");
+  });
+
+  test("a missing or non-string type", () => {
+    expect(refused({ id: 1 })).toBe('message: "type" must be a string');
+    expect(refused({ type: 7 })).toBe('message: "type" must be a string');
+  });
+
+  test("an unknown type, or a type inherited from Object.prototype", () => {
+    expect(refused({ type: "app.explode", id: 1 })).toBe('unknown message type "app.explode"');
+    expect(refused({ type: "toString", id: 1 })).toBe('unknown message type "toString"');
+    expect(refused({ type: "__proto__", id: 1 })).toBe('unknown message type "__proto__"');
+  });
+
+  test("a request without a usable id", () => {
+    for (const id of [undefined, "1", 1.5, null, 2 ** 60, [1]]) {
+      expect(refused({ type: "app.stop", id, appId: "ap-1" })).toBe('app.stop: "id" must be an integer');
+    }
+  });
+
+  test("call.start missing or with wrongly typed fields", () => {
+    const good = { type: "call.start", id: 2, appId: "ap-1", function: "Calc.square", args: [] };
+    expect(refused({ ...good, appId: undefined })).toBe('call.start: "appId" must be a string');
+    expect(refused({ ...good, function: 5 })).toBe('call.start: "function" must be a string');
+    expect(refused({ ...good, args: undefined })).toBe('call.start: "args" must be an array');
+    expect(refused({ ...good, args: { 0: 1 } })).toBe('call.start: "args" must be an array');
+    expect(refused({ type: "call.start", id: 2 })).toMatch(/^call\.start: "/);
+  });
+
+  test("call.cancel and app.stop missing their target", () => {
+    expect(refused({ type: "call.cancel", id: 3 })).toBe('call.cancel: "callId" must be a string');
+    expect(refused({ type: "app.stop", id: 4, appId: 12 })).toBe('app.stop: "appId" must be a string');
+  });
+
+  test("app.create with a bad envelope", () => {
+    expect(refused({ ...appCreate, manifest: "x" })).toBe('app.create: "manifest" must be an object');
+    expect(refused({ ...appCreate, manifest: [manifest] })).toBe('app.create: "manifest" must be an object');
+    expect(refused({ ...appCreate, files: {} })).toBe('app.create: "files" must be an array');
+    expect(refused({ ...appCreate, detach: "yes" })).toBe('app.create: "detach" must be a boolean');
+  });
+
+  test.each(["../x.js", "a/../../x.js", "/etc/passwd", "a\\..\\x.js", "", "a//b.js", "a/..", "x\u0000.js"])(
+    "app.create with a file path that leaves the upload: %j",
+    (bad) => {
+      const message = refused({ ...appCreate, files: [...appCreate.files, { path: bad, code: "" }] });
+      expect(message).toMatch(/^files\[1\]: path ".*" must be relative and stay inside the upload$/s);
+    },
+  );
+
+  test("app.create with a file that is not an object or has no code", () => {
+    expect(refused({ ...appCreate, files: ["main.js"] })).toBe("files[0] must be an object");
+    expect(refused({ ...appCreate, files: [{ path: "main.js" }] })).toBe('files[0]: "code" must be a string');
+  });
+
+  test("app.create with a bad manifest", () => {
+    const bad = (m: object) => refused({ ...appCreate, manifest: { ...manifest, ...m } });
+    expect(bad({ entry: "../main.js" })).toBe('manifest: entry "../main.js" must be a relative path inside the upload');
+    expect(bad({ entry: undefined })).toBe('manifest: "entry" must be a string');
+    expect(bad({ name: "has spaces" })).toMatch(/^manifest: app name "has spaces" may only hold letters/);
+    expect(bad({ name: "x".repeat(65) })).toMatch(/^manifest: app name "x{65}" may only hold letters/);
+    expect(bad({ name: 5 })).toBe('manifest: "name" must be a string');
+    expect(bad({ projectRoot: undefined })).toBe('manifest: "projectRoot" must be a string');
+    expect(bad({ functions: "Calc.square" })).toBe('manifest: "functions" must be an array');
+  });
+
+  test("app.create with a bad function in the manifest", () => {
+    const bad = (f: object) => refused({ ...appCreate, manifest: { ...manifest, functions: [fnManifest, { ...fnManifest, ...f }] } });
+    expect(bad({ kind: "cron" })).toBe('manifest.functions[1]: "kind" must be "function" or "webEndpoint"');
+    expect(bad({ options: undefined })).toBe('manifest.functions[1]: "options" must be an object');
+    expect(bad({ params: {} })).toBe('manifest.functions[1]: "params" must be an array');
+    expect(bad({ className: undefined })).toBe('manifest.functions[1]: "className" must be a string');
+    expect(bad({ options: { ...DEFAULT_FUNCTION_OPTIONS, timeout: -1 } })).toBe('manifest.functions[1].options: "timeout" must be a number >= 0');
+    expect(bad({ options: { ...DEFAULT_FUNCTION_OPTIONS, concurrencyLimit: "8" } })).toBe(
+      'manifest.functions[1].options: "concurrencyLimit" must be a number >= 0',
+    );
+    expect(bad({ options: { ...DEFAULT_FUNCTION_OPTIONS, concurrencyLimit: 0 } })).toBe(
+      'manifest.functions[1].options: "concurrencyLimit" must be a whole number >= 1',
+    );
+    expect(bad({ options: { ...DEFAULT_FUNCTION_OPTIONS, concurrencyLimit: 1.5 } })).toBe(
+      'manifest.functions[1].options: "concurrencyLimit" must be a whole number >= 1',
+    );
+    expect(bad({ options: { ...DEFAULT_FUNCTION_OPTIONS, retries: 2 } })).toBe('manifest.functions[1].options: "retries" must be an object');
+    expect(refused({ ...appCreate, manifest: { ...manifest, functions: [null] } })).toBe("manifest.functions[0] must be an object");
+  });
+});
+
+describe("requestIdOf", () => {
+  test("reads an integer id from an object, and nothing else", () => {
+    expect(requestIdOf({ id: 7 })).toBe(7);
+    expect(requestIdOf({ id: 0 })).toBe(0);
+    expect(requestIdOf({ id: "7" })).toBeNull();
+    expect(requestIdOf({ id: 1.5 })).toBeNull();
+    expect(requestIdOf([7])).toBeNull();
+    expect(requestIdOf(null)).toBeNull();
+    expect(requestIdOf("{\"id\":7}")).toBeNull();
+  });
+});
+
+describe("isSafeRelativePath", () => {
+  test("allows paths inside the upload", () => {
+    for (const ok of ["main.js", "src/main.js", "./main.js", "a/b/c.d.js", "..hidden", "a/..b/c.js"]) expect(isSafeRelativePath(ok)).toBe(true);
+  });
+  test("refuses paths that could leave it", () => {
+    for (const bad of ["", "..", "../x", "a/../../x", "/abs", "a\\b", "a//b", "a/", "nul\0"]) expect(isSafeRelativePath(bad)).toBe(false);
+  });
+});
+
+describe("validateWorkerMessage", () => {
+  test("accepts what a worker sends", () => {
+    expect(validateWorkerMessage({ type: "ready" })).toEqual({ type: "ready" });
+    expect(validateWorkerMessage({ type: "output", callId: "c", stream: "stderr", data: "x" })).toEqual({
+      type: "output",
+      callId: "c",
+      stream: "stderr",
+      data: "x",
+    });
+    expect(validateWorkerMessage({ type: "done", callId: "c", ok: true, value: [1] })).toEqual({ type: "done", callId: "c", ok: true, value: [1] });
+    expect(validateWorkerMessage({ type: "done", callId: "c", ok: false, error: { name: "Error", message: "m" } })).toMatchObject({ ok: false });
+  });
+
+  test("refuses what a worker must not send", () => {
+    expect(() => validateWorkerMessage("ready")).toThrow("worker message must be an object");
+    expect(() => validateWorkerMessage({ type: "explode" })).toThrow('unknown worker message type "explode"');
+    expect(() => validateWorkerMessage({ type: "output", callId: "c", stream: "stdin", data: "x" })).toThrow(ProtocolError);
+    expect(() => validateWorkerMessage({ type: "output", callId: "c", stream: "stdout", data: 5 })).toThrow(ProtocolError);
+    expect(() => validateWorkerMessage({ type: "done", callId: "c", ok: false })).toThrow('done: "error" must be an object');
+    expect(() => validateWorkerMessage({ type: "done", ok: true, value: 1 })).toThrow('done: "callId" must be a string');
+  });
+});
