@@ -8,3 +8,4 @@ export * from "./server-messages";
 export * from "./validate";
 export * from "./worker-messages";
 export * from "./param-values";
+export * from "./frames";

@@ -34,7 +34,7 @@ export function requestIdOf(message: unknown): number | null {
   return isObject(message) && Number.isSafeInteger(message.id) ? (message.id as number) : null;
 }
 
-/** Parses a JSON text frame from a client. */
+/** Parses a JSON text frame holding one client message. */
 export function parseClientMessage(text: string): ClientMessage {
   let message: unknown;
   try {

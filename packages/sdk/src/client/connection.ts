@@ -1,5 +1,7 @@
 import {
+  FrameBatcher,
   fromWireError,
+  parseFrame,
   HEARTBEAT_INTERVAL_MS,
   ServerUnavailableError,
   type CallResult,
@@ -37,13 +39,17 @@ export class ServerConnection {
   private readonly calls = new Map<string, CallHandlers>();
   private readonly heartbeat: NodeJS.Timeout;
   private closedError: Error | undefined;
+  private readonly outbox: FrameBatcher<ClientMessage>;
   private readonly closeListeners: ((error: Error) => void)[] = [];
 
   private constructor(
     readonly url: string,
     private readonly socket: WebSocket,
   ) {
-    socket.on("message", (data) => this.handle(String(data)));
+    this.outbox = new FrameBatcher((text) => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(text);
+    });
+    socket.on("message", (data) => this.handleFrame(String(data)));
     socket.on("close", (code, reason) => this.fail(closeError(url, code, String(reason))));
     socket.on("error", () => {}); // "close" follows and says what happened.
     this.heartbeat = setInterval(() => this.send({ type: "heartbeat" }), HEARTBEAT_INTERVAL_MS).unref();
@@ -94,21 +100,26 @@ export class ServerConnection {
 
   close(): void {
     clearInterval(this.heartbeat);
+    this.outbox.flush();
     this.socket.close(1000, "client done");
   }
 
   private send(message: ClientMessage): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+    this.outbox.push(message);
   }
 
-  private handle(text: string): void {
-    let message: ServerMessage;
+  private handleFrame(text: string): void {
+    let messages: unknown[];
     try {
-      message = JSON.parse(text) as ServerMessage;
+      messages = parseFrame(text);
     } catch {
       return; // the server only sends JSON; a broken frame is dropped rather than crashing the client.
     }
-    switch (message.type) {
+    for (const message of messages) this.handle(message as ServerMessage);
+  }
+
+  private handle(message: ServerMessage): void {
+    switch (message?.type) {
       case "reply": {
         const pending = message.id === null ? undefined : this.pending.get(message.id);
         if (!pending) return;

@@ -239,14 +239,26 @@ export class LocalDispatcher implements Dispatcher {
     if (worker.state !== "idle") return;
     const next = pool.queue.shift();
     if (next) return this.runOn(worker, next);
-    const live = [...pool.workers].filter((w) => w.state === "idle" || w.state === "busy").length;
-    if (live <= pool.fn.options.keepWarm) return;
-    clearTimeout(worker.idleTimer);
+    worker.idleSince = Date.now();
+    if (!worker.idleTimer) this.armIdleTimer(worker, pool, pool.fn.options.containerIdleTimeout * 1000);
+  }
+
+  /**
+   * One timer per idle period rather than one per call: when it fires it checks how long the
+   * worker has really been idle, and re-arms for the rest when a call came in between.
+   */
+  private armIdleTimer(worker: WorkerProcess, pool: Pool, ms: number): void {
     worker.idleTimer = setTimeout(() => {
-      if (worker.state === "idle") this.stopWorker(worker);
-    }, pool.fn.options.containerIdleTimeout * 1000);
+      worker.idleTimer = undefined;
+      if (worker.state !== "idle") return; // busy now: becomeIdle re-arms it later
+      const left = worker.idleSince + pool.fn.options.containerIdleTimeout * 1000 - Date.now();
+      if (left > 0) return this.armIdleTimer(worker, pool, left);
+      const live = [...pool.workers].filter((w) => w.state === "idle" || w.state === "busy").length;
+      if (live > pool.fn.options.keepWarm) void this.stopWorker(worker);
+    }, ms);
     worker.idleTimer.unref();
   }
+
 
   private stopWorker(worker: WorkerProcess): Promise<void> {
     if (worker.state === "exited") return Promise.resolve();

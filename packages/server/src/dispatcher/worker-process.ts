@@ -24,6 +24,8 @@ export class WorkerProcess {
   /** Set when the worker said why it could not start, so its exit is not reported twice. */
   startFailureReported = false;
   idleTimer: NodeJS.Timeout | undefined;
+  /** When it last finished a call (or became ready). */
+  idleSince = 0;
   private readonly child: ChildProcess;
 
   constructor(
@@ -71,7 +73,6 @@ export class WorkerProcess {
   run(callId: string, args: Encoded[]): void {
     this.state = "busy";
     this.currentCallId = callId;
-    clearTimeout(this.idleTimer);
     this.send({ type: "run", callId, args });
   }
 

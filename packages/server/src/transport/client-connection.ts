@@ -1,7 +1,9 @@
 import {
   assertNever,
+  FrameBatcher,
   MAX_MESSAGE_BYTES,
-  parseClientMessage,
+  parseFrame,
+  validateClientMessage,
   ProtocolError,
   requestIdOf,
   toWireError,
@@ -17,11 +19,15 @@ import type { AppManager, AppOwner, CallListener } from "../apps/app-manager";
  */
 export class ClientConnection implements CallListener, AppOwner {
   lastSeen = Date.now();
+  private readonly outbox: FrameBatcher<ServerMessage>;
 
   constructor(
     private readonly socket: WebSocket,
     private readonly apps: AppManager,
   ) {
+    this.outbox = new FrameBatcher((text) => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(text);
+    });
     socket.on("message", (data, isBinary) => this.receive(data as Buffer, isBinary));
   }
 
@@ -40,15 +46,26 @@ export class ClientConnection implements CallListener, AppOwner {
 
   private receive(data: Buffer, isBinary: boolean): void {
     this.lastSeen = Date.now();
-    let message: ClientMessage;
+    let items: unknown[];
     try {
       if (isBinary) throw new ProtocolError("binary frames are not part of the protocol; send JSON text");
       if (data.length > MAX_MESSAGE_BYTES) {
         throw new ProtocolError(`message of ${data.length} bytes is over the limit of ${MAX_MESSAGE_BYTES} bytes`);
       }
-      message = parseClientMessage(data.toString("utf8"));
+      items = parseFrame(data.toString("utf8"));
     } catch (error) {
       this.send({ type: "reply", id: requestIdOfRaw(data), ok: false, error: toWireError(error) });
+      return;
+    }
+    for (const item of items) this.receiveMessage(item);
+  }
+
+  private receiveMessage(item: unknown): void {
+    let message: ClientMessage;
+    try {
+      message = validateClientMessage(item);
+    } catch (error) {
+      this.send({ type: "reply", id: requestIdOf(item), ok: false, error: toWireError(error) });
       return;
     }
     this.handle(message).catch((error) => {
@@ -82,7 +99,7 @@ export class ClientConnection implements CallListener, AppOwner {
   }
 
   private send(message: ServerMessage): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+    this.outbox.push(message);
   }
 }
 
