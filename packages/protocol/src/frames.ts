@@ -1,3 +1,4 @@
+import { MAX_MESSAGE_BYTES } from "./defaults";
 import { ProtocolError } from "./errors";
 
 /**
@@ -24,12 +25,21 @@ export function parseFrame(text: string): unknown[] {
   return parsed;
 }
 
-/** Collects messages and writes them as one frame at the end of the current event-loop turn. */
+/**
+ * Collects messages and writes them as one frame at the end of the current event-loop turn.
+ * Messages are only batched while the frame stays within MAX_MESSAGE_BYTES (the server refuses
+ * larger frames whole, unread, so it cannot answer the requests they held). A single message
+ * that is larger by itself goes to `oversized` when given, so its sender can fail it, and is
+ * otherwise written alone.
+ */
 export class FrameBatcher<M> {
   private pending: M[] = [];
   private scheduled = false;
 
-  constructor(private readonly write: (text: string) => void) {}
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly oversized?: (message: M, bytes: number) => void,
+  ) {}
 
   push(message: M): void {
     this.pending.push(message);
@@ -44,9 +54,24 @@ export class FrameBatcher<M> {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    for (let i = 0; i < batch.length; i += MAX_MESSAGES_PER_FRAME) {
-      const part = batch.slice(i, i + MAX_MESSAGES_PER_FRAME);
-      this.write(JSON.stringify(part.length === 1 ? part[0] : part));
+    let parts: string[] = [];
+    let bytes = 2; // the array's brackets
+    const writeParts = () => {
+      if (parts.length > 0) this.write(parts.length === 1 ? parts[0] : `[${parts.join(",")}]`);
+      parts = [];
+      bytes = 2;
+    };
+    for (const message of batch) {
+      const text = JSON.stringify(message);
+      const size = Buffer.byteLength(text);
+      if (size > MAX_MESSAGE_BYTES && this.oversized) {
+        this.oversized(message, size);
+        continue;
+      }
+      if (parts.length >= MAX_MESSAGES_PER_FRAME || bytes + size + 1 > MAX_MESSAGE_BYTES) writeParts();
+      parts.push(text);
+      bytes += size + 1; // and its comma
     }
+    writeParts();
   }
 }

@@ -9,3 +9,4 @@ export * from "./validate";
 export * from "./worker-messages";
 export * from "./param-values";
 export * from "./frames";
+export * from "./cron";

@@ -28,6 +28,9 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+/** When a deployed function runs by itself. */
+export type ScheduleManifest = { kind: "cron"; expression: string; timezone: string } | { kind: "period"; seconds: number };
+
 /** A function's options after defaults are applied. */
 export interface FunctionOptionsManifest {
   timeout: number;
@@ -35,6 +38,7 @@ export interface FunctionOptionsManifest {
   concurrencyLimit: number;
   keepWarm: number;
   containerIdleTimeout: number;
+  schedule?: ScheduleManifest;
 }
 
 /** One remotely runnable function, named `Class.method`. */

@@ -1,4 +1,5 @@
 import { DEFAULT_FUNCTION_OPTIONS, UsageError, type FunctionOptionsManifest, type RetryPolicy } from "@stubrun/protocol";
+import { Cron, Period } from "./schedules";
 
 /** Retries with backoff: attempt n (from 1) waits `min(initialDelayMs * backoffCoefficient^(n-1), maxDelayMs)`. */
 export interface RetryOptions {
@@ -24,6 +25,8 @@ export interface FunctionOptions {
   keepWarm?: number;
   /** Seconds an idle worker lives before it exits. @default 60 */
   containerIdleTimeout?: number;
+  /** Run the function by itself when its app is deployed: a Cron or a Period. It must take no arguments. */
+  schedule?: Cron | Period;
 }
 
 /** Options of `@stub.webEndpoint()`. */
@@ -32,7 +35,7 @@ export interface WebEndpointOptions extends FunctionOptions {
   method?: "GET" | "POST";
 }
 
-const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "method"]);
+const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "schedule", "method"]);
 
 /** Checks options when the decorator is applied, and fills in the defaults. */
 export function normalizeFunctionOptions(options: FunctionOptions, where: string): FunctionOptionsManifest {
@@ -44,12 +47,18 @@ export function normalizeFunctionOptions(options: FunctionOptions, where: string
   }
   const d = DEFAULT_FUNCTION_OPTIONS;
   return {
-    timeout: positive(options.timeout ?? d.timeout, "timeout", where),
+    timeout: atMost(positive(options.timeout ?? d.timeout, "timeout", where), MAX_TIMEOUT_SECONDS, "timeout", where),
     retries: normalizeRetries(options.retries ?? 0, where),
     concurrencyLimit: integer(options.concurrencyLimit ?? d.concurrencyLimit, "concurrencyLimit", where, 1),
     keepWarm: integer(options.keepWarm ?? d.keepWarm, "keepWarm", where, 0),
     containerIdleTimeout: positive(options.containerIdleTimeout ?? d.containerIdleTimeout, "containerIdleTimeout", where),
+    ...(options.schedule === undefined ? {} : { schedule: schedule(options.schedule, where) }),
   };
+}
+
+function schedule(value: unknown, where: string): NonNullable<FunctionOptionsManifest["schedule"]> {
+  if (value instanceof Cron || value instanceof Period) return value.toManifest();
+  throw new UsageError(`${where}: "schedule" must be a new Cron("...") or a new Period({ ... })`);
 }
 
 function normalizeRetries(retries: number | RetryOptions, where: string): RetryPolicy {
@@ -64,6 +73,14 @@ function normalizeRetries(retries: number | RetryOptions, where: string): RetryP
     backoffCoefficient: nonNegative(retries.backoffCoefficient ?? d.backoffCoefficient, "retries.backoffCoefficient", where),
     maxDelayMs: nonNegative(retries.maxDelayMs ?? d.maxDelayMs, "retries.maxDelayMs", where),
   };
+}
+
+/** Timers hold at most 2^31-1 ms (24.8 days). */
+const MAX_TIMEOUT_SECONDS = 24 * 86_400;
+
+function atMost(value: number, max: number, key: string, where: string): number {
+  if (value > max) throw new UsageError(`${where}: "${key}" must be at most ${max} seconds (24 days), got ${value}`);
+  return value;
 }
 
 function positive(value: unknown, key: string, where: string): number {

@@ -3,6 +3,7 @@ import "reflect-metadata";
 export { Stub } from "./stub";
 export { fn, type FunctionHandle, type MapOptions } from "./function-handle";
 export { FunctionCall } from "./function-call";
+export { Cron, Period } from "./schedules";
 export type { FunctionOptions, WebEndpointOptions, RetryOptions } from "./function-options";
 export { ServerConnection, type CallHandlers } from "./client/connection";
 export { setSessionProvider, currentSession, type AppSession } from "./session";

@@ -3,7 +3,9 @@ import {
   fromWireError,
   parseFrame,
   HEARTBEAT_INTERVAL_MS,
+  MAX_MESSAGE_BYTES,
   ServerUnavailableError,
+  UncarriableValueError,
   type CallResult,
   type ClientMessage,
   type Encoded,
@@ -46,9 +48,12 @@ export class ServerConnection {
     readonly url: string,
     private readonly socket: WebSocket,
   ) {
-    this.outbox = new FrameBatcher((text) => {
-      if (socket.readyState === WebSocket.OPEN) socket.send(text);
-    });
+    this.outbox = new FrameBatcher(
+      (text) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(text);
+      },
+      (message, bytes) => this.refuseOversized(message, bytes),
+    );
     socket.on("message", (data) => this.handleFrame(String(data)));
     socket.on("close", (code, reason) => this.fail(closeError(url, code, String(reason))));
     socket.on("error", () => {}); // "close" follows and says what happened.
@@ -106,6 +111,20 @@ export class ServerConnection {
 
   private send(message: ClientMessage): void {
     this.outbox.push(message);
+  }
+
+  /** A request the server would refuse unread (so without its id): it fails here instead of waiting forever. */
+  private refuseOversized(message: ClientMessage, bytes: number): void {
+    if (!("id" in message)) return;
+    const pending = this.pending.get(message.id);
+    this.pending.delete(message.id);
+    const what =
+      message.type === "call.start"
+        ? `the arguments of ${message.function} are ${bytes} bytes as sent, over the limit of ${MAX_MESSAGE_BYTES} bytes per message; pass less data per call`
+        : `the ${message.type} request is ${bytes} bytes, over the limit of ${MAX_MESSAGE_BYTES} bytes per message`;
+    const error = new UncarriableValueError(what);
+    error.stack = `${error.name}: ${error.message}`; // thrown from a batch flush: no frame here would help
+    pending?.reject(error);
   }
 
   private handleFrame(text: string): void {

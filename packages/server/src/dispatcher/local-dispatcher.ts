@@ -78,7 +78,7 @@ export class LocalDispatcher implements Dispatcher {
 
   async stopApp(appId: string): Promise<void> {
     for (const call of [...this.calls.values()]) {
-      if (call.request.appId === appId) this.cancel(call.request.callId, "the app was stopped");
+      if (call.request.appId === appId) this.cancel(call.request.callId, "the call was cancelled because its app was stopped");
     }
     const exits: Promise<void>[] = [];
     for (const pool of [...this.pools.values()]) {

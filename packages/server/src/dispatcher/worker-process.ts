@@ -51,7 +51,9 @@ export class WorkerProcess {
       events.message(this, message);
     });
     this.child.on("error", () => {}); // "exit" follows and says what happened.
-    this.child.on("exit", (code, signal) => {
+    // "close", not "exit": it comes after the last of the worker's stdout and stderr was read,
+    // so a crashing worker's final trace still reaches the call it belongs to.
+    this.child.on("close", (code, signal) => {
       this.state = "exited";
       clearTimeout(this.idleTimer);
       events.exit(this, signal ? `signal ${signal}` : `code ${code}`);

@@ -1,0 +1,94 @@
+import { APP_NAME_PATTERN, serverUrlFromEnv, UsageError, type FunctionManifest } from "@stubrun/protocol";
+import { registry } from "@stubrun/sdk";
+import type { CommandModule } from "yargs";
+import type { CliContext } from "../cli-context";
+import { bundleCode } from "../loader/code-bundle";
+import { TypeScriptLoader } from "../loader/typescript.loader";
+import { ParamsReader } from "../run/entrypoint-params";
+import { buildManifest } from "../run/manifest.builder";
+import { connectToServer } from "../run/server-client";
+import { Status } from "../status";
+
+interface DeployArgs {
+  file: string;
+  name?: string;
+  quiet: boolean;
+}
+
+/** What the server answers to `app.deploy`. */
+export interface DeployResult {
+  appId: string;
+  name: string;
+  version: number;
+  created: boolean;
+  changed: boolean;
+  changes: string;
+  functions: FunctionManifest[];
+}
+
+/** `stubrun deploy FILE [--name NAME]`: a named, persistent app, updated in place on redeploy. */
+export function deployCommand(context: CliContext): CommandModule<object, DeployArgs> {
+  return {
+    command: "deploy <file>",
+    describe: "Deploy a file as a named, persistent app (a redeploy updates it in place as its next version)",
+    builder: (yargs) =>
+      yargs
+        .positional("file", { type: "string", demandOption: true, describe: "the TypeScript file" })
+        .option("name", { type: "string", describe: "The app's name (default: the name given to new Stub())" })
+        .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print only errors" }) as never,
+    handler: async (args) => {
+      const status = new Status(args.quiet);
+      const loader = new TypeScriptLoader();
+      loader.load(args.file);
+      const name = appName(args.file, args.name);
+      const params = new ParamsReader(loader.files.values());
+      const bundle = bundleCode(args.file, loader.files.values());
+      const manifest = { ...buildManifest(undefined, bundle, params), name };
+      if (manifest.functions.length === 0) {
+        throw new UsageError(`${args.file} has no @stub.function() or @stub.webEndpoint() to deploy`);
+      }
+      for (const fn of manifest.functions) {
+        if (fn.options.schedule && fn.params.length > 0) {
+          throw new UsageError(`${fn.name} has a schedule, so it must take no arguments; it takes ${fn.params.map((p) => p.name).join(", ")}`);
+        }
+      }
+      const url = serverUrlFromEnv();
+      const connection = await connectToServer(url, context.home, status);
+      try {
+        const result = await connection.request<DeployResult>({ type: "app.deploy", manifest, files: bundle.files });
+        printDeploy(result, url);
+      } finally {
+        connection.close();
+      }
+    },
+  };
+}
+
+/** The app's name: `--name`, else the Stub's name; checked as SPEC says. */
+function appName(file: string, given: string | undefined): string {
+  const named = [...new Set(registry().stubs.map((s) => s.name).filter((n): n is string => !!n))];
+  const name = given ?? (named.length === 1 ? named[0] : undefined);
+  if (name === undefined) {
+    const why = named.length > 1 ? `it has several named stubs (${named.join(", ")})` : "its Stub has no name";
+    throw new UsageError(`deploying ${file} needs an app name, and ${why}: give one with new Stub("my-app") or --name my-app`);
+  }
+  if (!APP_NAME_PATTERN.test(name)) {
+    throw new UsageError(`app name "${name}" may only hold letters, digits, "-", "_" and ".", at most 64 characters`);
+  }
+  return name;
+}
+
+function printDeploy(result: DeployResult, url: string): void {
+  const what = result.created
+    ? `Created app ${result.name} (${result.appId}), version ${result.version}`
+    : result.changed
+      ? `Updated app ${result.name} (${result.appId}) to version ${result.version}: ${result.changes}`
+      : `App ${result.name} (${result.appId}) is unchanged: still version ${result.version}`;
+  process.stdout.write(`${what}\n`);
+  for (const fn of result.functions) {
+    const schedule = fn.options.schedule;
+    const when = schedule ? (schedule.kind === "cron" ? `  (cron "${schedule.expression}" ${schedule.timezone})` : `  (every ${schedule.seconds} s)`) : "";
+    const web = fn.kind === "webEndpoint" ? `  ${fn.webMethod ?? "GET"} ${url}/web/${encodeURIComponent(result.name)}/${fn.name}` : "";
+    process.stdout.write(`  ${fn.name}${when}${web}\n`);
+  }
+}

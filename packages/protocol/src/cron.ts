@@ -1,0 +1,158 @@
+/**
+ * Cron expressions (5 fields: minute hour day-of-month month day-of-week) and their next run
+ * time in a timezone. The SDK checks expressions when `new Cron()` is made; the server's
+ * scheduler computes fire times. Day-of-month and day-of-week follow Vixie cron: when both are
+ * restricted, a day matching either fires.
+ */
+
+export interface CronSpec {
+  minutes: Set<number>;
+  hours: Set<number>;
+  daysOfMonth: Set<number>;
+  months: Set<number>;
+  daysOfWeek: Set<number>;
+  domRestricted: boolean;
+  dowRestricted: boolean;
+}
+
+const MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+const DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+interface FieldRule {
+  name: string;
+  min: number;
+  max: number;
+  names?: string[];
+  namesFrom?: number;
+}
+
+const FIELDS: FieldRule[] = [
+  { name: "minute", min: 0, max: 59 },
+  { name: "hour", min: 0, max: 23 },
+  { name: "day of month", min: 1, max: 31 },
+  { name: "month", min: 1, max: 12, names: MONTHS, namesFrom: 1 },
+  { name: "day of week", min: 0, max: 7, names: DAYS, namesFrom: 0 },
+];
+
+/** Parses a cron expression; throws an Error that names the bad field. */
+export function parseCron(expression: string): CronSpec {
+  const parts = expression.trim().split(/\s+/);
+  if (parts.length !== 5) {
+    throw new Error(`cron expression "${expression}" must have 5 fields (minute hour day-of-month month day-of-week), it has ${parts.length}`);
+  }
+  const sets = parts.map((part, i) => parseField(part, FIELDS[i], expression));
+  const daysOfWeek = new Set([...sets[4]].map((d) => (d === 7 ? 0 : d)));
+  return {
+    minutes: sets[0],
+    hours: sets[1],
+    daysOfMonth: sets[2],
+    months: sets[3],
+    daysOfWeek,
+    domRestricted: parts[2] !== "*" && parts[2] !== "?",
+    dowRestricted: parts[4] !== "*" && parts[4] !== "?",
+  };
+}
+
+function parseField(text: string, rule: FieldRule, expression: string): Set<number> {
+  const out = new Set<number>();
+  const bad = (why: string) => new Error(`cron expression "${expression}": ${rule.name} "${text}" ${why}`);
+  for (const item of text.split(",")) {
+    const [range, stepText] = item.split("/");
+    const step = stepText === undefined ? 1 : Number(stepText);
+    if (!Number.isInteger(step) || step < 1) throw bad("has a bad step");
+    let from: number;
+    let to: number;
+    if (range === "*" || range === "?") {
+      from = rule.min;
+      to = rule.max === 7 ? 6 : rule.max;
+    } else {
+      const [a, b] = range.split("-");
+      from = value(a, rule, bad);
+      to = b === undefined ? (stepText === undefined ? from : rule.max) : value(b, rule, bad);
+    }
+    if (from > to) throw bad(`counts down (${from} > ${to})`);
+    for (let v = from; v <= to; v += step) out.add(v);
+  }
+  return out;
+}
+
+function value(text: string, rule: FieldRule, bad: (why: string) => Error): number {
+  const byName = rule.names?.indexOf(text.toUpperCase()) ?? -1;
+  const n = byName >= 0 ? byName + (rule.namesFrom ?? 0) : /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(n) || n < rule.min || n > rule.max) throw bad(`is not a value from ${rule.min} to ${rule.max}`);
+  return n;
+}
+
+/** Checks an IANA timezone name; throws when the platform does not know it. */
+export function checkTimezone(timezone: string): void {
+  try {
+    formatterFor(timezone);
+  } catch {
+    throw new Error(`unknown timezone "${timezone}"; use an IANA name like "UTC" or "Europe/Paris"`);
+  }
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timezone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: timezone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      weekday: "short",
+    });
+    formatters.set(timezone, f);
+  }
+  return f;
+}
+
+interface WallClock {
+  month: number;
+  day: number;
+  weekday: number;
+  hour: number;
+  minute: number;
+}
+
+function wallClock(time: number, timezone: string): WallClock {
+  const parts: Record<string, string> = {};
+  for (const p of formatterFor(timezone).formatToParts(new Date(time))) parts[p.type] = p.value;
+  return {
+    month: Number(parts.month),
+    day: Number(parts.day),
+    weekday: DAYS.indexOf(parts.weekday.toUpperCase().slice(0, 3)),
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+  };
+}
+
+const MINUTE = 60_000;
+
+/** The first time strictly after `after` (ms) when the cron fires, in `timezone`. */
+export function nextCronTime(spec: CronSpec, after: number, timezone = "UTC"): number {
+  let t = Math.floor(after / MINUTE) * MINUTE + MINUTE;
+  const limit = after + 5 * 366 * 24 * 60 * MINUTE;
+  while (t < limit) {
+    const w = wallClock(t, timezone);
+    const dayMatches =
+      spec.domRestricted && spec.dowRestricted
+        ? spec.daysOfMonth.has(w.day) || spec.daysOfWeek.has(w.weekday)
+        : spec.daysOfMonth.has(w.day) && spec.daysOfWeek.has(w.weekday);
+    if (!spec.months.has(w.month) || !dayMatches) {
+      t += ((23 - w.hour) * 60 + (60 - w.minute)) * MINUTE; // to the next local midnight (about)
+    } else if (!spec.hours.has(w.hour)) {
+      t += (60 - w.minute) * MINUTE;
+    } else if (!spec.minutes.has(w.minute)) {
+      t += MINUTE;
+    } else {
+      return t;
+    }
+  }
+  throw new Error("the cron expression never fires");
+}
