@@ -95,3 +95,138 @@ export function writeFixture(name: string, source: string): string {
   fs.writeFileSync(file, source);
   return path.relative(ROOT, file);
 }
+
+/** An app as `stubrun app list --json` prints it. */
+export interface AppJson {
+  id: string;
+  name: string | null;
+  state: "ephemeral" | "detached" | "deployed" | "stopped";
+  version: number;
+  createdAt: string;
+  stoppedAt: string | null;
+  runningTasks: number;
+  functions: string[];
+}
+
+/** `stubrun app list --json` against `server`, parsed. */
+export async function appList(server: TestServer): Promise<AppJson[]> {
+  const r = await server.run(["app", "list", "--json"]);
+  if (r.code !== 0) throw new Error(`app list --json exited with ${r.code}:\n${r.stderr}`);
+  return JSON.parse(r.stdout) as AppJson[];
+}
+
+/** The app with this id, as `app list --json` shows it. */
+export async function appById(server: TestServer, id: string): Promise<AppJson> {
+  const app = (await appList(server)).find((a) => a.id === id);
+  if (!app) throw new Error(`app list --json has no app ${id}`);
+  return app;
+}
+
+/** A `stubrun` process started in the background, so a test can watch and signal it while it runs. */
+export class BinProcess {
+  readonly child: ChildProcess;
+  stdout = "";
+  stderr = "";
+  /** Resolves when the process has exited, with everything it printed. */
+  readonly exited: Promise<RunResult>;
+  private static readonly live = new Set<BinProcess>();
+
+  constructor(
+    readonly args: string[],
+    env: NodeJS.ProcessEnv,
+    cwd = ROOT,
+  ) {
+    this.child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    BinProcess.live.add(this);
+    this.child.stdout?.setEncoding("utf8").on("data", (d: string) => (this.stdout += d));
+    this.child.stderr?.setEncoding("utf8").on("data", (d: string) => (this.stderr += d));
+    this.exited = new Promise((resolve) =>
+      this.child.on("exit", (code, signal) => {
+        BinProcess.live.delete(this);
+        // Output still buffered in the pipes arrives before "close".
+        this.child.once("close", () => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr }));
+      }),
+    );
+  }
+
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) this.child.kill(signal);
+  }
+
+  /** Waits until `pattern` matches what the process printed on `stream`. */
+  async waitFor(pattern: RegExp, stream: "stdout" | "stderr" = "stderr", timeoutMs = 30_000): Promise<RegExpExecArray> {
+    return waitUntil(() => pattern.exec(this[stream]) ?? undefined, {
+      timeoutMs,
+      what: () => `${pattern} on the ${stream} of stubrun ${this.args.join(" ")}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
+    });
+  }
+
+  /** Waits for the "Created app ID" status line and returns the id. */
+  async appId(timeoutMs = 30_000): Promise<string> {
+    return (await this.waitFor(/Created app (\S+)/, "stderr", timeoutMs))[1];
+  }
+
+  /** Kills (SIGKILL, after SIGCONT in case it was stopped) every background process still alive. */
+  static async killAll(): Promise<void> {
+    const left = [...BinProcess.live];
+    for (const p of left) {
+      p.signal("SIGKILL");
+      p.signal("SIGCONT");
+    }
+    await Promise.all(left.map((p) => p.exited));
+  }
+}
+
+/** Starts `stubrun ARGS` against `server` in the background. */
+export function spawnBin(server: TestServer, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): BinProcess {
+  return new BinProcess(args, { ...server.env, ...options.env }, options.cwd);
+}
+
+/** Polls `check` until it returns something other than undefined/false; fails after `timeoutMs`. */
+export async function waitUntil<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string | (() => string) } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) {
+      const what = typeof options.what === "function" ? options.what() : (options.what ?? "a condition");
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
+  }
+}
+
+/** Whether a process with this pid exists. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+const tempDirs: string[] = [];
+
+/** A fresh temporary directory, for files a fixture's functions write (pids, attempt counts). */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `stubrun-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Removes every directory `tempDir` made in this test file. */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}

@@ -266,7 +266,7 @@ describe("protocol: bad messages from a raw client", () => {
     expectRefusal(
       await raw.request({ type: "call.start", id: 83, appId, function: "Raw.nope", args: [] }),
       83,
-      `app ${appId} has no function Raw.nope; its functions are: Raw.echo, Raw.sleep`,
+      `app protocol-raw (${appId}) has no function Raw.nope; its functions are: Raw.echo, Raw.sleep`,
     );
 
     // Malformed tagged values decode as plain data.

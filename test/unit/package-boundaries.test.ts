@@ -11,7 +11,7 @@ const ALLOWED: Record<string, string[]> = {
   worker: ["@stubrun/protocol", "@stubrun/sdk"],
   server: ["@stubrun/protocol", "@stubrun/worker", "ws", "better-sqlite3"],
   cli: ["@stubrun/protocol", "@stubrun/sdk", "@stubrun/server", "yargs", "@swc/core"],
-  stubrun: ["@stubrun/protocol", "@stubrun/sdk", "@stubrun/cli"],
+  stubrun: ["@stubrun/protocol", "@stubrun/sdk", "@stubrun/cli", "@stubrun/server"],
 };
 
 const PACKAGES = path.resolve(__dirname, "../../packages");

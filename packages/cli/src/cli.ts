@@ -2,10 +2,11 @@ import { StubrunError, UsageError } from "@stubrun/protocol";
 import yargs, { type Argv } from "yargs";
 import { contextFromEnv, type CliContext } from "./cli-context";
 import { appCommand } from "./commands/app.command";
+import { deployCommand } from "./commands/deploy.command";
 import { runCommand } from "./commands/run.command";
 import { serverCommand } from "./commands/server.command";
 
-const COMMANDS = new Set(["run", "server", "app"]);
+const COMMANDS = new Set(["run", "server", "app", "deploy"]);
 const RUNNER_FLAGS_WITH_VALUE = new Set<string>();
 
 /**
@@ -33,11 +34,13 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     .command(runCommand(context))
     .command(serverCommand(context))
     .command(appCommand(context))
+    .command(deployCommand(context))
     .strict()
     .demandCommand(1, "Give a file to run, e.g. npx stubrun examples/hello.ts")
     .help()
     .alias("help", "h")
-    .version()
+    // No yargs --version: it would reserve the word "version" (`app rollback APP [VERSION]`); main() answers it.
+    .version(false)
     .exitProcess(false)
     .fail((message, error) => {
       if (error) throw error;
@@ -47,6 +50,10 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
 
 /** Runs the CLI and returns the exit code: 0 ok, 1 the run failed, 2 usage error, 130 interrupted. */
 export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 1 && argv[0] === "--version") {
+    process.stdout.write(`${(require("../package.json") as { version: string }).version}\n`);
+    return 0;
+  }
   try {
     await createCli(argv).parseAsync();
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -2,7 +2,15 @@ import type { Encoded } from "./codec";
 import type { AppManifest, CodeFile } from "./manifest";
 
 /** Messages a client (CLI or SDK) sends to the server over the WebSocket. Requests carry an `id`. */
-export type ClientMessage = AppCreateRequest | CallStartRequest | CallCancelRequest | AppStopRequest | Heartbeat;
+export type ClientMessage =
+  | AppCreateRequest
+  | AppDeployRequest
+  | AppUpdateRequest
+  | AppLookupRequest
+  | CallStartRequest
+  | CallCancelRequest
+  | AppStopRequest
+  | Heartbeat;
 
 /** Create an ephemeral app from a manifest and its code; replies `{ appId }`. */
 export interface AppCreateRequest {
@@ -13,6 +21,35 @@ export interface AppCreateRequest {
   detach?: boolean;
 }
 
+/**
+ * Deploy an app under `manifest.name`: creates it, or updates it in place as its next version
+ * (keeping the version when nothing changed); replies `{ appId, name, version, created, changed, changes, functions }`.
+ */
+export interface AppDeployRequest {
+  type: "app.deploy";
+  id: number;
+  manifest: AppManifest;
+  files: CodeFile[];
+}
+
+/** Replace the code of a running app this client owns (`stubrun serve` reloading); replies `{ version, changed }`. */
+export interface AppUpdateRequest {
+  type: "app.update";
+  id: number;
+  appId: string;
+  manifest: AppManifest;
+  files: CodeFile[];
+}
+
+/** Find a function of a deployed app by name; replies `{ appId, version, function }`. */
+export interface AppLookupRequest {
+  type: "app.lookup";
+  id: number;
+  name: string;
+  function: string;
+  version?: number;
+}
+
 /** Start a call of `Class.method` of an app; replies `{ callId }`, then streams `call.output` and one `call.result`. */
 export interface CallStartRequest {
   type: "call.start";
@@ -20,6 +57,8 @@ export interface CallStartRequest {
   appId: string;
   function: string;
   args: Encoded[];
+  /** A deployed app's version to run; its current one when absent. */
+  version?: number;
 }
 
 /** Cancel a running call; replies `{ cancelled: boolean }`. */

@@ -8,7 +8,8 @@ export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
 /** How often clients heartbeat, and how long the server waits for one before giving a client up. */
 export const HEARTBEAT_INTERVAL_MS = 2_000;
-export const HEARTBEAT_TIMEOUT_MS = 10_000;
+/** Short enough that a silent client's app stops within 10 s of its last heartbeat, checks included. */
+export const HEARTBEAT_TIMEOUT_MS = 8_000;
 
 /** SPEC §2 defaults for function options. */
 export const DEFAULT_FUNCTION_OPTIONS: FunctionOptionsManifest = {

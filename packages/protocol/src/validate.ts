@@ -1,5 +1,6 @@
 import type { ClientMessage } from "./client-messages";
 import type { Encoded } from "./codec";
+import { checkTimezone, parseCron } from "./cron";
 import { ProtocolError } from "./errors";
 import { APP_NAME_PATTERN, type AppManifest, type CodeFile, type FunctionManifest } from "./manifest";
 import type { FromWorkerMessage } from "./worker-messages";
@@ -58,10 +59,27 @@ export function validateClientMessage(m: unknown): ClientMessage {
       need(m.detach === undefined || typeof m.detach === "boolean", `${type}: "detach" must be a boolean`);
       return { type, id, manifest: validateManifest(m.manifest), files: (m.files as unknown[]).map(validateFile), detach: m.detach === true };
     }
+    case "app.deploy":
+    case "app.update": {
+      const id = int(m, "id", type);
+      need(isObject(m.manifest), `${type}: "manifest" must be an object`);
+      need(Array.isArray(m.files), `${type}: "files" must be an array`);
+      const manifest = validateManifest(m.manifest);
+      const files = (m.files as unknown[]).map(validateFile);
+      if (type === "app.update") return { type, id, appId: str(m, "appId", type), manifest, files };
+      need(manifest.name !== undefined, `${type}: a deployed app needs a name ("manifest.name")`);
+      return { type, id, manifest, files };
+    }
+    case "app.lookup": {
+      const id = int(m, "id", type);
+      need(m.version === undefined || (Number.isSafeInteger(m.version) && (m.version as number) >= 1), `${type}: "version" must be a whole number >= 1`);
+      return { type, id, name: str(m, "name", type), function: str(m, "function", type), version: m.version as number | undefined };
+    }
     case "call.start": {
       const id = int(m, "id", type);
       need(Array.isArray(m.args), `${type}: "args" must be an array`);
-      return { type, id, appId: str(m, "appId", type), function: str(m, "function", type), args: m.args as Encoded[] };
+      need(m.version === undefined || (Number.isSafeInteger(m.version) && (m.version as number) >= 1), `${type}: "version" must be a whole number >= 1`);
+      return { type, id, appId: str(m, "appId", type), function: str(m, "function", type), args: m.args as Encoded[], version: m.version as number | undefined };
     }
     case "call.cancel":
       return { type, id: int(m, "id", type), callId: str(m, "callId", type) };
@@ -112,6 +130,8 @@ function validateFunction(f: unknown, i: number): FunctionManifest {
   need(Number.isSafeInteger(o.concurrencyLimit) && (o.concurrencyLimit as number) >= 1, `${where}.options: "concurrencyLimit" must be a whole number >= 1`);
   need(isObject(o.retries), `${where}.options: "retries" must be an object`);
   need(f.kind === "function" || f.kind === "webEndpoint", `${where}: "kind" must be "function" or "webEndpoint"`);
+  if (o.schedule !== undefined) validateSchedule(o.schedule, `${where}.options.schedule`);
+  (f.params as unknown[]).forEach((p, j) => validateParam(p, `${where}.params[${j}]`));
   return {
     name: str(f, "name", where),
     className: str(f, "className", where),
@@ -121,6 +141,31 @@ function validateFunction(f: unknown, i: number): FunctionManifest {
     options: o as unknown as FunctionManifest["options"],
     params: f.params as FunctionManifest["params"],
   };
+}
+
+const PARAM_TYPES = new Set(["number", "string", "boolean", "date", "choice", "json"]);
+
+function validateParam(p: unknown, where: string): void {
+  need(isObject(p), `${where} must be an object`);
+  str(p, "name", where);
+  need(PARAM_TYPES.has(p.type as string), `${where}: "type" must be one of ${[...PARAM_TYPES].join(", ")}`);
+  need(typeof p.required === "boolean", `${where}: "required" must be a boolean`);
+  need(p.choices === undefined || (Array.isArray(p.choices) && p.choices.every((c) => typeof c === "string")), `${where}: "choices" must be strings`);
+}
+
+function validateSchedule(s: unknown, where: string): void {
+  need(isObject(s), `${where} must be an object`);
+  if (s.kind === "period") {
+    need(typeof s.seconds === "number" && s.seconds >= 1 && Number.isFinite(s.seconds), `${where}: "seconds" must be a number >= 1`);
+    return;
+  }
+  need(s.kind === "cron", `${where}: "kind" must be "cron" or "period"`);
+  try {
+    parseCron(str(s, "expression", where));
+    checkTimezone(str(s, "timezone", where));
+  } catch (error) {
+    throw new ProtocolError(`${where}: ${(error as Error).message}`);
+  }
 }
 
 /** Parses a message a worker sent over its IPC channel. */

@@ -1,4 +1,5 @@
-import { decodeValue, fromWireError, type CallResult } from "@stubrun/protocol";
+import { decodeValue, fromWireError, type CallResult, type Encoded } from "@stubrun/protocol";
+import type { AppSession } from "./session";
 import type { CallHandlers, ServerConnection } from "./client/connection";
 
 /** A call started with `.spawn()`: `get()` waits for its result, `cancel()` stops it. */
@@ -11,15 +12,15 @@ export class FunctionCall<R = unknown> {
   ) {}
 
   /** Starts a call and returns once the server has accepted it. */
-  static async start<R>(connection: ServerConnection, appId: string, functionName: string, args: Parameters<ServerConnection["startCall"]>[2]): Promise<FunctionCall<R>> {
+  static async start<R>(session: AppSession, functionName: string, args: Encoded[]): Promise<FunctionCall<R>> {
     let settle!: (result: CallResult) => void;
     const result = new Promise<R>((resolve, reject) => {
       settle = (r) => (r.ok ? resolve(decodeValue(r.value) as R) : reject(fromWireError(r.error)));
     });
     result.catch(() => {}); // a spawned call nobody waits for must not crash the process.
     const handlers: CallHandlers = { onOutput: writeOutput, onResult: settle };
-    const id = await connection.startCall(appId, functionName, args, handlers);
-    return new FunctionCall(id, result, connection);
+    const id = await session.connection.startCall(session.appId, functionName, args, handlers, session.version);
+    return new FunctionCall(id, result, session.connection);
   }
 
   /** Waits for the call to end: its return value, or its error re-thrown here. */

@@ -2,7 +2,7 @@ import { encodeValue, UsageError, type Encoded } from "@stubrun/protocol";
 import { FunctionCall } from "./function-call";
 import { getFunctions, getHooks } from "./metadata/readers";
 import { registry, type AnyClass } from "./registry";
-import { currentSession } from "./session";
+import { currentSession, type AppSession } from "./session";
 
 /** Options of `.map()` and `.starmap()`. */
 export interface MapOptions {
@@ -37,32 +37,42 @@ export function fn<A extends unknown[], R>(method: (...args: A) => R): FunctionH
     const what = typeof method === "function" ? `${method.name || "an anonymous function"}` : String(method);
     throw new UsageError(`fn(${what}): pass a method decorated with @stub.function() or @stub.webEndpoint(), like fn(this.square)`);
   }
-  return new RemoteFunction<A, Awaited<R>>(ref.cls, ref.methodName);
+  const { cls, methodName } = ref;
+  return new RemoteFunction<A, Awaited<R>>(`${cls.name}.${methodName}`, {
+    session: currentSession,
+    local: async (args) => {
+      const instance = await localInstance(cls);
+      return (instance[methodName] as (...a: unknown[]) => unknown)(...args);
+    },
+  });
 }
 
-class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A, R> {
-  readonly name: string;
+/** Where a handle's calls go: the app they run in, and (for decorated methods) the code for `.local()`. */
+export interface CallTarget {
+  session(): Promise<AppSession>;
+  local?(args: unknown[]): Promise<unknown>;
+}
 
+/** The handle behind `fn()` and `lookup()`. */
+export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A, R> {
   constructor(
-    private readonly cls: AnyClass,
-    private readonly methodName: string,
-  ) {
-    this.name = `${cls.name}.${methodName}`;
-  }
+    readonly name: string,
+    private readonly target: CallTarget,
+  ) {}
 
   async remote(...args: A): Promise<R> {
     return (await this.spawn(...args)).get();
   }
 
   async local(...args: A): Promise<R> {
-    const instance = await localInstance(this.cls);
-    return (instance[this.methodName] as (...a: A) => R)(...args);
+    if (!this.target.local) throw new UsageError(`${this.name} was looked up: its code is not in this process, so call it with .remote()`);
+    return (await this.target.local(args)) as R;
   }
 
   async spawn(...args: A): Promise<FunctionCall<R>> {
     const encoded = this.encodeArgs(args);
-    const session = await currentSession();
-    return FunctionCall.start<R>(session.connection, session.appId, this.name, encoded);
+    const session = await this.target.session();
+    return FunctionCall.start<R>(session, this.name, encoded);
   }
 
   map(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, options?: MapOptions): AsyncIterable<R> {
@@ -81,8 +91,8 @@ class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A, R> {
       if (!Array.isArray(args)) throw new UsageError(`${this.name}.starmap(): each input must be an array of arguments`);
       encoded.push(this.encodeArgs(args as A, ` of input ${encoded.length + 1}`));
     }
-    const session = await currentSession();
-    const calls = encoded.map((args) => FunctionCall.start<R>(session.connection, session.appId, this.name, args));
+    const session = await this.target.session();
+    const calls = encoded.map((args) => FunctionCall.start<R>(session, this.name, args));
     const outcomes = calls.map((call) =>
       call.then((c) => c.get()).then(
         (value) => ({ ok: true as const, value }),

@@ -6,6 +6,8 @@ export { FunctionCall } from "./function-call";
 export { Cron, Period } from "./schedules";
 export type { FunctionOptions, WebEndpointOptions, RetryOptions } from "./function-options";
 export { ServerConnection, type CallHandlers } from "./client/connection";
+export { connectToServer, setServerStarter, type ServerStarter } from "./client/connect";
+export { lookup, type LookupOptions } from "./lookup";
 export { setSessionProvider, currentSession, type AppSession } from "./session";
 export { registry, type AnyClass, type MethodRef } from "./registry";
 export { getFunctions, getEntrypoints, getHooks, getParamTypes } from "./metadata/readers";

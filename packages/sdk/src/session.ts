@@ -5,6 +5,8 @@ import type { ServerConnection } from "./client/connection";
 export interface AppSession {
   connection: ServerConnection;
   appId: string;
+  /** A deployed app's version to call; its current one when absent. */
+  version?: number;
 }
 
 type SessionProvider = () => Promise<AppSession>;

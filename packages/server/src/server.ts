@@ -9,6 +9,9 @@ import { handleHttp } from "./http/http-routes";
 import { AppsRepository } from "./state/apps.repository";
 import { CallsRepository } from "./state/calls.repository";
 import { LogsRepository } from "./state/logs.repository";
+import { VersionsRepository } from "./state/versions.repository";
+import { Deployer } from "./apps/deployer";
+import { Scheduler } from "./schedules/scheduler";
 import { openDatabase } from "./state/database";
 import { ClientConnection } from "./transport/client-connection";
 
@@ -39,13 +42,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = options.host ?? "127.0.0.1";
   let url = "";
   const logsRepo = new LogsRepository(db);
+  const versionsRepo = new VersionsRepository(db);
   const dispatcher = new LocalDispatcher(
     (appId) => workerEnv(url, appId),
     (appId, functionName, stream, data) => apps.workerOutput(appId, functionName, stream, data),
   );
-  const apps = new AppManager(appsRepo, callsRepo, new CodeStore(path.join(options.home, "code")), dispatcher, logsRepo);
+  const apps = new AppManager(appsRepo, callsRepo, new CodeStore(path.join(options.home, "code")), dispatcher, logsRepo, versionsRepo);
+  const deployer = new Deployer(db, appsRepo, versionsRepo, apps);
+  const scheduler = new Scheduler(apps, versionsRepo, (appId, line) => apps.note(appId, line));
+  apps.listen(scheduler);
+  // Deployed apps outlive the server: serve them again (their schedules restart from now).
+  for (const record of appsRepo.listDeployed()) apps.run(record, undefined);
 
-  const httpServer = http.createServer((req, res) => handleHttp(req, res, { apps: appsRepo, manager: apps, logs: logsRepo }));
+  const httpServer = http.createServer((req, res) => handleHttp(req, res, { apps: appsRepo, manager: apps, logs: logsRepo, deployer }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES, perMessageDeflate: false });
   const clients = new Map<WebSocket, ClientConnection>();
 
@@ -55,7 +64,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const client = new ClientConnection(ws, apps);
+      const client = new ClientConnection(ws, apps, deployer);
       clients.set(ws, client);
       ws.on("error", () => {}); // "close" follows.
       ws.on("close", () => {
@@ -69,7 +78,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const reaper = setInterval(() => {
     const deadline = Date.now() - HEARTBEAT_TIMEOUT_MS;
     for (const [ws, client] of clients) if (client.lastSeen < deadline) ws.terminate();
-  }, 1_000);
+  }, 500);
   reaper.unref();
 
   await new Promise<void>((resolve, reject) => {
@@ -87,7 +96,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (closing ??= (async () => {
         clearInterval(reaper);
         for (const ws of clients.keys()) ws.terminate();
-        await apps.stopAll();
+        scheduler.close();
+        await apps.shutdown();
         await dispatcher.close();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         callsRepo.flush();

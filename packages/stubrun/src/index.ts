@@ -2,8 +2,13 @@
  * stubrun: write an ordinary class, mark methods with `@stub.function()` and
  * `@stub.localEntrypoint()`, and run it with `npx stubrun file.ts`.
  */
-export { Stub, fn, FunctionCall, Cron, Period } from "@stubrun/sdk";
-export type { FunctionHandle, MapOptions, FunctionOptions, WebEndpointOptions, RetryOptions } from "@stubrun/sdk";
+import { startDaemon } from "@stubrun/server/dist/daemon";
+import { setServerStarter } from "@stubrun/sdk";
+import os from "node:os";
+import path from "node:path";
+
+export { Stub, fn, lookup, FunctionCall, Cron, Period } from "@stubrun/sdk";
+export type { FunctionHandle, MapOptions, FunctionOptions, WebEndpointOptions, RetryOptions, LookupOptions } from "@stubrun/sdk";
 export {
   StubrunError,
   UsageError,
@@ -15,3 +20,11 @@ export {
   CallCancelledError,
   WorkerStartError,
 } from "@stubrun/protocol";
+
+// Like the CLI, a program that uses lookup() starts the local daemon when nothing answers at a
+// loopback STUBRUN_SERVER_URL. (The CLI sets its own starter; this is the default.)
+setServerStarter(async (url) => {
+  const { hostname, port } = new URL(url);
+  const home = path.resolve(process.env.STUBRUN_HOME || path.join(os.homedir(), ".stubrun"));
+  await startDaemon(home, Number(port || 80), hostname.replace(/^\[|\]$/g, ""));
+});

@@ -55,7 +55,20 @@ export function appCommand(context: CliContext): CommandModule {
               .option("lines", { alias: "n", type: "number", default: 200, describe: "How many recent lines" }),
           handler: async (args) => appLogs(api(), String(args.app), args.follow as boolean, args.lines as number),
         })
-        .demandCommand(1, "Say what to do: app list, app stop APP or app logs APP"),
+        .command({
+          command: "history <app>",
+          describe: "List a deployed app's versions: version, time, what changed",
+          builder: (y: Argv) => y.positional("app", { type: "string", describe: "app id or name" }),
+          handler: async (args) => appHistory(api(), String(args.app)),
+        })
+        .command({
+          command: "rollback <app> [version]",
+          describe: "Redeploy an earlier version's code as a new version (default: the version before the current one)",
+          builder: (y: Argv) =>
+            y.positional("app", { type: "string", describe: "app id or name" }).positional("version", { type: "string", describe: "the version to go back to" }),
+          handler: async (args) => appRollback(api(), String(args.app), args.version as string | undefined),
+        })
+        .demandCommand(1, "Say what to do: app list, app stop APP, app logs APP, app history APP or app rollback APP"),
     handler: () => {},
   };
 }
@@ -101,6 +114,26 @@ async function appLogs(api: ApiClient, ref: string, follow: boolean, lines: numb
   await api.events(`${path}&follow=1`, (event, data) => {
     if (event === "log") print(data as LogJson);
   });
+}
+
+async function appHistory(api: ApiClient, ref: string): Promise<void> {
+  const { app, versions } = await api.get<{ app: AppJson; versions: { version: number; createdAt: string; changes: string }[] }>(
+    `/api/apps/${encodeURIComponent(ref)}/history`,
+  );
+  if (versions.length === 0) {
+    process.stderr.write(`App ${app.id}${app.name ? ` (${app.name})` : ""} is ${app.state}: only deployed apps have versions\n`);
+    return;
+  }
+  const rows = [["VERSION", "DEPLOYED", "CHANGES"], ...versions.map((v) => [`${v.version}${v.version === app.version ? " *" : ""}`, time(v.createdAt), v.changes])];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()}\n`);
+}
+
+async function appRollback(api: ApiClient, ref: string, version: string | undefined): Promise<void> {
+  if (version !== undefined && !/^[1-9]\d*$/.test(version)) throw new UsageError(`VERSION must be a whole number from 1, got "${version}"`);
+  const query = version === undefined ? "" : `?version=${version}`;
+  const result = await api.post<{ appId: string; name: string; version: number; changes: string }>(`/api/apps/${encodeURIComponent(ref)}/rollback${query}`);
+  process.stdout.write(`Rolled app ${result.name} (${result.appId}) back: now version ${result.version} (${result.changes})\n`);
 }
 
 function print(entry: LogJson): void {

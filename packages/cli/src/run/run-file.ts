@@ -71,7 +71,7 @@ function runEntrypoint(entrypoint: Entrypoint, args: unknown[], connection: Serv
   setSessionProvider(async () => ({ connection, appId }));
   if (entrypoint.where === "remote") {
     const encoded = args.map((arg, i) => encodeValue(arg, `argument ${i + 1} of ${entrypoint.name}`));
-    return FunctionCall.start(connection, appId, entrypoint.name, encoded).then((call) => call.get());
+    return FunctionCall.start({ connection, appId }, entrypoint.name, encoded).then((call) => call.get());
   }
   const instance = new (entrypoint.cls as unknown as new () => Record<string, (...a: unknown[]) => unknown>)();
   return Promise.resolve(instance[entrypoint.methodName](...args));

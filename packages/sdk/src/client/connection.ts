@@ -42,6 +42,8 @@ export class ServerConnection {
   private readonly heartbeat: NodeJS.Timeout;
   private closedError: Error | undefined;
   private readonly outbox: FrameBatcher<ClientMessage>;
+  /** When set, the socket does not keep the process alive while nothing is pending (for lookup()). */
+  private unrefWhenIdle = false;
   private readonly closeListeners: ((error: Error) => void)[] = [];
 
   private constructor(
@@ -86,16 +88,30 @@ export class ServerConnection {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onValue });
+      this.updateRef();
       this.send({ ...message, id } as ClientMessage);
     });
   }
 
   /** Starts a call; its handlers are registered before any of its events can arrive. */
-  async startCall(appId: string, functionName: string, args: Encoded[], handlers: CallHandlers): Promise<string> {
-    const { callId } = await this.request<{ callId: string }>({ type: "call.start", appId, function: functionName, args }, (value) => {
+  async startCall(appId: string, functionName: string, args: Encoded[], handlers: CallHandlers, version?: number): Promise<string> {
+    const { callId } = await this.request<{ callId: string }>({ type: "call.start", appId, function: functionName, args, version }, (value) => {
       this.calls.set((value as { callId: string }).callId, handlers);
     });
     return callId;
+  }
+
+  /** Lets the process exit while no request or call is pending on this connection. */
+  releaseWhenIdle(): void {
+    this.unrefWhenIdle = true;
+    this.updateRef();
+  }
+
+  private updateRef(): void {
+    if (!this.unrefWhenIdle) return;
+    const socket = (this.socket as unknown as { _socket?: { ref(): void; unref(): void } })._socket;
+    if (this.pending.size + this.calls.size === 0) socket?.unref();
+    else socket?.ref();
   }
 
   /** Called once if the connection is lost or closed. */
@@ -149,6 +165,7 @@ export class ServerConnection {
         } else {
           pending.reject(fromWireError(message.error));
         }
+        this.updateRef(); // after onValue, which may have registered a call
         return;
       }
       case "call.output":
@@ -160,6 +177,7 @@ export class ServerConnection {
       case "call.result": {
         const handlers = this.calls.get(message.callId);
         this.calls.delete(message.callId);
+        this.updateRef();
         handlers?.onResult(message);
         return;
       }

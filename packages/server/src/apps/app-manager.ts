@@ -11,6 +11,7 @@ import type { CallOutcome, Dispatcher } from "../dispatcher/dispatcher";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { CallsRepository } from "../state/calls.repository";
 import type { LogsRepository } from "../state/logs.repository";
+import type { VersionsRepository } from "../state/versions.repository";
 import { newId } from "./ids";
 
 /** Whoever started a call, and receives its output and result. */
@@ -22,6 +23,12 @@ export interface CallListener {
 /** The client that runs an app: it also sees its workers' output outside calls. */
 export interface AppOwner {
   appOutput(appId: string, functionName: string, stream: "stdout" | "stderr", data: string): void;
+}
+
+/** Told when an app's code changes or it stops (the scheduler listens). */
+export interface AppListener {
+  appChanged(record: AppRecord): void;
+  appStopped(appId: string): void;
 }
 
 /** An app that is running on this server. */
@@ -41,6 +48,7 @@ export class AppManager {
   private readonly running = new Map<string, RunningApp>();
   private callSeq = 0;
   private readonly callPrefix = `fc-${newId("").slice(1, 7)}`;
+  private readonly listeners: AppListener[] = [];
 
   constructor(
     private readonly apps: AppsRepository,
@@ -48,9 +56,15 @@ export class AppManager {
     private readonly code: CodeStore,
     private readonly dispatcher: Dispatcher,
     private readonly logs: LogsRepository,
+    private readonly versions: VersionsRepository,
   ) {}
 
-  create(manifest: AppManifest, files: CodeFile[], options: { detach: boolean; owner: AppOwner }): AppRecord {
+  listen(listener: AppListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Checks an upload and stores its code; returns the code's directory. */
+  storeUpload(manifest: AppManifest, files: CodeFile[]): string {
     if (!files.some((f) => f.path === manifest.entry)) {
       throw new RequestRefusedError(`the upload has no entry file "${manifest.entry}"`);
     }
@@ -59,6 +73,11 @@ export class AppManager {
       if (names.has(fn.name)) throw new RequestRefusedError(`the manifest names function ${fn.name} twice`);
       names.add(fn.name);
     }
+    return this.code.put(files);
+  }
+
+  create(manifest: AppManifest, files: CodeFile[], options: { detach: boolean; owner: AppOwner }): AppRecord {
+    const codeDir = this.storeUpload(manifest, files);
     const record: AppRecord = {
       id: newId("ap"),
       name: manifest.name ?? null,
@@ -67,38 +86,70 @@ export class AppManager {
       createdAt: Date.now(),
       stoppedAt: null,
       manifest,
-      codeDir: this.code.put(files),
+      codeDir,
     };
     this.apps.insert(record);
-    this.running.set(record.id, {
-      record,
-      functions: new Map(manifest.functions.map((f) => [f.name, f])),
-      owner: options.owner,
-      activeCalls: new Set(),
-    });
-    this.logs.append({ appId: record.id, callId: null, functionName: null, stream: "system", data: `app ${record.id} created (${record.state})\n` });
-    this.warmUp(record);
+    this.run(record, options.owner);
     return record;
   }
 
-  /** Starts a call and returns its id; its output and result go to `listener`. */
-  startCall(appId: string, functionName: string, args: Encoded[], listener: CallListener): string {
+  /** Starts serving an app that is already stored: a new one, or a deployed one after a restart. */
+  run(record: AppRecord, owner: AppOwner | undefined): void {
+    this.running.set(record.id, { record, functions: functionMap(record.manifest), owner, activeCalls: new Set() });
+    this.note(record.id, `app ${record.id} ${owner ? "created" : "started"} (${record.state}, version ${record.version})`);
+    this.warmUp(record);
+    for (const listener of this.listeners) listener.appChanged(record);
+  }
+
+  /**
+   * Moves a running app to new code: new calls run it, calls already running finish on the old
+   * code, whose idle workers are let go.
+   */
+  replaceCode(appId: string, version: number, manifest: AppManifest, codeDir: string): AppRecord {
+    const app = this.runningApp(appId);
+    const oldCodeDir = app.record.codeDir;
+    app.record = { ...app.record, version, manifest, codeDir };
+    app.functions = functionMap(manifest);
+    if (oldCodeDir !== codeDir) this.dispatcher.retire(appId, oldCodeDir);
+    this.note(appId, `app ${appId} now runs version ${version}`);
+    this.warmUp(app.record);
+    for (const listener of this.listeners) listener.appChanged(app.record);
+    return app.record;
+  }
+
+  /** The running app, or a refusal that says why there is none. */
+  runningApp(appId: string): RunningApp {
     const app = this.running.get(appId);
     if (!app || app.record.state === "stopped") {
       const known = this.apps.get(appId);
-      throw new RequestRefusedError(known ? `app ${appId} is stopped` : `no app with id ${appId}`);
+      throw new RequestRefusedError(known ? `app ${known.name ?? appId} (${appId}) is stopped` : `no app with id ${appId}`);
     }
-    const fn = app.functions.get(functionName);
-    if (!fn) {
-      const names = [...app.functions.keys()].join(", ") || "none";
-      throw new RequestRefusedError(`app ${appId} has no function ${functionName}; its functions are: ${names}`);
-    }
+    return app;
+  }
+
+  /** The manifest and code of one version of an app: its current one, or a stored one. */
+  private versionOf(app: RunningApp, version: number | undefined): { manifest: AppManifest; codeDir: string; functions: Map<string, FunctionManifest> } {
+    if (version === undefined || version === app.record.version) return { ...app.record, functions: app.functions };
+    const stored = this.versions.get(app.record.id, version);
+    if (!stored) throw new RequestRefusedError(`app ${app.record.name ?? app.record.id} has no version ${version}; it is at version ${app.record.version}`);
+    return { manifest: stored.manifest, codeDir: stored.codeDir, functions: functionMap(stored.manifest) };
+  }
+
+  /** A line of stubrun's own in the app's logs. */
+  note(appId: string, line: string): void {
+    this.logs.append({ appId, callId: null, functionName: null, stream: "system", data: `${line}\n` });
+  }
+
+  /** Starts a call and returns its id; its output and result go to `listener`. */
+  startCall(appId: string, functionName: string, args: Encoded[], listener: CallListener, version?: number): string {
+    const app = this.runningApp(appId);
+    const fn = this.functionOf(app, functionName, version);
+    const code = this.versionOf(app, version);
     const callId = `${this.callPrefix}${(++this.callSeq).toString(36)}`;
     app.activeCalls.add(callId);
     this.calls.started(callId, appId, functionName, Date.now());
-    const { record } = app;
     this.dispatcher.enqueue(
-      { callId, appId, fn, args, code: { dir: record.codeDir, entry: record.manifest.entry, projectRoot: record.manifest.projectRoot } },
+      { callId, appId, fn, args, code: { dir: code.codeDir, entry: code.manifest.entry, projectRoot: code.manifest.projectRoot } },
       {
         output: (stream, data) => {
           this.logs.append({ appId, callId, functionName, stream, data });
@@ -119,6 +170,17 @@ export class AppManager {
     return callId;
   }
 
+  /** A function of a running app (of one of its versions), or a refusal naming what exists. */
+  functionOf(app: RunningApp, functionName: string, version?: number): FunctionManifest {
+    const { functions } = this.versionOf(app, version);
+    const fn = functions.get(functionName);
+    if (!fn) {
+      const names = [...functions.keys()].join(", ") || "none";
+      throw new RequestRefusedError(`app ${describeApp(app.record)} has no function ${functionName}; its functions are: ${names}`);
+    }
+    return fn;
+  }
+
   /** Output of a worker outside any call (enter and exit hooks): kept in the app's logs and shown to its client. */
   workerOutput(appId: string, functionName: string, stream: "stdout" | "stderr", data: string): void {
     this.logs.append({ appId, callId: null, functionName, stream, data });
@@ -135,10 +197,11 @@ export class AppManager {
     if (!app || app.record.state === "stopped") return false;
     app.record.state = "stopped"; // no new calls from here on
     this.apps.markStopped(appId, Date.now());
+    for (const listener of this.listeners) listener.appStopped(appId);
     await this.dispatcher.stopApp(appId); // exit hooks may still print to the app's client
     this.running.delete(appId);
     this.calls.flush();
-    this.logs.append({ appId, callId: null, functionName: null, stream: "system", data: `app ${appId} stopped\n` });
+    this.note(appId, `app ${appId} stopped`);
     this.logs.flush();
     return true;
   }
@@ -162,6 +225,10 @@ export class AppManager {
     }
   }
 
+  isOwnedBy(appId: string, owner: AppOwner): boolean {
+    return this.running.get(appId)?.owner === owner;
+  }
+
   isRunning(appId: string): boolean {
     const app = this.running.get(appId);
     return app !== undefined && app.record.state !== "stopped";
@@ -171,9 +238,29 @@ export class AppManager {
     return this.dispatcher.runningTasks(appId);
   }
 
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.running.keys()].map((id) => this.stop(id)));
+  /**
+   * The server is shutting down: every app's workers stop; ephemeral and detached apps are
+   * stopped for good, deployed apps stay deployed and are served again after a restart.
+   */
+  async shutdown(): Promise<void> {
+    await Promise.all(
+      [...this.running.values()].map(async (app) => {
+        if (app.record.state !== "deployed") return this.stop(app.record.id);
+        for (const listener of this.listeners) listener.appStopped(app.record.id);
+        this.running.delete(app.record.id);
+        await this.dispatcher.stopApp(app.record.id);
+      }),
+    );
   }
+}
+
+/** "name (id)", or the id of an app without a name. */
+export function describeApp(record: AppRecord): string {
+  return record.name ? `${record.name} (${record.id})` : record.id;
+}
+
+function functionMap(manifest: AppManifest): Map<string, FunctionManifest> {
+  return new Map(manifest.functions.map((f) => [f.name, f]));
 }
 
 function describe(error: WireError): string {

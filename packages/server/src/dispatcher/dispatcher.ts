@@ -34,6 +34,8 @@ export interface Dispatcher {
   cancel(callId: string, reason?: string): boolean;
   /** Starts workers of a function until it has `keepWarm` of them, and keeps that many alive. */
   keepWarm(appId: string, fn: FunctionManifest, code: CallRequest["code"]): void;
+  /** The app moved to other code: calls on `codeDir` finish, then its workers go. */
+  retire(appId: string, codeDir: string): void;
   /** Cancels every call of an app and stops its workers. */
   stopApp(appId: string): Promise<void>;
   /** How many workers each function of an app has running. */

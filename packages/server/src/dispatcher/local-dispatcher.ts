@@ -31,6 +31,8 @@ interface Pool {
   code: CallRequest["code"];
   /** Set when its app stops: no worker is started or replaced any more. */
   stopped: boolean;
+  /** Set when its app moved to other code: it serves what it has queued, then its workers go. */
+  retiring: boolean;
   workers: Set<WorkerProcess>;
   queue: Call[];
 }
@@ -76,12 +78,22 @@ export class LocalDispatcher implements Dispatcher {
     this.topUpWarm(pool);
   }
 
+  retire(appId: string, codeDir: string): void {
+    for (const pool of [...this.pools.values()]) {
+      if (pool.appId !== appId || pool.code.dir !== codeDir) continue;
+      pool.retiring = true;
+      this.pools.delete(pool.key); // new calls get a fresh pool, even for the same code
+      for (const worker of pool.workers) if (worker.state === "idle" && pool.queue.length === 0) void this.stopWorker(worker);
+    }
+  }
+
   async stopApp(appId: string): Promise<void> {
     for (const call of [...this.calls.values()]) {
       if (call.request.appId === appId) this.cancel(call.request.callId, "the call was cancelled because its app was stopped");
     }
     const exits: Promise<void>[] = [];
-    for (const pool of [...this.pools.values()]) {
+    // Retiring pools are no longer in `pools`, but their workers still count.
+    for (const pool of new Set([...this.pools.values(), ...this.poolOfWorker.values()])) {
       if (pool.appId !== appId) continue;
       pool.stopped = true;
       for (const worker of pool.workers) exits.push(this.stopWorker(worker));
@@ -92,7 +104,7 @@ export class LocalDispatcher implements Dispatcher {
 
   runningTasks(appId: string): number {
     let n = 0;
-    for (const pool of this.pools.values()) if (pool.appId === appId) n += pool.workers.size;
+    for (const pool of this.poolOfWorker.values()) if (pool.appId === appId) n++;
     return n;
   }
 
@@ -114,7 +126,7 @@ export class LocalDispatcher implements Dispatcher {
     const key = `${request.appId}\0${request.fn.name}\0${request.code.dir}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = { key, appId: request.appId, fn: request.fn, code: request.code, stopped: false, workers: new Set(), queue: [] };
+      pool = { key, appId: request.appId, fn: request.fn, code: request.code, stopped: false, retiring: false, workers: new Set(), queue: [] };
       this.pools.set(key, pool);
     }
     return pool;
@@ -137,7 +149,7 @@ export class LocalDispatcher implements Dispatcher {
   /** Keeps `keepWarm` workers alive, replacing any that exit. */
   private topUpWarm(pool: Pool): void {
     const { keepWarm, concurrencyLimit } = pool.fn.options;
-    while (!pool.stopped && pool.workers.size < Math.min(keepWarm, concurrencyLimit)) this.startWorker(pool);
+    while (!pool.stopped && !pool.retiring && pool.workers.size < Math.min(keepWarm, concurrencyLimit)) this.startWorker(pool);
   }
 
   private startWorker(pool: Pool): void {
@@ -239,6 +251,7 @@ export class LocalDispatcher implements Dispatcher {
     if (worker.state !== "idle") return;
     const next = pool.queue.shift();
     if (next) return this.runOn(worker, next);
+    if (pool.retiring) return void this.stopWorker(worker);
     worker.idleSince = Date.now();
     if (!worker.idleTimer) this.armIdleTimer(worker, pool, pool.fn.options.containerIdleTimeout * 1000);
   }

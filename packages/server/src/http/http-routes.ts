@@ -1,5 +1,8 @@
+import { RequestRefusedError } from "@stubrun/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppManager } from "../apps/app-manager";
+import type { Deployer } from "../apps/deployer";
+import { handleWebEndpoint } from "./web-endpoints";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { LogEntry, LogsRepository } from "../state/logs.repository";
 
@@ -7,6 +10,7 @@ export interface HttpContext {
   apps: AppsRepository;
   manager: AppManager;
   logs: LogsRepository;
+  deployer: Deployer;
 }
 
 /** An app as the HTTP API, `app list --json` and the apps page show it. */
@@ -28,7 +32,8 @@ export interface AppJson {
  */
 export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): void {
   const url = new URL(req.url ?? "/", "http://localhost");
-  const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = url.pathname.split("/").filter(Boolean).map(safeDecode);
+  if (parts[0] === "web" && parts.length === 3) return void handleWebEndpoint(req, res, ctx.apps, ctx.manager, parts[1], parts[2]);
   const route = `${req.method} /${parts.map((p, i) => (i === 2 && parts[0] === "api" && parts[1] === "apps" ? ":app" : p)).join("/")}`;
   switch (route) {
     case "GET /health":
@@ -44,6 +49,19 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
           (error: Error) => json(res, 500, { error: error.message }),
         );
       });
+    case "GET /api/apps/:app/history":
+      return refusalsAs404(res, () => {
+        const { app, versions } = ctx.deployer.history(parts[2]);
+        json(res, 200, {
+          app: toAppJson(app, ctx.manager),
+          versions: versions.map((v) => ({ version: v.version, createdAt: new Date(v.createdAt).toISOString(), changes: v.changes })),
+        });
+      });
+    case "POST /api/apps/:app/rollback": {
+      const version = url.searchParams.get("version");
+      if (version !== null && !/^[1-9]\d*$/.test(version)) return json(res, 400, { error: `VERSION must be a whole number from 1, got "${version}"` });
+      return refusalsAs404(res, () => json(res, 200, ctx.deployer.rollback(parts[2], version === null ? undefined : Number(version))));
+    }
     case "GET /api/apps/:app/logs":
       return withApp(res, ctx, parts[2], (app) => {
         const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 200) || 200, 1), 10_000);
@@ -107,6 +125,23 @@ function followLogs(req: IncomingMessage, res: ServerResponse, ctx: HttpContext,
     unfollow();
     clearInterval(watch);
   });
+}
+
+/** Runs a handler whose refusals (unknown app, no such version) answer 404 with their message. */
+function refusalsAs404(res: ServerResponse, handler: () => void): void {
+  try {
+    handler();
+  } catch (error) {
+    json(res, error instanceof RequestRefusedError ? 404 : 500, { error: (error as Error).message });
+  }
+}
+
+function safeDecode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -38,6 +38,22 @@ export class AppsRepository {
       .run(app.id, app.name, app.state, app.version, app.createdAt, app.stoppedAt, JSON.stringify(app.manifest), app.codeDir);
   }
 
+  /** Points a deployed app at a new version of its code. */
+  setVersion(id: string, version: number, manifest: AppManifest, codeDir: string): void {
+    this.db.prepare("UPDATE apps SET version = ?, manifest = ?, code_dir = ? WHERE id = ?").run(version, JSON.stringify(manifest), codeDir, id);
+  }
+
+  /** The running deployed app of a name, if any. */
+  findDeployed(name: string): AppRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM apps WHERE name = ? AND state = 'deployed' ORDER BY created_at DESC LIMIT 1").get(name) as AppRow | undefined;
+    return row && toRecord(row);
+  }
+
+  /** Deployed apps, to restore when the server starts. */
+  listDeployed(): AppRecord[] {
+    return (this.db.prepare("SELECT * FROM apps WHERE state = 'deployed' ORDER BY created_at").all() as AppRow[]).map(toRecord);
+  }
+
   markStopped(id: string, at: number): void {
     this.db.prepare("UPDATE apps SET state = 'stopped', stopped_at = ? WHERE id = ? AND state != 'stopped'").run(at, id);
   }

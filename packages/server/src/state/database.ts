@@ -28,6 +28,16 @@ CREATE TABLE IF NOT EXISTS calls (
   error       TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_by_app ON calls(app_id, created_at);
+CREATE TABLE IF NOT EXISTS app_versions (
+  app_id      TEXT NOT NULL,
+  version     INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL,
+  manifest    TEXT NOT NULL,
+  code_dir    TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  changes     TEXT NOT NULL,
+  PRIMARY KEY (app_id, version)
+);
 `;
 
 export function openDatabase(home: string): StateDatabase {

@@ -5,6 +5,7 @@ import {
   parseFrame,
   validateClientMessage,
   ProtocolError,
+  RequestRefusedError,
   requestIdOf,
   toWireError,
   type ClientMessage,
@@ -12,6 +13,7 @@ import {
 } from "@stubrun/protocol";
 import WebSocket from "ws";
 import type { AppManager, AppOwner, CallListener } from "../apps/app-manager";
+import type { Deployer } from "../apps/deployer";
 
 /**
  * One client's WebSocket: every inbound message is validated, every request gets exactly one
@@ -24,6 +26,7 @@ export class ClientConnection implements CallListener, AppOwner {
   constructor(
     private readonly socket: WebSocket,
     private readonly apps: AppManager,
+    private readonly deployer: Deployer,
   ) {
     this.outbox = new FrameBatcher((text) => {
       if (socket.readyState === WebSocket.OPEN) socket.send(text);
@@ -81,8 +84,15 @@ export class ClientConnection implements CallListener, AppOwner {
         const app = this.apps.create(message.manifest, message.files, { detach: message.detach === true, owner: this });
         return this.reply(message.id, { appId: app.id, state: app.state });
       }
+      case "app.deploy":
+        return this.reply(message.id, this.deployer.deploy(message.manifest, message.files));
+      case "app.update":
+        if (!this.apps.isOwnedBy(message.appId, this)) throw new RequestRefusedError(`app ${message.appId} is not this client's to update`);
+        return this.reply(message.id, this.deployer.reload(message.appId, message.manifest, message.files));
+      case "app.lookup":
+        return this.reply(message.id, this.lookup(message.name, message.function, message.version));
       case "call.start": {
-        const callId = this.apps.startCall(message.appId, message.function, message.args, this);
+        const callId = this.apps.startCall(message.appId, message.function, message.args, this, message.version);
         return this.reply(message.id, { callId });
       }
       case "call.cancel":
@@ -92,6 +102,14 @@ export class ClientConnection implements CallListener, AppOwner {
       default:
         assertNever(message, "client message");
     }
+  }
+
+  /** A function of a deployed app, for `lookup()` in any program. */
+  private lookup(name: string, functionName: string, version: number | undefined): unknown {
+    const record = this.deployer.findDeployed(name);
+    const app = this.apps.runningApp(record.id);
+    const fn = this.apps.functionOf(app, functionName, version);
+    return { appId: record.id, version: version ?? app.record.version, function: fn };
   }
 
   private reply(id: number, value: unknown): void {

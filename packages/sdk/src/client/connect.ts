@@ -1,0 +1,37 @@
+import { isLoopbackUrl, serverUrlFromEnv, ServerUnavailableError } from "@stubrun/protocol";
+import { ServerConnection } from "./connection";
+
+/** Starts a local server answering at `url` (the daemon), and resolves once it answers. */
+export type ServerStarter = (url: string) => Promise<void>;
+
+const GLOBAL_KEY = Symbol.for("stubrun.serverStarter");
+const holder = globalThis as { [GLOBAL_KEY]?: ServerStarter };
+
+/** Set by the `stubrun` package: how a client starts the local daemon. The SDK itself never imports the server. */
+export function setServerStarter(starter: ServerStarter): void {
+  holder[GLOBAL_KEY] = starter;
+}
+
+/**
+ * Connects to the server at `url`. When nothing answers there and it is a loopback address,
+ * starts the local daemon on that port (calling `onStarting` first) and connects to it; any
+ * other URL must already answer.
+ */
+export async function connectToServer(url = serverUrlFromEnv(), options: { onStarting?: (url: string) => void } = {}): Promise<ServerConnection> {
+  const token = process.env.STUBRUN_TOKEN;
+  try {
+    return await ServerConnection.open(url, { token });
+  } catch (error) {
+    const refused = error instanceof ServerUnavailableError && /ECONNREFUSED/.test(error.message);
+    const starter = holder[GLOBAL_KEY];
+    if (!refused || !isLoopbackUrl(url) || !starter) {
+      throw new ServerUnavailableError(
+        `${(error as Error).message}. Check that the server is running and STUBRUN_SERVER_URL is right` +
+          (isLoopbackUrl(url) ? "" : ", or unset STUBRUN_SERVER_URL to use a local server"),
+      );
+    }
+    options.onStarting?.(url);
+    await starter(url);
+    return ServerConnection.open(url, { token });
+  }
+}
