@@ -283,7 +283,7 @@ describe("protocol: bad messages from a raw client", () => {
     expect(after.result).toMatchObject({ ok: true, value: "still here" });
 
     expect(await raw.request({ type: "app.stop", id: 87, appId })).toMatchObject({ ok: true, value: { stopped: true } });
-    expectRefusal(await raw.request({ type: "call.start", id: 88, appId, function: "Raw.echo", args: [] }), 88, `app ${appId} is stopped`);
+    expectRefusal(await raw.request({ type: "call.start", id: 88, appId, function: "Raw.echo", args: [] }), 88, `app protocol-raw (${appId}) is stopped`);
   });
 
   test("a client that vanishes mid-call: its call ends and its app stops", async () => {
