@@ -3,10 +3,11 @@ import yargs, { type Argv } from "yargs";
 import { contextFromEnv, type CliContext } from "./cli-context";
 import { appCommand } from "./commands/app.command";
 import { deployCommand } from "./commands/deploy.command";
+import { serveCommand } from "./commands/serve.command";
 import { runCommand } from "./commands/run.command";
 import { serverCommand } from "./commands/server.command";
 
-const COMMANDS = new Set(["run", "server", "app", "deploy"]);
+const COMMANDS = new Set(["run", "server", "app", "deploy", "serve"]);
 const RUNNER_FLAGS_WITH_VALUE = new Set<string>();
 
 /**
@@ -35,6 +36,7 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     .command(serverCommand(context))
     .command(appCommand(context))
     .command(deployCommand(context))
+    .command(serveCommand(context))
     .strict()
     .demandCommand(1, "Give a file to run, e.g. npx stubrun examples/hello.ts")
     .help()

@@ -1,11 +1,7 @@
 import { APP_NAME_PATTERN, serverUrlFromEnv, UsageError, type FunctionManifest } from "@stubrun/protocol";
-import { registry } from "@stubrun/sdk";
 import type { CommandModule } from "yargs";
 import type { CliContext } from "../cli-context";
-import { bundleCode } from "../loader/code-bundle";
-import { TypeScriptLoader } from "../loader/typescript.loader";
-import { ParamsReader } from "../run/entrypoint-params";
-import { buildManifest } from "../run/manifest.builder";
+import { loadAppUpload } from "../loader/load-app";
 import { connectToServer } from "../run/server-client";
 import { Status } from "../status";
 
@@ -38,12 +34,9 @@ export function deployCommand(context: CliContext): CommandModule<object, Deploy
         .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print only errors" }) as never,
     handler: async (args) => {
       const status = new Status(args.quiet);
-      const loader = new TypeScriptLoader();
-      loader.load(args.file);
-      const name = appName(args.file, args.name);
-      const params = new ParamsReader(loader.files.values());
-      const bundle = bundleCode(args.file, loader.files.values());
-      const manifest = { ...buildManifest(undefined, bundle, params), name };
+      const upload = loadAppUpload(args.file);
+      const name = appName(args.file, args.name, upload.stubNames);
+      const manifest = { ...upload.manifest, name };
       if (manifest.functions.length === 0) {
         throw new UsageError(`${args.file} has no @stub.function() or @stub.webEndpoint() to deploy`);
       }
@@ -55,7 +48,7 @@ export function deployCommand(context: CliContext): CommandModule<object, Deploy
       const url = serverUrlFromEnv();
       const connection = await connectToServer(url, context.home, status);
       try {
-        const result = await connection.request<DeployResult>({ type: "app.deploy", manifest, files: bundle.files });
+        const result = await connection.request<DeployResult>({ type: "app.deploy", manifest, files: upload.files });
         printDeploy(result, url);
       } finally {
         connection.close();
@@ -65,8 +58,7 @@ export function deployCommand(context: CliContext): CommandModule<object, Deploy
 }
 
 /** The app's name: `--name`, else the Stub's name; checked as SPEC says. */
-function appName(file: string, given: string | undefined): string {
-  const named = [...new Set(registry().stubs.map((s) => s.name).filter((n): n is string => !!n))];
+function appName(file: string, given: string | undefined, named: string[]): string {
   const name = given ?? (named.length === 1 ? named[0] : undefined);
   if (name === undefined) {
     const why = named.length > 1 ? `it has several named stubs (${named.join(", ")})` : "its Stub has no name";
@@ -84,11 +76,17 @@ function printDeploy(result: DeployResult, url: string): void {
     : result.changed
       ? `Updated app ${result.name} (${result.appId}) to version ${result.version}: ${result.changes}`
       : `App ${result.name} (${result.appId}) is unchanged: still version ${result.version}`;
-  process.stdout.write(`${what}\n`);
-  for (const fn of result.functions) {
-    const schedule = fn.options.schedule;
-    const when = schedule ? (schedule.kind === "cron" ? `  (cron "${schedule.expression}" ${schedule.timezone})` : `  (every ${schedule.seconds} s)`) : "";
-    const web = fn.kind === "webEndpoint" ? `  ${fn.webMethod ?? "GET"} ${url}/web/${encodeURIComponent(result.name)}/${fn.name}` : "";
-    process.stdout.write(`  ${fn.name}${when}${web}\n`);
-  }
+  process.stdout.write(`${what}\n${describeFunctions(result.functions, url, result.name)}`);
+}
+
+/** One line per function: its name, schedule, and web endpoint URL (APP is a name or an app id). */
+export function describeFunctions(functions: FunctionManifest[], url: string, app: string): string {
+  return functions
+    .map((fn) => {
+      const schedule = fn.options.schedule;
+      const when = schedule ? (schedule.kind === "cron" ? `  (cron "${schedule.expression}" ${schedule.timezone})` : `  (every ${schedule.seconds} s)`) : "";
+      const web = fn.kind === "webEndpoint" ? `  ${fn.webMethod ?? "GET"} ${url}/web/${encodeURIComponent(app)}/${fn.name}` : "";
+      return `  ${fn.name}${when}${web}\n`;
+    })
+    .join("");
 }

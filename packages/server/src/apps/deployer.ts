@@ -62,6 +62,7 @@ export class Deployer {
     const app = this.manager.runningApp(appId).record;
     const codeDir = this.manager.storeUpload(manifest, files);
     if (fingerprint(app.manifest, app.codeDir) === fingerprint(manifest, codeDir)) return result(app, false, false, "no change");
+    this.apps.setVersion(appId, app.version + 1, manifest, codeDir);
     const record = this.manager.replaceCode(appId, app.version + 1, manifest, codeDir);
     return result(record, false, true, describeChanges(app.manifest, manifest, codeDir, app.codeDir));
   }
