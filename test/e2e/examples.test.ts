@@ -23,6 +23,21 @@ describe("examples", () => {
     expect(r.code).toBe(0);
   });
 
+  test("deploy.ts deploys with its web endpoints and schedules listed, and its endpoints answer", async () => {
+    const r = await server.run(["deploy", "examples/deploy.ts"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Created app deploy-example \(ap-\w+\), version 1\n/);
+    expect(r.stdout).toContain(`Greeter.greet  GET ${server.url}/web/deploy-example/Greeter.greet`);
+    expect(r.stdout).toContain("Greeter.heartbeat  (every 300 s)");
+    expect(r.stdout).toContain('Greeter.morningReport  (cron "0 9 * * MON-FRI" Europe/Paris)');
+    const greet = await fetch(`${server.url}/web/deploy-example/Greeter.greet?name=ann&excited`);
+    expect(await greet.json()).toEqual({ greeting: "hello ann!" });
+    const add = await fetch(`${server.url}/web/deploy-example/Greeter.add`, { method: "POST", body: JSON.stringify({ a: 1, b: "2" }) });
+    expect(await add.json()).toBe(3);
+    const again = await server.run(["deploy", "examples/deploy.ts"]);
+    expect(again.stdout).toMatch(/is unchanged: still version 1/);
+  });
+
   test("map.ts maps and starmaps in input order", async () => {
     const r = await server.run(["examples/map.ts", "--count", "12"]);
     expect(r.stdout).toBe(
