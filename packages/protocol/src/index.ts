@@ -10,3 +10,4 @@ export * from "./worker-messages";
 export * from "./param-values";
 export * from "./frames";
 export * from "./cron";
+export * from "./api-types";

@@ -1,21 +1,9 @@
-import { serverUrlFromEnv, UsageError } from "@stubrun/protocol";
+import { serverUrlFromEnv, UsageError, type AppSummary } from "@stubrun/protocol";
 import readline from "node:readline/promises";
 import type { Argv, CommandModule } from "yargs";
 import { ApiClient } from "../api-client";
 import type { CliContext } from "../cli-context";
 import { Status } from "../status";
-
-/** An app as the server's API returns it. */
-interface AppJson {
-  id: string;
-  name: string | null;
-  state: string;
-  version: number;
-  createdAt: string;
-  stoppedAt: string | null;
-  runningTasks: number;
-  functions: string[];
-}
 
 interface LogJson {
   stream: "stdout" | "stderr" | "system";
@@ -74,7 +62,7 @@ export function appCommand(context: CliContext): CommandModule {
 }
 
 async function listApps(api: ApiClient, asJson: boolean): Promise<void> {
-  const apps = await api.get<AppJson[]>("/api/apps");
+  const apps = await api.get<AppSummary[]>("/api/apps");
   if (asJson) {
     process.stdout.write(`${JSON.stringify(apps, null, 2)}\n`);
     return;
@@ -89,7 +77,7 @@ async function listApps(api: ApiClient, asJson: boolean): Promise<void> {
 }
 
 async function stopApp(api: ApiClient, ref: string, yes: boolean): Promise<void> {
-  const app = await api.get<AppJson>(`/api/apps/${encodeURIComponent(ref)}`);
+  const app = await api.get<AppSummary>(`/api/apps/${encodeURIComponent(ref)}`);
   if (app.state === "stopped") {
     process.stderr.write(`App ${app.id}${app.name ? ` (${app.name})` : ""} is already stopped\n`);
     return;
@@ -105,7 +93,7 @@ async function stopApp(api: ApiClient, ref: string, yes: boolean): Promise<void>
 }
 
 async function appLogs(api: ApiClient, ref: string, follow: boolean, lines: number): Promise<void> {
-  const app = await api.get<AppJson>(`/api/apps/${encodeURIComponent(ref)}`);
+  const app = await api.get<AppSummary>(`/api/apps/${encodeURIComponent(ref)}`);
   const path = `/api/apps/${encodeURIComponent(app.id)}/logs?limit=${lines}`;
   if (!follow) {
     for (const entry of await api.get<LogJson[]>(path)) print(entry);
@@ -117,7 +105,7 @@ async function appLogs(api: ApiClient, ref: string, follow: boolean, lines: numb
 }
 
 async function appHistory(api: ApiClient, ref: string): Promise<void> {
-  const { app, versions } = await api.get<{ app: AppJson; versions: { version: number; createdAt: string; changes: string }[] }>(
+  const { app, versions } = await api.get<{ app: AppSummary; versions: { version: number; createdAt: string; changes: string }[] }>(
     `/api/apps/${encodeURIComponent(ref)}/history`,
   );
   if (versions.length === 0) {

@@ -1,4 +1,4 @@
-import { APP_NAME_PATTERN, serverUrlFromEnv, UsageError, type FunctionManifest } from "@stubrun/protocol";
+import { APP_NAME_PATTERN, serverUrlFromEnv, UsageError, type DeployResult, type FunctionManifest } from "@stubrun/protocol";
 import type { CommandModule } from "yargs";
 import type { CliContext } from "../cli-context";
 import { loadAppUpload } from "../loader/load-app";
@@ -9,17 +9,6 @@ interface DeployArgs {
   file: string;
   name?: string;
   quiet: boolean;
-}
-
-/** What the server answers to `app.deploy`. */
-export interface DeployResult {
-  appId: string;
-  name: string;
-  version: number;
-  created: boolean;
-  changed: boolean;
-  changes: string;
-  functions: FunctionManifest[];
 }
 
 /** `stubrun deploy FILE [--name NAME]`: a named, persistent app, updated in place on redeploy. */

@@ -1,4 +1,4 @@
-import { serverUrlFromEnv, UsageError } from "@stubrun/protocol";
+import { serverUrlFromEnv, UsageError, type DeployResult } from "@stubrun/protocol";
 import type { ServerConnection } from "@stubrun/sdk";
 import { execFile } from "node:child_process";
 import fs from "node:fs";
@@ -7,7 +7,7 @@ import type { CliContext } from "../cli-context";
 import { loadAppUpload, type AppUpload } from "../loader/load-app";
 import { connectToServer } from "../run/server-client";
 import { Status } from "../status";
-import { describeFunctions, type DeployResult } from "./deploy.command";
+import { describeFunctions } from "./deploy.command";
 
 interface ServeArgs {
   file: string;

@@ -1,4 +1,4 @@
-import { RequestRefusedError, type AppManifest, type CodeFile, type FunctionManifest } from "@stubrun/protocol";
+import { RequestRefusedError, type AppManifest, type CodeFile, type DeployResult } from "@stubrun/protocol";
 import { createHash } from "node:crypto";
 import path from "node:path";
 import type { StateDatabase } from "../state/database";
@@ -6,17 +6,6 @@ import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { VersionRecord, VersionsRepository } from "../state/versions.repository";
 import type { AppManager } from "./app-manager";
 import { newId } from "./ids";
-
-/** What a deploy (or rollback, or reload) did. */
-export interface DeployResult {
-  appId: string;
-  name: string;
-  version: number;
-  created: boolean;
-  changed: boolean;
-  changes: string;
-  functions: FunctionManifest[];
-}
 
 /**
  * Deployed apps and their versions: deploy creates an app or updates it in place as its next

@@ -1,4 +1,4 @@
-import { RequestRefusedError } from "@stubrun/protocol";
+import { RequestRefusedError, type AppSummary } from "@stubrun/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppManager } from "../apps/app-manager";
 import type { Deployer } from "../apps/deployer";
@@ -11,18 +11,6 @@ export interface HttpContext {
   manager: AppManager;
   logs: LogsRepository;
   deployer: Deployer;
-}
-
-/** An app as the HTTP API, `app list --json` and the apps page show it. */
-export interface AppJson {
-  id: string;
-  name: string | null;
-  state: string;
-  version: number;
-  createdAt: string;
-  stoppedAt: string | null;
-  runningTasks: number;
-  functions: string[];
 }
 
 /**
@@ -39,9 +27,9 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
     case "GET /health":
       return json(res, 200, { ok: true, service: "stubrun", pid: process.pid });
     case "GET /api/apps":
-      return json(res, 200, ctx.apps.list().map((app) => toAppJson(app, ctx.manager)));
+      return json(res, 200, ctx.apps.list().map((app) => toAppSummary(app, ctx.manager)));
     case "GET /api/apps/:app":
-      return withApp(res, ctx, parts[2], (app) => json(res, 200, toAppJson(app, ctx.manager)));
+      return withApp(res, ctx, parts[2], (app) => json(res, 200, toAppSummary(app, ctx.manager)));
     case "POST /api/apps/:app/stop":
       return withApp(res, ctx, parts[2], (app) => {
         ctx.manager.stop(app.id).then(
@@ -53,7 +41,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
       return refusalsAs404(res, () => {
         const { app, versions } = ctx.deployer.history(parts[2]);
         json(res, 200, {
-          app: toAppJson(app, ctx.manager),
+          app: toAppSummary(app, ctx.manager),
           versions: versions.map((v) => ({ version: v.version, createdAt: new Date(v.createdAt).toISOString(), changes: v.changes })),
         });
       });
@@ -73,7 +61,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   }
 }
 
-export function toAppJson(app: AppRecord, manager: AppManager): AppJson {
+export function toAppSummary(app: AppRecord, manager: AppManager): AppSummary {
   return {
     id: app.id,
     name: app.name,
