@@ -440,7 +440,7 @@ describe("failures", () => {
       const r = await runThrower("returnsFunction");
       expectExit(r, 1);
       expect(r.stderr).toContain("UncarriableValueError");
-      expect(r.stderr).toContain("the return value of Thrower.returnsFunction.callback is a function");
+      expect(r.stderr).toContain("the return value of Thrower.returnsFunction (at .callback) is a function");
     });
 
     test("a class instance: exit 1, naming the return value and the class", async () => {
@@ -454,7 +454,7 @@ describe("failures", () => {
     test("a class instance as an argument: exit 1, naming the argument and its path", async () => {
       const r = await server.run(["--quiet", `${throwFile}::Thrower.badArgument`]);
       expectExit(r, 1);
-      expect(r.stderr).toContain("argument 1 of Thrower.echo.where is an instance of Point; send a plain object instead");
+      expect(r.stderr).toContain("argument 1 of Thrower.echo (at .where) is an instance of Point; send a plain object instead");
     });
 
     test("many arguments that together exceed a message's size limit still all arrive", async () => {

@@ -13,7 +13,22 @@ const CARRIABLE =
 
 /** Encodes one value. `label` names it in errors, e.g. `argument "name"`. */
 export function encodeValue(value: unknown, label = "value"): Encoded {
-  return encode(value, label, new Set());
+  try {
+    return encode(value, "", new Set());
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    // "argument 2 of Carry.echo (at .where[0]) is an instance of Point; ..."
+    const at = error.path ? ` (at ${error.path})` : "";
+    throw new UncarriableValueError(`${label}${at} ${error.what}: ${CARRIABLE}`);
+  }
+}
+
+/** Thrown inside the encoder with where the bad value is; encodeValue turns it into the error. */
+class Refusal {
+  constructor(
+    readonly path: string,
+    readonly what: string,
+  ) {}
 }
 
 function encode(value: unknown, path: string, seen: Set<object>): Encoded {
@@ -83,7 +98,7 @@ function encodeObject(object: object, path: string, seen: Set<object>): Encoded 
 }
 
 function refuse(path: string, what: string): never {
-  throw new UncarriableValueError(`${path} ${what}: ${CARRIABLE}`);
+  throw new Refusal(path, what);
 }
 
 /** Decodes what `encodeValue` made. Input that does not follow the format is decoded as plain data. */

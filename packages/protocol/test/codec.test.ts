@@ -195,7 +195,7 @@ describe("encodeValue refuses what cannot be carried, naming the path", () => {
   test("a symbol, deep inside", () => {
     const error = refusal({ a: [1, { s: Symbol("tag") }] }, "argument 2 of X.y");
     expect(error).toBeInstanceOf(UncarriableValueError);
-    expect(error.message).toMatch(/^argument 2 of X\.y\.a\[1\]\.s is a symbol \(Symbol\(tag\)\)/);
+    expect(error.message).toMatch(/^argument 2 of X\.y \(at \.a\[1\]\.s\) is a symbol \(Symbol\(tag\)\)/);
   });
 
   test("a class instance, naming its class and suggesting a plain object", () => {
@@ -207,7 +207,7 @@ describe("encodeValue refuses what cannot be carried, naming the path", () => {
     }
     const error = refusal({ at: new Point(1) }, "the return value of Geo.where");
     expect(error).toBeInstanceOf(UncarriableValueError);
-    expect(error.message).toMatch(/^the return value of Geo\.where\.at is an instance of Point; send a plain object instead/);
+    expect(error.message).toMatch(/^the return value of Geo\.where \(at \.at\) is an instance of Point; send a plain object instead/);
     expect(error.message).toContain("only JSON data, undefined, Date, BigInt, Map, Set, Uint8Array and Error can cross the wire");
   });
 
@@ -222,17 +222,17 @@ describe("encodeValue refuses what cannot be carried, naming the path", () => {
     node.foo = node;
     const error = refusal(node, "argument 1 of X.y");
     expect(error).toBeInstanceOf(UncarriableValueError);
-    expect(error.message).toMatch(/^argument 1 of X\.y\.foo refers back to itself \(a circular reference\)/);
+    expect(error.message).toMatch(/^argument 1 of X\.y \(at \.foo\) refers back to itself \(a circular reference\)/);
 
     const list: unknown[] = [1];
     list.push({ back: list });
-    expect(refusal(list, "argument 1 of X.y").message).toMatch(/^argument 1 of X\.y\[1\]\.back refers back to itself/);
+    expect(refusal(list, "argument 1 of X.y").message).toMatch(/^argument 1 of X\.y \(at \[1\]\.back\) refers back to itself/);
   });
 
   test("inside a Map (key and value) and a Set", () => {
-    expect(refusal(new Map([["k", () => 1]]), "m").message).toMatch(/^m\.get\(0\) is a function/);
-    expect(refusal(new Map([[Symbol("k"), 1]]), "m").message).toMatch(/^m<key 0> is a symbol/);
-    expect(refusal(new Set([1, Symbol("s")]), "s").message).toMatch(/^s<item 1> is a symbol/);
+    expect(refusal(new Map([["k", () => 1]]), "m").message).toMatch(/^m \(at \.get\(0\)\) is a function/);
+    expect(refusal(new Map([[Symbol("k"), 1]]), "m").message).toMatch(/^m \(at <key 0>\) is a symbol/);
+    expect(refusal(new Set([1, Symbol("s")]), "s").message).toMatch(/^s \(at <item 1>\) is a symbol/);
   });
 });
 
