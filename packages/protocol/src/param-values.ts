@@ -6,6 +6,7 @@ import type { ParamManifest } from "./manifest";
  * for options and the server for web endpoint query strings, so both read values the same way.
  */
 
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /** How a parameter's expected value is described in help and errors. */
@@ -33,9 +34,9 @@ export function parseParamText(param: ParamManifest, text: string, label: string
     case "string":
       return text;
     case "number": {
-      const value = Number(text);
-      if (text.trim() === "" || Number.isNaN(value)) throw bad();
-      return value;
+      // Decimal notation only: Number() would also take "0x10", "Infinity" and "  ".
+      if (!DECIMAL.test(text)) throw bad();
+      return Number(text);
     }
     case "boolean":
       if (text === "true" || text === "1" || text === "") return true;
