@@ -2,12 +2,26 @@ import type { StateDatabase } from "./database";
 
 export type CallState = "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
 
+/** A call whose row is not written yet. */
+interface PendingInsert {
+  id: string;
+  appId: string;
+  functionName: string;
+  at: number;
+  state: CallState;
+  attempts: number;
+  endedAt: number | null;
+  error: string | null;
+}
+
 /**
  * Records calls. Writes are queued and flushed in one transaction per tick, so a `.map()` over
- * thousands of inputs costs a handful of transactions rather than one per call.
+ * thousands of inputs costs a handful of transactions rather than one per call; a call that
+ * starts and ends within one tick is written once, with its final state.
  */
 export class CallsRepository {
   private readonly queue: (() => void)[] = [];
+  private readonly unwritten = new Map<string, PendingInsert>();
   private scheduled = false;
   private readonly insertStmt;
   private readonly finishStmt;
