@@ -134,8 +134,14 @@ function wallClock(time: number, timezone: string): WallClock {
 
 const MINUTE = 60_000;
 
-/** The first time strictly after `after` (ms) when the cron fires, in `timezone`. */
+/**
+ * The first time strictly after `after` (ms) when the cron fires, in `timezone`. Across DST
+ * changes it behaves like Vixie cron: a job at fixed times (no `*`-like minute or hour field)
+ * whose time falls in a skipped hour runs once right after the skip, and runs once, not twice,
+ * when its time repeats as clocks fall back; other jobs run at each local time that exists.
+ */
 export function nextCronTime(spec: CronSpec, after: number, timezone = "UTC"): number {
+  const fixedTime = spec.hours.size < 24 && spec.minutes.size < 60;
   let t = Math.floor(after / MINUTE) * MINUTE + MINUTE;
   const limit = after + 5 * 366 * 24 * 60 * MINUTE;
   while (t < limit) {
@@ -145,14 +151,37 @@ export function nextCronTime(spec: CronSpec, after: number, timezone = "UTC"): n
         ? spec.daysOfMonth.has(w.day) || spec.daysOfWeek.has(w.weekday)
         : spec.daysOfMonth.has(w.day) && spec.daysOfWeek.has(w.weekday);
     if (!spec.months.has(w.month) || !dayMatches) {
-      t += ((23 - w.hour) * 60 + (60 - w.minute)) * MINUTE; // to the next local midnight (about)
+      // To about 23:00 local, then hour by hour: a DST gap on the way cannot carry it past midnight.
+      t += (Math.max(22 - w.hour, 0) * 60 + (60 - w.minute)) * MINUTE;
+    } else if (fixedTime && skippedJustBefore(t, w, timezone).some((m) => spec.hours.has(Math.floor(m / 60)) && spec.minutes.has(m % 60))) {
+      return t; // its time was skipped by a DST gap that ends now
     } else if (!spec.hours.has(w.hour)) {
       t += (60 - w.minute) * MINUTE;
-    } else if (!spec.minutes.has(w.minute)) {
+    } else if (!spec.minutes.has(w.minute) || (fixedTime && repeatedTime(t, w, timezone))) {
       t += MINUTE;
     } else {
       return t;
     }
   }
   throw new Error("the cron expression never fires");
+}
+
+const DAY_MINUTES = 24 * 60;
+
+/** The local minutes of the day that a DST gap ending at `t` skipped (none when there is no gap). */
+function skippedJustBefore(t: number, w: WallClock, timezone: string): number[] {
+  const before = wallClock(t - MINUTE, timezone);
+  const expected = (before.hour * 60 + before.minute + 1) % DAY_MINUTES;
+  const now = w.hour * 60 + w.minute;
+  const gap = (now - expected + DAY_MINUTES) % DAY_MINUTES;
+  if (gap === 0 || gap > 180) return []; // no gap, or clocks went back
+  return Array.from({ length: gap }, (_, i) => (expected + i) % DAY_MINUTES);
+}
+
+/** Whether the local time at `t` already happened a little earlier (clocks fell back). */
+function repeatedTime(t: number, w: WallClock, timezone: string): boolean {
+  return [30, 60, 120].some((back) => {
+    const e = wallClock(t - back * MINUTE, timezone);
+    return e.day === w.day && e.hour === w.hour && e.minute === w.minute;
+  });
 }

@@ -191,7 +191,7 @@ describe("nextCronTime", () => {
 
     test("a time inside the DST gap runs once, right after the gap, that day", () => {
       // 02:30 does not exist in New York on 2024-03-10: clocks go from 01:59 EST to 03:00 EDT (07:00Z).
-      expect(fires("30 2 * * *", "2024-03-09T12:00:00Z", 3, "America/New_York")).toEqual([
+      expect(fires("30 2 * * *", "2024-03-09T00:00:00Z", 3, "America/New_York")).toEqual([
         "2024-03-09T07:30:00.000Z",
         "2024-03-10T07:00:00.000Z",
         "2024-03-11T06:30:00.000Z",

@@ -15,13 +15,14 @@ const connections = new Map<string, Promise<ServerConnection>>();
 function sharedConnection(url: string): Promise<ServerConnection> {
   let connection = connections.get(url);
   if (!connection) {
-    connection = connectToServer(url).then((c) => {
+    const opening: Promise<ServerConnection> = connectToServer(url).then((c) => {
       c.releaseWhenIdle();
-      c.onClose(() => connections.delete(url));
+      c.onClose(() => connections.get(url) === opening && connections.delete(url));
       return c;
     });
-    connection.catch(() => connections.delete(url));
-    connections.set(url, connection);
+    opening.catch(() => connections.get(url) === opening && connections.delete(url));
+    connections.set(url, opening);
+    connection = opening;
   }
   return connection;
 }
@@ -36,13 +37,17 @@ export async function lookup<A extends unknown[] = unknown[], R = unknown>(
   functionName: string,
   options: LookupOptions = {},
 ): Promise<FunctionHandle<A, R>> {
-  const connection = await sharedConnection(serverUrlFromEnv());
+  const url = serverUrlFromEnv();
+  const connection = await sharedConnection(url);
   const found = await connection.request<{ appId: string; version: number; function: FunctionManifest }>({
     type: "app.lookup",
     name: appName,
     function: functionName,
     version: options.version,
   });
-  const session = { connection, appId: found.appId, version: options.version };
-  return new RemoteFunction<A, R>(functionName, { session: async () => session });
+  // Each call takes the shared connection anew, so a handle outlives a lost connection (a
+  // restart of the server): the next call reconnects.
+  return new RemoteFunction<A, R>(functionName, {
+    session: async () => ({ connection: await sharedConnection(url), appId: found.appId, version: options.version }),
+  });
 }

@@ -1,4 +1,4 @@
-import { checkTimezone, parseCron, UsageError, type ScheduleManifest } from "@stubrun/protocol";
+import { checkTimezone, nextCronTime, parseCron, UsageError, type ScheduleManifest } from "@stubrun/protocol";
 
 /** Runs a deployed function on a cron schedule, in a timezone (UTC by default). */
 export class Cron {
@@ -14,8 +14,9 @@ export class Cron {
   ) {
     this.timezone = options.timezone ?? "UTC";
     try {
-      parseCron(expression);
+      const spec = parseCron(expression);
       checkTimezone(this.timezone);
+      nextCronTime(spec, Date.now(), this.timezone); // throws when it never fires (February 30)
     } catch (error) {
       throw new UsageError(`new Cron(${JSON.stringify(expression)}): ${(error as Error).message}`);
     }

@@ -35,6 +35,7 @@ export class Deployer {
     const old = this.versions.get(app.id, target);
     if (!old) {
       const known = this.versions.list(app.id).map((v) => v.version).join(", ");
+      if (version === undefined) throw new RequestRefusedError(`app ${app.name} has no version before version ${app.version} to roll back to; its versions are ${known}`);
       throw new RequestRefusedError(`app ${app.name} has no version ${target}; its versions are ${known}`);
     }
     return this.newVersion(app, old.manifest, old.codeDir, () => `rollback to version ${target}`, true);
