@@ -70,6 +70,9 @@ export async function startDaemon(home: string, port: number, host = "127.0.0.1"
     await sleep(50);
   }
   if (!exited) child.kill("SIGKILL");
+  // Another client may have started the daemon at the same moment: ours lost the port to it.
+  const winner = readDaemon(home);
+  if (winner && (await pingServer(url))) return winner;
   throw new ServerUnavailableError(
     `the stubrun server did not start on ${url} (${exited ? `it exited with ${exited}` : "no answer"}); ` +
       `its log is ${logFilePath(home)}:\n${tail(logFilePath(home))}`,
