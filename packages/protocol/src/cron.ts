@@ -136,9 +136,9 @@ const MINUTE = 60_000;
 
 /**
  * The first time strictly after `after` (ms) when the cron fires, in `timezone`. Across DST
- * changes it behaves like Vixie cron: a job at fixed times (no `*`-like minute or hour field)
- * whose time falls in a skipped hour runs once right after the skip, and runs once, not twice,
- * when its time repeats as clocks fall back; other jobs run at each local time that exists.
+ * changes: a local time that does not exist that day is skipped; a job at fixed times (no
+ * `*`-like minute or hour field) runs once, not twice, when its time repeats as clocks fall
+ * back, while an hourly or more frequent job runs in both passes of the repeated hour.
  */
 export function nextCronTime(spec: CronSpec, after: number, timezone = "UTC"): number {
   const fixedTime = spec.hours.size < 24 && spec.minutes.size < 60;
@@ -153,8 +153,6 @@ export function nextCronTime(spec: CronSpec, after: number, timezone = "UTC"): n
     if (!spec.months.has(w.month) || !dayMatches) {
       // To about 23:00 local, then hour by hour: a DST gap on the way cannot carry it past midnight.
       t += (Math.max(22 - w.hour, 0) * 60 + (60 - w.minute)) * MINUTE;
-    } else if (fixedTime && skippedJustBefore(t, w, timezone).some((m) => spec.hours.has(Math.floor(m / 60)) && spec.minutes.has(m % 60))) {
-      return t; // its time was skipped by a DST gap that ends now
     } else if (!spec.hours.has(w.hour)) {
       t += (60 - w.minute) * MINUTE;
     } else if (!spec.minutes.has(w.minute) || (fixedTime && repeatedTime(t, w, timezone))) {
@@ -164,18 +162,6 @@ export function nextCronTime(spec: CronSpec, after: number, timezone = "UTC"): n
     }
   }
   throw new Error("the cron expression never fires");
-}
-
-const DAY_MINUTES = 24 * 60;
-
-/** The local minutes of the day that a DST gap ending at `t` skipped (none when there is no gap). */
-function skippedJustBefore(t: number, w: WallClock, timezone: string): number[] {
-  const before = wallClock(t - MINUTE, timezone);
-  const expected = (before.hour * 60 + before.minute + 1) % DAY_MINUTES;
-  const now = w.hour * 60 + w.minute;
-  const gap = (now - expected + DAY_MINUTES) % DAY_MINUTES;
-  if (gap === 0 || gap > 180) return []; // no gap, or clocks went back
-  return Array.from({ length: gap }, (_, i) => (expected + i) % DAY_MINUTES);
 }
 
 /** Whether the local time at `t` already happened a little earlier (clocks fell back). */

@@ -189,15 +189,21 @@ describe("nextCronTime", () => {
       expect(next("15 0 1 4 *", "2024-03-30T12:00:00Z", "Europe/Paris")).toBe("2024-03-31T22:15:00.000Z");
     });
 
-    test("a time inside the DST gap runs once, right after the gap, that day", () => {
-      // 02:30 does not exist in New York on 2024-03-10: clocks go from 01:59 EST to 03:00 EDT (07:00Z).
+    test("a time inside the DST gap is skipped that day (docs/schedules.md)", () => {
+      // 02:30 does not exist in New York on 2024-03-10: clocks go from 01:59 EST to 03:00 EDT.
       expect(fires("30 2 * * *", "2024-03-09T00:00:00Z", 3, "America/New_York")).toEqual([
         "2024-03-09T07:30:00.000Z",
-        "2024-03-10T07:00:00.000Z",
         "2024-03-11T06:30:00.000Z",
+        "2024-03-12T06:30:00.000Z",
       ]);
-      // A zone whose midnight is the gap: Santiago goes from 2024-09-07 23:59 to 2024-09-08 01:00.
-      expect(fires("0 0 * * *", "2024-09-07T12:00:00Z", 2, "America/Santiago")).toEqual(["2024-09-08T04:00:00.000Z", "2024-09-09T03:00:00.000Z"]);
+      // A zone whose midnight is the gap: Santiago goes from 2024-09-07 23:59 (UTC-4) to 2024-09-08 01:00 (UTC-3).
+      expect(fires("0 0 * * *", "2024-09-07T12:00:00Z", 2, "America/Santiago")).toEqual(["2024-09-09T03:00:00.000Z", "2024-09-10T03:00:00.000Z"]);
+      // The day's other times still fire.
+      expect(fires("30 1,2,3 * * *", "2024-03-10T05:00:00Z", 3, "America/New_York")).toEqual([
+        "2024-03-10T06:30:00.000Z", // 01:30 EST
+        "2024-03-10T07:30:00.000Z", // 03:30 EDT
+        "2024-03-11T05:30:00.000Z", // 01:30 EDT
+      ]);
     });
 
     test("an hourly job in the DST gap just runs every hour that exists", () => {
