@@ -129,7 +129,7 @@ export class AppManager {
 
   /** The manifest and code of one version of an app: its current one, or a stored one. */
   private versionOf(app: RunningApp, version: number | undefined): { manifest: AppManifest; codeDir: string; functions: Map<string, FunctionManifest> } {
-    if (version === undefined || version === app.record.version) return { ...app.record, functions: app.functions };
+    if (version === undefined || version === app.record.version) return { manifest: app.record.manifest, codeDir: app.record.codeDir, functions: app.functions };
     const stored = this.versions.get(app.record.id, version);
     if (!stored) throw new RequestRefusedError(`app ${app.record.name ?? app.record.id} has no version ${version}; it is at version ${app.record.version}`);
     return { manifest: stored.manifest, codeDir: stored.codeDir, functions: functionMap(stored.manifest) };

@@ -8,6 +8,7 @@ import {
   type WireError,
 } from "@stubrun/protocol";
 import type { CallObserver, CallOutcome, CallRequest, Dispatcher } from "./dispatcher";
+import { CallQueue } from "./call-queue";
 import { WorkerProcess, type WorkerEvents } from "./worker-process";
 
 /** How long exit hooks may run when a worker is shut down. */
@@ -34,7 +35,7 @@ interface Pool {
   /** Set when its app moved to other code: it serves what it has queued, then its workers go. */
   retiring: boolean;
   workers: Set<WorkerProcess>;
-  queue: Call[];
+  queue: CallQueue<Call>;
 }
 
 /**
@@ -126,17 +127,26 @@ export class LocalDispatcher implements Dispatcher {
     const key = `${request.appId}\0${request.fn.name}\0${request.code.dir}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = { key, appId: request.appId, fn: request.fn, code: request.code, stopped: false, retiring: false, workers: new Set(), queue: [] };
+      pool = { key, appId: request.appId, fn: request.fn, code: request.code, stopped: false, retiring: false, workers: new Set(), queue: new CallQueue() };
       this.pools.set(key, pool);
     }
     return pool;
   }
 
+  /** The next call waiting in the pool's queue (cancelled ones are skipped). */
+  private takeNext(pool: Pool): Call | undefined {
+    let call = pool.queue.shift();
+    while (call && call.state !== "queued") call = pool.queue.shift();
+    return call;
+  }
+
   /** Gives waiting calls to idle workers, and starts workers while the queue outgrows those starting. */
   private pump(pool: Pool): void {
     for (const worker of pool.workers) {
-      if (pool.queue.length === 0) break;
-      if (worker.state === "idle") this.runOn(worker, pool.queue.shift() as Call);
+      if (worker.state !== "idle") continue;
+      const next = this.takeNext(pool);
+      if (!next) break;
+      this.runOn(worker, next);
     }
     const starting = [...pool.workers].filter((w) => w.state === "starting").length;
     let wanted = pool.queue.length - starting;
@@ -194,7 +204,7 @@ export class LocalDispatcher implements Dispatcher {
       case "start-failed": {
         worker.state = "stopping"; // never reused; it exits by itself.
         worker.startFailureReported = true;
-        const call = pool.queue.shift();
+        const call = this.takeNext(pool);
         const error = new WorkerStartError(`the worker for ${describePool(pool)} failed to start: ${message.error.name}: ${message.error.message}`);
         if (call) this.failAttempt(call, { ...systemWireError(error), stack: withFrames(error, message.error.stack) });
         return;
@@ -235,10 +245,10 @@ export class LocalDispatcher implements Dispatcher {
     if (call && call.state === "running" && call.worker === worker) {
       const error = new WorkerCrashedError(`${call.request.fn.name}: the worker exited with ${description} while running the call`);
       this.failAttempt(call, systemWireError(error), "failed");
-    } else if (!worker.everReady && !worker.startFailureReported && pool.queue.length > 0) {
-      const first = pool.queue.shift() as Call;
+    } else if (!worker.everReady && !worker.startFailureReported) {
+      const first = this.takeNext(pool);
       const error = new WorkerStartError(`the worker for ${describePool(pool)} exited with ${description} before it was ready`);
-      this.failAttempt(first, systemWireError(error), "failed");
+      if (first) this.failAttempt(first, systemWireError(error), "failed");
     }
     if (pool.stopped) return;
     this.pump(pool);
@@ -249,7 +259,7 @@ export class LocalDispatcher implements Dispatcher {
   private becomeIdle(worker: WorkerProcess, pool: Pool): void {
     worker.everReady = true;
     if (worker.state !== "idle") return;
-    const next = pool.queue.shift();
+    const next = this.takeNext(pool);
     if (next) return this.runOn(worker, next);
     if (pool.retiring) return void this.stopWorker(worker);
     worker.idleSince = Date.now();
@@ -303,11 +313,7 @@ export class LocalDispatcher implements Dispatcher {
 
   private finish(call: Call, outcome: CallOutcome): void {
     if (call.state === "done") return;
-    if (call.state === "queued") {
-      const pool = this.pools.get(this.poolFor(call.request).key);
-      if (pool) pool.queue = pool.queue.filter((c) => c !== call);
-    }
-    call.state = "done";
+    call.state = "done"; // a queued call stays in its queue, and is skipped when its turn comes
     clearTimeout(call.timeoutTimer);
     clearTimeout(call.retryTimer);
     call.worker = undefined;
