@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { AppManager } from "./apps/app-manager";
 import { CodeStore } from "./code/code.store";
 import { LocalDispatcher } from "./dispatcher/local-dispatcher";
+import { Access } from "./http/access";
 import { handleHttp } from "./http/http-routes";
 import { AppsRepository } from "./state/apps.repository";
 import { CallsRepository } from "./state/calls.repository";
@@ -21,6 +22,8 @@ export interface ServerOptions {
   /** 0 picks a free port. */
   port: number;
   host?: string;
+  /** Required when `host` is not loopback: clients elsewhere must send it. @default process.env.STUBRUN_TOKEN */
+  token?: string;
 }
 
 /** A running control plane. */
@@ -40,11 +43,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   callsRepo.failOrphans(now);
 
   const host = options.host ?? "127.0.0.1";
+  const access = Access.forHost(host, options.token ?? process.env.STUBRUN_TOKEN);
   let url = "";
+  let workerUrl = "";
   const logsRepo = new LogsRepository(db);
   const versionsRepo = new VersionsRepository(db);
   const dispatcher = new LocalDispatcher(
-    (appId) => workerEnv(url, appId),
+    (appId) => workerEnv(workerUrl, appId),
     (appId, functionName, stream, data) => apps.workerOutput(appId, functionName, stream, data),
   );
   const apps = new AppManager(appsRepo, callsRepo, new CodeStore(path.join(options.home, "code")), dispatcher, logsRepo, versionsRepo);
@@ -54,13 +59,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Deployed apps outlive the server: serve them again (their schedules restart from now).
   for (const record of appsRepo.listDeployed()) apps.run(record, undefined);
 
-  const httpServer = http.createServer((req, res) => handleHttp(req, res, { apps: appsRepo, manager: apps, logs: logsRepo, deployer }));
+  const httpServer = http.createServer((req, res) => handleHttp(req, res, { apps: appsRepo, manager: apps, logs: logsRepo, deployer, access }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES, perMessageDeflate: false });
   const clients = new Map<WebSocket, ClientConnection>();
 
   httpServer.on("upgrade", (req, socket, head) => {
     if (new URL(req.url ?? "/", "http://x").pathname !== "/ws") {
       socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    if (!access.allows(req)) {
+      socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n");
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -87,6 +96,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const port = (httpServer.address() as { port: number }).port;
   url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  // Workers call back on loopback when the server listens on every address, so they need no token.
+  workerUrl = host === "0.0.0.0" || host === "::" ? `http://127.0.0.1:${port}` : url;
 
   let closing: Promise<void> | undefined;
   return {

@@ -73,7 +73,8 @@ export class ServerConnection {
         resolve(new ServerConnection(url, socket));
       });
       socket.once("unexpected-response", (_req, res) => {
-        reject(new ServerUnavailableError(`the server at ${url} refused the connection (HTTP ${res.statusCode})`));
+        const why = res.statusCode === 401 ? (options.token ? "STUBRUN_TOKEN is not its token" : "it needs a token: set STUBRUN_TOKEN") : `HTTP ${res.statusCode}`;
+        reject(new ServerUnavailableError(`the server at ${url} refused the connection (${why})`));
         socket.terminate();
       });
       socket.once("error", (error: NodeJS.ErrnoException) => {

@@ -2,6 +2,7 @@ import { RequestRefusedError, type AppSummary } from "@stubrun/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppManager } from "../apps/app-manager";
 import type { Deployer } from "../apps/deployer";
+import type { Access } from "./access";
 import { handleWebEndpoint } from "./web-endpoints";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { LogEntry, LogsRepository } from "../state/logs.repository";
@@ -11,6 +12,7 @@ export interface HttpContext {
   manager: AppManager;
   logs: LogsRepository;
   deployer: Deployer;
+  access: Access;
 }
 
 /**
@@ -22,6 +24,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   const url = new URL(req.url ?? "/", "http://localhost");
   const parts = url.pathname.split("/").filter(Boolean).map(safeDecode);
   if (parts[0] === "web" && parts.length === 3) return void handleWebEndpoint(req, res, ctx.apps, ctx.manager, parts[1], parts[2]);
+  if (parts[0] === "api" && !ctx.access.allows(req)) return json(res, 401, { error: "this server needs a token: set STUBRUN_TOKEN to the server's token" });
   const route = `${req.method} /${parts.map((p, i) => (i === 2 && parts[0] === "api" && parts[1] === "apps" ? ":app" : p)).join("/")}`;
   switch (route) {
     case "GET /health":

@@ -1,0 +1,68 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { BIN, runBin } from "./harness";
+
+/** A non-loopback IPv4 address of this machine, if it has one. */
+function externalAddress(): string | undefined {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+const address = externalAddress();
+const maybe = address ? describe : describe.skip;
+
+/** SPEC §4: a server that listens elsewhere than loopback requires a token from every client. */
+maybe("a server listening beyond loopback", () => {
+  const homes: string[] = [];
+  afterAll(() => homes.forEach((h) => fs.rmSync(h, { recursive: true, force: true })));
+
+  test("refuses to start without STUBRUN_TOKEN (exit 2, saying what to set)", async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-token-"));
+    homes.push(home);
+    const env = { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: "" };
+    const r = await runBin(["server", "--host", "0.0.0.0", "--port", "0"], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("needs a token");
+    expect(r.stderr).toContain("STUBRUN_TOKEN");
+  });
+
+  test("answers clients elsewhere only with the token; clients on this machine need none", async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-token-"));
+    homes.push(home);
+    const server = spawn(process.execPath, [BIN, "server", "--host", "0.0.0.0", "--port", "0"], {
+      env: { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: "s3cret" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        let log = "";
+        server.stderr.setEncoding("utf8").on("data", (d: string) => {
+          log += d;
+          const m = /listening on http:\/\/[^:]+:(\d+)/.exec(log);
+          if (m) resolve(m[1]);
+        });
+        server.once("exit", () => reject(new Error(log)));
+      });
+      const remote = `http://${address}:${port}`;
+      const base = { ...process.env, STUBRUN_HOME: home };
+      const refused = await runBin(["examples/hello.ts"], { env: { ...base, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "" } });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("it needs a token: set STUBRUN_TOKEN");
+      const wrong = await runBin(["app", "list"], { env: { ...base, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "nope" } });
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain("needs a token");
+      const ok = await runBin(["examples/hello.ts"], { env: { ...base, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "s3cret" } });
+      expect(ok.stdout).toBe("Hello world!\n");
+      expect(ok.code).toBe(0);
+      const local = await runBin(["examples/hello.ts"], { env: { ...base, STUBRUN_SERVER_URL: `http://127.0.0.1:${port}`, STUBRUN_TOKEN: "" } });
+      expect(local.stdout).toBe("Hello world!\n");
+    } finally {
+      server.kill("SIGTERM");
+      await new Promise((resolve) => server.once("exit", resolve));
+    }
+  });
+});
