@@ -1,3 +1,4 @@
+import type { AppSummary } from "@stubrun/protocol";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -97,16 +98,7 @@ export function writeFixture(name: string, source: string): string {
 }
 
 /** An app as `stubrun app list --json` prints it. */
-export interface AppJson {
-  id: string;
-  name: string | null;
-  state: "ephemeral" | "detached" | "deployed" | "stopped";
-  version: number;
-  createdAt: string;
-  stoppedAt: string | null;
-  runningTasks: number;
-  functions: string[];
-}
+export type AppJson = AppSummary;
 
 /** `stubrun app list --json` against `server`, parsed. */
 export async function appList(server: TestServer): Promise<AppJson[]> {

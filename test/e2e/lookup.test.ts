@@ -171,8 +171,8 @@ describe("lookup() from any program", () => {
     const [app, fn, version] = lines(r);
     expect(app).toEqual(["app", expect.any(String), expect.stringContaining("lookup-no-such-app")]);
     expect(fn).toEqual(["function", expect.any(String), expect.stringContaining("Calc.cube")]);
-    expect(fn[2]).toContain(APP);
-    expect(fn[2]).toContain("Calc.square"); // it says which functions there are
+    expect((fn as unknown[])[2]).toContain(APP);
+    expect((fn as unknown[])[2]).toContain("Calc.square"); // it says which functions there are
     expect(version).toEqual(["version", expect.any(String), expect.stringMatching(/version 9/)]);
   });
 
