@@ -3,6 +3,12 @@ import { fork, type ChildProcess } from "node:child_process";
 
 const WORKER_MAIN = require.resolve("@stubrun/worker/dist/main.js");
 
+/** The V8 heap limit of each worker: `STUBRUN_WORKER_MEMORY_MB`, default 2048. */
+function workerMemoryMb(env: NodeJS.ProcessEnv): number {
+  const mb = Number(env.STUBRUN_WORKER_MEMORY_MB);
+  return Number.isInteger(mb) && mb >= 64 ? mb : 2048;
+}
+
 /** Handles what a worker process says and does. */
 export interface WorkerEvents {
   message(worker: WorkerProcess, message: FromWorkerMessage): void;
@@ -37,6 +43,8 @@ export class WorkerProcess {
       env: { ...env, STUBRUN_WORKER_CONFIG: JSON.stringify(config) },
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "json",
+      // A runaway function dies of "heap out of memory" (and fails its call) before it hurts the machine.
+      execArgv: [`--max-old-space-size=${workerMemoryMb(env)}`],
     });
     this.child.stdout?.setEncoding("utf8").on("data", (data: string) => events.rawOutput(this, "stdout", data));
     this.child.stderr?.setEncoding("utf8").on("data", (data: string) => events.rawOutput(this, "stderr", data));
