@@ -110,7 +110,7 @@ export class LocalDispatcher implements Dispatcher {
   }
 
   async close(): Promise<void> {
-    const appIds = new Set([...this.pools.values()].map((p) => p.appId));
+    const appIds = new Set([...this.pools.values(), ...this.poolOfWorker.values()].map((p) => p.appId));
     await Promise.all([...appIds].map((id) => this.stopApp(id)));
   }
 
@@ -282,18 +282,10 @@ export class LocalDispatcher implements Dispatcher {
     worker.idleTimer.unref();
   }
 
-
+  /** Asks a worker to leave (its exit hooks run) and resolves once it has. */
   private stopWorker(worker: WorkerProcess): Promise<void> {
-    if (worker.state === "exited") return Promise.resolve();
-    return new Promise((resolve) => {
-      const poll = setInterval(() => {
-        if (worker.state === "exited") {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 20);
-      worker.shutdown(EXIT_GRACE_MS);
-    });
+    worker.shutdown(EXIT_GRACE_MS);
+    return worker.exited;
   }
 
   private failAttempt(call: Call, error: WireError, state: "failed" | "timed_out" = "failed"): void {

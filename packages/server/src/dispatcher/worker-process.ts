@@ -33,12 +33,16 @@ export class WorkerProcess {
   /** When it last finished a call (or became ready). */
   idleSince = 0;
   private readonly child: ChildProcess;
+  /** Resolves once the process has exited and its output was read. */
+  readonly exited: Promise<void>;
+  private markExited!: () => void;
 
   constructor(
     readonly config: WorkerConfig,
     env: NodeJS.ProcessEnv,
     private readonly events: WorkerEvents,
   ) {
+    this.exited = new Promise((resolve) => (this.markExited = resolve));
     this.child = fork(WORKER_MAIN, [], {
       env: { ...env, STUBRUN_WORKER_CONFIG: JSON.stringify(config) },
       stdio: ["ignore", "pipe", "pipe", "ipc"],
@@ -58,14 +62,21 @@ export class WorkerProcess {
       }
       events.message(this, message);
     });
-    this.child.on("error", () => {}); // "exit" follows and says what happened.
+    // A process that could not be spawned at all never closes: report it gone here.
+    this.child.on("error", (error) => {
+      if (this.child.pid === undefined) this.gone(`a failure to start (${error.message})`);
+    });
     // "close", not "exit": it comes after the last of the worker's stdout and stderr was read,
     // so a crashing worker's final trace still reaches the call it belongs to.
-    this.child.on("close", (code, signal) => {
-      this.state = "exited";
-      clearTimeout(this.idleTimer);
-      events.exit(this, signal ? `signal ${signal}` : `code ${code}`);
-    });
+    this.child.on("close", (code, signal) => this.gone(signal ? `signal ${signal}` : `code ${code}`));
+  }
+
+  private gone(description: string): void {
+    if (this.state === "exited") return;
+    this.state = "exited";
+    clearTimeout(this.idleTimer);
+    this.events.exit(this, description);
+    this.markExited();
   }
 
   get id(): string {
