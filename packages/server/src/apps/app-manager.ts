@@ -122,7 +122,7 @@ export class AppManager {
     const app = this.running.get(appId);
     if (!app || app.record.state === "stopped") {
       const known = this.apps.get(appId);
-      throw new RequestRefusedError(known ? `app ${known.name ?? appId} (${appId}) is stopped` : `no app with id ${appId}`);
+      throw new RequestRefusedError(known ? `app ${describeApp(known)} is stopped` : `no app with id ${appId}`);
     }
     return app;
   }
@@ -131,7 +131,7 @@ export class AppManager {
   private versionOf(app: RunningApp, version: number | undefined): { manifest: AppManifest; codeDir: string; functions: Map<string, FunctionManifest> } {
     if (version === undefined || version === app.record.version) return { manifest: app.record.manifest, codeDir: app.record.codeDir, functions: app.functions };
     const stored = this.versions.get(app.record.id, version);
-    if (!stored) throw new RequestRefusedError(`app ${app.record.name ?? app.record.id} has no version ${version}; it is at version ${app.record.version}`);
+    if (!stored) throw new RequestRefusedError(`app ${describeApp(app.record)} has no version ${version}; it is at version ${app.record.version}`);
     return { manifest: stored.manifest, codeDir: stored.codeDir, functions: functionMap(stored.manifest) };
   }
 
