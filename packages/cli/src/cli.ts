@@ -57,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    if (argv.length === 0) throw new UsageError("give a file to run, like: npx stubrun examples/hello.ts\nSee the commands with: npx stubrun --help");
     await createCli(argv).parseAsync();
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {

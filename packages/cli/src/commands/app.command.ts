@@ -14,8 +14,8 @@ interface LogJson {
 export function appCommand(context: CliContext): CommandModule {
   const api = () => new ApiClient(serverUrlFromEnv(), context.home, new Status(false));
   return {
-    command: "app <command>",
-    describe: "List apps, stop one, or read its logs",
+    command: "app",
+    describe: "List apps, stop one, read its logs, see or roll back its versions",
     builder: (yargs: Argv) =>
       yargs
         .command({
