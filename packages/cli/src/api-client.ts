@@ -1,5 +1,5 @@
 import { isLoopbackUrl, RequestRefusedError, ServerUnavailableError, UsageError } from "@stubrun/protocol";
-import { logFilePath, pingServer, startDaemon } from "@stubrun/server/dist/daemon";
+import { logFilePath, probeServer, startDaemon } from "@stubrun/server/dist/daemon";
 import type { Status } from "./status";
 
 /**
@@ -56,9 +56,14 @@ export class ApiClient {
   private ensured = false;
 
   private async ensureServer(): Promise<void> {
-    if (this.ensured || (await pingServer(this.url))) {
+    if (this.ensured) return;
+    const found = await probeServer(this.url);
+    if (found === "stubrun") {
       this.ensured = true;
       return;
+    }
+    if (found === "other") {
+      throw new ServerUnavailableError(`something other than a stubrun server answers at ${this.url}: point STUBRUN_SERVER_URL at a stubrun server, or free that port`);
     }
     if (!isLoopbackUrl(this.url)) {
       throw new ServerUnavailableError(`cannot reach the stubrun server at ${this.url}. Check that it is running and STUBRUN_SERVER_URL is right`);

@@ -38,12 +38,22 @@ export function readDaemon(home: string): DaemonInfo | undefined {
 
 /** Whether a stubrun server answers at `url`. */
 export async function pingServer(url: string, timeoutMs = 1_000): Promise<boolean> {
+  return (await probeServer(url, timeoutMs)) === "stubrun";
+}
+
+/** What answers at `url`: a stubrun server, something else, or nothing at all. */
+export async function probeServer(url: string, timeoutMs = 1_000): Promise<"stubrun" | "other" | "nothing"> {
+  let res: Response;
   try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(timeoutMs) });
-    const body = (await res.json()) as { service?: string };
-    return res.ok && body.service === "stubrun";
+    res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(timeoutMs) });
   } catch {
-    return false;
+    return "nothing";
+  }
+  try {
+    const body = (await res.json()) as { service?: string };
+    return res.ok && body.service === "stubrun" ? "stubrun" : "other";
+  } catch {
+    return "other";
   }
 }
 

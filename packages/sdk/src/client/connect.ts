@@ -25,8 +25,11 @@ export async function connectToServer(url = serverUrlFromEnv(), options: { onSta
     const refused = error instanceof ServerUnavailableError && /ECONNREFUSED/.test(error.message);
     const starter = holder[GLOBAL_KEY];
     if (!refused || !isLoopbackUrl(url) || !starter) {
+      const message = (error as Error).message;
+      // Errors that already say what to do (a token, a port taken by something else) stand as they are.
+      if (/STUBRUN_/.test(message)) throw error;
       throw new ServerUnavailableError(
-        `${(error as Error).message}. Check that the server is running and STUBRUN_SERVER_URL is right` +
+        `${message}. Check that the server is running and STUBRUN_SERVER_URL is right` +
           (isLoopbackUrl(url) ? "" : ", or unset STUBRUN_SERVER_URL to use a local server"),
       );
     }

@@ -73,8 +73,12 @@ export class ServerConnection {
         resolve(new ServerConnection(url, socket));
       });
       socket.once("unexpected-response", (_req, res) => {
-        const why = res.statusCode === 401 ? (options.token ? "STUBRUN_TOKEN is not its token" : "it needs a token: set STUBRUN_TOKEN") : `HTTP ${res.statusCode}`;
-        reject(new ServerUnavailableError(`the server at ${url} refused the connection (${why})`));
+        if (res.statusCode === 401) {
+          const why = options.token ? "STUBRUN_TOKEN is not its token" : "it needs a token: set STUBRUN_TOKEN";
+          reject(new ServerUnavailableError(`the server at ${url} refused the connection (${why})`));
+        } else {
+          reject(new ServerUnavailableError(`something other than a stubrun server answers at ${url} (HTTP ${res.statusCode}): point STUBRUN_SERVER_URL at a stubrun server, or free that port`));
+        }
         socket.terminate();
       });
       socket.once("error", (error: NodeJS.ErrnoException) => {
