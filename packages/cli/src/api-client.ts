@@ -1,5 +1,5 @@
 import { isLoopbackUrl, RequestRefusedError, ServerUnavailableError, UsageError } from "@stubrun/protocol";
-import { logFilePath, probeServer, startDaemon } from "@stubrun/server/dist/daemon";
+import { logFilePath, probeServer, startDaemonAt } from "@stubrun/server/dist/daemon";
 import type { Status } from "./status";
 
 /**
@@ -68,9 +68,8 @@ export class ApiClient {
     if (!isLoopbackUrl(this.url)) {
       throw new ServerUnavailableError(`cannot reach the stubrun server at ${this.url}. Check that it is running and STUBRUN_SERVER_URL is right`);
     }
-    const { hostname, port } = new URL(this.url);
     this.status.line(`Starting a local stubrun server on ${this.url} (log: ${logFilePath(this.home)})`);
-    await startDaemon(this.home, Number(port || 80), hostname.replace(/^\[|\]$/g, ""));
+    await startDaemonAt(this.home, this.url);
     this.ensured = true;
   }
 }

@@ -89,6 +89,12 @@ export async function startDaemon(home: string, port: number, host = "127.0.0.1"
   );
 }
 
+/** Starts the daemon on the host and port of a server URL (what clients do when nothing answers there). */
+export function startDaemonAt(home: string, url: string): Promise<DaemonInfo> {
+  const { hostname, port } = new URL(url);
+  return startDaemon(home, Number(port || 80), hostname.replace(/^\[|\]$/g, ""));
+}
+
 /** Stops the daemon and returns once it (and its workers) exited; false if none was running. */
 export async function stopDaemon(home: string): Promise<boolean> {
   const info = readDaemon(home);

@@ -2,7 +2,7 @@
  * stubrun: write an ordinary class, mark methods with `@stub.function()` and
  * `@stub.localEntrypoint()`, and run it with `npx stubrun file.ts`.
  */
-import { startDaemon } from "@stubrun/server/dist/daemon";
+import { startDaemonAt } from "@stubrun/server/dist/daemon";
 import { setServerStarter } from "@stubrun/sdk";
 import os from "node:os";
 import path from "node:path";
@@ -24,7 +24,5 @@ export {
 // Like the CLI, a program that uses lookup() starts the local daemon when nothing answers at a
 // loopback STUBRUN_SERVER_URL. (The CLI sets its own starter; this is the default.)
 setServerStarter(async (url) => {
-  const { hostname, port } = new URL(url);
-  const home = path.resolve(process.env.STUBRUN_HOME || path.join(os.homedir(), ".stubrun"));
-  await startDaemon(home, Number(port || 80), hostname.replace(/^\[|\]$/g, ""));
+  await startDaemonAt(path.resolve(process.env.STUBRUN_HOME || path.join(os.homedir(), ".stubrun")), url);
 });

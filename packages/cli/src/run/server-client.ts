@@ -1,5 +1,5 @@
 import { connectToServer as connect, setServerStarter, type ServerConnection } from "@stubrun/sdk";
-import { logFilePath, startDaemon } from "@stubrun/server/dist/daemon";
+import { logFilePath, startDaemonAt } from "@stubrun/server/dist/daemon";
 import type { Status } from "../status";
 
 /**
@@ -7,10 +7,7 @@ import type { Status } from "../status";
  * URL: `$STUBRUN_HOME` is where its state goes.
  */
 export function useLocalDaemon(home: string): void {
-  setServerStarter(async (url) => {
-    const { hostname, port } = new URL(url);
-    await startDaemon(home, Number(port || 80), hostname.replace(/^\[|\]$/g, ""));
-  });
+  setServerStarter(async (url) => void (await startDaemonAt(home, url)));
 }
 
 /** Connects to the server, starting the local daemon (and saying so) when it must. */
