@@ -59,7 +59,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Deployed apps outlive the server: serve them again (their schedules restart from now).
   for (const record of appsRepo.listDeployed()) apps.run(record, undefined);
 
-  const httpServer = http.createServer((req, res) => handleHttp(req, res, { apps: appsRepo, manager: apps, logs: logsRepo, deployer, access }));
+  const httpServer = http.createServer((req, res) => handleHttp(req, res, { apps: appsRepo, manager: apps, logs: logsRepo, deployer, access, calls: callsRepo }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES, perMessageDeflate: false });
   const clients = new Map<WebSocket, ClientConnection>();
 

@@ -2,7 +2,9 @@ import { RequestRefusedError, type AppSummary } from "@stubrun/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppManager } from "../apps/app-manager";
 import type { Deployer } from "../apps/deployer";
+import type { CallsRepository } from "../state/calls.repository";
 import type { Access } from "./access";
+import { renderAppPage, renderAppsPage } from "./apps-page";
 import { handleWebEndpoint } from "./web-endpoints";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { LogEntry, LogsRepository } from "../state/logs.repository";
@@ -13,6 +15,7 @@ export interface HttpContext {
   logs: LogsRepository;
   deployer: Deployer;
   access: Access;
+  calls: CallsRepository;
 }
 
 /**
@@ -24,9 +27,20 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   const url = new URL(req.url ?? "/", "http://localhost");
   const parts = url.pathname.split("/").filter(Boolean).map(safeDecode);
   if (parts[0] === "web" && parts.length === 3) return void handleWebEndpoint(req, res, ctx.apps, ctx.manager, parts[1], parts[2]);
-  if (parts[0] === "api" && !ctx.access.allows(req)) return json(res, 401, { error: "this server needs a token: set STUBRUN_TOKEN to the server's token" });
-  const route = `${req.method} /${parts.map((p, i) => (i === 2 && parts[0] === "api" && parts[1] === "apps" ? ":app" : p)).join("/")}`;
+  if ((parts[0] === "api" || parts[0] === "apps") && !ctx.access.allows(req)) return json(res, 401, { error: "this server needs a token: set STUBRUN_TOKEN to the server's token" });
+  // The APP part of /api/apps/APP/... and /apps/APP becomes ":app".
+  const appAt = parts[0] === "api" && parts[1] === "apps" ? 2 : parts[0] === "apps" ? 1 : -1;
+  const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;
   switch (route) {
+    case "GET /apps":
+      return html(res, 200, renderAppsPage(ctx.apps.list().map((app) => toAppSummary(app, ctx.manager))));
+    case "GET /apps/:app":
+      return withApp(res, ctx, parts[1], (app) => {
+        const webBase = `http://${req.headers.host ?? "localhost"}/web/${encodeURIComponent(app.state === "deployed" && app.name ? app.name : app.id)}`;
+        html(res, 200, renderAppPage(toAppSummary(app, ctx.manager), app.manifest.functions, ctx.calls.recent(app.id), webBase));
+      });
+    case "GET /api/apps/:app/calls":
+      return withApp(res, ctx, parts[2], (app) => json(res, 200, ctx.calls.recent(app.id)));
     case "GET /health":
       return json(res, 200, { ok: true, service: "stubrun", pid: process.pid });
     case "GET /api/apps":
@@ -133,6 +147,11 @@ function safeDecode(part: string): string {
   } catch {
     return part;
   }
+}
+
+function html(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { "content-type": "text/html; charset=utf-8" });
+  res.end(body);
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

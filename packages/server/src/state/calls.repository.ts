@@ -2,6 +2,17 @@ import type { StateDatabase } from "./database";
 
 export type CallState = "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
 
+/** A call as the apps page shows it. */
+export interface CallRecord {
+  id: string;
+  functionName: string;
+  state: CallState;
+  attempts: number;
+  createdAt: number;
+  endedAt: number | null;
+  error: string | null;
+}
+
 /** A call whose row is not written yet. */
 interface PendingInsert {
   id: string;
@@ -43,6 +54,15 @@ export class CallsRepository {
 
   finished(id: string, state: Exclude<CallState, "running">, at: number, error?: string): void {
     this.enqueue(() => this.finishStmt.run(state, at, error ?? null, id));
+  }
+
+  /** The newest calls of an app, newest first. */
+  recent(appId: string, limit = 50): CallRecord[] {
+    this.flush();
+    const rows = this.db
+      .prepare("SELECT id, function, state, attempts, created_at, ended_at, error FROM calls WHERE app_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?")
+      .all(appId, limit) as { id: string; function: string; state: CallState; attempts: number; created_at: number; ended_at: number | null; error: string | null }[];
+    return rows.map((r) => ({ id: r.id, functionName: r.function, state: r.state, attempts: r.attempts, createdAt: r.created_at, endedAt: r.ended_at, error: r.error }));
   }
 
   /** Calls left running by a server that stopped: they can never finish now. */

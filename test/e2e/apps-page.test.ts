@@ -1,0 +1,78 @@
+import { chromium, type Browser } from "playwright-core";
+import { TestServer, writeFixture } from "./harness";
+
+/** Debian's chromium, driven by playwright-core (.ci/run installs it). */
+const CHROMIUM = process.env.STUBRUN_CHROMIUM ?? "/usr/bin/chromium";
+
+/** The apps page, in a real browser: the list, an app's page with its logs followed live, and the stop button. */
+describe("apps page", () => {
+  let server: TestServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    server = await TestServer.start();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server.stop();
+  });
+
+  test("lists apps, shows an app's functions, calls and live logs, and stops it", async () => {
+    const file = writeFixture(
+      "apps-page-app.ts",
+      `import { Stub } from "stubrun";
+const stub = new Stub("apps-page-demo");
+class Demo {
+  @stub.webEndpoint({ method: "GET" })
+  hello(name = "world") {
+    console.log(\`said hello to \${name}\`);
+    return \`hello \${name}\`;
+  }
+
+  @stub.function()
+  idle() {}
+}
+`,
+    );
+    expect((await server.run(["deploy", file])).code).toBe(0);
+    await fetch(`${server.url}/web/apps-page-demo/Demo.hello?name=first`);
+
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/apps`);
+    const row = page.locator("tr", { hasText: "apps-page-demo" });
+    await expect(row.locator("td").nth(2).textContent()).resolves.toBe("deployed");
+    await expect(row.locator("td").nth(3).textContent()).resolves.toBe("1");
+    const appId = (await row.locator("td").nth(1).textContent()) as string;
+    expect(appId).toMatch(/^ap-/);
+
+    await row.getByRole("link", { name: "apps-page-demo" }).click();
+    await page.waitForURL(`${server.url}/apps/${appId}`);
+    await expect(page.locator("h1").textContent()).resolves.toBe("apps-page-demo");
+    const functions = await page.locator("table").first().textContent();
+    expect(functions).toContain("Demo.hello");
+    expect(functions).toContain("Demo.idle");
+    expect(functions).toContain(`/web/apps-page-demo/Demo.hello`);
+    await expect(page.locator("#calls").textContent()).resolves.toContain("succeeded");
+    await page.locator("#logs", { hasText: "said hello to first" }).waitFor();
+
+    // A new call's output shows up in the open page, live.
+    await fetch(`${server.url}/web/apps-page-demo/Demo.hello?name=live`);
+    await page.locator("#logs", { hasText: "said hello to live" }).waitFor();
+    // ...and the call itself joins the recent calls.
+    await page.waitForFunction(() => document.querySelectorAll("#calls tr").length === 2);
+
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.locator("#stop").click();
+    await page.locator("#state", { hasText: "stopped" }).waitFor();
+    expect(await page.locator("#stop").isDisabled()).toBe(true);
+    const apps = JSON.parse((await server.run(["app", "list", "--json"])).stdout) as { id: string; state: string }[];
+    expect(apps.find((a) => a.id === appId)?.state).toBe("stopped");
+    expect((await fetch(`${server.url}/web/apps-page-demo/Demo.hello`)).status).toBe(404);
+
+    await page.goto(`${server.url}/apps`);
+    await page.screenshot({ path: `${server.home}/apps-page.png` });
+  });
+});
