@@ -62,7 +62,7 @@ class Demo {
     await fetch(`${server.url}/web/apps-page-demo/Demo.hello?name=live`);
     await page.locator("#logs", { hasText: "said hello to live" }).waitFor();
     // ...and the call itself joins the recent calls.
-    await page.waitForFunction(() => document.querySelectorAll("#calls tr").length === 2);
+    await page.locator("#calls tr").nth(1).waitFor();
 
     page.once("dialog", (dialog) => void dialog.accept());
     await page.locator("#stop").click();
