@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { appById, appList, BinProcess, pidAlive, removeTempDirs, spawnBin, tempDir, TestServer, waitUntil, writeFixture } from "./harness";
+import { appById, appList, pidAlive, withTestServer, spawnBin, tempDir, TestServer, waitUntil, writeFixture } from "./harness";
 
 /**
  * SPEC §3 `stubrun app list [--json] | app stop APP | app logs APP [--follow]`, through the real
@@ -58,12 +58,7 @@ function workerPid(dir: string): Promise<number> {
 
 describe("app commands", () => {
   let server: TestServer;
-  beforeAll(async () => (server = await TestServer.start()));
-  afterEach(() => BinProcess.killAll());
-  afterAll(async () => {
-    await server.stop();
-    removeTempDirs();
-  });
+  withTestServer((s) => (server = s));
 
   /** Starts `stubrun FILE --dir DIR` and waits until its call is running in a worker. */
   async function startHolding(name: string) {

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { appById, BinProcess, pidAlive, ROOT, removeTempDirs, spawnBin, tempDir, TestServer, waitUntil, writeFixture } from "./harness";
+import { appById, pidAlive, ROOT, withTestServer, spawnBin, tempDir, TestServer, waitUntil, writeFixture } from "./harness";
 
 /**
  * SPEC §2 "A worker serves one function..." and the function options `timeout`, `retries`,
@@ -296,13 +296,10 @@ const read = (name: string) => (fs.existsSync(path.join(DIR, name)) ? fs.readFil
 const jsonLines = (text: string) => text.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
 
 let server: TestServer;
-beforeAll(async () => (server = await TestServer.start()));
-afterEach(() => BinProcess.killAll());
-afterAll(async () => {
-  await server.stop();
-  removeTempDirs();
-  fs.rmSync(path.join(ROOT, APP), { force: true });
-});
+withTestServer(
+  (s) => (server = s),
+  () => fs.rmSync(path.join(ROOT, APP), { force: true }),
+);
 
 describe("workers as containers", () => {
   test("enter runs once per worker, one instance serves every call, exit runs when the app stops", async () => {

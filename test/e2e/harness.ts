@@ -219,6 +219,21 @@ export function tempDir(prefix: string): string {
 }
 
 /** Removes every directory `tempDir` made in this test file. */
+/**
+ * One real server for a test file: started before its tests, handed to `use`; every bin process
+ * a test spawned is killed after it, and the server and temp dirs go after the file.
+ */
+export function withTestServer(use: (server: TestServer) => void, cleanUp?: () => void): void {
+  let server: TestServer | undefined;
+  beforeAll(async () => use((server = await TestServer.start())));
+  afterEach(() => BinProcess.killAll());
+  afterAll(async () => {
+    await server?.stop();
+    removeTempDirs();
+    cleanUp?.();
+  });
+}
+
 export function removeTempDirs(): void {
   for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { appById, BinProcess, pidAlive, removeTempDirs, spawnBin, tempDir, TestServer, waitUntil, writeFixture, type AppJson } from "./harness";
+import { appById, pidAlive, withTestServer, spawnBin, tempDir, TestServer, waitUntil, writeFixture, type AppJson } from "./harness";
 
 /**
  * SPEC §3 "Ephemeral app lifecycle", through the real bin against a real server: an app is
@@ -63,12 +63,7 @@ async function apiApp(server: TestServer, id: string): Promise<AppJson> {
 
 describe("ephemeral app lifecycle", () => {
   let server: TestServer;
-  beforeAll(async () => (server = await TestServer.start()));
-  afterEach(() => BinProcess.killAll());
-  afterAll(async () => {
-    await server.stop();
-    removeTempDirs();
-  });
+  withTestServer((s) => (server = s));
 
   test("ephemeral while `stubrun FILE` runs, stopped by the time it exits with 0", async () => {
     const dir = tempDir("lifecycle");

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { appList, BinProcess, removeTempDirs, TestServer, tempDir, waitUntil, writeFixture } from "./harness";
+import { appList, withTestServer, TestServer, tempDir, waitUntil, writeFixture } from "./harness";
 
 /**
  * SPEC §3 Schedules, through the real bin against a real server: "Schedules fire only for
@@ -45,12 +45,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("schedules", () => {
   let server: TestServer;
-  beforeAll(async () => (server = await TestServer.start()));
-  afterEach(() => BinProcess.killAll());
-  afterAll(async () => {
-    await server.stop();
-    removeTempDirs();
-  });
+  withTestServer((s) => (server = s));
 
   test("a deployed Period runs by itself; its runs and their output are in app logs; app stop stops it", async () => {
     const dir = tempDir("schedules");

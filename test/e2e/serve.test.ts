@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { appById, BinProcess, removeTempDirs, ROOT, spawnBin, TestServer, tempDir, waitUntil, writeFixture, type RunResult } from "./harness";
+import { appById, BinProcess, withTestServer, ROOT, spawnBin, TestServer, tempDir, waitUntil, writeFixture, type RunResult } from "./harness";
 
 /**
  * SPEC §3 `stubrun serve FILE`: "ephemeral app with live web endpoints, reloads on change", until
@@ -50,13 +50,10 @@ const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern.
 describe("stubrun serve", () => {
   let server: TestServer;
   const written: string[] = [];
-  beforeAll(async () => (server = await TestServer.start()));
-  afterEach(() => BinProcess.killAll());
-  afterAll(async () => {
-    await server.stop();
-    removeTempDirs();
-    for (const file of written) fs.rmSync(path.join(ROOT, file), { force: true });
-  });
+  withTestServer(
+    (s) => (server = s),
+    () => written.forEach((file) => fs.rmSync(path.join(ROOT, file), { force: true })),
+  );
 
   /** Starts `stubrun serve FILE` and waits for the app id and the endpoint URLs it prints. */
   async function serve(file: string) {
