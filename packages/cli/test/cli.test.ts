@@ -1,0 +1,33 @@
+import { createCli, normalizeArgv } from "../src/cli";
+
+describe("normalizeArgv: everything after FILE belongs to the entrypoint", () => {
+  test.each([
+    [["hello.ts"], ["run", "hello.ts", "--"]],
+    [["hello.ts", "--n", "1", "--quiet"], ["run", "hello.ts", "--", "--n", "1", "--quiet"]],
+    [["-q", "--detach", "jobs.ts::Jobs.main", "--help"], ["run", "-q", "--detach", "jobs.ts::Jobs.main", "--", "--help"]],
+    [["run", "hello.ts", "--x"], ["run", "hello.ts", "--", "--x"]],
+    [["deploy", "app.ts", "--name", "x"], ["deploy", "app.ts", "--name", "x"]],
+    [["app", "logs", "ap-1", "--follow"], ["app", "logs", "ap-1", "--follow"]],
+    [["server", "--port", "0"], ["server", "--port", "0"]],
+    [["--help"], ["--help"]],
+  ])("%j becomes %j", (argv, expected) => {
+    expect(normalizeArgv(argv)).toEqual(expected);
+  });
+});
+
+describe("createCli parses in-process; handlers throw, the bin sets exit codes", () => {
+  const context = { home: "/tmp/stubrun-cli-test-home" };
+  const parse = (argv: string[]) => Promise.resolve().then(() => createCli(argv, context).parseAsync());
+
+  test("an unknown flag is a usage error naming it", async () => {
+    await expect(parse(["server", "--bogus"])).rejects.toMatchObject({ code: "USAGE", message: expect.stringMatching(/Unknown argument: bogus/) });
+  });
+
+  test("a bare `app` says what to do", async () => {
+    await expect(parse(["app"])).rejects.toMatchObject({ code: "USAGE", message: expect.stringMatching(/app list, app stop APP, app logs APP/) });
+  });
+
+  test("a bad --port is a usage error", async () => {
+    await expect(parse(["server", "start", "--port", "70000"])).rejects.toMatchObject({ code: "USAGE", message: expect.stringMatching(/--port expects a port number/) });
+  });
+});
