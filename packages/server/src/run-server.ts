@@ -1,5 +1,6 @@
 import fs from "node:fs";
-import { pidFilePath } from "./daemon";
+import { UsageError } from "@stubrun/protocol";
+import { pidFilePath, pingServer, readDaemon } from "./daemon";
 import { startServer, type RunningServer } from "./server";
 
 /**
@@ -8,6 +9,14 @@ import { startServer, type RunningServer } from "./server";
  */
 export async function runServerProcess(options: { home: string; port: number; host?: string; log?: (line: string) => void }): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Two servers on one STUBRUN_HOME would share one database and one pid file.
+  const other = readDaemon(options.home);
+  if (other && other.pid !== process.pid && (await pingServer(other.url))) {
+    throw new UsageError(
+      `another stubrun server (pid ${other.pid}, ${other.url}) already uses STUBRUN_HOME=${options.home}; ` +
+        `use that one, stop it with: npx stubrun server stop, or give this one its own STUBRUN_HOME`,
+    );
+  }
   const server = await startServer(options);
   const pidFile = pidFilePath(options.home);
   fs.writeFileSync(pidFile, JSON.stringify({ pid: process.pid, port: server.port, url: server.url }));

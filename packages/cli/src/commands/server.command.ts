@@ -42,8 +42,12 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
           return;
         }
         case "stop": {
-          const stopped = await stopDaemon(context.home);
-          process.stderr.write(stopped ? "Stopped the stubrun server\n" : `No stubrun server is running for STUBRUN_HOME=${context.home}\n`);
+          if (await stopDaemon(context.home)) return void process.stderr.write("Stopped the stubrun server\n");
+          process.stderr.write(`No stubrun server is running for STUBRUN_HOME=${context.home}\n`);
+          const elsewhere = await serverPid(url.origin);
+          if (elsewhere !== undefined) {
+            process.stderr.write(`A stubrun server (pid ${elsewhere}) answers at ${url.origin}: it has another STUBRUN_HOME; stop it with that STUBRUN_HOME, or: kill ${elsewhere}\n`);
+          }
           return;
         }
         case "status": {
@@ -58,4 +62,14 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
       }
     },
   };
+}
+
+/** The pid a stubrun server at `url` reports, if one answers there. */
+async function serverPid(url: string): Promise<number | undefined> {
+  try {
+    const body = (await (await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) })).json()) as { service?: string; pid?: number };
+    return body.service === "stubrun" ? body.pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
