@@ -65,20 +65,17 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** stubrun's own refusals whose stack would only show stubrun's internals. */
+const MESSAGE_ONLY = new Set(["SERVER_UNAVAILABLE", "REFUSED"]);
+
+/**
+ * Usage errors exit 2, everything else 1. stubrun's own errors print as `Error: message`; any
+ * other error (the user's, local or remote) prints its stack, so the remote frames show.
+ */
 function reportError(error: unknown): number {
-  if (error instanceof UsageError) {
-    process.stderr.write(`Error: ${error.message}\n`);
-    return 2;
-  }
-  if (error instanceof StubrunError && !error.stack?.includes("\n    at ")) {
-    process.stderr.write(`Error: ${error.message}\n`);
-    return 1;
-  }
-  if (error instanceof StubrunError && ["SERVER_UNAVAILABLE", "REFUSED"].includes(error.code)) {
-    process.stderr.write(`Error: ${error.message}\n`);
-    return 1;
-  }
-  const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
-  process.stderr.write(`${text}\n`);
-  return 1;
+  const messageOnly =
+    error instanceof StubrunError && (error instanceof UsageError || MESSAGE_ONLY.has(error.code) || !error.stack?.includes("\n    at "));
+  if (messageOnly) process.stderr.write(`Error: ${(error as Error).message}\n`);
+  else process.stderr.write(`${error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error)}\n`);
+  return error instanceof UsageError ? 2 : 1;
 }
