@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import { ROOT, waitUntil, writeFixture, type RunResult } from "./harness";
 
@@ -111,14 +110,3 @@ export async function callDeployed(script: string, env: NodeJS.ProcessEnv, app: 
   return JSON.parse(r.stdout);
 }
 
-/** A port nothing listens on (free a moment ago). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}

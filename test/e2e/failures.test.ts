@@ -2,7 +2,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { runBin, TestServer, writeFixture, type RunResult } from "./harness";
+import { freePort, runBin, TestServer, writeFixture, type RunResult } from "./harness";
 
 /**
  * Bad input and faults through the real bin and a real server: remote errors, values that cannot
@@ -341,18 +341,6 @@ function lineOf(source: string, text: string): number {
   const index = source.split("\n").findIndex((line) => line.includes(text));
   if (index < 0) throw new Error(`fixture has no line with ${text}`);
   return index + 1;
-}
-
-/** A port nothing listens on (free a moment ago). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** This machine's first non-loopback IPv4 address, if it has one. */

@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { callDeployed, freePort, NodeProcess, runNode, writeCallScript, type NodeResult } from "./deploy-helpers";
-import { appList, BinProcess, removeTempDirs, ROOT, runBin, tempDir, TestServer, waitUntil, writeFixture, type RunResult } from "./harness";
+import { callDeployed, NodeProcess, runNode, writeCallScript, type NodeResult } from "./deploy-helpers";
+import { appList, BinProcess, freePort, removeTempDirs, ROOT, runBin, tempDir, TestServer, waitUntil, writeFixture, type RunResult } from "./harness";
 
 /**
  * SPEC §2 `lookup()` and issue 4 point 3: plain Node programs, CommonJS (`require("stubrun")`)

@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { callDeployed, freePort, NodeProcess, writeCallScript } from "./deploy-helpers";
-import { BinProcess, pidAlive, removeTempDirs, ROOT, runBin, tempDir, waitUntil, writeFixture, type AppJson, type RunResult } from "./harness";
+import { callDeployed, NodeProcess, writeCallScript } from "./deploy-helpers";
+import { BinProcess, freePort, pidAlive, removeTempDirs, ROOT, runBin, tempDir, waitUntil, writeFixture, type AppJson, type RunResult } from "./harness";
 
 /**
  * SPEC §3 "Deployed apps, their versions ... survive a restart of the server" and issue 4 point

@@ -38,6 +38,15 @@ interface RunningApp {
   /** The client whose connection keeps an ephemeral app alive. */
   owner: AppOwner | undefined;
   activeCalls: Set<string>;
+  /** Earlier versions that calls were pinned to; a version never changes once written. */
+  pinned: Map<number, AppVersion>;
+}
+
+/** What a call needs of one version of an app. */
+interface AppVersion {
+  manifest: AppManifest;
+  codeDir: string;
+  functions: Map<string, FunctionManifest>;
 }
 
 /**
@@ -95,7 +104,7 @@ export class AppManager {
 
   /** Starts serving an app that is already stored: a new one, or a deployed one after a restart. */
   run(record: AppRecord, owner: AppOwner | undefined): void {
-    this.running.set(record.id, { record, functions: functionMap(record.manifest), owner, activeCalls: new Set() });
+    this.running.set(record.id, { record, functions: functionMap(record.manifest), owner, activeCalls: new Set(), pinned: new Map() });
     this.note(record.id, `app ${record.id} ${owner ? "created" : "started"} (${record.state}, version ${record.version})`);
     this.warmUp(record);
     for (const listener of this.listeners) listener.appChanged(record);
@@ -128,11 +137,16 @@ export class AppManager {
   }
 
   /** The manifest and code of one version of an app: its current one, or a stored one. */
-  private versionOf(app: RunningApp, version: number | undefined): { manifest: AppManifest; codeDir: string; functions: Map<string, FunctionManifest> } {
+  private versionOf(app: RunningApp, version: number | undefined): AppVersion {
     if (version === undefined || version === app.record.version) return { manifest: app.record.manifest, codeDir: app.record.codeDir, functions: app.functions };
-    const stored = this.versions.get(app.record.id, version);
-    if (!stored) throw new RequestRefusedError(`app ${describeApp(app.record)} has no version ${version}; it is at version ${app.record.version}`);
-    return { manifest: stored.manifest, codeDir: stored.codeDir, functions: functionMap(stored.manifest) };
+    let pinned = app.pinned.get(version);
+    if (!pinned) {
+      const stored = this.versions.get(app.record.id, version);
+      if (!stored) throw new RequestRefusedError(`app ${describeApp(app.record)} has no version ${version}; it is at version ${app.record.version}`);
+      pinned = { manifest: stored.manifest, codeDir: stored.codeDir, functions: functionMap(stored.manifest) };
+      app.pinned.set(version, pinned);
+    }
+    return pinned;
   }
 
   /** A line of stubrun's own in the app's logs. */
