@@ -15,6 +15,7 @@ import { Deployer } from "./apps/deployer";
 import { Scheduler } from "./schedules/scheduler";
 import { openDatabase } from "./state/database";
 import { ClientConnection } from "./transport/client-connection";
+import { loadLimits, type ServerLimits } from "./config/limits";
 
 export interface ServerOptions {
   /** `$STUBRUN_HOME`: the database, uploaded code and logs. */
@@ -24,17 +25,22 @@ export interface ServerOptions {
   host?: string;
   /** Required when `host` is not loopback: clients elsewhere must send it. @default process.env.STUBRUN_TOKEN */
   token?: string;
+  /** Limits over those of `$STUBRUN_HOME/config.json` (tests use it). */
+  limits?: Partial<ServerLimits>;
 }
 
 /** A running control plane. */
 export interface RunningServer {
   url: string;
   port: number;
+  /** The limits in force. */
+  limits: ServerLimits;
   close(): Promise<void>;
 }
 
 /** Starts the control plane: HTTP and WebSocket on one port, state in SQLite under `home`. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const limits = loadLimits(options.home, options.limits);
   const db = openDatabase(options.home);
   const appsRepo = new AppsRepository(db);
   const callsRepo = new CallsRepository(db);
@@ -103,6 +109,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   return {
     url,
     port,
+    limits,
     close: () =>
       (closing ??= (async () => {
         clearInterval(reaper);

@@ -1,0 +1,127 @@
+import { UsageError } from "@stubrun/protocol";
+import fs from "node:fs";
+import path from "node:path";
+
+/**
+ * Every limit the server enforces (SPEC §4: "limits are on by default and each can be raised in
+ * the server's configuration"). Going past one is a clear error for that request alone.
+ * Raise them in `$STUBRUN_HOME/config.json`: `{ "limits": { "maxConnections": 1024 } }`.
+ */
+export interface ServerLimits {
+  /** Largest WebSocket message, code uploads included. @default 32 MiB */
+  maxMessageBytes: number;
+  /** Largest HTTP request body (web endpoints). @default 8 MiB */
+  maxBodyBytes: number;
+  /** Deepest nesting of arrays and objects in a message's values (arguments, JSON bodies). @default 256 */
+  maxValueDepth: number;
+  /** Open WebSocket and HTTP connections at once. @default 512 */
+  maxConnections: number;
+  /** Bytes the server may hold unsent for one client before it gives the client up. @default 64 MiB */
+  maxBufferedBytesPerClient: number;
+  /** Calls of one app waiting for a worker (queued and waiting to retry). @default 100000 */
+  maxQueuedCallsPerApp: number;
+  /** Upper bound of a function's `concurrencyLimit` and `keepWarm`. @default 64 */
+  maxWorkersPerFunction: number;
+  /** Worker processes on this server, all apps together. @default 128 */
+  maxWorkers: number;
+  /** Upper bound of a function's `timeout`, in seconds. @default 86400 (a day) */
+  maxTimeoutSeconds: number;
+  /** Upper bound of a function's `containerIdleTimeout`, in seconds. @default 86400 (a day) */
+  maxContainerIdleTimeoutSeconds: number;
+  /** Upper bound of a function's `retries`. @default 10 */
+  maxRetries: number;
+  /** Upper bound of a retry delay (`initialDelayMs`, `maxDelayMs`), in ms. @default 3600000 (an hour) */
+  maxRetryDelayMs: number;
+  /** Bytes of output kept in the logs per call (UTF-8); the rest is dropped with a note. @default 4 MiB */
+  maxOutputBytesPerCall: number;
+  /** Bytes of output kept per worker outside calls (enter/exit hooks, timers). @default 4 MiB */
+  maxOutputBytesOutsideCalls: number;
+  /** Log lines kept per app; older ones are pruned. @default 20000 */
+  maxLogLinesPerApp: number;
+  /** Most log bytes one `/api/apps/APP/logs` answer carries. @default 8 MiB */
+  maxLogBytesPerRequest: number;
+  /** A worker's V8 heap, in MiB (`STUBRUN_WORKER_MEMORY_MB` also sets it). @default 2048 */
+  workerMemoryMb: number;
+  /** How long an HTTP request may take to arrive, headers and body, in ms. @default 30000 */
+  requestTimeoutMs: number;
+  /** Web endpoint calls of one app running at once; more answer 503. @default 256 */
+  maxWebRequestsPerApp: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
+  maxMessageBytes: 32 * 1024 * 1024,
+  maxBodyBytes: 8 * 1024 * 1024,
+  maxValueDepth: 256,
+  maxConnections: 512,
+  maxBufferedBytesPerClient: 64 * 1024 * 1024,
+  maxQueuedCallsPerApp: 100_000,
+  maxWorkersPerFunction: 64,
+  maxWorkers: 128,
+  maxTimeoutSeconds: 86_400,
+  maxContainerIdleTimeoutSeconds: 86_400,
+  maxRetries: 10,
+  maxRetryDelayMs: 3_600_000,
+  maxOutputBytesPerCall: 4 * 1024 * 1024,
+  maxOutputBytesOutsideCalls: 4 * 1024 * 1024,
+  maxLogLinesPerApp: 20_000,
+  maxLogBytesPerRequest: 8 * 1024 * 1024,
+  workerMemoryMb: 2048,
+  requestTimeoutMs: 30_000,
+  maxWebRequestsPerApp: 256,
+});
+
+/** The file holding the server's configuration in `$STUBRUN_HOME`. */
+export function configFilePath(home: string): string {
+  return path.join(home, "config.json");
+}
+
+/**
+ * The limits in force: the defaults, then `STUBRUN_WORKER_MEMORY_MB`, then `config.json`'s
+ * `limits`, then `overrides` (tests). A bad value stops the server from starting, saying which.
+ */
+export function loadLimits(home: string, overrides: Partial<ServerLimits> = {}, env: NodeJS.ProcessEnv = process.env): ServerLimits {
+  const limits: ServerLimits = { ...DEFAULT_LIMITS };
+  if (env.STUBRUN_WORKER_MEMORY_MB !== undefined && env.STUBRUN_WORKER_MEMORY_MB !== "") {
+    limits.workerMemoryMb = checkLimit("workerMemoryMb", Number(env.STUBRUN_WORKER_MEMORY_MB), "STUBRUN_WORKER_MEMORY_MB");
+  }
+  const file = configFilePath(home);
+  let text: string | undefined;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    // no configuration file: the defaults hold
+  }
+  if (text !== undefined) Object.assign(limits, limitsFromConfig(text, file));
+  for (const [key, value] of Object.entries(overrides)) limits[knownKey(key, "overrides")] = checkLimit(key, value, "overrides");
+  return limits;
+}
+
+function limitsFromConfig(text: string, file: string): Partial<ServerLimits> {
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${file} is not valid JSON (${(error as Error).message}); fix it or remove it`);
+  }
+  if (typeof config !== "object" || config === null || Array.isArray(config)) throw new UsageError(`${file} must hold a JSON object like { "limits": { ... } }`);
+  const { limits, ...rest } = config as { limits?: unknown };
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw new UsageError(`${file}: unknown setting "${unknown[0]}"; the settings are: limits`);
+  if (limits === undefined) return {};
+  if (typeof limits !== "object" || limits === null || Array.isArray(limits)) throw new UsageError(`${file}: "limits" must be an object`);
+  const result: Partial<ServerLimits> = {};
+  for (const [key, value] of Object.entries(limits)) result[knownKey(key, file)] = checkLimit(key, value, file);
+  return result;
+}
+
+function knownKey(key: string, where: string): keyof ServerLimits {
+  if (!(key in DEFAULT_LIMITS)) throw new UsageError(`${where}: unknown limit "${key}"; the limits are: ${Object.keys(DEFAULT_LIMITS).join(", ")}`);
+  return key as keyof ServerLimits;
+}
+
+function checkLimit(key: string, value: unknown, where: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new UsageError(`${where}: limit "${key}" must be a whole number >= 1, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
