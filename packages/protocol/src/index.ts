@@ -11,3 +11,4 @@ export * from "./param-values";
 export * from "./frames";
 export * from "./cron";
 export * from "./api-types";
+export * from "./value-depth";
