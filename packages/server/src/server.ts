@@ -1,5 +1,4 @@
 import { HEARTBEAT_TIMEOUT_MS, MAX_MESSAGE_BYTES } from "@stubrun/protocol";
-import http from "node:http";
 import path from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 import { AppManager } from "./apps/app-manager";
@@ -7,6 +6,8 @@ import { CodeStore } from "./code/code.store";
 import { LocalDispatcher } from "./dispatcher/local-dispatcher";
 import { Access } from "./http/access";
 import { handleHttp } from "./http/http-routes";
+import { createHttpServer } from "./http/http-server";
+import { WebEndpoints } from "./http/web-endpoints";
 import { AppsRepository } from "./state/apps.repository";
 import { CallsRepository } from "./state/calls.repository";
 import { LogsRepository } from "./state/logs.repository";
@@ -65,7 +66,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Deployed apps outlive the server: serve them again (their schedules restart from now).
   for (const record of appsRepo.listDeployed()) apps.run(record, undefined);
 
-  const httpServer = http.createServer((req, res) => handleHttp(req, res, { apps: appsRepo, manager: apps, logs: logsRepo, deployer, access, calls: callsRepo }));
+  const web = new WebEndpoints(appsRepo, apps, limits);
+  const httpContext = { apps: appsRepo, manager: apps, logs: logsRepo, deployer, access, calls: callsRepo, web, limits };
+  const httpServer = createHttpServer(limits, (req, res) => handleHttp(req, res, httpContext));
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES, perMessageDeflate: false });
   const clients = new Map<WebSocket, ClientConnection>();
 

@@ -2,10 +2,11 @@ import { RequestRefusedError, type AppSummary } from "@stubrun/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppManager } from "../apps/app-manager";
 import type { Deployer } from "../apps/deployer";
+import type { ServerLimits } from "../config/limits";
 import type { CallsRepository } from "../state/calls.repository";
 import type { Access } from "./access";
 import { renderAppPage, renderAppsPage } from "./apps-page";
-import { handleWebEndpoint } from "./web-endpoints";
+import type { WebEndpoints } from "./web-endpoints";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { LogEntry, LogsRepository } from "../state/logs.repository";
 
@@ -16,6 +17,8 @@ export interface HttpContext {
   deployer: Deployer;
   access: Access;
   calls: CallsRepository;
+  web: WebEndpoints;
+  limits: Pick<ServerLimits, "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs">;
 }
 
 /**
@@ -23,10 +26,11 @@ export interface HttpContext {
  * commands use (`/api/apps`, `/api/apps/APP`, `/api/apps/APP/stop`, `/api/apps/APP/logs`).
  * APP is an app id or a name.
  */
-export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): void {
-  const url = new URL(req.url ?? "/", "http://localhost");
+export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): void | Promise<void> {
+  const url = requestUrl(req);
+  if (!url) return json(res, 400, { error: `the request path ${JSON.stringify(req.url)} is not a valid URL path` });
   const parts = url.pathname.split("/").filter(Boolean).map(safeDecode);
-  if (parts[0] === "web" && parts.length === 3) return void handleWebEndpoint(req, res, ctx.apps, ctx.manager, parts[1], parts[2]);
+  if (parts[0] === "web" && parts.length === 3) return ctx.web.handle(req, res, url, parts[1], parts[2]);
   if ((parts[0] === "api" || parts[0] === "apps") && !ctx.access.allows(req)) return json(res, 401, { error: "this server needs a token: set STUBRUN_TOKEN to the server's token" });
   // The APP part of /api/apps/APP/... and /apps/APP becomes ":app".
   const appAt = parts[0] === "api" && parts[1] === "apps" ? 2 : parts[0] === "apps" ? 1 : -1;
@@ -71,7 +75,13 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
       return withApp(res, ctx, parts[2], (app) => {
         const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 200) || 200, 1), 10_000);
         if (url.searchParams.get("follow") === "1") return followLogs(req, res, ctx, app, limit);
-        json(res, 200, ctx.logs.recent(app.id, limit));
+        const { entries, omitted } = ctx.logs.recent(app.id, limit, ctx.limits.maxLogBytesPerRequest);
+        // The body stays an array (what `app logs` reads); headers say what did not fit.
+        if (omitted > 0) {
+          res.setHeader("x-stubrun-omitted-entries", String(omitted));
+          res.setHeader("x-stubrun-omitted-reason", omittedReason(omitted, ctx.limits.maxLogBytesPerRequest));
+        }
+        json(res, 200, entries);
       });
     default:
       return json(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
@@ -97,39 +107,67 @@ function withApp(res: ServerResponse, ctx: HttpContext, ref: string, then: (app:
   then(app);
 }
 
-/** Server-sent events: the recent entries, then each new one, then `end` when the app stops. */
+/**
+ * Server-sent events: the recent entries, then each new one, then `end` when the app stops. A
+ * follower that does not read is not buffered for without bound: once more than
+ * `limits.maxBufferedBytesPerClient` wait unsent, its stream ends with a `behind` event (follow
+ * again to go on), and a connection that does not take even that is closed.
+ */
 function followLogs(req: IncomingMessage, res: ServerResponse, ctx: HttpContext, app: AppRecord, limit: number): void {
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
-  const send = (entry: LogEntry) => res.write(`event: log\ndata: ${JSON.stringify(entry)}\n\n`);
-  const end = () => {
+  let ended = false;
+  const write = (text: string) => {
+    if (ended) return;
+    if (!res.write(text) && res.writableLength > ctx.limits.maxBufferedBytesPerClient) {
+      finish(
+        "behind",
+        { error: `this follower fell behind: over ${ctx.limits.maxBufferedBytesPerClient} bytes were waiting for it (limits.maxBufferedBytesPerClient); follow again to go on` },
+      );
+    }
+  };
+  const send = (entry: LogEntry) => write(`event: log\ndata: ${JSON.stringify(entry)}\n\n`);
+  const finish = (event: "end" | "behind", data: unknown) => {
+    if (ended) return;
+    ended = true;
     unfollow();
     clearInterval(watch);
-    res.end("event: end\ndata: {}\n\n");
+    res.end(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    // A client that reads nothing at all would hold what is buffered for it forever.
+    const giveUp = setTimeout(() => res.destroy(), ctx.limits.requestTimeoutMs);
+    giveUp.unref();
+    res.once("close", () => clearTimeout(giveUp));
   };
   ctx.logs.flush(); // so nothing is both in `recent` and told to the follower
   let lastId = 0;
   const unfollow = ctx.logs.follow(app.id, (entry) => {
     if (entry.id > lastId) send(entry);
   });
-  for (const entry of ctx.logs.recent(app.id, limit)) {
-    lastId = entry.id;
-    send(entry);
-  }
   // Ends the stream once the app has stopped and its last lines are out.
   let ticks = 0;
   const watch = setInterval(() => {
     if (!ctx.manager.isRunning(app.id)) {
       ctx.logs.flush();
-      end();
+      finish("end", {});
     } else if (++ticks % 40 === 0) {
-      res.write(": keep-alive\n\n");
+      write(": keep-alive\n\n");
     }
   }, 250);
-  if (!ctx.manager.isRunning(app.id)) end();
+  const { entries, omitted } = ctx.logs.recent(app.id, limit, ctx.limits.maxLogBytesPerRequest);
+  if (omitted > 0) write(`event: omitted\ndata: ${JSON.stringify({ omitted, reason: omittedReason(omitted, ctx.limits.maxLogBytesPerRequest) })}\n\n`);
+  for (const entry of entries) {
+    lastId = entry.id;
+    send(entry);
+  }
+  if (!ctx.manager.isRunning(app.id)) finish("end", {});
   req.on("close", () => {
+    ended = true;
     unfollow();
     clearInterval(watch);
   });
+}
+
+function omittedReason(omitted: number, maxBytes: number): string {
+  return `${omitted} older entries left out: an answer carries at most ${maxBytes} bytes of logs (limits.maxLogBytesPerRequest)`;
 }
 
 /** Runs a handler whose refusals (unknown app, no such version) answer 404 with their message. */
@@ -137,7 +175,17 @@ function refusalsAs404(res: ServerResponse, handler: () => void): void {
   try {
     handler();
   } catch (error) {
-    json(res, error instanceof RequestRefusedError ? 404 : 500, { error: (error as Error).message });
+    if (!(error instanceof RequestRefusedError)) throw error; // answered 500, without its stack, by the server's guard
+    json(res, 404, { error: error.message });
+  }
+}
+
+/** The request's URL, or undefined when its target is not one (`GET //%`). */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? "/", "http://localhost");
+  } catch {
+    return undefined;
   }
 }
 

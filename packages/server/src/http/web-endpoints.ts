@@ -2,40 +2,85 @@ import {
   decodeValue,
   describeParamType,
   encodeValue,
+  isWithinDepth,
   kebabCase,
-  MAX_MESSAGE_BYTES,
   parseParamText,
+  RequestRefusedError,
+  UncarriableValueError,
   UsageError,
   type FunctionManifest,
   type ParamManifest,
 } from "@stubrun/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppManager } from "../apps/app-manager";
-import type { AppsRepository } from "../state/apps.repository";
+import type { ServerLimits } from "../config/limits";
+import type { CallOutcome } from "../dispatcher/dispatcher";
+import type { AppRecord, AppsRepository } from "../state/apps.repository";
 
-/** An HTTP error with its status, answered as `{ error }`. */
+/** An HTTP error with its status, answered as `{ error, ...extra }`. */
 class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly headers: Record<string, string> = {},
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
   }
 }
 
+/** The limits web endpoints enforce. */
+export type WebEndpointLimits = Pick<ServerLimits, "maxBodyBytes" | "maxValueDepth" | "maxWebRequestsPerApp">;
+
 /**
  * `SERVER_URL/web/APP/Class.method`: a web endpoint of a deployed app (APP its name) or of a
  * running app (APP its id). GET reads the query string with the CLI's rules; POST reads a JSON
  * object keyed by parameter name. The reply is the return value as JSON.
+ *
+ * Web endpoints are public, so each request is bounded: its body (`maxBodyBytes`), the nesting
+ * of its values (`maxValueDepth`), the calls of one app running at once (`maxWebRequestsPerApp`,
+ * more answer 503); a call whose client went away is cancelled.
  */
-export async function handleWebEndpoint(req: IncomingMessage, res: ServerResponse, apps: AppsRepository, manager: AppManager, appRef: string, functionName: string): Promise<void> {
-  try {
-    const record = apps.findDeployed(appRef) ?? apps.get(appRef);
-    if (!record || !manager.isRunning(record.id)) throw new HttpError(404, `no running app with name or id "${appRef}"`);
-    const app = manager.runningApp(record.id);
+export class WebEndpoints {
+  /** Web calls running per app id. */
+  private readonly running = new Map<string, number>();
+
+  constructor(
+    private readonly apps: AppsRepository,
+    private readonly manager: AppManager,
+    private readonly limits: WebEndpointLimits,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL, appRef: string, functionName: string): Promise<void> {
+    let closed = false;
+    res.once("close", () => (closed = true));
+    try {
+      const { record, fn } = this.endpoint(req, res, appRef, functionName);
+      const method = fn.webMethod ?? "GET";
+      if (method === "POST") refuseDeclaredBody(req, this.limits.maxBodyBytes);
+      this.checkCapacity(record);
+      const args = method === "GET" ? argsFromQuery(fn, url.searchParams) : argsFromBody(fn, await readJson(req, this.limits.maxBodyBytes), this.limits.maxValueDepth);
+      args.forEach((value, i) => checkValue(fn.params[i]?.name ?? String(i + 1), value, this.limits.maxValueDepth));
+      const encoded = args.map((value, i) => encodeValue(value, `parameter "${fn.params[i]?.name ?? i + 1}"`));
+      if (closed) return; // the client left while its body arrived: nothing to run for
+      this.checkCapacity(record);
+      this.start(res, record, functionName, encoded);
+    } catch (error) {
+      if (error instanceof HttpError) return reply(res, error.status, { error: error.message, ...error.extra }, error.headers);
+      if (error instanceof UsageError || error instanceof UncarriableValueError) return reply(res, 400, { error: error.message });
+      if (error instanceof RequestRefusedError) return reply(res, 503, { error: error.message }, { "retry-after": "1" });
+      throw error; // answered 500, without its stack, by the server's guard
+    }
+  }
+
+  /** The running app and its web endpoint, or the 404 or 405 that says why not. */
+  private endpoint(req: IncomingMessage, res: ServerResponse, appRef: string, functionName: string): { record: AppRecord; fn: FunctionManifest } {
+    const record = this.apps.findDeployed(appRef) ?? this.apps.get(appRef);
+    if (!record || !this.manager.isRunning(record.id)) throw new HttpError(404, `no running app with name or id "${appRef}"`);
+    const app = this.manager.runningApp(record.id);
     let fn: FunctionManifest;
     try {
-      fn = manager.functionOf(app, functionName);
+      fn = this.manager.functionOf(app, functionName);
     } catch (error) {
       throw new HttpError(404, (error as Error).message);
     }
@@ -45,20 +90,69 @@ export async function handleWebEndpoint(req: IncomingMessage, res: ServerRespons
       res.setHeader("allow", method);
       throw new HttpError(405, `${functionName} answers ${method}, not ${req.method}`);
     }
-    const args = method === "GET" ? argsFromQuery(fn, new URL(req.url ?? "/", "http://x").searchParams) : argsFromBody(fn, await readJson(req));
-    const encoded = args.map((value, i) => encodeValue(value, `parameter ${fn.params[i]?.name ?? i + 1}`));
-    manager.startCall(record.id, functionName, encoded, {
-      output: () => {},
-      result: (_callId, outcome) => {
-        if (outcome.state === "succeeded") return reply(res, 200, toJson(decodeValue(outcome.value)));
-        reply(res, outcome.state === "timed_out" ? 504 : 500, { error: outcome.error.message, name: outcome.error.name });
-      },
-    });
-  } catch (error) {
-    if (error instanceof HttpError) return reply(res, error.status, { error: error.message });
-    if (error instanceof UsageError) return reply(res, 400, { error: error.message });
-    reply(res, 500, { error: (error as Error).message });
+    return { record, fn };
   }
+
+  private checkCapacity(record: AppRecord): void {
+    const max = this.limits.maxWebRequestsPerApp;
+    if ((this.running.get(record.id) ?? 0) >= max) {
+      throw new HttpError(
+        503,
+        `app ${record.name ?? record.id} is already running ${max} web endpoint calls (limits.maxWebRequestsPerApp); try again shortly, or raise the limit in $STUBRUN_HOME/config.json`,
+        { "retry-after": "1" },
+      );
+    }
+  }
+
+  /** Starts the call; it answers when the call ends, and is cancelled if the client leaves first. */
+  private start(res: ServerResponse, record: AppRecord, functionName: string, encoded: ReturnType<typeof encodeValue>[]): void {
+    let ended = false;
+    this.running.set(record.id, (this.running.get(record.id) ?? 0) + 1);
+    let callId: string;
+    try {
+      callId = this.manager.startCall(record.id, functionName, encoded, {
+        output: () => {},
+        result: (_callId, outcome) => {
+          ended = true;
+          this.release(record.id);
+          answerOutcome(res, outcome, record);
+        },
+      });
+    } catch (error) {
+      if (!ended) this.release(record.id);
+      throw error;
+    }
+    res.once("close", () => {
+      if (!ended) this.manager.cancelCall(callId);
+    });
+  }
+
+  private release(appId: string): void {
+    const n = (this.running.get(appId) ?? 1) - 1;
+    if (n > 0) this.running.set(appId, n);
+    else this.running.delete(appId);
+  }
+}
+
+/** The call's outcome as the reply: its value as JSON, or its error's message (never a stack or a server path). */
+function answerOutcome(res: ServerResponse, outcome: CallOutcome, record: AppRecord): void {
+  if (res.headersSent || res.destroyed) return;
+  if (outcome.state === "succeeded") {
+    let value: unknown;
+    try {
+      value = toJson(decodeValue(outcome.value));
+    } catch (error) {
+      return reply(res, 500, { error: `the return value could not be sent as JSON: ${(error as Error).message}` });
+    }
+    return reply(res, 200, value);
+  }
+  const status = outcome.state === "timed_out" ? 504 : outcome.state === "cancelled" ? 503 : 500;
+  // The worker's start error names files of the server's code store: the app's logs have it.
+  const message =
+    outcome.error.name === "WorkerStartError"
+      ? `the function could not start; its app's logs say why: npx stubrun app logs ${record.name ?? record.id}`
+      : outcome.error.message;
+  reply(res, status, { error: message, name: outcome.error.name });
 }
 
 function argsFromQuery(fn: FunctionManifest, query: URLSearchParams): unknown[] {
@@ -71,16 +165,24 @@ function argsFromQuery(fn: FunctionManifest, query: URLSearchParams): unknown[] 
   });
 }
 
-function argsFromBody(fn: FunctionManifest, body: unknown): unknown[] {
+function argsFromBody(fn: FunctionManifest, body: unknown, maxDepth: number): unknown[] {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new UsageError(`the body must be a JSON object keyed by parameter name (${fn.params.map((p) => p.name).join(", ") || "none"})`);
   }
   const values = body as Record<string, unknown>;
-  checkKnown(fn, Object.keys(values));
+  const keys = Object.keys(values);
+  checkKnown(fn, keys);
+  // Before anything walks a value recursively (an error message, the encoder).
+  for (const key of keys) checkDepth(key, values[key], maxDepth);
   return collect(fn, (param) => {
-    const value = values[param.name] ?? values[kebabCase(param.name)];
+    // Own keys only: "constructor" or "toString" must not find Object.prototype's.
+    const value = ownValue(values, param.name) ?? ownValue(values, kebabCase(param.name));
     return value === undefined ? undefined : bodyValue(param, value);
   });
+}
+
+function ownValue(values: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(values, key) ? values[key] : undefined;
 }
 
 /** A JSON value is used as is when it has the parameter's type; a string is parsed like a CLI value. */
@@ -89,7 +191,13 @@ function bodyValue(param: ParamManifest, value: unknown): unknown {
   if (param.type === "json") return value;
   if (typeof value === "string") return parseParamText(param, value, label);
   if ((param.type === "number" && typeof value === "number") || (param.type === "boolean" && typeof value === "boolean")) return value;
-  throw new UsageError(`${label} expects ${describeParamType(param)}, got ${JSON.stringify(value)}`);
+  throw new UsageError(`${label} expects ${describeParamType(param)}, got ${preview(value)}`);
+}
+
+/** A value as JSON, cut short: error messages stay small whatever was sent. */
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 function collect(fn: FunctionManifest, read: (param: ParamManifest) => unknown): unknown[] {
@@ -110,27 +218,75 @@ function checkKnown(fn: FunctionManifest, keys: string[]): void {
   }
 }
 
-function readJson(req: IncomingMessage): Promise<unknown> {
+function checkDepth(name: string, value: unknown, maxDepth: number): void {
+  if (!isWithinDepth(value, maxDepth)) {
+    throw new UsageError(
+      `parameter "${name}" nests arrays and objects more than ${maxDepth} deep; flatten it, or raise limits.maxValueDepth in $STUBRUN_HOME/config.json`,
+    );
+  }
+}
+
+/** A value fit to pass: not too deep, and no number JSON cannot hold (`1e999` parses as Infinity). */
+function checkValue(name: string, value: unknown, maxDepth: number): void {
+  checkDepth(name, value, maxDepth);
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === "number" && !Number.isFinite(item)) {
+      throw new UsageError(`parameter "${name}" holds a number out of range (${item}); give a finite number`);
+    }
+    if (typeof item === "object" && item !== null) for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push(child);
+  }
+}
+
+/** A POST whose declared length is over the limit is refused before a byte of it is read. */
+function refuseDeclaredBody(req: IncomingMessage, maxBytes: number): void {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > maxBytes) throw bodyTooLarge(req, maxBytes);
+}
+
+function bodyTooLarge(req: IncomingMessage, maxBytes: number): HttpError {
+  // Discard whatever of the body still arrives until the answer is out and the connection closes.
+  req.resume();
+  return new HttpError(
+    413,
+    `the request body is over the limit of ${maxBytes} bytes (limits.maxBodyBytes); send less, or raise it in $STUBRUN_HOME/config.json: { "limits": { "maxBodyBytes": ${maxBytes * 2} } }`,
+    { connection: "close" },
+    { limit: "maxBodyBytes", maxBytes },
+  );
+}
+
+/** The body as JSON (`{}` when empty), read up to `maxBytes`. */
+function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      req.off("data", onData);
+      fn();
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_MESSAGE_BYTES) {
-        reject(new HttpError(413, `the body is over ${MAX_MESSAGE_BYTES} bytes`));
-        req.destroy();
-      } else chunks.push(chunk);
-    });
-    req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      if (text.trim() === "") return resolve({});
-      try {
-        resolve(JSON.parse(text));
-      } catch {
-        reject(new UsageError("the body is not valid JSON"));
-      }
-    });
-    req.on("error", reject);
+      if (size > maxBytes) settle(() => reject(bodyTooLarge(req, maxBytes)));
+      else chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.on("end", () =>
+      settle(() => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        if (text.trim() === "") return resolve({});
+        try {
+          resolve(JSON.parse(text));
+        } catch {
+          reject(new UsageError("the body is not valid JSON"));
+        }
+      }),
+    );
+    req.on("error", () => settle(() => reject(new HttpError(400, "the request body was cut off"))));
+    req.on("close", () => settle(() => reject(new HttpError(400, "the request body was cut off"))));
   });
 }
 
@@ -148,8 +304,8 @@ function toJson(value: unknown): unknown {
   );
 }
 
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
+function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
   res.end(JSON.stringify(body));
 }

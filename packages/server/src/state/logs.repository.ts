@@ -74,11 +74,31 @@ export class LogsRepository {
     this.bytesPerCall.delete(callId);
   }
 
-  /** The last `limit` entries of an app, oldest first. */
-  recent(appId: string, limit = 200): LogEntry[] {
+  /**
+   * The last `limit` entries of an app, oldest first, at most `maxBytes` of them as JSON: the
+   * newest are kept, and `omitted` says how many older ones of the `limit` were left out. Rows
+   * are read one at a time, so a large log is never held whole in memory.
+   */
+  recent(appId: string, limit = 200, maxBytes = Infinity): RecentLogs {
     this.flush();
-    const rows = this.db.prepare("SELECT * FROM logs WHERE app_id = ? ORDER BY id DESC LIMIT ?").all(appId, limit) as LogRow[];
-    return rows.reverse().map(toEntry);
+    const entries: LogEntry[] = [];
+    let bytes = 0;
+    let full = false;
+    for (const row of this.db.prepare("SELECT * FROM logs WHERE app_id = ? ORDER BY id DESC LIMIT ?").iterate(appId, limit) as IterableIterator<LogRow>) {
+      const entry = toEntry(row);
+      bytes += Buffer.byteLength(JSON.stringify(entry)) + 1;
+      if (bytes > maxBytes) {
+        full = true;
+        break; // ends the iteration, which resets the statement
+      }
+      entries.push(entry);
+    }
+    let omitted = 0;
+    if (full) {
+      const { n } = this.db.prepare("SELECT COUNT(*) AS n FROM (SELECT 1 FROM logs WHERE app_id = ? ORDER BY id DESC LIMIT ?)").get(appId, limit) as { n: number };
+      omitted = n - entries.length;
+    }
+    return { entries: entries.reverse(), omitted };
   }
 
   /** Calls `listener` with each new entry of the app until the returned function is called. */
@@ -129,4 +149,12 @@ export class LogsRepository {
 
 function toEntry(row: LogRow): LogEntry {
   return { id: row.id, appId: row.app_id, callId: row.call_id, functionName: row.function, stream: row.stream, data: row.data, at: row.at };
+}
+
+/** What `LogsRepository.recent` read: the newest entries that fit, and how many older ones did not. */
+export interface RecentLogs {
+  /** Oldest first. */
+  entries: LogEntry[];
+  /** Entries within the requested count left out because the answer would have passed its byte limit. */
+  omitted: number;
 }
