@@ -24,8 +24,10 @@ export class TestServer {
     private readonly process: ChildProcess,
   ) {}
 
-  static async start(): Promise<TestServer> {
+  /** `config`, when given, is written to `$STUBRUN_HOME/config.json` before the server starts (e.g. `{ limits: {...} }`). */
+  static async start(options: { config?: unknown } = {}): Promise<TestServer> {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-test-"));
+    if (options.config !== undefined) fs.writeFileSync(path.join(home, "config.json"), JSON.stringify(options.config));
     const child = spawn(process.execPath, [BIN, "server", "--port", "0"], {
       env: { ...process.env, STUBRUN_HOME: home },
       stdio: ["ignore", "ignore", "pipe"],
