@@ -66,6 +66,7 @@ export class WebEndpoints {
       this.checkCapacity(record);
       this.start(res, record, functionName, encoded);
     } catch (error) {
+      if (error instanceof HttpError && error.status === 413) return answerTooLarge(req, res, error);
       if (error instanceof HttpError) return reply(res, error.status, { error: error.message, ...error.extra }, error.headers);
       if (error instanceof UsageError || error instanceof UncarriableValueError) return reply(res, 400, { error: error.message });
       if (error instanceof RequestRefusedError) return reply(res, 503, { error: error.message }, { "retry-after": "1" });
@@ -246,14 +247,40 @@ function refuseDeclaredBody(req: IncomingMessage, maxBytes: number): void {
 }
 
 function bodyTooLarge(req: IncomingMessage, maxBytes: number): HttpError {
-  // Discard whatever of the body still arrives until the answer is out and the connection closes.
+  // Discard whatever of the body still arrives: it is never held.
   req.resume();
   return new HttpError(
     413,
     `the request body is over the limit of ${maxBytes} bytes (limits.maxBodyBytes); send less, or raise it in $STUBRUN_HOME/config.json: { "limits": { "maxBodyBytes": ${maxBytes * 2} } }`,
-    { connection: "close" },
+    {},
     { limit: "maxBodyBytes", maxBytes },
   );
+}
+
+/** How long a refused body may go on arriving (discarded) after its 413 is out. */
+const REFUSED_BODY_GRACE_MS = 2_000;
+
+/**
+ * The 413, written whole (its length is known) before the connection closes; the close waits
+ * until the rest of the body has arrived (discarded) or a short grace has passed, because
+ * closing a socket with unread data resets it, and the client could lose the answer.
+ */
+function answerTooLarge(req: IncomingMessage, res: ServerResponse, error: HttpError): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = JSON.stringify({ error: error.message, ...error.extra });
+  res.writeHead(413, { "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(body)), connection: "close" });
+  res.write(body);
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(grace);
+    res.end();
+  };
+  const grace = setTimeout(close, REFUSED_BODY_GRACE_MS);
+  if (req.complete) return close();
+  req.once("end", close);
+  req.once("close", close);
 }
 
 /** The body as JSON (`{}` when empty), read up to `maxBytes`. */
