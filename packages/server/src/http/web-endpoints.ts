@@ -16,6 +16,7 @@ import type { AppManager } from "../apps/app-manager";
 import type { ServerLimits } from "../config/limits";
 import type { CallOutcome } from "../dispatcher/dispatcher";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
+import { findTooDeepJson } from "./json-text-depth";
 
 /** An HTTP error with its status, answered as `{ error, ...extra }`. */
 class HttpError extends Error {
@@ -59,7 +60,7 @@ export class WebEndpoints {
       const method = fn.webMethod ?? "GET";
       if (method === "POST") refuseDeclaredBody(req, this.limits.maxBodyBytes);
       this.checkCapacity(record);
-      const args = method === "GET" ? argsFromQuery(fn, url.searchParams) : argsFromBody(fn, await readJson(req, this.limits.maxBodyBytes), this.limits.maxValueDepth);
+      const args = method === "GET" ? argsFromQuery(fn, url.searchParams) : argsFromBody(fn, await readJson(req, this.limits.maxBodyBytes, this.limits.maxValueDepth), this.limits.maxValueDepth);
       args.forEach((value, i) => checkValue(fn.params[i]?.name ?? String(i + 1), value, this.limits.maxValueDepth));
       const encoded = args.map((value, i) => encodeValue(value, `parameter "${fn.params[i]?.name ?? i + 1}"`));
       if (closed) return; // the client left while its body arrived: nothing to run for
@@ -116,7 +117,13 @@ export class WebEndpoints {
         result: (_callId, outcome) => {
           ended = true;
           this.release(record.id);
-          answerOutcome(res, outcome, record);
+          try {
+            answerOutcome(res, outcome, record);
+          } catch (error) {
+            // Never into the dispatcher that told us.
+            process.stderr.write(`stubrun server: error answering web call ${_callId}: ${(error as Error).stack ?? String(error)}\n`);
+            res.destroy();
+          }
         },
       });
     } catch (error) {
@@ -220,11 +227,11 @@ function checkKnown(fn: FunctionManifest, keys: string[]): void {
 }
 
 function checkDepth(name: string, value: unknown, maxDepth: number): void {
-  if (!isWithinDepth(value, maxDepth)) {
-    throw new UsageError(
-      `parameter "${name}" nests arrays and objects more than ${maxDepth} deep; flatten it, or raise limits.maxValueDepth in $STUBRUN_HOME/config.json`,
-    );
-  }
+  if (!isWithinDepth(value, maxDepth)) throw tooDeep(`parameter "${name}"`, maxDepth);
+}
+
+function tooDeep(what: string, maxDepth: number): UsageError {
+  return new UsageError(`${what} nests arrays and objects more than ${maxDepth} deep; flatten it, or raise limits.maxValueDepth in $STUBRUN_HOME/config.json`);
 }
 
 /** A value fit to pass: not too deep, and no number JSON cannot hold (`1e999` parses as Infinity). */
@@ -283,8 +290,8 @@ function answerTooLarge(req: IncomingMessage, res: ServerResponse, error: HttpEr
   req.once("close", close);
 }
 
-/** The body as JSON (`{}` when empty), read up to `maxBytes`. */
-function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+/** The body as JSON (`{}` when empty), read up to `maxBytes`; its values may nest `maxDepth` deep. */
+function readJson(req: IncomingMessage, maxBytes: number, maxDepth: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -305,6 +312,9 @@ function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
       settle(() => {
         const text = Buffer.concat(chunks).toString("utf8");
         if (text.trim() === "") return resolve({});
+        // Measured on the text: parsing megabytes of "[[[[" would hold the event loop for seconds.
+        const deep = findTooDeepJson(text, maxDepth + 1);
+        if (deep) return reject(tooDeep(deep.key === undefined ? "the body" : `parameter "${deep.key}"`, maxDepth));
         try {
           resolve(JSON.parse(text));
         } catch {
