@@ -180,10 +180,12 @@ function refusalsAs404(res: ServerResponse, handler: () => void): void {
   }
 }
 
-/** The request's URL, or undefined when its target is not one (`GET //%`). */
+/** The request's URL, or undefined when its target is not one. */
 function requestUrl(req: IncomingMessage): URL | undefined {
+  const target = req.url ?? "/";
   try {
-    return new URL(req.url ?? "/", "http://localhost");
+    // A path is a path: resolved against a base, "//%" would be read as a host (and throw).
+    return new URL(target.startsWith("/") ? `http://localhost${target}` : target);
   } catch {
     return undefined;
   }
