@@ -334,7 +334,8 @@ describe("the HTTP side holds", () => {
         socket.resume();
         await waitUntil(() => ended, { timeoutMs: 30_000, what: () => `the follow stream to end (received ${received.length} bytes, last: ${JSON.stringify(received.slice(-200))})` });
         expect(received).toMatch(/event: behind\ndata: .*fell behind.*follow again/);
-        expect(received.length).toBeLessThan(9 * 1024 * 1024);
+        // Of about 9 MiB written: the 1 MiB limit and what the kernel held (measured: 1.2 MB; the old server sent all of it).
+        expect(received.length).toBeLessThan(5 * 1024 * 1024);
       } finally {
         socket.destroy();
       }
