@@ -10,11 +10,11 @@ import fs from "node:fs";
  */
 export function ensureLocalToken(home: string): string {
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-  fs.chmodSync(home, 0o700);
+  tighten(home, 0o700);
   const file = tokenFilePath(home);
   const existing = readTokenFile(home);
   if (existing) {
-    fs.chmodSync(file, 0o600);
+    tighten(file, 0o600);
     return existing;
   }
   const token = randomBytes(32).toString("hex");
@@ -30,6 +30,15 @@ export function ensureLocalToken(home: string): string {
   // An empty file left by a crash: replace it.
   fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
+}
+
+/** Only the user may read the token: a home made by an older version may be open to others. */
+function tighten(file: string, mode: number): void {
+  try {
+    if ((fs.statSync(file).mode & 0o777) !== mode) fs.chmodSync(file, mode);
+  } catch {
+    // not ours to change (a home set up by an administrator): leave it as it is
+  }
 }
 
 /** The apps page link that logs a browser in (`/apps?token=T` sets a cookie). */
