@@ -40,8 +40,22 @@ class Probe {
   @stub.function()
   double(x: number) { return x * 2; }
 
+  /** Sends one request on a raw WebSocket with this worker's credential and returns the reply. */
+  async raw(message: Record<string, unknown>) {
+    const WebSocket = require("ws"); // resolved from the project, like any bare import missing from the upload
+    const ws = new WebSocket(process.env.STUBRUN_SERVER_URL!.replace("http", "ws") + "/ws", { headers: { authorization: "Bearer " + process.env.STUBRUN_TOKEN } });
+    return new Promise((resolve, reject) => {
+      ws.on("open", () => ws.send(JSON.stringify({ ...message, id: 1 })));
+      ws.on("message", (data: unknown) => {
+        ws.close();
+        resolve(JSON.parse(String(data)));
+      });
+      ws.on("error", reject);
+    });
+  }
+
   @stub.function()
-  async probe(other: string) {
+  async probe(other: string, otherId: string) {
     const url = process.env.STUBRUN_SERVER_URL;
     const auth = { authorization: "Bearer " + process.env.STUBRUN_TOKEN };
     const status = async (p: string, init: RequestInit = {}) => (await fetch(url + p, init)).status;
@@ -51,7 +65,11 @@ class Probe {
     } catch (error) {
       lookupError = (error as Error).message;
     }
+    const stop = (await this.raw({ type: "app.stop", appId: otherId })) as { ok: boolean; error?: { message: string } };
+    const call = (await this.raw({ type: "call.start", appId: otherId, function: "Other.ping", args: [] })) as { ok: boolean; error?: { message: string } };
     return {
+      rawStop: stop.ok ? "stopped!" : stop.error?.message,
+      rawCall: call.ok ? "called!" : call.error?.message,
       listWithToken: await status("/api/apps", { headers: auth }),
       listWithout: await status("/api/apps"),
       stopWithToken: await status("/api/apps/" + other + "/stop", { method: "POST", headers: auth }),
@@ -203,12 +221,15 @@ window.wsOutcome = new Promise((resolve) => {
   });
 
   test("a function's own credential reaches only its own app: no apps API, no other app; its nested calls work", async () => {
-    const r = await server.run([`${PROBE}::Probe.probe`, "--other", "access-other"]);
+    const otherId = (await appList(server)).find((a) => a.name === "access-other")?.id as string;
+    const r = await server.run([`${PROBE}::Probe.probe`, "--other", "access-other", "--other-id", otherId]);
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.code).toBe(0);
     const seen = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(seen).toMatchObject({ listWithToken: 403, listWithout: 401, stopWithToken: 403, stopWithout: 401, appsPage: 403, nested: 42 });
     expect(seen.lookupError).toContain("looking up app access-other is refused: this connection uses the credential of the workers of app");
+    expect(seen.rawStop).toContain("app.stop is refused: this connection uses the credential of the workers of app");
+    expect(seen.rawCall).toContain(`a call of app ${otherId} is refused`);
     expect(await stateOf(server, "access-other")).toBe("deployed");
   });
 });
