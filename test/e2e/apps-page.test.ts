@@ -41,7 +41,17 @@ class Demo {
     await fetch(`${server.url}/web/apps-page-demo/Demo.hello?name=first`);
 
     const page = await browser.newPage();
-    await page.goto(`${server.url}/apps`);
+    // Without the token the page says how to get in...
+    const refused = await page.goto(`${server.url}/apps`);
+    expect(refused?.status()).toBe(401);
+    await expect(page.locator("body").textContent()).resolves.toContain("npx stubrun server status");
+    // ...and the link that `server status` prints logs this browser in.
+    const status = await server.run(["server", "status"]);
+    const link = /Apps page \(this link logs a browser in\): (\S+)/.exec(status.stdout)?.[1];
+    expect(link).toBe(`${server.url}/apps?token=${server.token}`);
+    const login = await page.goto(link as string);
+    expect(login?.status()).toBe(200);
+    expect(page.url()).toBe(`${server.url}/apps`);
     const row = page.locator("tr", { hasText: "apps-page-demo" });
     await expect(row.locator("td").nth(2).textContent()).resolves.toBe("deployed");
     await expect(row.locator("td").nth(3).textContent()).resolves.toBe("1");

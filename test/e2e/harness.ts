@@ -53,6 +53,21 @@ export class TestServer {
     return { ...process.env, STUBRUN_HOME: this.home, STUBRUN_SERVER_URL: this.url };
   }
 
+  /** The server's local token (`$STUBRUN_HOME/token`): what the CLI and SDK send on loopback. */
+  get token(): string {
+    return fs.readFileSync(path.join(this.home, "token"), "utf8").trim();
+  }
+
+  /** `Authorization` for a raw request (fetch, a WebSocket) to this server. */
+  get authHeaders(): Record<string, string> {
+    return { authorization: `Bearer ${this.token}` };
+  }
+
+  /** fetch() on this server's URL with its token, as the CLI sends it (for /api routes). */
+  api(pathAndQuery: string, init: RequestInit = {}): Promise<Response> {
+    return fetch(`${this.url}${pathAndQuery}`, { ...init, headers: { ...this.authHeaders, ...(init.headers as Record<string, string> | undefined) } });
+  }
+
   get alive(): boolean {
     return this.process.exitCode === null && this.process.signalCode === null;
   }

@@ -118,7 +118,7 @@ describe("the HTTP side holds", () => {
 
   /** Every /api request of this file goes through here (a token header, when the server needs one, goes here). */
   function api(pathAndQuery: string, init: RequestInit = {}): Promise<Response> {
-    return fetch(`${server.url}${pathAndQuery}`, init);
+    return server.api(pathAndQuery, init);
   }
 
   async function web(method: "GET" | "POST", pathAndQuery: string, body?: string, signal?: AbortSignal): Promise<Reply> {
@@ -184,13 +184,13 @@ describe("the HTTP side holds", () => {
 
   describe("malformed requests", () => {
     test("GET //% over a raw socket is answered, and the server stays up", async () => {
-      const { answer } = await raw("GET //% HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", { keepOpen: true });
+      const { answer } = await raw(`GET //% HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\n\r\n`, { keepOpen: true });
       expect(answer).toMatch(/^HTTP\/1\.1 404 /);
       expect(answer).toContain("no route for GET //%");
       await expectServerFine();
       // The same path through the web endpoint and API prefixes.
       for (const target of ["/web//%", "/api/apps//%/logs", "//%/x", "http://[::1/x", "*"]) {
-        const r = await raw(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { keepOpen: true });
+        const r = await raw(`GET ${target} HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\n\r\n`, { keepOpen: true });
         expect({ target, answer: r.answer.slice(0, 12) }).toEqual({ target, answer: expect.stringMatching(/^HTTP\/1\.1 [45]\d\d/) });
       }
       await expectServerFine();
@@ -324,7 +324,7 @@ describe("the HTTP side holds", () => {
       socket.on("error", () => {});
       socket.setEncoding("utf8").on("data", (d: string) => (received += d));
       socket.on("end", () => (ended = true));
-      socket.write(`GET /api/apps/${APP}/logs?follow=1&limit=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      socket.write(`GET /api/apps/${APP}/logs?follow=1&limit=1 HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\nAuthorization: Bearer ${server.token}\r\n\r\n`);
       try {
         await waitUntil(() => received.includes("200 OK"), { what: "the follow stream to start" });
         socket.pause(); // stops reading

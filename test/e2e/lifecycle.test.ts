@@ -57,7 +57,7 @@ function workerPid(dir: string, label: string, timeoutMs = 30_000): Promise<numb
 
 /** The app as the server's API shows it: polled fast where a duration is measured. */
 async function apiApp(server: TestServer, id: string): Promise<AppJson> {
-  const res = await fetch(`${server.url}/api/apps/${id}`);
+  const res = await server.api(`/api/apps/${id}`);
   return (await res.json()) as AppJson;
 }
 

@@ -27,8 +27,8 @@ class RawClient {
     });
   }
 
-  static open(serverUrl: string): Promise<RawClient> {
-    const socket = new WebSocket(`${serverUrl.replace("http", "ws")}/ws`, { perMessageDeflate: false, maxPayload: 0 });
+  static open(serverUrl: string, headers: Record<string, string>): Promise<RawClient> {
+    const socket = new WebSocket(`${serverUrl.replace("http", "ws")}/ws`, { headers, perMessageDeflate: false, maxPayload: 0 });
     return new Promise((resolve, reject) => {
       socket.once("open", () => resolve(new RawClient(socket)));
       socket.once("error", reject);
@@ -146,7 +146,7 @@ describe("protocol: bad messages from a raw client", () => {
 
   beforeAll(async () => {
     server = await TestServer.start();
-    raw = await RawClient.open(server.url);
+    raw = await RawClient.open(server.url, server.authHeaders);
   });
   afterAll(async () => {
     await raw?.close();
@@ -287,7 +287,7 @@ describe("protocol: bad messages from a raw client", () => {
   });
 
   test("a client that vanishes mid-call: its call ends and its app stops", async () => {
-    const doomed = await RawClient.open(server.url);
+    const doomed = await RawClient.open(server.url, server.authHeaders);
     const created = await doomed.request(rawAppCreate(1));
     const appId = (created.value as { appId: string }).appId;
     expect(await doomed.request({ type: "call.start", id: 2, appId, function: "Raw.sleep", args: [60_000] })).toMatchObject({ ok: true });
@@ -295,7 +295,7 @@ describe("protocol: bad messages from a raw client", () => {
     const deadline = Date.now() + 10_000;
     let app: { state: string; runningTasks: number } | undefined;
     while (Date.now() < deadline) {
-      const apps = (await (await fetch(`${server.url}/api/apps`)).json()) as { id: string; state: string; runningTasks: number }[];
+      const apps = (await (await server.api("/api/apps")).json()) as { id: string; state: string; runningTasks: number }[];
       app = apps.find((a) => a.id === appId);
       if (app?.state === "stopped" && app.runningTasks === 0) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -305,7 +305,7 @@ describe("protocol: bad messages from a raw client", () => {
 
   test("all of it at once, while another client's run goes on: that run succeeds and the server stays up", async () => {
     const run = server.run(["--quiet", steadyFile, "--count", "8"]);
-    const noisy = await RawClient.open(server.url);
+    const noisy = await RawClient.open(server.url, server.authHeaders);
     try {
       for (let round = 0; round < 5; round++) {
         noisy.send("{nope");

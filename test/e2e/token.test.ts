@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
-import { BIN, runBin } from "./harness";
+import { BIN, runBin, writeFixture } from "./harness";
 
 /** A non-loopback IPv4 address of this machine, if it has one. */
 function externalAddress(): string | undefined {
@@ -30,7 +30,7 @@ maybe("a server listening beyond loopback", () => {
     expect(r.stderr).toContain("STUBRUN_TOKEN");
   });
 
-  test("answers clients elsewhere only with the token; clients on this machine need none", async () => {
+  test("answers clients elsewhere only with the token; clients on this machine read its token file", async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-token-"));
     homes.push(home);
     const server = spawn(process.execPath, [BIN, "server", "--host", "0.0.0.0", "--port", "0"], {
@@ -51,10 +51,10 @@ maybe("a server listening beyond loopback", () => {
       const base = { ...process.env, STUBRUN_HOME: home };
       const refused = await runBin(["examples/hello.ts"], { env: { ...base, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "" } });
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toContain("it needs a token: set STUBRUN_TOKEN");
+      expect(refused.stderr).toContain(`the server at ${remote} needs a token (STUBRUN_TOKEN is not set): set STUBRUN_TOKEN to its token`);
       const wrong = await runBin(["app", "list"], { env: { ...base, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "nope" } });
       expect(wrong.code).toBe(1);
-      expect(wrong.stderr).toContain("needs a token");
+      expect(wrong.stderr).toContain(`the server at ${remote} refused the token (STUBRUN_TOKEN): set STUBRUN_TOKEN to its token`);
       const ok = await runBin(["examples/hello.ts"], { env: { ...base, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "s3cret" } });
       expect(ok.stdout).toBe("Hello world!\n");
       expect(ok.code).toBe(0);
@@ -65,4 +65,55 @@ maybe("a server listening beyond loopback", () => {
       await new Promise((resolve) => server.once("exit", resolve));
     }
   });
+
+  /** A function that calls another function of its app: the worker calls back with its app's credential. */
+  const NESTED = writeFixture(
+    "token-nested.ts",
+    `import { Stub, fn } from "stubrun";
+const stub = new Stub("token-nested");
+class Nest {
+  @stub.function()
+  inner(x: number) { return x + 1; }
+
+  @stub.function()
+  async outer(x: number) {
+    return { url: process.env.STUBRUN_SERVER_URL, value: await fn(this.inner).remote(x) };
+  }
+}
+`,
+  );
+
+  for (const bind of ["one LAN address", "every address (0.0.0.0)"]) {
+    test(`a function's nested call works on a server bound to ${bind}`, async () => {
+      const host = bind.startsWith("one") ? (address as string) : "0.0.0.0";
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-token-"));
+      homes.push(home);
+      const server = spawn(process.execPath, [BIN, "server", "--host", host, "--port", "0"], {
+        env: { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: "s3cret" },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      try {
+        const port = await new Promise<string>((resolve, reject) => {
+          let log = "";
+          server.stderr.setEncoding("utf8").on("data", (d: string) => {
+            log += d;
+            const m = /listening on http:\/\/[^:]+:(\d+)/.exec(log);
+            if (m) resolve(m[1]);
+          });
+          server.once("exit", () => reject(new Error(log)));
+        });
+        const remote = `http://${address}:${port}`;
+        const r = await runBin([`${NESTED}::Nest.outer`, "--x", "41"], { env: { ...process.env, STUBRUN_HOME: home, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "s3cret" } });
+        expect(r.stderr).not.toContain("Error");
+        expect(r.code).toBe(0);
+        const seen = JSON.parse(r.stdout) as { url: string; value: number };
+        expect(seen.value).toBe(42);
+        // A server on one address gives workers that address: before, they were refused there without a token.
+        expect(seen.url).toBe(host === "0.0.0.0" ? `http://127.0.0.1:${port}` : remote);
+      } finally {
+        server.kill("SIGTERM");
+        await new Promise((resolve) => server.once("exit", resolve));
+      }
+    });
+  }
 });

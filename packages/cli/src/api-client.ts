@@ -1,4 +1,4 @@
-import { isLoopbackUrl, RequestRefusedError, ServerUnavailableError, UsageError } from "@stubrun/protocol";
+import { clientToken, isLoopbackUrl, RequestRefusedError, ServerUnavailableError, tokenRefusedMessage, UsageError, type ClientToken } from "@stubrun/protocol";
 import { logFilePath, probeServer, startDaemonAt } from "@stubrun/server/dist/daemon";
 import type { Status } from "./status";
 
@@ -40,13 +40,18 @@ export class ApiClient {
     }
   }
 
+  /** What was sent: read after the server is sure to run, since a daemon started now writes its token file. */
+  private credential: ClientToken | undefined;
+
   private async fetch(path: string, init?: RequestInit): Promise<Response> {
     await this.ensureServer();
-    const headers: Record<string, string> = process.env.STUBRUN_TOKEN ? { authorization: `Bearer ${process.env.STUBRUN_TOKEN}` } : {};
+    this.credential = clientToken(this.url);
+    const headers: Record<string, string> = this.credential ? { authorization: `Bearer ${this.credential.token}` } : {};
     return fetch(`${this.url}${path}`, { ...init, headers });
   }
 
   private async json<T>(res: Response): Promise<T> {
+    if (res.status === 401) throw new ServerUnavailableError(tokenRefusedMessage(this.url, this.credential));
     const body = (await res.json()) as T & { error?: string };
     if (res.status === 404) throw new UsageError(body.error ?? "not found");
     if (!res.ok) throw new RequestRefusedError(body.error ?? `the server answered HTTP ${res.status}`);

@@ -12,3 +12,4 @@ export * from "./frames";
 export * from "./cron";
 export * from "./api-types";
 export * from "./value-depth";
+export * from "./client-token";

@@ -65,7 +65,7 @@ export async function startDaemon(home: string, port: number, host = "127.0.0.1"
     detached: true,
     // The daemon never holds the caller's stdout/stderr open: its output goes to the log file.
     stdio: ["ignore", log, log],
-    env: { ...process.env, STUBRUN_HOME: home },
+    env: { ...daemonEnv(process.env), STUBRUN_HOME: home },
   });
   fs.closeSync(log);
   let exited: string | undefined;
@@ -111,6 +111,18 @@ export async function stopDaemon(home: string): Promise<boolean> {
   }
   fs.rmSync(pidFilePath(home), { force: true });
   return true;
+}
+
+/**
+ * The daemon's environment: what a server needs of the client that starts it, and nothing of the
+ * client's own (`API_KEY=first stubrun a.ts` must not reach a later run's workers, nor sit in the
+ * server's environment for a same-user process to read).
+ */
+export function daemonEnv(from: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const keep = /^(PATH|HOME|USER|LOGNAME|LANG|LC_[A-Z]+|TZ|TMPDIR|TMP|TEMP|SYSTEMROOT|NODE_EXTRA_CA_CERTS|(HTTPS?|NO|ALL)_PROXY|STUBRUN_[A-Z0-9_]+)$/i;
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(from)) if (value !== undefined && keep.test(key)) env[key] = value;
+  return env;
 }
 
 function isAlive(pid: number): boolean {

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import { UsageError } from "@stubrun/protocol";
 import { pidFilePath, pingServer, readDaemon } from "./daemon";
 import { startServer, type RunningServer } from "./server";
+import { appsPageLink } from "./local-token";
 
 /**
  * Runs the server in this process until SIGINT or SIGTERM, with its pid file written while it
@@ -21,6 +22,7 @@ export async function runServerProcess(options: { home: string; port: number; ho
   const pidFile = pidFilePath(options.home);
   fs.writeFileSync(pidFile, JSON.stringify({ pid: process.pid, port: server.port, url: server.url }));
   log(`stubrun server listening on ${server.url} (STUBRUN_HOME=${options.home}, pid ${process.pid})`);
+  log(`Apps page (this link logs a browser in): ${appsPageLink(server.url, server.token)}`);
   const stop = (signal: string) => {
     log(`stubrun server: ${signal}, stopping`);
     void server.close().finally(() => {

@@ -1,10 +1,15 @@
 import { HEARTBEAT_TIMEOUT_MS, MAX_MESSAGE_BYTES } from "@stubrun/protocol";
 import path from "node:path";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { AppManager } from "./apps/app-manager";
 import { CodeStore } from "./code/code.store";
 import { LocalDispatcher } from "./dispatcher/local-dispatcher";
 import { Access } from "./http/access";
+import { AppTokens } from "./http/app-tokens";
+import { ensureLocalToken } from "./local-token";
+import { AppScope, FULL_ACCESS } from "./transport/client-scope";
 import { handleHttp } from "./http/http-routes";
 import { createHttpServer } from "./http/http-server";
 import { WebEndpoints } from "./http/web-endpoints";
@@ -24,7 +29,10 @@ export interface ServerOptions {
   /** 0 picks a free port. */
   port: number;
   host?: string;
-  /** Required when `host` is not loopback: clients elsewhere must send it. @default process.env.STUBRUN_TOKEN */
+  /**
+   * A full-access token clients may send besides the local one in `$STUBRUN_HOME/token`;
+   * required when `host` is not loopback. @default process.env.STUBRUN_TOKEN
+   */
   token?: string;
   /** Limits over those of `$STUBRUN_HOME/config.json` (tests use it). */
   limits?: Partial<ServerLimits>;
@@ -36,6 +44,8 @@ export interface RunningServer {
   port: number;
   /** The limits in force. */
   limits: ServerLimits;
+  /** The local token (`$STUBRUN_HOME/token`): clients on this machine send it. */
+  token: string;
   close(): Promise<void>;
 }
 
@@ -50,19 +60,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   callsRepo.failOrphans(now);
 
   const host = options.host ?? "127.0.0.1";
-  const access = Access.forHost(host, options.token ?? process.env.STUBRUN_TOKEN);
+  const localToken = ensureLocalToken(options.home);
+  const appTokens = new AppTokens();
+  const access = Access.forHost(host, options.token ?? process.env.STUBRUN_TOKEN, localToken, appTokens);
   let url = "";
   let workerUrl = "";
   const logsRepo = new LogsRepository(db);
   const versionsRepo = new VersionsRepository(db);
   const dispatcher = new LocalDispatcher(
-    (appId) => workerEnv(workerUrl, appId),
+    (appId) => workerEnv(workerUrl, appId, appTokens.forApp(appId)),
     (appId, functionName, stream, data) => apps.workerOutput(appId, functionName, stream, data),
   );
   const apps = new AppManager(appsRepo, callsRepo, new CodeStore(path.join(options.home, "code")), dispatcher, logsRepo, versionsRepo);
   const deployer = new Deployer(db, appsRepo, versionsRepo, apps);
   const scheduler = new Scheduler(apps, versionsRepo, (appId, line) => apps.note(appId, line));
   apps.listen(scheduler);
+  // A stopped app's workers lose their credential with it.
+  apps.listen({ appChanged: () => undefined, appStopped: (appId) => appTokens.drop(appId) });
   // Deployed apps outlive the server: serve them again (their schedules restart from now).
   for (const record of appsRepo.listDeployed()) apps.run(record, undefined);
 
@@ -72,24 +86,39 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES, perMessageDeflate: false });
   const clients = new Map<WebSocket, ClientConnection>();
 
-  httpServer.on("upgrade", (req, socket, head) => {
-    if (new URL(req.url ?? "/", "http://x").pathname !== "/ws") {
-      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
-      return;
-    }
-    if (!access.allows(req)) {
-      socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n");
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const client = new ClientConnection(ws, apps, deployer);
-      clients.set(ws, client);
-      ws.on("error", () => {}); // "close" follows.
-      ws.on("close", () => {
-        clients.delete(ws);
-        void apps.ownerGone(client);
+  // No listener may throw (DESIGN §5): a bad request is answered, never let through to crash the process.
+  httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => {}); // a peer that resets mid-handshake
+    try {
+      const pathname = pathnameOf(req.url);
+      if (pathname === undefined) return refuseUpgrade(socket, 400, "Bad Request", "the request's URL cannot be read");
+      if (pathname !== "/ws") return refuseUpgrade(socket, 404, "Not Found", `no WebSocket at ${pathname}; clients connect to /ws`);
+      const decision = access.check(req, "ws");
+      if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.status === 401 ? "Unauthorized" : "Forbidden", decision.error);
+      const { credential } = decision;
+      const scope =
+        credential.kind === "app"
+          ? new AppScope(credential.appId, {
+              deployedAppId: (name) => appsRepo.findDeployed(name)?.id,
+              appOfCall: (callId) => apps.appOfCall(callId),
+            })
+          : FULL_ACCESS;
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        try {
+          const client = new ClientConnection(ws, apps, deployer, scope);
+          clients.set(ws, client);
+          ws.on("error", () => {}); // "close" follows.
+          ws.on("close", () => {
+            clients.delete(ws);
+            void apps.ownerGone(client).catch(() => undefined);
+          });
+        } catch {
+          ws.terminate();
+        }
       });
-    });
+    } catch {
+      socket.destroy();
+    }
   });
 
   // A client that stops heartbeating is given up, so its ephemeral apps stop.
@@ -104,8 +133,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     httpServer.listen(options.port, host, () => resolve());
   });
   const port = (httpServer.address() as { port: number }).port;
+  access.listening(port);
   url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  // Workers call back on loopback when the server listens on every address, so they need no token.
+  // Workers call back at the server's own address (with their app's credential); a server on
+  // every address is reached on loopback, since 0.0.0.0 is not an address to connect to.
   workerUrl = host === "0.0.0.0" || host === "::" ? `http://127.0.0.1:${port}` : url;
 
   let closing: Promise<void> | undefined;
@@ -113,6 +144,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url,
     port,
     limits,
+    token: localToken,
     close: () =>
       (closing ??= (async () => {
         clearInterval(reaper);
@@ -128,10 +160,36 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-/** Workers get what they need to call back into their app, and never the server's token. */
-function workerEnv(serverUrl: string, appId: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, STUBRUN_SERVER_URL: serverUrl, STUBRUN_APP_ID: appId };
-  delete env.STUBRUN_TOKEN;
-  delete env.STUBRUN_WORKER_CONFIG;
-  return env;
+/** The environment variables of the server that workers keep (SPEC §2: "the basics"). */
+const WORKER_BASICS = ["PATH", "HOME", "LANG", "TZ"] as const;
+
+/**
+ * A worker's whole environment (SPEC §2): the basics, where to call back, its app, and a
+ * credential for that app alone. Nothing else of the server's environment, nor of the client
+ * that started the daemon, reaches a function; secrets and image variables are added by the
+ * code that knows them.
+ */
+export function workerEnv(serverUrl: string, appId: string, appToken: string, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of WORKER_BASICS) if (from[key] !== undefined) env[key] = from[key];
+  // Read by worker-process.ts for the worker's heap size (until the dispatcher takes it from `limits`).
+  if (from.STUBRUN_WORKER_MEMORY_MB) env.STUBRUN_WORKER_MEMORY_MB = from.STUBRUN_WORKER_MEMORY_MB;
+  return { ...env, STUBRUN_SERVER_URL: serverUrl, STUBRUN_APP_ID: appId, STUBRUN_TOKEN: appToken };
+}
+
+/** The path of a request's URL, or undefined when it cannot be read (`//%`). */
+function pathnameOf(url: string | undefined): string | undefined {
+  try {
+    return new URL(url ?? "/", "http://x").pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Answers a WebSocket handshake with an HTTP error that says why, and closes the socket. */
+function refuseUpgrade(socket: Duplex, status: number, reason: string, error: string): void {
+  const body = JSON.stringify({ error });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -4,6 +4,7 @@
  * at a time over the IPC channel until told to shut down (then its exit hooks run).
  */
 import {
+  clientToken,
   decodeValue,
   encodeValue,
   toWireError,
@@ -19,6 +20,7 @@ import { installModuleResolution } from "./module-resolution";
 import { captureOutput } from "./output-capture";
 
 const config = JSON.parse(process.env.STUBRUN_WORKER_CONFIG ?? "{}") as WorkerConfig;
+delete process.env.STUBRUN_WORKER_CONFIG; // the function sees SPEC §2's environment, not the worker's plumbing
 const functionName = `${config.className}.${config.methodName}`;
 let currentCallId: string | undefined;
 let instance: Record<string, unknown> | undefined;
@@ -80,7 +82,8 @@ function connectNestedCalls(): void {
   const appId = process.env.STUBRUN_APP_ID;
   if (!url || !appId) return;
   let session: Promise<AppSession> | undefined;
-  setSessionProvider(() => (session ??= ServerConnection.open(url).then((connection) => ({ connection, appId }))));
+  // STUBRUN_TOKEN is the app's own credential: it lets these calls in, and nothing else.
+  setSessionProvider(() => (session ??= ServerConnection.open(url, { credential: clientToken(url) }).then((connection) => ({ connection, appId }))));
 }
 
 process.on("message", (raw: ToWorkerMessage) => {

@@ -1,5 +1,6 @@
-import { serverUrlFromEnv, UsageError } from "@stubrun/protocol";
+import { readTokenFile, serverUrlFromEnv, UsageError } from "@stubrun/protocol";
 import { pingServer, readDaemon, startDaemon, stopDaemon } from "@stubrun/server/dist/daemon";
+import { appsPageLink } from "@stubrun/server/dist/local-token";
 import type { CommandModule } from "yargs";
 import type { CliContext } from "../cli-context";
 
@@ -35,10 +36,12 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
           const running = readDaemon(context.home);
           if (running && (await pingServer(running.url))) {
             process.stderr.write(`The stubrun server is already running on ${running.url} (pid ${running.pid})\n`);
+            process.stderr.write(appsPageLine(running.url, context.home));
             return;
           }
           const info = await startDaemon(context.home, port, host);
           process.stderr.write(`Started the stubrun server on ${info.url} (pid ${info.pid}, STUBRUN_HOME=${context.home})\n`);
+          process.stderr.write(appsPageLine(info.url, context.home));
           return;
         }
         case "stop": {
@@ -56,12 +59,19 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
           process.stdout.write(
             info && answering ? `running on ${info.url} (pid ${info.pid})\n` : info ? `pid ${info.pid} is alive but not answering on ${info.url}\n` : "not running\n",
           );
+          if (info && answering) process.stdout.write(appsPageLine(info.url, context.home));
           if (!(info && answering)) process.exitCode = 3;
           return;
         }
       }
     },
   };
+}
+
+/** The apps page link that logs a browser in, with the server's local token. */
+function appsPageLine(url: string, home: string): string {
+  const token = readTokenFile(home) ?? process.env.STUBRUN_TOKEN;
+  return token ? `Apps page (this link logs a browser in): ${appsPageLink(url, token)}\n` : "";
 }
 
 /** The pid a stubrun server at `url` reports, if one answers there. */

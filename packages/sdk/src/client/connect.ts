@@ -1,4 +1,4 @@
-import { isLoopbackUrl, serverUrlFromEnv, ServerUnavailableError } from "@stubrun/protocol";
+import { clientToken, isLoopbackUrl, serverUrlFromEnv, ServerUnavailableError } from "@stubrun/protocol";
 import { ServerConnection } from "./connection";
 
 /** Starts a local server answering at `url` (the daemon), and resolves once it answers. */
@@ -18,16 +18,15 @@ export function setServerStarter(starter: ServerStarter): void {
  * other URL must already answer.
  */
 export async function connectToServer(url = serverUrlFromEnv(), options: { onStarting?: (url: string) => void } = {}): Promise<ServerConnection> {
-  const token = process.env.STUBRUN_TOKEN;
   try {
-    return await ServerConnection.open(url, { token });
+    return await ServerConnection.open(url, { credential: clientToken(url) });
   } catch (error) {
     const refused = error instanceof ServerUnavailableError && /ECONNREFUSED/.test(error.message);
     const starter = holder[GLOBAL_KEY];
     if (!refused || !isLoopbackUrl(url) || !starter) {
       const message = (error as Error).message;
       // Errors that already say what to do (a token, a port taken by something else) stand as they are.
-      if (/STUBRUN_/.test(message)) throw error;
+      if (/STUBRUN_|refused the connection/.test(message)) throw error;
       throw new ServerUnavailableError(
         `${message}. Check that the server is running and STUBRUN_SERVER_URL is right` +
           (isLoopbackUrl(url) ? "" : ", or unset STUBRUN_SERVER_URL to use a local server"),
@@ -35,6 +34,7 @@ export async function connectToServer(url = serverUrlFromEnv(), options: { onSta
     }
     options.onStarting?.(url);
     await starter(url);
-    return ServerConnection.open(url, { token });
+    // Read after the start: the daemon writes its token file as it starts.
+    return ServerConnection.open(url, { credential: clientToken(url) });
   }
 }

@@ -5,7 +5,9 @@ import {
   HEARTBEAT_INTERVAL_MS,
   MAX_MESSAGE_BYTES,
   ServerUnavailableError,
+  tokenRefusedMessage,
   UncarriableValueError,
+  type ClientToken,
   type CallResult,
   type ClientMessage,
   type Encoded,
@@ -62,24 +64,43 @@ export class ServerConnection {
     this.heartbeat = setInterval(() => this.send({ type: "heartbeat" }), HEARTBEAT_INTERVAL_MS).unref();
   }
 
-  /** Opens a connection to the server at `url` (http://host:port). */
-  static open(url: string, options: { token?: string } = {}): Promise<ServerConnection> {
+  /**
+   * Opens a connection to the server at `url` (http://host:port), sending `credential` (see
+   * `clientToken`: `STUBRUN_TOKEN`, or the local server's token file) as `Authorization: Bearer`.
+   */
+  static open(url: string, options: { credential?: ClientToken } = {}): Promise<ServerConnection> {
     const wsUrl = url.replace(/^http/, "ws") + "/ws";
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+      const { credential } = options;
+      const headers: Record<string, string> = credential ? { authorization: `Bearer ${credential.token}` } : {};
       const socket = new WebSocket(wsUrl, { headers, perMessageDeflate: false, handshakeTimeout: CONNECT_TIMEOUT_MS });
       socket.once("open", () => {
         socket.removeAllListeners("error");
         resolve(new ServerConnection(url, socket));
       });
       socket.once("unexpected-response", (_req, res) => {
+        socket.on("error", () => {}); // terminate() below reports the aborted handshake as an error too
         if (res.statusCode === 401) {
-          const why = options.token ? "STUBRUN_TOKEN is not its token" : "it needs a token: set STUBRUN_TOKEN";
-          reject(new ServerUnavailableError(`the server at ${url} refused the connection (${why})`));
-        } else {
-          reject(new ServerUnavailableError(`something other than a stubrun server answers at ${url} (HTTP ${res.statusCode}): point STUBRUN_SERVER_URL at a stubrun server, or free that port`));
+          reject(new ServerUnavailableError(tokenRefusedMessage(url, credential)));
+          socket.terminate();
+          return;
         }
-        socket.terminate();
+        // A stubrun server says why it refused (a Host or Origin it does not accept) in a JSON body.
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body = (body + chunk).slice(0, 4096)));
+        res.on("error", () => {});
+        res.once("end", () => {
+          let why: string | undefined;
+          try {
+            why = (JSON.parse(body) as { error?: unknown }).error as string | undefined;
+          } catch {
+            why = undefined;
+          }
+          if (res.statusCode === 403 && typeof why === "string") reject(new ServerUnavailableError(`the server at ${url} refused the connection: ${why}`));
+          else reject(new ServerUnavailableError(`something other than a stubrun server answers at ${url} (HTTP ${res.statusCode}): point STUBRUN_SERVER_URL at a stubrun server, or free that port`));
+          socket.terminate();
+        });
       });
       socket.once("error", (error: NodeJS.ErrnoException) => {
         reject(new ServerUnavailableError(`cannot reach the stubrun server at ${url} (${error.code ?? error.message})`, { cause: error }));

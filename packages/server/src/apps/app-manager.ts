@@ -201,6 +201,12 @@ export class AppManager {
     this.running.get(appId)?.owner?.appOutput(appId, functionName, stream, data);
   }
 
+  /** The app a call belongs to while it runs (a worker's credential may cancel only its own app's calls). */
+  appOfCall(callId: string): string | undefined {
+    for (const app of this.running.values()) if (app.activeCalls.has(callId)) return app.record.id;
+    return undefined;
+  }
+
   cancelCall(callId: string): boolean {
     return this.dispatcher.cancel(callId);
   }

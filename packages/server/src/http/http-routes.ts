@@ -7,6 +7,7 @@ import type { CallsRepository } from "../state/calls.repository";
 import type { Access } from "./access";
 import { renderAppPage, renderAppsPage } from "./apps-page";
 import type { WebEndpoints } from "./web-endpoints";
+import { refusedHttp } from "./http-guard";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { LogEntry, LogsRepository } from "../state/logs.repository";
 
@@ -31,7 +32,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   if (!url) return json(res, 400, { error: `the request path ${JSON.stringify(req.url)} is not a valid URL path` });
   const parts = url.pathname.split("/").filter(Boolean).map(safeDecode);
   if (parts[0] === "web" && parts.length === 3) return ctx.web.handle(req, res, url, parts[1], parts[2]);
-  if ((parts[0] === "api" || parts[0] === "apps") && !ctx.access.allows(req)) return json(res, 401, { error: "this server needs a token: set STUBRUN_TOKEN to the server's token" });
+  if (refusedHttp(req, res, ctx.access, parts)) return; // Host, Origin and credential: see access.ts
   // The APP part of /api/apps/APP/... and /apps/APP becomes ":app".
   const appAt = parts[0] === "api" && parts[1] === "apps" ? 2 : parts[0] === "apps" ? 1 : -1;
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;

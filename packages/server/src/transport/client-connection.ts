@@ -14,6 +14,7 @@ import {
 import WebSocket from "ws";
 import type { AppManager, AppOwner, CallListener } from "../apps/app-manager";
 import type { Deployer } from "../apps/deployer";
+import { FULL_ACCESS, type ClientScope } from "./client-scope";
 
 /**
  * One client's WebSocket: every inbound message is validated, every request gets exactly one
@@ -27,6 +28,8 @@ export class ClientConnection implements CallListener, AppOwner {
     private readonly socket: WebSocket,
     private readonly apps: AppManager,
     private readonly deployer: Deployer,
+    /** What this connection's credential allows (a worker's: only its own app). */
+    private readonly scope: ClientScope = FULL_ACCESS,
   ) {
     this.outbox = new FrameBatcher((text) => {
       if (socket.readyState === WebSocket.OPEN) socket.send(text);
@@ -77,6 +80,7 @@ export class ClientConnection implements CallListener, AppOwner {
   }
 
   private async handle(message: ClientMessage): Promise<void> {
+    this.scope.check(message);
     switch (message.type) {
       case "heartbeat":
         return;

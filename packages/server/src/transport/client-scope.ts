@@ -1,0 +1,58 @@
+import { RequestRefusedError, type ClientMessage } from "@stubrun/protocol";
+
+/** What one connection may ask of the server, checked before each message is handled. */
+export interface ClientScope {
+  /** Throws a refusal naming what the connection's credential allows. */
+  check(message: ClientMessage): void;
+}
+
+/** A connection with the server's own token: anything. */
+export const FULL_ACCESS: ClientScope = { check: () => undefined };
+
+/** What an app scope needs to know of the server's apps. */
+export interface ScopeLookups {
+  /** The id of the deployed app of this name, if there is one. */
+  deployedAppId(name: string): string | undefined;
+  /** The app a running call belongs to, if the call is running. */
+  appOfCall(callId: string): string | undefined;
+}
+
+/**
+ * A connection with a worker's credential (SPEC §2, issue 7 item 5): it may start and cancel
+ * calls of its own app and look that app up (what `fn(...).remote()` and `lookup()` of the app's
+ * own functions need), and nothing else: no other app, no create, deploy or stop.
+ */
+export class AppScope implements ClientScope {
+  constructor(
+    readonly appId: string,
+    private readonly lookups: ScopeLookups,
+  ) {}
+
+  check(message: ClientMessage): void {
+    switch (message.type) {
+      case "heartbeat":
+        return;
+      case "call.start":
+        if (message.appId === this.appId) return;
+        throw this.refusal(`a call of app ${message.appId}`);
+      case "call.cancel": {
+        // A call that is no longer running has nothing to cancel: that answer is harmless.
+        const owner = this.lookups.appOfCall(message.callId);
+        if (owner === undefined || owner === this.appId) return;
+        throw this.refusal(`cancelling call ${message.callId} of another app`);
+      }
+      case "app.lookup":
+        if (this.lookups.deployedAppId(message.name) === this.appId) return;
+        throw this.refusal(`looking up app ${message.name}`);
+      default:
+        throw this.refusal(message.type);
+    }
+  }
+
+  private refusal(what: string): RequestRefusedError {
+    return new RequestRefusedError(
+      `${what} is refused: this connection uses the credential of the workers of app ${this.appId} (their STUBRUN_TOKEN), ` +
+        `which may only start and cancel calls of that app and look it up`,
+    );
+  }
+}
