@@ -57,6 +57,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const dispatcher = new LocalDispatcher(
     (appId) => workerEnv(workerUrl, appId),
     (appId, functionName, stream, data) => apps.workerOutput(appId, functionName, stream, data),
+    { limits, note: (appId, line) => apps.note(appId, line) },
   );
   const apps = new AppManager(appsRepo, callsRepo, new CodeStore(path.join(options.home, "code")), dispatcher, logsRepo, versionsRepo);
   const deployer = new Deployer(db, appsRepo, versionsRepo, apps);
