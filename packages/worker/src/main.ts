@@ -102,7 +102,15 @@ process.on("message", (raw: ToWorkerMessage) => {
     void shutdown();
   }
 });
-process.on("disconnect", () => process.exit(0)); // the server is gone: so is this worker.
+// The server is gone: so is this worker, with what it started (it leads its own process group).
+process.on("disconnect", () => {
+  try {
+    process.kill(-process.pid, "SIGKILL");
+  } catch {
+    // not a group leader (started by something else than the server): just leave
+  }
+  process.exit(0);
+});
 
 start().then(
   () => send({ type: "ready" }),

@@ -11,16 +11,15 @@ import {
 } from "@stubrun/protocol";
 import { DEFAULT_LIMITS, type ServerLimits } from "../config/limits";
 import type { CallObserver, CallOutcome, CallRequest, Dispatcher } from "./dispatcher";
-import { CallQueue } from "./call-queue";
-import { startTimer, type Timer } from "./long-timer";
+import { newPool, poolKey, withFrames, type Call, type CallState, type Pool, type WorkerInfo } from "./dispatch-state";
+import { guard } from "./guard";
+import { startTimer } from "./long-timer";
 import { OutputBudget } from "./output-budget";
+import { WARM_BACKOFF_MAX_MS } from "./warm-backoff";
 import { forkWorker, type WorkerEvents, type WorkerFactory, type WorkerProcess } from "./worker-process";
 
 /** How long exit hooks may run when a worker is shut down. */
 const EXIT_GRACE_MS = 3_000;
-/** The first and the longest wait before a keepWarm worker that died is replaced. */
-const WARM_BACKOFF_FIRST_MS = 1_000;
-const WARM_BACKOFF_MAX_MS = 60_000;
 
 /** The limits the dispatcher enforces. */
 export type DispatcherLimits = Pick<ServerLimits, "maxWorkers" | "maxQueuedCallsPerApp" | "workerMemoryMb" | "maxOutputBytesOutsideCalls">;
@@ -33,51 +32,6 @@ export interface LocalDispatcherOptions {
   note?: (appId: string, line: string) => void;
   /** Starts a worker. @default forkWorker (a real child process) */
   startWorker?: WorkerFactory;
-}
-
-type CallState = "queued" | "running" | "waiting-retry" | "done";
-
-interface Call {
-  request: CallRequest;
-  observer: CallObserver;
-  attempt: number;
-  state: CallState;
-  pool?: Pool;
-  worker?: WorkerProcess;
-  timeoutTimer?: Timer;
-  retryTimer?: Timer;
-}
-
-/** The workers and waiting calls of one function of one app. */
-interface Pool {
-  key: string;
-  appId: string;
-  fn: CallRequest["fn"];
-  code: CallRequest["code"];
-  /** Set when its app stops: no worker is started or replaced any more. */
-  stopped: boolean;
-  /** Set when its app moved to other code: it serves what it has queued, then its workers go. */
-  retiring: boolean;
-  workers: Set<WorkerProcess>;
-  queue: CallQueue<Call>;
-  /** Calls in `queue` still waiting (the queue also holds cancelled ones, skipped in turn). */
-  queued: number;
-  /** Whether a worker of it ever became ready: until then it starts one worker at a time. */
-  everReady: boolean;
-  /** keepWarm workers that died on their own in a row, and the timer that replaces them. */
-  warmFailures: number;
-  warmRetry?: Timer;
-  warmBackoffNoted: boolean;
-}
-
-/** What the dispatcher keeps about each worker. */
-interface WorkerInfo {
-  pool: Pool;
-  startedAt: number;
-  /** Set when the dispatcher asked it to stop or killed it: its exit is no failure. */
-  stopRequested: boolean;
-  idleTimer?: Timer;
-  outside: OutputBudget;
 }
 
 /**
@@ -211,27 +165,14 @@ export class LocalDispatcher implements Dispatcher {
   }
 
   private poolFor(request: CallRequest): Pool {
-    const key = `${request.appId}\0${request.fn.name}\0${request.code.dir}`;
-    let pool = this.pools.get(key);
+    let pool = this.pools.get(poolKey(request));
     if (!pool) {
-      pool = {
-        key,
-        appId: request.appId,
-        fn: request.fn,
-        code: request.code,
-        stopped: false,
-        retiring: false,
-        workers: new Set(),
-        queue: new CallQueue(),
-        queued: 0,
-        everReady: false,
-        warmFailures: 0,
-        warmBackoffNoted: false,
-      };
-      this.pools.set(key, pool);
+      pool = newPool(request);
+      this.pools.set(pool.key, pool);
     }
     return pool;
   }
+
 
   /** The next call waiting in the pool's queue (cancelled ones are skipped). */
   private takeNext(pool: Pool): Call | undefined {
@@ -276,6 +217,15 @@ export class LocalDispatcher implements Dispatcher {
       void this.stopWorker(worker);
       freeing++;
     }
+  }
+
+  /** Whether a pool other than `pool` has calls waiting for a slot (pools with none left are dropped). */
+  private otherPoolWantsSlot(pool: Pool): boolean {
+    for (const other of this.wantSlot) {
+      if (other.stopped || other.queued === 0) this.wantSlot.delete(other);
+      else if (other !== pool) return true;
+    }
+    return false;
   }
 
   /** Pools waiting for a slot get the slots that came free, oldest first; calls before keepWarm. */
@@ -346,7 +296,7 @@ export class LocalDispatcher implements Dispatcher {
     const seconds = call.request.fn.options.timeout;
     call.timeoutTimer = startTimer(
       seconds * 1000,
-      this.guard("call timeout", () => {
+      guard("the dispatcher's call timeout", () => {
         const error = new FunctionTimeoutError(`${call.request.fn.name} timed out after ${seconds} s (its timeout option)`);
         call.worker = undefined;
         worker.currentCallId = undefined;
@@ -390,7 +340,7 @@ export class LocalDispatcher implements Dispatcher {
         if (message.callId !== worker.currentCallId) return; // not the call it runs: ignored
         worker.currentCallId = undefined;
         if (worker.state === "busy") worker.state = "idle";
-        pool.warmFailures = 0;
+        pool.warmBackoff.reset();
         if (call && call.worker === worker && call.state === "running") {
           if (message.ok) this.finish(call, { state: "succeeded", value: message.value });
           else this.failAttempt(call, message.error, "failed");
@@ -452,17 +402,12 @@ export class LocalDispatcher implements Dispatcher {
   /** A keepWarm worker died on its own: its replacement waits, longer after each failure in a row. */
   private noteWarmFailure(pool: Pool, info: WorkerInfo): void {
     if (pool.fn.options.keepWarm === 0 || pool.retiring) return;
-    if (Date.now() - info.startedAt > WARM_BACKOFF_MAX_MS) pool.warmFailures = 0; // it lived a while: no loop
-    pool.warmFailures++;
-    const delay = Math.min(WARM_BACKOFF_FIRST_MS * 2 ** (pool.warmFailures - 1), WARM_BACKOFF_MAX_MS);
-    if (!pool.warmBackoffNoted && pool.warmFailures > 1) {
-      pool.warmBackoffNoted = true;
-      this.options.note?.(pool.appId, `keepWarm workers of ${pool.fn.name} keep exiting; they are restarted with a growing delay (up to ${WARM_BACKOFF_MAX_MS / 1000} s)`);
-    }
+    const { delayMs, note } = pool.warmBackoff.failed(Date.now() - info.startedAt);
+    if (note) this.options.note?.(pool.appId, `keepWarm workers of ${pool.fn.name} keep exiting; they are restarted with a growing delay (up to ${WARM_BACKOFF_MAX_MS / 1000} s)`);
     pool.warmRetry?.cancel();
     pool.warmRetry = startTimer(
-      pool.warmFailures > 1 ? delay : 0,
-      this.guard("keepWarm restart", () => {
+      delayMs,
+      guard("the dispatcher's keepWarm restart", () => {
         pool.warmRetry = undefined;
         this.topUpWarm(pool);
       }),
@@ -470,12 +415,13 @@ export class LocalDispatcher implements Dispatcher {
     );
   }
 
+
   private becomeIdle(worker: WorkerProcess, pool: Pool): void {
     worker.everReady = true;
     if (worker.state !== "idle") return;
     if (this.serveNext(worker, pool)) return;
     if (pool.retiring) return void this.stopWorker(worker);
-    if (this.wantSlot.size > 0 && !this.wantSlot.has(pool)) return void this.stopWorker(worker); // another function waits for a slot
+    if (this.otherPoolWantsSlot(pool)) return void this.stopWorker(worker); // its slot goes to a function with calls waiting
     worker.idleSince = Date.now();
     this.armIdleTimer(worker, pool, pool.fn.options.containerIdleTimeout * 1000);
   }
@@ -486,7 +432,7 @@ export class LocalDispatcher implements Dispatcher {
     info.idleTimer?.cancel();
     info.idleTimer = startTimer(
       ms,
-      this.guard("idle timeout", () => {
+      guard("the dispatcher's idle timeout", () => {
         info.idleTimer = undefined;
         if (worker.state !== "idle") return; // busy now: becomeIdle re-arms it later
         const live = [...pool.workers].filter((w) => w.state === "idle" || w.state === "busy").length;
@@ -526,7 +472,7 @@ export class LocalDispatcher implements Dispatcher {
       const delay = Math.min(policy.initialDelayMs * policy.backoffCoefficient ** (call.attempt - 1), policy.maxDelayMs);
       this.setState(call, "waiting-retry");
       call.observer.output("stderr", `stubrun: ${call.request.fn.name} attempt ${call.attempt} failed (${error.message}); retrying in ${delay} ms\n`);
-      call.retryTimer = startTimer(delay, this.guard("retry", () => call.state === "waiting-retry" && this.submit(call)));
+      call.retryTimer = startTimer(delay, guard("the dispatcher's retry", () => call.state === "waiting-retry" && this.submit(call)));
       return;
     }
     this.finish(call, { state, error });
@@ -541,21 +487,4 @@ export class LocalDispatcher implements Dispatcher {
     this.calls.delete(call.request.callId);
     call.observer.finished(outcome);
   }
-
-  /** Wraps a timer's callback so nothing it throws can end the server. */
-  private guard(what: string, callback: () => void): () => void {
-    return () => {
-      try {
-        callback();
-      } catch (error) {
-        console.error(`stubrun: internal error in the dispatcher's ${what}:`, error);
-      }
-    };
-  }
-}
-
-/** The error's own first line, followed by the stack frames of the error that caused it. */
-function withFrames(error: Error, causeStack: string | undefined): string {
-  const frames = (typeof causeStack === "string" ? causeStack : "").split("\n").filter((line) => /^\s+at /.test(line));
-  return [`${error.name}: ${error.message}`, ...frames].join("\n");
 }

@@ -1,5 +1,6 @@
 import { toWireError, type Encoded, validateWorkerMessage, type FromWorkerMessage, type ToWorkerMessage, type WorkerConfig } from "@stubrun/protocol";
 import { fork, type ChildProcess } from "node:child_process";
+import { guard } from "./guard";
 import { descendantsOf, killLeftovers, killProcessTree, type ProcessRef } from "./process-tree";
 
 const WORKER_MAIN = require.resolve("@stubrun/worker/dist/main.js");
@@ -88,20 +89,20 @@ export class ChildWorkerProcess implements WorkerProcess {
       // A runaway function dies of "heap out of memory" (and fails its call) before it hurts the machine.
       execArgv: [`--max-old-space-size=${options.memoryMb}`],
     });
-    this.child.stdout?.setEncoding("utf8").on("data", this.guard("stdout", (data: string) => events.rawOutput(this, "stdout", data)));
-    this.child.stderr?.setEncoding("utf8").on("data", this.guard("stderr", (data: string) => events.rawOutput(this, "stderr", data)));
+    this.child.stdout?.setEncoding("utf8").on("data", guard(`the stdout event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stdout", data)));
+    this.child.stderr?.setEncoding("utf8").on("data", guard(`the stderr event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stderr", data)));
     // A grandchild holding the pipes may see them fail once the worker is gone: nothing to do.
     this.child.stdout?.on("error", () => {});
     this.child.stderr?.on("error", () => {});
-    this.child.on("message", this.guard("message", (raw: unknown) => this.onMessage(raw)));
+    this.child.on("message", guard(`the message event of worker ${config.workerId}`, (raw: unknown) => this.onMessage(raw)));
     this.child.on(
       "error",
-      this.guard("error", (error: Error) => {
+      guard(`the error event of worker ${config.workerId}`, (error: Error) => {
         // A process that could not be spawned at all never exits: report it gone here.
         if (this.child.pid === undefined) this.gone(`a failure to start (${error.message})`);
       }),
     );
-    this.child.on("exit", this.guard("exit", (code: number | null, signal: NodeJS.Signals | null) => this.onProcessExit(signal ? `signal ${signal}` : `code ${code}`)));
+    this.child.on("exit", guard(`the exit event of worker ${config.workerId}`, (code: number | null, signal: NodeJS.Signals | null) => this.onProcessExit(signal ? `signal ${signal}` : `code ${code}`)));
   }
 
   get id(): string {
@@ -161,7 +162,7 @@ export class ChildWorkerProcess implements WorkerProcess {
   private onProcessExit(description: string): void {
     if (this.child.pid !== undefined) killLeftovers(this.child.pid, this.leftovers);
     const timer = setTimeout(
-      this.guard("exit", () => {
+      guard(`the exit event of worker ${this.id}`, () => {
         this.child.stdout?.destroy();
         this.child.stderr?.destroy();
         this.gone(description);
@@ -170,7 +171,7 @@ export class ChildWorkerProcess implements WorkerProcess {
     );
     this.child.once(
       "close",
-      this.guard("close", () => {
+      guard(`the close event of worker ${this.id}`, () => {
         clearTimeout(timer);
         this.gone(description);
       }),
@@ -185,16 +186,5 @@ export class ChildWorkerProcess implements WorkerProcess {
     } finally {
       this.markExited();
     }
-  }
-
-  /** Wraps a listener of the child's events so nothing it throws can escape and end the server. */
-  private guard<A extends unknown[]>(what: string, listener: (...args: A) => void): (...args: A) => void {
-    return (...args: A) => {
-      try {
-        listener(...args);
-      } catch (error) {
-        console.error(`stubrun: internal error handling the ${what} event of worker ${this.id}:`, error);
-      }
-    };
   }
 }
