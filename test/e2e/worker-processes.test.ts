@@ -246,6 +246,8 @@ describe("workers on a server with default limits", () => {
     expect(pids).toEqual(readPids("left"));
     // The stdio-sharing child is in the worker's process group, killed with it once the worker is done.
     await waitUntil(() => !running(pids[0]), { what: `the sleep sharing the worker's stdio (pid ${pids[0]}) to be gone` });
+    // The one in a group of its own was the worker's child when the worker was asked to leave.
+    await waitUntil(() => !running(pids[1]), { what: `the detached sleep (pid ${pids[1]}) to be gone` });
   });
 
   test("app stop returns while a function's children hold the worker's stdio, and they are gone", async () => {

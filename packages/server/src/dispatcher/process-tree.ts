@@ -22,23 +22,7 @@ function statFields(pid: number | string): string[] | undefined {
  * worker's group: it is still the worker's descendant while the worker lives.
  */
 export function descendantsOf(pid: number): ProcessRef[] {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync("/proc");
-  } catch {
-    return [];
-  }
-  const children = new Map<number, ProcessRef[]>();
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(entry);
-    if (!fields) continue;
-    const ppid = Number(fields[1]);
-    const ref = { pid: Number(entry), start: fields[19] };
-    const list = children.get(ppid);
-    if (list) list.push(ref);
-    else children.set(ppid, [ref]);
-  }
+  const children = childrenByParent();
   const found: ProcessRef[] = [];
   const seen = new Set([pid]);
   const todo = [pid];
@@ -51,6 +35,33 @@ export function descendantsOf(pid: number): ProcessRef[] {
     }
   }
   return found;
+}
+
+/** The processes by parent pid, read once per turn of the event loop: stopping an app's workers reads /proc once. */
+let snapshot: Map<number, ProcessRef[]> | undefined;
+
+function childrenByParent(): Map<number, ProcessRef[]> {
+  if (snapshot) return snapshot;
+  const children = new Map<number, ProcessRef[]>();
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync("/proc");
+  } catch {
+    // no /proc here: no descendants known
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(entry);
+    if (!fields) continue;
+    const ppid = Number(fields[1]);
+    const ref = { pid: Number(entry), start: fields[19] };
+    const list = children.get(ppid);
+    if (list) list.push(ref);
+    else children.set(ppid, [ref]);
+  }
+  snapshot = children;
+  setImmediate(() => (snapshot = undefined)).unref();
+  return children;
 }
 
 function sigkill(target: number): void {
