@@ -22,18 +22,19 @@ export class TestServer {
     readonly url: string,
     readonly home: string,
     private readonly process: ChildProcess,
+    private readonly stderrLog: () => string,
   ) {}
 
-  /** `config`, when given, is written to `$STUBRUN_HOME/config.json` before the server starts (e.g. `{ limits: {...} }`). */
-  static async start(options: { config?: unknown } = {}): Promise<TestServer> {
+  /** `config` is written to `$STUBRUN_HOME/config.json` before the server starts (e.g. `{ limits: {...} }`). */
+  static async start(options: { config?: object } = {}): Promise<TestServer> {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-test-"));
-    if (options.config !== undefined) fs.writeFileSync(path.join(home, "config.json"), JSON.stringify(options.config));
+    if (options.config) fs.writeFileSync(path.join(home, "config.json"), JSON.stringify(options.config));
+    let log = "";
     const child = spawn(process.execPath, [BIN, "server", "--port", "0"], {
       env: { ...process.env, STUBRUN_HOME: home },
       stdio: ["ignore", "ignore", "pipe"],
     });
     const url = await new Promise<string>((resolve, reject) => {
-      let log = "";
       const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 20_000);
       child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
         log += chunk;
@@ -45,7 +46,12 @@ export class TestServer {
       });
       child.once("exit", (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
     });
-    return new TestServer(url, home, child);
+    return new TestServer(url, home, child, () => log);
+  }
+
+  /** Everything the server wrote on its stderr so far. */
+  get log(): string {
+    return this.stderrLog();
   }
 
   /** Environment for a client of this server. */
@@ -241,9 +247,9 @@ export function tempDir(prefix: string): string {
  * One real server for a test file: started before its tests, handed to `use`; every bin process
  * a test spawned is killed after it, and the server and temp dirs go after the file.
  */
-export function withTestServer(use: (server: TestServer) => void, cleanUp?: () => void): void {
+export function withTestServer(use: (server: TestServer) => void, cleanUp?: () => void, options: { config?: object } = {}): void {
   let server: TestServer | undefined;
-  beforeAll(async () => use((server = await TestServer.start())));
+  beforeAll(async () => use((server = await TestServer.start(options))));
   afterEach(() => BinProcess.killAll());
   afterAll(async () => {
     await server?.stop();

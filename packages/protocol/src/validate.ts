@@ -1,7 +1,7 @@
 import type { ClientMessage } from "./client-messages";
 import type { Encoded } from "./codec";
 import { checkTimezone, parseCron } from "./cron";
-import { ProtocolError } from "./errors";
+import { ProtocolError, type WireError } from "./errors";
 import { APP_NAME_PATTERN, type AppManifest, type CodeFile, type FunctionManifest } from "./manifest";
 import type { FromWorkerMessage } from "./worker-messages";
 
@@ -168,7 +168,7 @@ function validateSchedule(s: unknown, where: string): void {
   }
 }
 
-/** Parses a message a worker sent over its IPC channel. */
+/** Parses a message a worker sent over its IPC channel: every field is checked, nested errors too. */
 export function validateWorkerMessage(m: unknown): FromWorkerMessage {
   need(isObject(m), "worker message must be an object");
   const type = str(m, "type", "worker message");
@@ -176,16 +176,34 @@ export function validateWorkerMessage(m: unknown): FromWorkerMessage {
     case "ready":
       return { type };
     case "start-failed":
-      need(isObject(m.error), "start-failed: \"error\" must be an object");
-      return { type, error: m.error as never };
+      return { type, error: validateWireError(m.error, `${type}: "error"`) };
     case "output":
-      need(m.stream === "stdout" || m.stream === "stderr", "output: \"stream\" must be stdout or stderr");
+      need(m.stream === "stdout" || m.stream === "stderr", 'output: "stream" must be stdout or stderr');
       return { type, callId: m.callId === null ? null : str(m, "callId", type), stream: m.stream, data: str(m, "data", type) };
-    case "done":
-      if (m.ok === true) return { type, callId: str(m, "callId", type), ok: true, value: m.value as Encoded };
-      need(isObject(m.error), "done: \"error\" must be an object");
-      return { type, callId: str(m, "callId", type), ok: false, error: m.error as never };
+    case "done": {
+      const callId = str(m, "callId", type);
+      need(typeof m.ok === "boolean", 'done: "ok" must be a boolean');
+      // The value is passed through to the caller, who decodes it: it only has to be there.
+      if (m.ok) {
+        need(m.value !== undefined, 'done: "value" is missing');
+        return { type, callId, ok: true, value: m.value as Encoded };
+      }
+      return { type, callId, ok: false, error: validateWireError(m.error, `${type}: "error"`) };
+    }
     default:
       throw new ProtocolError(`unknown worker message type "${type}"`);
   }
+}
+
+/** A WireError as it crossed a process boundary: name and message strings, stack and code optional strings. */
+export function validateWireError(e: unknown, where: string): WireError {
+  need(isObject(e), `${where} must be an object`);
+  const name = str(e, "name", where);
+  const message = str(e, "message", where);
+  need(e.stack === undefined || typeof e.stack === "string", `${where}: "stack" must be a string`);
+  need(e.code === undefined || typeof e.code === "string", `${where}: "code" must be a string`);
+  const error: WireError = { name, message };
+  if (e.stack !== undefined) error.stack = e.stack as string;
+  if (e.code !== undefined) error.code = e.code as string;
+  return error;
 }

@@ -70,6 +70,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const dispatcher = new LocalDispatcher(
     (appId) => workerEnv(workerUrl, appId, appTokens.forApp(appId)),
     (appId, functionName, stream, data) => apps.workerOutput(appId, functionName, stream, data),
+    { limits, note: (appId, line) => apps.note(appId, line) },
   );
   const apps = new AppManager(appsRepo, callsRepo, new CodeStore(path.join(options.home, "code")), dispatcher, logsRepo, versionsRepo);
   const deployer = new Deployer(db, appsRepo, versionsRepo, apps);
@@ -172,8 +173,6 @@ const WORKER_BASICS = ["PATH", "HOME", "LANG", "TZ"] as const;
 export function workerEnv(serverUrl: string, appId: string, appToken: string, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const key of WORKER_BASICS) if (from[key] !== undefined) env[key] = from[key];
-  // Read by worker-process.ts for the worker's heap size (until the dispatcher takes it from `limits`).
-  if (from.STUBRUN_WORKER_MEMORY_MB) env.STUBRUN_WORKER_MEMORY_MB = from.STUBRUN_WORKER_MEMORY_MB;
   return { ...env, STUBRUN_SERVER_URL: serverUrl, STUBRUN_APP_ID: appId, STUBRUN_TOKEN: appToken };
 }
 

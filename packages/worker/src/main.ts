@@ -8,6 +8,7 @@ import {
   decodeValue,
   encodeValue,
   toWireError,
+  UncarriableValueError,
   UsageError,
   type Encoded,
   type FromWorkerMessage,
@@ -28,9 +29,16 @@ let instance: Record<string, unknown> | undefined;
 /** Resolves once the last message sent has been handed to the IPC channel. */
 let lastSend: Promise<void> = Promise.resolve();
 
+/**
+ * Sends a message to the server. Throws when the message cannot be serialized (a value nested too
+ * deep for JSON), so the caller can send an error instead; a closed channel is ignored.
+ */
 function send(message: FromWorkerMessage): void {
-  if (!process.connected) return;
-  lastSend = new Promise((resolve) => process.send?.(message, undefined, {}, () => resolve()));
+  if (!process.connected || !process.send) return;
+  let markSent!: () => void;
+  const sent = new Promise<void>((resolve) => (markSent = resolve));
+  process.send(message, undefined, {}, () => markSent());
+  lastSend = sent;
 }
 
 async function start(): Promise<void> {
@@ -56,7 +64,11 @@ async function run(callId: string, encodedArgs: Encoded[]): Promise<void> {
     const value = await method.apply(instance, args);
     const encoded = encodeValue(value, `the return value of ${functionName}`);
     currentCallId = undefined;
-    send({ type: "done", callId, ok: true, value: encoded });
+    try {
+      send({ type: "done", callId, ok: true, value: encoded });
+    } catch (error) {
+      throw new UncarriableValueError(`the return value of ${functionName} could not be sent back (${(error as Error)?.message}); return smaller or less deeply nested values`);
+    }
   } catch (error) {
     currentCallId = undefined;
     send({ type: "done", callId, ok: false, error: toWireError(error) });
@@ -93,7 +105,15 @@ process.on("message", (raw: ToWorkerMessage) => {
     void shutdown();
   }
 });
-process.on("disconnect", () => process.exit(0)); // the server is gone: so is this worker.
+// The server is gone: so is this worker, with what it started (it leads its own process group).
+process.on("disconnect", () => {
+  try {
+    process.kill(-process.pid, "SIGKILL");
+  } catch {
+    // not a group leader (started by something else than the server): just leave
+  }
+  process.exit(0);
+});
 
 start().then(
   () => send({ type: "ready" }),

@@ -159,6 +159,7 @@ export class AppManager {
     const app = this.runningApp(appId);
     const fn = this.functionOf(app, functionName, version);
     const code = this.versionOf(app, version);
+    this.dispatcher.admit(appId); // a full queue refuses the call before anything is recorded
     const callId = `${this.callPrefix}${(++this.callSeq).toString(36)}`;
     app.activeCalls.add(callId);
     this.calls.started(callId, appId, functionName, Date.now());

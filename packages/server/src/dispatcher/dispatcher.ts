@@ -29,6 +29,11 @@ export interface CallObserver {
  * worker is a child of this server.
  */
 export interface Dispatcher {
+  /**
+   * Throws a RequestRefusedError when the app may not queue another call now (its queue is
+   * full); called before a call is recorded, so a refused call leaves no trace.
+   */
+  admit(appId: string): void;
   enqueue(call: CallRequest, observer: CallObserver): void;
   /** Cancels a queued or running call; false if the dispatcher does not have it. */
   cancel(callId: string, reason?: string): boolean;

@@ -1,61 +1,82 @@
 import {
   CallCancelledError,
   FunctionTimeoutError,
+  RequestRefusedError,
   systemWireError,
+  UncarriableValueError,
   WorkerCrashedError,
   WorkerStartError,
   type FromWorkerMessage,
   type WireError,
 } from "@stubrun/protocol";
+import { DEFAULT_LIMITS, type ServerLimits } from "../config/limits";
 import type { CallObserver, CallOutcome, CallRequest, Dispatcher } from "./dispatcher";
-import { CallQueue } from "./call-queue";
-import { WorkerProcess, type WorkerEvents } from "./worker-process";
+import { newPool, poolKey, withFrames, type Call, type CallState, type Pool, type WorkerInfo } from "./dispatch-state";
+import { guard } from "./guard";
+import { startTimer } from "./long-timer";
+import { OutputBudget } from "./output-budget";
+import { WARM_BACKOFF_MAX_MS } from "./warm-backoff";
+import { forkWorker, type WorkerEvents, type WorkerFactory, type WorkerProcess } from "./worker-process";
 
 /** How long exit hooks may run when a worker is shut down. */
 const EXIT_GRACE_MS = 3_000;
 
-interface Call {
-  request: CallRequest;
-  observer: CallObserver;
-  attempt: number;
-  state: "queued" | "running" | "waiting-retry" | "done";
-  worker?: WorkerProcess;
-  timeoutTimer?: NodeJS.Timeout;
-  retryTimer?: NodeJS.Timeout;
-}
+/** The limits the dispatcher enforces. */
+export type DispatcherLimits = Pick<ServerLimits, "maxWorkers" | "maxQueuedCallsPerApp" | "workerMemoryMb" | "maxOutputBytesOutsideCalls">;
 
-/** The workers and waiting calls of one function of one app. */
-interface Pool {
-  key: string;
-  appId: string;
-  fn: CallRequest["fn"];
-  code: CallRequest["code"];
-  /** Set when its app stops: no worker is started or replaced any more. */
-  stopped: boolean;
-  /** Set when its app moved to other code: it serves what it has queued, then its workers go. */
-  retiring: boolean;
-  workers: Set<WorkerProcess>;
-  queue: CallQueue<Call>;
+/** What a LocalDispatcher needs besides its two callbacks. */
+export interface LocalDispatcherOptions {
+  /** @default DEFAULT_LIMITS */
+  limits?: DispatcherLimits;
+  /** Writes a line of stubrun's own in an app's logs. @default none */
+  note?: (appId: string, line: string) => void;
+  /** Starts a worker. @default forkWorker (a real child process) */
+  startWorker?: WorkerFactory;
 }
 
 /**
  * The embedded dispatcher: a queue per function, served by a pool of local worker processes
- * (at most `concurrencyLimit`), with per-attempt timeouts, retries with backoff, and cancel.
+ * (at most `concurrencyLimit` per function and `limits.maxWorkers` in all), with per-attempt
+ * timeouts, retries with backoff, and cancel.
  */
 export class LocalDispatcher implements Dispatcher {
   private readonly pools = new Map<string, Pool>();
   private readonly calls = new Map<string, Call>();
-  private readonly poolOfWorker = new Map<WorkerProcess, Pool>();
+  private readonly workers = new Map<WorkerProcess, WorkerInfo>();
+  /** Calls queued or waiting to retry, per app (`limits.maxQueuedCallsPerApp`). */
+  private readonly waitingByApp = new Map<string, number>();
+  /** Pools that want a worker while every slot of `limits.maxWorkers` is taken, oldest first. */
+  private readonly wantSlot = new Set<Pool>();
+  /** Pools short of keepWarm workers for want of a slot; they come after calls. */
+  private readonly wantWarm = new Set<Pool>();
+  private readonly limits: DispatcherLimits;
+  private readonly startWorkerProcess: WorkerFactory;
   private workerSeq = 0;
 
   constructor(
     private readonly workerEnv: (appId: string) => NodeJS.ProcessEnv,
     /** Output a worker wrote outside any call (its enter and exit hooks). */
     private readonly workerOutput: (appId: string, functionName: string, stream: "stdout" | "stderr", data: string) => void,
-  ) {}
+    private readonly options: LocalDispatcherOptions = {},
+  ) {
+    this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.startWorkerProcess = options.startWorker ?? forkWorker;
+  }
+
+  /** Refuses a new call of an app whose queue is full; nothing is recorded for it. */
+  admit(appId: string): void {
+    const waiting = this.waitingByApp.get(appId) ?? 0;
+    const max = this.limits.maxQueuedCallsPerApp;
+    if (waiting >= max) {
+      throw new RequestRefusedError(
+        `the call was refused: app ${appId} already has ${waiting} calls waiting for a worker, the most the server allows (limits.maxQueuedCallsPerApp = ${max}); ` +
+          `wait for some to finish, or raise it in $STUBRUN_HOME/config.json: { "limits": { "maxQueuedCallsPerApp": ${max * 2} } }`,
+      );
+    }
+  }
 
   enqueue(request: CallRequest, observer: CallObserver): void {
-    const call: Call = { request, observer, attempt: 0, state: "queued" };
+    const call: Call = { request, observer, attempt: 0, state: "done" };
     this.calls.set(request.callId, call);
     this.submit(call);
   }
@@ -64,27 +85,23 @@ export class LocalDispatcher implements Dispatcher {
     const call = this.calls.get(callId);
     if (!call || call.state === "done") return false;
     const error = systemWireError(new CallCancelledError(reason));
-    if (call.state === "running" && call.worker) {
-      const worker = call.worker;
-      this.finish(call, { state: "cancelled", error });
-      worker.kill();
-    } else {
-      this.finish(call, { state: "cancelled", error });
-    }
+    const worker = call.state === "running" ? call.worker : undefined;
+    this.finish(call, { state: "cancelled", error });
+    if (worker) this.killWorker(worker);
     return true;
   }
 
   keepWarm(appId: string, fn: CallRequest["fn"], code: CallRequest["code"]): void {
-    const pool = this.poolFor({ callId: "", appId, fn, code, args: [] });
-    this.topUpWarm(pool);
+    this.topUpWarm(this.poolFor({ callId: "", appId, fn, code, args: [] }));
   }
 
   retire(appId: string, codeDir: string): void {
     for (const pool of [...this.pools.values()]) {
       if (pool.appId !== appId || pool.code.dir !== codeDir) continue;
       pool.retiring = true;
+      pool.warmRetry?.cancel();
       this.pools.delete(pool.key); // new calls get a fresh pool, even for the same code
-      for (const worker of pool.workers) if (worker.state === "idle" && pool.queue.length === 0) void this.stopWorker(worker);
+      for (const worker of pool.workers) if (worker.state === "idle" && pool.queued === 0) void this.stopWorker(worker);
     }
   }
 
@@ -94,9 +111,12 @@ export class LocalDispatcher implements Dispatcher {
     }
     const exits: Promise<void>[] = [];
     // Retiring pools are no longer in `pools`, but their workers still count.
-    for (const pool of new Set([...this.pools.values(), ...this.poolOfWorker.values()])) {
+    for (const pool of this.allPools()) {
       if (pool.appId !== appId) continue;
       pool.stopped = true;
+      pool.warmRetry?.cancel();
+      this.wantSlot.delete(pool);
+      this.wantWarm.delete(pool);
       for (const worker of pool.workers) exits.push(this.stopWorker(worker));
       this.pools.delete(pool.key);
     }
@@ -105,33 +125,54 @@ export class LocalDispatcher implements Dispatcher {
 
   runningTasks(appId: string): number {
     let n = 0;
-    for (const pool of this.poolOfWorker.values()) if (pool.appId === appId) n++;
+    for (const info of this.workers.values()) if (info.pool.appId === appId) n++;
     return n;
   }
 
   async close(): Promise<void> {
-    const appIds = new Set([...this.pools.values(), ...this.poolOfWorker.values()].map((p) => p.appId));
+    const appIds = new Set([...this.allPools()].map((p) => p.appId));
     await Promise.all([...appIds].map((id) => this.stopApp(id)));
+  }
+
+  private allPools(): Set<Pool> {
+    return new Set([...this.pools.values(), ...[...this.workers.values()].map((info) => info.pool)]);
+  }
+
+  /** Moves a call to another state, keeping the counts of waiting calls right. */
+  private setState(call: Call, state: CallState): void {
+    const waitingBefore = call.state === "queued" || call.state === "waiting-retry";
+    const waitingAfter = state === "queued" || state === "waiting-retry";
+    if (call.state === "queued" && call.pool) call.pool.queued--;
+    if (state === "queued" && call.pool) call.pool.queued++;
+    if (waitingBefore !== waitingAfter) {
+      const appId = call.request.appId;
+      const n = (this.waitingByApp.get(appId) ?? 0) + (waitingAfter ? 1 : -1);
+      if (n > 0) this.waitingByApp.set(appId, n);
+      else this.waitingByApp.delete(appId);
+    }
+    call.state = state;
   }
 
   private submit(call: Call): void {
     call.attempt++;
-    call.state = "queued";
     call.observer.attempt?.(call.attempt);
     const pool = this.poolFor(call.request);
+    this.setState(call, "done"); // leaves the old pool's count, if any
+    call.pool = pool;
+    this.setState(call, "queued");
     pool.queue.push(call);
     this.pump(pool);
   }
 
   private poolFor(request: CallRequest): Pool {
-    const key = `${request.appId}\0${request.fn.name}\0${request.code.dir}`;
-    let pool = this.pools.get(key);
+    let pool = this.pools.get(poolKey(request));
     if (!pool) {
-      pool = { key, appId: request.appId, fn: request.fn, code: request.code, stopped: false, retiring: false, workers: new Set(), queue: new CallQueue() };
-      this.pools.set(key, pool);
+      pool = newPool(request);
+      this.pools.set(pool.key, pool);
     }
     return pool;
   }
+
 
   /** The next call waiting in the pool's queue (cancelled ones are skipped). */
   private takeNext(pool: Pool): Call | undefined {
@@ -140,26 +181,75 @@ export class LocalDispatcher implements Dispatcher {
     return call;
   }
 
-  /** Gives waiting calls to idle workers, and starts workers while the queue outgrows those starting. */
+  /**
+   * Gives waiting calls to idle workers, and starts workers while the queue outgrows those
+   * starting: within `concurrencyLimit`, within the free slots of `maxWorkers` (idle workers of
+   * other functions are let go to make room), and one at a time until a worker was ever ready.
+   */
   private pump(pool: Pool): void {
     for (const worker of pool.workers) {
-      if (worker.state !== "idle") continue;
-      const next = this.takeNext(pool);
-      if (!next) break;
-      this.runOn(worker, next);
+      if (pool.queued === 0) break;
+      if (worker.state === "idle") this.serveNext(worker, pool);
     }
+    if (pool.stopped) return;
     const starting = [...pool.workers].filter((w) => w.state === "starting").length;
-    let wanted = pool.queue.length - starting;
-    while (wanted > 0 && pool.workers.size < pool.fn.options.concurrencyLimit) {
+    let wanted = Math.min(pool.queued - starting, pool.fn.options.concurrencyLimit - pool.workers.size);
+    if (!pool.everReady) wanted = Math.min(wanted, 1 - starting);
+    while (wanted > 0 && this.workers.size < this.limits.maxWorkers) {
       this.startWorker(pool);
       wanted--;
     }
+    if (wanted > 0) {
+      this.wantSlot.add(pool);
+      this.evictIdle(pool, wanted);
+    } else {
+      this.wantSlot.delete(pool);
+    }
   }
 
-  /** Keeps `keepWarm` workers alive, replacing any that exit. */
+  /** Lets idle workers of other functions go, so `needed` workers of `pool` can start once they exit. */
+  private evictIdle(pool: Pool, needed: number): void {
+    let freeing = 0;
+    for (const [worker, info] of this.workers) if (worker.state === "stopping" || info.stopRequested) freeing++;
+    for (const [worker, info] of this.workers) {
+      if (freeing >= needed) return;
+      if (info.pool === pool || worker.state !== "idle") continue;
+      void this.stopWorker(worker);
+      freeing++;
+    }
+  }
+
+  /** Whether a pool other than `pool` has calls waiting for a slot (pools with none left are dropped). */
+  private otherPoolWantsSlot(pool: Pool): boolean {
+    for (const other of this.wantSlot) {
+      if (other.stopped || other.queued === 0) this.wantSlot.delete(other);
+      else if (other !== pool) return true;
+    }
+    return false;
+  }
+
+  /** Pools waiting for a slot get the slots that came free, oldest first; calls before keepWarm. */
+  private pumpWaiting(): void {
+    for (const pool of [...this.wantSlot]) {
+      if (this.workers.size >= this.limits.maxWorkers) return;
+      this.wantSlot.delete(pool);
+      if (!pool.stopped) this.pump(pool);
+    }
+    for (const pool of [...this.wantWarm]) {
+      if (this.workers.size >= this.limits.maxWorkers) return;
+      this.wantWarm.delete(pool);
+      this.topUpWarm(pool);
+    }
+  }
+
+  /** Keeps `keepWarm` workers alive, replacing any that exit (with a backoff after failures). */
   private topUpWarm(pool: Pool): void {
-    const { keepWarm, concurrencyLimit } = pool.fn.options;
-    while (!pool.stopped && !pool.retiring && pool.workers.size < Math.min(keepWarm, concurrencyLimit)) this.startWorker(pool);
+    if (pool.stopped || pool.retiring || pool.warmRetry) return;
+    const keep = Math.min(pool.fn.options.keepWarm, pool.fn.options.concurrencyLimit);
+    // Until one worker was ready, one at a time: code that cannot start costs one worker, not `keep`.
+    const target = pool.everReady ? keep : Math.min(keep, 1);
+    while (pool.workers.size < target && this.workers.size < this.limits.maxWorkers) this.startWorker(pool);
+    if (pool.workers.size < target) this.wantWarm.add(pool);
   }
 
   private startWorker(pool: Pool): void {
@@ -170,55 +260,87 @@ export class LocalDispatcher implements Dispatcher {
       rawOutput: (worker, stream, data) => this.onRawOutput(worker, stream, data),
       exit: (worker, description) => this.onExit(worker, description),
     };
-    const worker = new WorkerProcess(
+    const worker = this.startWorkerProcess(
       { workerId, codeDir: code.dir, entry: code.entry, projectRoot: code.projectRoot, className: fn.className, methodName: fn.methodName },
       this.workerEnv(pool.appId),
       events,
+      { memoryMb: this.limits.workerMemoryMb },
     );
+    const max = this.limits.maxOutputBytesOutsideCalls;
+    const note = `\nstubrun: worker ${workerId} of ${fn.name} wrote more than ${max} bytes outside its calls (limits.maxOutputBytesOutsideCalls); the rest of that output is dropped\n`;
     pool.workers.add(worker);
-    this.poolOfWorker.set(worker, pool);
+    this.workers.set(worker, { pool, startedAt: Date.now(), stopRequested: false, outside: new OutputBudget(max, note) });
   }
 
-  private runOn(worker: WorkerProcess, call: Call): void {
-    call.state = "running";
+  /** Runs the next waiting call on an idle worker; false when none is waiting. */
+  private serveNext(worker: WorkerProcess, pool: Pool): boolean {
+    for (let call = this.takeNext(pool); call; call = this.takeNext(pool)) {
+      if (this.runOn(worker, call)) return true;
+    }
+    return false;
+  }
+
+  /** Sends a call to a worker; false (and the call failed) when it cannot be sent. */
+  private runOn(worker: WorkerProcess, call: Call): boolean {
+    try {
+      worker.run(call.request.callId, call.request.args);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const refused = new UncarriableValueError(`${call.request.fn.name}: the call's arguments could not be sent to its worker (${reason}); pass smaller or less deeply nested values`);
+      this.finish(call, { state: "failed", error: systemWireError(refused) });
+      return false;
+    }
+    this.setState(call, "running");
     call.worker = worker;
+    this.cancelIdleTimer(worker);
     const seconds = call.request.fn.options.timeout;
-    call.timeoutTimer = setTimeout(() => {
-      const error = new FunctionTimeoutError(`${call.request.fn.name} timed out after ${seconds} s (its timeout option)`);
-      call.worker = undefined;
-      worker.currentCallId = undefined;
-      worker.kill();
-      this.failAttempt(call, systemWireError(error), "timed_out");
-    }, seconds * 1000);
-    worker.run(call.request.callId, call.request.args);
+    call.timeoutTimer = startTimer(
+      seconds * 1000,
+      guard("the dispatcher's call timeout", () => {
+        const error = new FunctionTimeoutError(`${call.request.fn.name} timed out after ${seconds} s (its timeout option)`);
+        call.worker = undefined;
+        worker.currentCallId = undefined;
+        this.killWorker(worker);
+        this.failAttempt(call, systemWireError(error), "timed_out");
+      }),
+    );
+    return true;
   }
 
   private onMessage(worker: WorkerProcess, message: FromWorkerMessage): void {
-    const pool = this.poolOfWorker.get(worker);
-    if (!pool) return;
+    const info = this.workers.get(worker);
+    if (!info) return;
+    const pool = info.pool;
     switch (message.type) {
       case "ready":
+        if (worker.state !== "starting") return; // said twice, or too late
         worker.state = "idle";
+        pool.everReady = true;
         this.becomeIdle(worker, pool);
+        // Now that the code is known to start: the workers its queue and keepWarm want.
+        this.pump(pool);
+        this.topUpWarm(pool);
         return;
       case "start-failed": {
+        if (worker.everReady || worker.startFailureReported) return;
         worker.state = "stopping"; // never reused; it exits by itself.
         worker.startFailureReported = true;
-        const call = this.takeNext(pool);
-        const error = new WorkerStartError(`the worker for ${describePool(pool)} failed to start: ${message.error.name}: ${message.error.message}`);
-        if (call) this.failAttempt(call, { ...systemWireError(error), stack: withFrames(error, message.error.stack) });
+        const error = new WorkerStartError(`the worker for ${pool.fn.name} failed to start: ${message.error.name}: ${message.error.message}`);
+        this.failStart(pool, { ...systemWireError(error), stack: withFrames(error, message.error.stack) });
         return;
       }
       case "output": {
         const call = message.callId === null ? undefined : this.calls.get(message.callId);
         if (call && call.worker === worker) call.observer.output(message.stream, message.data);
-        else if (message.callId === null) this.workerOutput(pool.appId, pool.fn.name, message.stream, message.data);
+        else if (message.callId === null) this.outsideOutput(info, message.stream, message.data);
         return;
       }
       case "done": {
         const call = this.calls.get(message.callId);
+        if (message.callId !== worker.currentCallId) return; // not the call it runs: ignored
         worker.currentCallId = undefined;
         if (worker.state === "busy") worker.state = "idle";
+        pool.warmBackoff.reset();
         if (call && call.worker === worker && call.state === "running") {
           if (message.ok) this.finish(call, { state: "succeeded", value: message.value });
           else this.failAttempt(call, message.error, "failed");
@@ -231,73 +353,126 @@ export class LocalDispatcher implements Dispatcher {
 
   private onRawOutput(worker: WorkerProcess, stream: "stdout" | "stderr", data: string): void {
     const call = worker.currentCallId ? this.calls.get(worker.currentCallId) : undefined;
-    const pool = this.poolOfWorker.get(worker);
-    if (call) call.observer.output(stream, data);
-    else if (pool) this.workerOutput(pool.appId, pool.fn.name, stream, data);
+    const info = this.workers.get(worker);
+    if (call && call.worker === worker) call.observer.output(stream, data);
+    else if (info) this.outsideOutput(info, stream, data);
+  }
+
+  /** Output outside any call goes to the app's logs, up to `limits.maxOutputBytesOutsideCalls` per worker. */
+  private outsideOutput(info: WorkerInfo, stream: "stdout" | "stderr", data: string): void {
+    const pieces = info.outside.take(data);
+    pieces.forEach((piece, i) => this.workerOutput(info.pool.appId, info.pool.fn.name, i === 1 ? "stderr" : stream, piece));
   }
 
   private onExit(worker: WorkerProcess, description: string): void {
-    const pool = this.poolOfWorker.get(worker);
-    this.poolOfWorker.delete(worker);
-    if (!pool) return;
+    const info = this.workers.get(worker);
+    this.workers.delete(worker);
+    if (!info) return;
+    const pool = info.pool;
     pool.workers.delete(worker);
+    info.idleTimer?.cancel();
     const call = worker.currentCallId ? this.calls.get(worker.currentCallId) : undefined;
     if (call && call.state === "running" && call.worker === worker) {
       const error = new WorkerCrashedError(`${call.request.fn.name}: the worker exited with ${description} while running the call`);
       this.failAttempt(call, systemWireError(error), "failed");
-    } else if (!worker.everReady && !worker.startFailureReported) {
-      const first = this.takeNext(pool);
-      const error = new WorkerStartError(`the worker for ${describePool(pool)} exited with ${description} before it was ready`);
-      if (first) this.failAttempt(first, systemWireError(error), "failed");
+    } else if (!worker.everReady && !worker.startFailureReported && !info.stopRequested) {
+      const error = new WorkerStartError(`the worker for ${pool.fn.name} exited with ${description} before it was ready`);
+      this.failStart(pool, systemWireError(error));
     }
+    this.pumpWaiting(); // a slot came free
     if (pool.stopped) return;
+    if (!info.stopRequested) this.noteWarmFailure(pool, info);
     this.pump(pool);
     this.topUpWarm(pool);
-    if (pool.workers.size === 0 && pool.queue.length === 0) this.pools.delete(pool.key);
+    const empty = pool.workers.size === 0 && pool.queued === 0 && (pool.fn.options.keepWarm === 0 || pool.retiring);
+    if (empty && this.pools.get(pool.key) === pool) this.pools.delete(pool.key);
   }
+
+  /**
+   * A worker could not start. While the pool never had a ready worker every waiting call fails
+   * with that error (each still retried per its policy), rather than one worker being started
+   * per call; after that, only the call that waited for this worker.
+   */
+  private failStart(pool: Pool, error: WireError): void {
+    const failing: Call[] = [];
+    for (let call = this.takeNext(pool); call; call = pool.everReady ? undefined : this.takeNext(pool)) failing.push(call);
+    for (const call of failing) this.failAttempt(call, error, "failed");
+  }
+
+  /** A keepWarm worker died on its own: its replacement waits, longer after each failure in a row. */
+  private noteWarmFailure(pool: Pool, info: WorkerInfo): void {
+    if (pool.fn.options.keepWarm === 0 || pool.retiring) return;
+    const { delayMs, note } = pool.warmBackoff.failed(Date.now() - info.startedAt);
+    if (note) this.options.note?.(pool.appId, `keepWarm workers of ${pool.fn.name} keep exiting; they are restarted with a growing delay (up to ${WARM_BACKOFF_MAX_MS / 1000} s)`);
+    pool.warmRetry?.cancel();
+    pool.warmRetry = startTimer(
+      delayMs,
+      guard("the dispatcher's keepWarm restart", () => {
+        pool.warmRetry = undefined;
+        this.topUpWarm(pool);
+      }),
+      { unref: true },
+    );
+  }
+
 
   private becomeIdle(worker: WorkerProcess, pool: Pool): void {
     worker.everReady = true;
     if (worker.state !== "idle") return;
-    const next = this.takeNext(pool);
-    if (next) return this.runOn(worker, next);
+    if (this.serveNext(worker, pool)) return;
     if (pool.retiring) return void this.stopWorker(worker);
+    if (this.otherPoolWantsSlot(pool)) return void this.stopWorker(worker); // its slot goes to a function with calls waiting
     worker.idleSince = Date.now();
-    if (!worker.idleTimer) this.armIdleTimer(worker, pool, pool.fn.options.containerIdleTimeout * 1000);
+    this.armIdleTimer(worker, pool, pool.fn.options.containerIdleTimeout * 1000);
   }
 
-  /**
-   * One timer per idle period rather than one per call: when it fires it checks how long the
-   * worker has really been idle, and re-arms for the rest when a call came in between.
-   */
   private armIdleTimer(worker: WorkerProcess, pool: Pool, ms: number): void {
-    worker.idleTimer = setTimeout(() => {
-      worker.idleTimer = undefined;
-      if (worker.state !== "idle") return; // busy now: becomeIdle re-arms it later
-      const left = worker.idleSince + pool.fn.options.containerIdleTimeout * 1000 - Date.now();
-      if (left > 0) return this.armIdleTimer(worker, pool, left);
-      const live = [...pool.workers].filter((w) => w.state === "idle" || w.state === "busy").length;
-      if (live > pool.fn.options.keepWarm) void this.stopWorker(worker);
-    }, ms);
-    worker.idleTimer.unref();
+    const info = this.workers.get(worker);
+    if (!info) return;
+    info.idleTimer?.cancel();
+    info.idleTimer = startTimer(
+      ms,
+      guard("the dispatcher's idle timeout", () => {
+        info.idleTimer = undefined;
+        if (worker.state !== "idle") return; // busy now: becomeIdle re-arms it later
+        const live = [...pool.workers].filter((w) => w.state === "idle" || w.state === "busy").length;
+        if (live > pool.fn.options.keepWarm) void this.stopWorker(worker);
+      }),
+      { unref: true },
+    );
+  }
+
+  private cancelIdleTimer(worker: WorkerProcess): void {
+    const info = this.workers.get(worker);
+    info?.idleTimer?.cancel();
+    if (info) info.idleTimer = undefined;
   }
 
   /** Asks a worker to leave (its exit hooks run) and resolves once it has. */
   private stopWorker(worker: WorkerProcess): Promise<void> {
+    const info = this.workers.get(worker);
+    if (info) info.stopRequested = true;
+    this.cancelIdleTimer(worker);
     worker.shutdown(EXIT_GRACE_MS);
     return worker.exited;
   }
 
+  private killWorker(worker: WorkerProcess): void {
+    const info = this.workers.get(worker);
+    if (info) info.stopRequested = true;
+    worker.kill();
+  }
+
   private failAttempt(call: Call, error: WireError, state: "failed" | "timed_out" = "failed"): void {
-    clearTimeout(call.timeoutTimer);
+    call.timeoutTimer?.cancel();
     call.worker = undefined;
-    const policy = call.request.fn.options.retries;
     if (call.state === "done") return;
+    const policy = call.request.fn.options.retries;
     if (call.attempt <= policy.maxRetries) {
       const delay = Math.min(policy.initialDelayMs * policy.backoffCoefficient ** (call.attempt - 1), policy.maxDelayMs);
-      call.state = "waiting-retry";
+      this.setState(call, "waiting-retry");
       call.observer.output("stderr", `stubrun: ${call.request.fn.name} attempt ${call.attempt} failed (${error.message}); retrying in ${delay} ms\n`);
-      call.retryTimer = setTimeout(() => this.submit(call), delay);
+      call.retryTimer = startTimer(delay, guard("the dispatcher's retry", () => call.state === "waiting-retry" && this.submit(call)));
       return;
     }
     this.finish(call, { state, error });
@@ -305,21 +480,11 @@ export class LocalDispatcher implements Dispatcher {
 
   private finish(call: Call, outcome: CallOutcome): void {
     if (call.state === "done") return;
-    call.state = "done"; // a queued call stays in its queue, and is skipped when its turn comes
-    clearTimeout(call.timeoutTimer);
-    clearTimeout(call.retryTimer);
+    this.setState(call, "done"); // a queued call stays in its queue, and is skipped when its turn comes
+    call.timeoutTimer?.cancel();
+    call.retryTimer?.cancel();
     call.worker = undefined;
     this.calls.delete(call.request.callId);
     call.observer.finished(outcome);
   }
-}
-
-/** The error's own first line, followed by the stack frames of the error that caused it. */
-function withFrames(error: Error, causeStack: string | undefined): string {
-  const frames = (causeStack ?? "").split("\n").filter((line) => /^\s+at /.test(line));
-  return [`${error.name}: ${error.message}`, ...frames].join("\n");
-}
-
-function describePool(pool: Pool): string {
-  return pool.fn.name;
 }

@@ -1,13 +1,16 @@
 import { toWireError, type Encoded, validateWorkerMessage, type FromWorkerMessage, type ToWorkerMessage, type WorkerConfig } from "@stubrun/protocol";
 import { fork, type ChildProcess } from "node:child_process";
+import { guard } from "./guard";
+import { descendantsOf, killLeftovers, killProcessTree, type ProcessRef } from "./process-tree";
 
 const WORKER_MAIN = require.resolve("@stubrun/worker/dist/main.js");
 
-/** The V8 heap limit of each worker: `STUBRUN_WORKER_MEMORY_MB`, default 2048. */
-function workerMemoryMb(env: NodeJS.ProcessEnv): number {
-  const mb = Number(env.STUBRUN_WORKER_MEMORY_MB);
-  return Number.isInteger(mb) && mb >= 64 ? mb : 2048;
-}
+/**
+ * How long output may still arrive after a worker's process exited: a crashing worker's last
+ * trace is usually in the pipe already. A grandchild that holds the pipe open does not keep the
+ * worker counted as alive past this.
+ */
+const OUTPUT_AFTER_EXIT_MS = 200;
 
 /** Handles what a worker process says and does. */
 export interface WorkerEvents {
@@ -17,66 +20,89 @@ export interface WorkerEvents {
   exit(worker: WorkerProcess, description: string): void;
 }
 
-/**
- * One worker: a Node child process that loads the app's code and serves one function, one call
- * at a time, over its IPC channel.
- */
-export class WorkerProcess {
-  state: "starting" | "idle" | "busy" | "stopping" | "exited" = "starting";
+/** How a worker process is started. */
+export interface WorkerOptions {
+  /** The V8 heap limit of the worker, in MiB (`limits.workerMemoryMb`). */
+  memoryMb: number;
+}
+
+/** Starts a worker; the dispatcher takes one so tests can give it fakes. */
+export type WorkerFactory = (config: WorkerConfig, env: NodeJS.ProcessEnv, events: WorkerEvents, options: WorkerOptions) => WorkerProcess;
+
+/** What the dispatcher needs of a worker: the real one is a child process, tests use fakes. */
+export interface WorkerProcess {
+  state: "starting" | "idle" | "busy" | "stopping" | "exited";
   /** The call it is running, when busy. */
   currentCallId: string | undefined;
   /** Whether it ever became ready: a worker that dies before that failed to start. */
-  everReady = false;
+  everReady: boolean;
   /** Set when the worker said why it could not start, so its exit is not reported twice. */
-  startFailureReported = false;
-  idleTimer: NodeJS.Timeout | undefined;
+  startFailureReported: boolean;
   /** When it last finished a call (or became ready). */
+  idleSince: number;
+  /** Resolves once the process has exited (and its last output was read, or a short wait passed). */
+  readonly exited: Promise<void>;
+  readonly id: string;
+  /** Sends a call; throws (and sends nothing) when the call cannot be serialized. */
+  run(callId: string, args: Encoded[]): void;
+  /** Asks the worker to run its exit hooks and leave; kills it if it has not after `graceMs`. */
+  shutdown(graceMs: number): void;
+  /** Kills the worker and everything it started. */
+  kill(): void;
+}
+
+/** Starts a real worker process. */
+export const forkWorker: WorkerFactory = (config, env, events, options) => new ChildWorkerProcess(config, env, events, options);
+
+/**
+ * One worker: a Node child process that loads the app's code and serves one function, one call
+ * at a time, over its IPC channel. It leads a process group of its own, so killing it kills what
+ * it started; it counts as gone once its process has exited, whatever its children hold open.
+ */
+export class ChildWorkerProcess implements WorkerProcess {
+  state: WorkerProcess["state"] = "starting";
+  currentCallId: string | undefined;
+  everReady = false;
+  startFailureReported = false;
   idleSince = 0;
   private readonly child: ChildProcess;
-  /** Resolves once the process has exited and its output was read. */
   readonly exited: Promise<void>;
   private markExited!: () => void;
+  /** What it had started when it was asked to leave: killed once it has, if still there. */
+  private leftovers: ProcessRef[] = [];
 
   constructor(
     readonly config: WorkerConfig,
     env: NodeJS.ProcessEnv,
     private readonly events: WorkerEvents,
+    options: WorkerOptions,
   ) {
     this.exited = new Promise((resolve) => (this.markExited = resolve));
     this.child = fork(WORKER_MAIN, [], {
       env: { ...env, STUBRUN_WORKER_CONFIG: JSON.stringify(config) },
+      // SPEC §2: a function runs at the root of its uploaded code.
+      cwd: config.codeDir,
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "json",
+      // Its own process group (and session): one kill of -pid reaches everything it started.
+      detached: true,
       // A runaway function dies of "heap out of memory" (and fails its call) before it hurts the machine.
-      execArgv: [`--max-old-space-size=${workerMemoryMb(env)}`],
+      execArgv: [`--max-old-space-size=${options.memoryMb}`],
     });
-    this.child.stdout?.setEncoding("utf8").on("data", (data: string) => events.rawOutput(this, "stdout", data));
-    this.child.stderr?.setEncoding("utf8").on("data", (data: string) => events.rawOutput(this, "stderr", data));
-    this.child.on("message", (raw) => {
-      let message: FromWorkerMessage;
-      try {
-        message = validateWorkerMessage(raw);
-      } catch (error) {
-        events.rawOutput(this, "stderr", `stubrun: ignored a malformed message from worker ${config.workerId}: ${toWireError(error).message}\n`);
-        return;
-      }
-      events.message(this, message);
-    });
-    // A process that could not be spawned at all never closes: report it gone here.
-    this.child.on("error", (error) => {
-      if (this.child.pid === undefined) this.gone(`a failure to start (${error.message})`);
-    });
-    // "close", not "exit": it comes after the last of the worker's stdout and stderr was read,
-    // so a crashing worker's final trace still reaches the call it belongs to.
-    this.child.on("close", (code, signal) => this.gone(signal ? `signal ${signal}` : `code ${code}`));
-  }
-
-  private gone(description: string): void {
-    if (this.state === "exited") return;
-    this.state = "exited";
-    clearTimeout(this.idleTimer);
-    this.events.exit(this, description);
-    this.markExited();
+    this.child.stdout?.setEncoding("utf8").on("data", guard(`the stdout event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stdout", data)));
+    this.child.stderr?.setEncoding("utf8").on("data", guard(`the stderr event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stderr", data)));
+    // A grandchild holding the pipes may see them fail once the worker is gone: nothing to do.
+    this.child.stdout?.on("error", () => {});
+    this.child.stderr?.on("error", () => {});
+    this.child.on("message", guard(`the message event of worker ${config.workerId}`, (raw: unknown) => this.onMessage(raw)));
+    this.child.on(
+      "error",
+      guard(`the error event of worker ${config.workerId}`, (error: Error) => {
+        // A process that could not be spawned at all never exits: report it gone here.
+        if (this.child.pid === undefined) this.gone(`a failure to start (${error.message})`);
+      }),
+    );
+    this.child.on("exit", guard(`the exit event of worker ${config.workerId}`, (code: number | null, signal: NodeJS.Signals | null) => this.onProcessExit(signal ? `signal ${signal}` : `code ${code}`)));
   }
 
   get id(): string {
@@ -87,26 +113,78 @@ export class WorkerProcess {
     return this.child.pid;
   }
 
-  send(message: ToWorkerMessage): void {
-    if (this.child.connected) this.child.send(message);
-  }
-
   run(callId: string, args: Encoded[]): void {
+    this.send({ type: "run", callId, args }); // throws before any state changes when it cannot be sent
     this.state = "busy";
     this.currentCallId = callId;
-    this.send({ type: "run", callId, args });
   }
 
-  /** Asks the worker to run its exit hooks and leave; kills it if it has not after `graceMs`. */
   shutdown(graceMs: number): void {
     if (this.state === "exited" || this.state === "stopping") return;
     this.state = "stopping";
-    clearTimeout(this.idleTimer);
-    this.send({ type: "shutdown" });
+    if (this.child.pid !== undefined) this.leftovers = descendantsOf(this.child.pid);
+    try {
+      this.send({ type: "shutdown" });
+    } catch {
+      // cannot happen for this message; the kill below ends it anyway
+    }
     setTimeout(() => this.kill(), graceMs).unref();
   }
 
   kill(): void {
-    if (this.state !== "exited") this.child.kill("SIGKILL");
+    if (this.state === "exited" || this.child.pid === undefined) return;
+    killProcessTree(this.child.pid);
+  }
+
+  /** Sends a message; a closed channel is ignored (the exit follows), a value JSON cannot write throws. */
+  private send(message: ToWorkerMessage): void {
+    if (!this.child.connected) return;
+    this.child.send(message, (error) => {
+      void error; // the channel closed under it: the worker's exit is reported on its own
+    });
+  }
+
+  private onMessage(raw: unknown): void {
+    let message: FromWorkerMessage;
+    try {
+      message = validateWorkerMessage(raw);
+    } catch (error) {
+      this.events.rawOutput(this, "stderr", `stubrun: ignored a malformed message from worker ${this.id}: ${toWireError(error).message}\n`);
+      return;
+    }
+    this.events.message(this, message);
+  }
+
+  /**
+   * The process has exited. What it started in its group goes with it; output still in the
+   * pipes is read until they close or a short wait passes, whichever comes first.
+   */
+  private onProcessExit(description: string): void {
+    if (this.child.pid !== undefined) killLeftovers(this.child.pid, this.leftovers);
+    const timer = setTimeout(
+      guard(`the exit event of worker ${this.id}`, () => {
+        this.child.stdout?.destroy();
+        this.child.stderr?.destroy();
+        this.gone(description);
+      }),
+      OUTPUT_AFTER_EXIT_MS,
+    );
+    this.child.once(
+      "close",
+      guard(`the close event of worker ${this.id}`, () => {
+        clearTimeout(timer);
+        this.gone(description);
+      }),
+    );
+  }
+
+  private gone(description: string): void {
+    if (this.state === "exited") return;
+    this.state = "exited";
+    try {
+      this.events.exit(this, description);
+    } finally {
+      this.markExited();
+    }
   }
 }

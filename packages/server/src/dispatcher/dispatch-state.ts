@@ -1,0 +1,81 @@
+import type { CallObserver, CallRequest } from "./dispatcher";
+import { CallQueue } from "./call-queue";
+import type { Timer } from "./long-timer";
+import type { OutputBudget } from "./output-budget";
+import { WarmBackoff } from "./warm-backoff";
+import type { WorkerProcess } from "./worker-process";
+
+/** Where a call is: waiting in its pool's queue, on a worker, waiting to retry, or ended. */
+export type CallState = "queued" | "running" | "waiting-retry" | "done";
+
+/** One call as the LocalDispatcher tracks it. */
+export interface Call {
+  request: CallRequest;
+  observer: CallObserver;
+  attempt: number;
+  state: CallState;
+  pool?: Pool;
+  worker?: WorkerProcess;
+  timeoutTimer?: Timer;
+  retryTimer?: Timer;
+}
+
+/** The workers and waiting calls of one function of one app (on one version of its code). */
+export interface Pool {
+  key: string;
+  appId: string;
+  fn: CallRequest["fn"];
+  code: CallRequest["code"];
+  /** Set when its app stops: no worker is started or replaced any more. */
+  stopped: boolean;
+  /** Set when its app moved to other code: it serves what it has queued, then its workers go. */
+  retiring: boolean;
+  workers: Set<WorkerProcess>;
+  queue: CallQueue<Call>;
+  /** Calls in `queue` still waiting (the queue also holds cancelled ones, skipped in turn). */
+  queued: number;
+  /** Whether a worker of it ever became ready: until then it starts one worker at a time. */
+  everReady: boolean;
+  /** When its keepWarm workers that died are replaced, and the timer that will. */
+  warmBackoff: WarmBackoff;
+  warmRetry?: Timer;
+}
+
+/** What the dispatcher keeps about each worker. */
+export interface WorkerInfo {
+  pool: Pool;
+  startedAt: number;
+  /** Set when the dispatcher asked it to stop or killed it: its exit is no failure. */
+  stopRequested: boolean;
+  idleTimer?: Timer;
+  /** Its output outside calls, capped. */
+  outside: OutputBudget;
+}
+
+/** The pool key of a call: its app, function and code. */
+export function poolKey(request: CallRequest): string {
+  return `${request.appId}\0${request.fn.name}\0${request.code.dir}`;
+}
+
+/** A pool with no workers and nothing queued. */
+export function newPool(request: CallRequest): Pool {
+  return {
+    key: poolKey(request),
+    appId: request.appId,
+    fn: request.fn,
+    code: request.code,
+    stopped: false,
+    retiring: false,
+    workers: new Set(),
+    queue: new CallQueue(),
+    queued: 0,
+    everReady: false,
+    warmBackoff: new WarmBackoff(),
+  };
+}
+
+/** The error's own first line, followed by the stack frames of the error that caused it. */
+export function withFrames(error: Error, causeStack: string | undefined): string {
+  const frames = (typeof causeStack === "string" ? causeStack : "").split("\n").filter((line) => /^\s+at /.test(line));
+  return [`${error.name}: ${error.message}`, ...frames].join("\n");
+}

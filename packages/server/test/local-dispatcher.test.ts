@@ -1,0 +1,313 @@
+import { DEFAULT_FUNCTION_OPTIONS, RequestRefusedError, type Encoded, type FunctionManifest, type FunctionOptionsManifest, type WorkerConfig } from "@stubrun/protocol";
+import { DEFAULT_LIMITS } from "../src/config/limits";
+import type { CallOutcome, CallRequest } from "../src/dispatcher/dispatcher";
+import { LocalDispatcher, type DispatcherLimits } from "../src/dispatcher/local-dispatcher";
+import { MAX_TIMER_MS } from "../src/dispatcher/long-timer";
+import type { WorkerEvents, WorkerProcess } from "../src/dispatcher/worker-process";
+
+/**
+ * The LocalDispatcher on its own, with fake workers and jest's fake timers: timeouts, retries
+ * and their backoff, idle exit, long timers, the limits on workers and queued calls, workers
+ * that cannot start, keepWarm restarts and output outside calls. No process is started.
+ */
+
+/** A worker that does what the test tells it to, when it tells it. */
+class FakeWorker implements WorkerProcess {
+  state: WorkerProcess["state"] = "starting";
+  currentCallId: string | undefined;
+  everReady = false;
+  startFailureReported = false;
+  idleSince = 0;
+  readonly exited: Promise<void>;
+  readonly runs: string[] = [];
+  shutdownAsked = false;
+  killed = false;
+  /** Makes `run` throw, as sending a value JSON cannot write does. */
+  refuseRuns = false;
+  private markExited!: () => void;
+
+  constructor(
+    readonly config: WorkerConfig,
+    private readonly events: WorkerEvents,
+  ) {
+    this.exited = new Promise((resolve) => (this.markExited = resolve));
+  }
+
+  get id(): string {
+    return this.config.workerId;
+  }
+
+  run(callId: string, _args: Encoded[]): void {
+    if (this.refuseRuns) throw new RangeError("Maximum call stack size exceeded");
+    this.runs.push(callId);
+    this.state = "busy";
+    this.currentCallId = callId;
+  }
+
+  shutdown(): void {
+    if (this.state === "exited" || this.state === "stopping") return;
+    this.state = "stopping";
+    this.shutdownAsked = true;
+  }
+
+  kill(): void {
+    if (this.state === "exited") return;
+    this.killed = true;
+    void Promise.resolve().then(() => this.exit("signal SIGKILL")); // a real exit comes later too
+  }
+
+  ready(): void {
+    this.events.message(this, { type: "ready" });
+  }
+
+  succeed(value: Encoded): void {
+    this.events.message(this, { type: "done", callId: this.currentCallId as string, ok: true, value });
+  }
+
+  fail(message: string): void {
+    this.events.message(this, { type: "done", callId: this.currentCallId as string, ok: false, error: { name: "Error", message } });
+  }
+
+  print(data: string): void {
+    this.events.message(this, { type: "output", callId: null, stream: "stdout", data });
+  }
+
+  exit(description = "code 0"): void {
+    if (this.state === "exited") return;
+    this.state = "exited";
+    this.events.exit(this, description);
+    this.markExited();
+  }
+}
+
+interface Harness {
+  dispatcher: LocalDispatcher;
+  workers: FakeWorker[];
+  outcomes: Map<string, CallOutcome>;
+  attempts: Map<string, number[]>;
+  outside: string[];
+  notes: string[];
+  call(callId: string, fn: FunctionManifest): void;
+}
+
+function setUp(limits: Partial<DispatcherLimits> = {}): Harness {
+  const workers: FakeWorker[] = [];
+  const outcomes = new Map<string, CallOutcome>();
+  const attempts = new Map<string, number[]>();
+  const outside: string[] = [];
+  const notes: string[] = [];
+  const dispatcher = new LocalDispatcher(
+    () => ({}),
+    (_appId, _fn, _stream, data) => outside.push(data),
+    {
+      limits: { ...DEFAULT_LIMITS, ...limits },
+      note: (_appId, line) => notes.push(line),
+      startWorker: (config, _env, events) => {
+        const worker = new FakeWorker(config, events);
+        workers.push(worker);
+        return worker;
+      },
+    },
+  );
+  const call = (callId: string, fn: FunctionManifest) => {
+    dispatcher.admit("ap-1");
+    dispatcher.enqueue(request(callId, fn), {
+      output: () => {},
+      attempt: (n) => attempts.set(callId, [...(attempts.get(callId) ?? []), n]),
+      finished: (outcome) => outcomes.set(callId, outcome),
+    });
+  };
+  return { dispatcher, workers, outcomes, attempts, outside, notes, call };
+}
+
+function fn(name: string, options: Partial<FunctionOptionsManifest> = {}): FunctionManifest {
+  const [className, methodName] = name.split(".");
+  return { name, className, methodName, kind: "function", options: { ...DEFAULT_FUNCTION_OPTIONS, ...options }, params: [] };
+}
+
+function request(callId: string, f: FunctionManifest): CallRequest {
+  return { callId, appId: "ap-1", fn: f, code: { dir: "/code/x", entry: "main.js", projectRoot: "/project" }, args: [] };
+}
+
+/** Lets promise callbacks (a fake worker's exit after a kill) run. */
+const flush = () => new Promise<void>((resolve) => jest.requireActual<typeof import("timers")>("timers").setImmediate(resolve));
+
+beforeEach(() => jest.useFakeTimers());
+afterEach(() => jest.useRealTimers());
+
+test("a call that outlives its timeout ends timed_out and its worker is killed", async () => {
+  const h = setUp();
+  h.call("c1", fn("A.f", { timeout: 5 }));
+  h.workers[0].ready();
+  expect(h.workers[0].runs).toEqual(["c1"]);
+  jest.advanceTimersByTime(4_999);
+  expect(h.outcomes.has("c1")).toBe(false);
+  jest.advanceTimersByTime(1);
+  expect(h.outcomes.get("c1")).toMatchObject({ state: "timed_out", error: { name: "FunctionTimeoutError", message: "A.f timed out after 5 s (its timeout option)" } });
+  expect(h.workers[0].killed).toBe(true);
+});
+
+test("a timeout longer than 2^31 ms waits its whole length, not 1 ms", async () => {
+  const h = setUp();
+  const days30 = 30 * 86_400;
+  h.call("c1", fn("A.f", { timeout: days30 }));
+  h.workers[0].ready();
+  jest.advanceTimersByTime(MAX_TIMER_MS + 1_000);
+  expect(h.outcomes.has("c1")).toBe(false);
+  jest.advanceTimersByTime(days30 * 1000 - MAX_TIMER_MS - 1_001);
+  expect(h.outcomes.has("c1")).toBe(false);
+  jest.advanceTimersByTime(1);
+  expect(h.outcomes.get("c1")?.state).toBe("timed_out");
+});
+
+test("failed attempts are retried after growing delays, then the call fails", async () => {
+  const h = setUp();
+  h.call("c1", fn("A.f", { retries: { maxRetries: 2, initialDelayMs: 1_000, backoffCoefficient: 3, maxDelayMs: 60_000 } }));
+  const worker = h.workers[0];
+  worker.ready();
+  worker.fail("first");
+  expect(h.attempts.get("c1")).toEqual([1]);
+  jest.advanceTimersByTime(999);
+  expect(worker.runs).toEqual(["c1"]);
+  jest.advanceTimersByTime(1);
+  expect(worker.runs).toEqual(["c1", "c1"]); // the idle worker takes the retry
+  worker.fail("second");
+  jest.advanceTimersByTime(2_999);
+  expect(worker.runs).toHaveLength(2);
+  jest.advanceTimersByTime(1);
+  expect(h.attempts.get("c1")).toEqual([1, 2, 3]);
+  worker.fail("third");
+  expect(h.outcomes.get("c1")).toMatchObject({ state: "failed", error: { message: "third" } });
+});
+
+test("an idle worker exits after containerIdleTimeout, unless a call came meanwhile", async () => {
+  const h = setUp();
+  const f = fn("A.f", { containerIdleTimeout: 60 });
+  h.call("c1", f);
+  const worker = h.workers[0];
+  worker.ready();
+  worker.succeed(1);
+  jest.advanceTimersByTime(59_000);
+  h.call("c2", f);
+  expect(worker.runs).toEqual(["c1", "c2"]);
+  worker.succeed(2);
+  jest.advanceTimersByTime(59_999);
+  expect(worker.shutdownAsked).toBe(false);
+  jest.advanceTimersByTime(1);
+  expect(worker.shutdownAsked).toBe(true);
+  expect(h.outcomes.get("c2")).toEqual({ state: "succeeded", value: 2 });
+});
+
+test("maxWorkers: calls wait for a slot; an idle worker of another function makes room", async () => {
+  const h = setUp({ maxWorkers: 2 });
+  const a = fn("A.f");
+  const b = fn("B.g");
+  for (const id of ["a1", "a2", "a3"]) h.call(id, a);
+  expect(h.workers).toHaveLength(1); // one at a time until a worker was ready
+  h.workers[0].ready();
+  expect(h.workers).toHaveLength(2);
+  h.workers[1].ready();
+  expect(h.workers.map((w) => w.runs)).toEqual([["a1"], ["a2"]]);
+  h.workers[0].succeed(1);
+  expect(h.workers[0].runs).toEqual(["a1", "a3"]);
+  h.workers[0].succeed(3);
+  h.workers[1].succeed(2);
+  // Both slots hold idle workers of A.f: a call of B.g lets one go and starts its own once it has.
+  h.call("b1", b);
+  expect(h.workers).toHaveLength(2);
+  const leaving = h.workers.find((w) => w.shutdownAsked) as FakeWorker;
+  expect(leaving).toBeDefined();
+  leaving.exit();
+  expect(h.workers).toHaveLength(3);
+  h.workers[2].ready();
+  expect(h.workers[2].runs).toEqual(["b1"]);
+});
+
+test("maxQueuedCallsPerApp: a call past it is refused, naming the limit and how to raise it", () => {
+  const h = setUp({ maxQueuedCallsPerApp: 3 });
+  const f = fn("A.f", { concurrencyLimit: 1 });
+  for (const id of ["c1", "c2", "c3"]) h.call(id, f);
+  expect(() => h.call("c4", f)).toThrow(RequestRefusedError);
+  expect(() => h.call("c4", f)).toThrow(/limits\.maxQueuedCallsPerApp = 3.*config\.json/);
+  h.workers[0].ready(); // c1 runs: two wait, so one more fits
+  h.call("c4", f);
+  expect(() => h.call("c5", f)).toThrow(RequestRefusedError);
+});
+
+test("while no worker was ever ready, one starts at a time, and its start error fails every waiting call", async () => {
+  const h = setUp();
+  const f = fn("A.f");
+  for (let i = 0; i < 20; i++) h.call(`c${i}`, f);
+  expect(h.workers).toHaveLength(1);
+  h.workers[0].exit("code 1");
+  expect(h.outcomes.size).toBe(20);
+  for (const outcome of h.outcomes.values()) expect(outcome).toMatchObject({ state: "failed", error: { name: "WorkerStartError" } });
+  expect(h.workers).toHaveLength(1);
+});
+
+test("keepWarm workers that die at once are restarted with a growing delay, noted once", async () => {
+  const h = setUp();
+  h.dispatcher.keepWarm("ap-1", fn("A.f", { keepWarm: 2 }), request("", fn("A.f")).code);
+  expect(h.workers).toHaveLength(1);
+  h.workers[0].exit("code 1");
+  jest.advanceTimersByTime(0);
+  expect(h.workers).toHaveLength(2); // the first failure is replaced at once
+  h.workers[1].exit("code 1");
+  jest.advanceTimersByTime(1_999);
+  expect(h.workers).toHaveLength(2);
+  jest.advanceTimersByTime(1);
+  expect(h.workers).toHaveLength(3);
+  h.workers[2].exit("code 1");
+  jest.advanceTimersByTime(3_999);
+  expect(h.workers).toHaveLength(3);
+  jest.advanceTimersByTime(1);
+  expect(h.workers).toHaveLength(4);
+  expect(h.notes).toHaveLength(1);
+  expect(h.notes[0]).toContain("keepWarm workers of A.f keep exiting");
+  h.workers[3].ready(); // it starts now: the second warm worker follows
+  expect(h.workers).toHaveLength(5);
+});
+
+test("a call that cannot be sent to its worker fails alone; the worker serves the next", () => {
+  const h = setUp();
+  const f = fn("A.f", { concurrencyLimit: 1 });
+  h.call("c1", f);
+  h.call("c2", f);
+  const worker = h.workers[0];
+  worker.refuseRuns = true;
+  worker.ready();
+  expect(h.outcomes.get("c1")).toMatchObject({ state: "failed", error: { name: "UncarriableValueError", message: expect.stringContaining("could not be sent to its worker") } });
+  expect(h.outcomes.get("c2")?.state).toBe("failed");
+  worker.refuseRuns = false;
+  h.call("c3", f);
+  expect(worker.runs).toEqual(["c3"]);
+});
+
+test("cancel and stopApp end calls and kill or stop workers; the exit counts as no failure", async () => {
+  const h = setUp();
+  const f = fn("A.f", { keepWarm: 1 });
+  h.call("c1", f);
+  h.workers[0].ready();
+  expect(h.dispatcher.cancel("c1")).toBe(true);
+  expect(h.outcomes.get("c1")?.state).toBe("cancelled");
+  await flush();
+  expect(h.workers[0].state).toBe("exited");
+  expect(h.notes).toEqual([]);
+  const stopping = h.dispatcher.stopApp("ap-1");
+  for (const w of h.workers) w.exit();
+  await stopping;
+  expect(h.dispatcher.runningTasks("ap-1")).toBe(0);
+});
+
+test("output outside calls is capped per worker, then one note", () => {
+  const h = setUp({ maxOutputBytesOutsideCalls: 10 });
+  h.call("c1", fn("A.f"));
+  const worker = h.workers[0];
+  worker.print("12345");
+  worker.print("é7890abc"); // "é" is two bytes: 5 + 2 + 3 fit
+  worker.print("more");
+  expect(h.outside[0]).toBe("12345");
+  expect(h.outside[1]).toBe("é789");
+  expect(h.outside[2]).toContain("limits.maxOutputBytesOutsideCalls");
+  expect(h.outside).toHaveLength(3);
+});
