@@ -132,7 +132,7 @@ const BROKEN = writeFixture(
   `worker-procs-broken-${process.pid}.ts`,
   `${HEADER}
 const stub = new Stub("worker-procs-broken");
-if (process.env.STUBRUN_WORKER_CONFIG) {
+if (process.env.STUBRUN_APP_ID) {
   fs.appendFileSync(path.join(DIR, "broken-starts"), process.pid + "\\n");
   throw new Error("broken on import");
 }
@@ -284,7 +284,7 @@ describe("workers on a server with default limits", () => {
   });
 
   test("a call whose arguments cannot be sent to its worker fails alone; the server and the app go on", async () => {
-    const client = await RawClient.open(server.url);
+    const client = await RawClient.open(server);
     try {
       const appId = await client.createApp([rawFunction("echo")]);
       // 100,000 nested arrays: JSON.stringify overflows the stack sending them to a worker.
@@ -356,7 +356,7 @@ describe("workers on a server with low limits in config.json", () => {
 
   test("a timeout and an idle timeout longer than 24.8 days are not turned into 1 ms", async () => {
     // The SDK refuses such options; a raw client (or a raised limit) gets them to the dispatcher.
-    const client = await RawClient.open(server.url);
+    const client = await RawClient.open(server);
     try {
       const long = { ...DEFAULT_FUNCTION_OPTIONS, timeout: 3_000_000, containerIdleTimeout: 3_000_000 };
       const appId = await client.createApp([rawFunction("echo"), rawFunction("sleep", long)]);
@@ -414,8 +414,8 @@ class RawClient {
     });
   }
 
-  static open(serverUrl: string): Promise<RawClient> {
-    const socket = new WebSocket(`${serverUrl.replace("http", "ws")}/ws`, { perMessageDeflate: false, maxPayload: 0 });
+  static open(server: TestServer): Promise<RawClient> {
+    const socket = new WebSocket(`${server.url.replace("http", "ws")}/ws`, { perMessageDeflate: false, maxPayload: 0, headers: server.authHeaders });
     return new Promise((resolve, reject) => {
       socket.once("open", () => resolve(new RawClient(socket)));
       socket.once("error", reject);
