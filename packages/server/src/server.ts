@@ -16,6 +16,7 @@ import { Scheduler } from "./schedules/scheduler";
 import { openDatabase } from "./state/database";
 import { ClientConnection } from "./transport/client-connection";
 import { loadLimits, type ServerLimits } from "./config/limits";
+import { Retention } from "./state/retention";
 
 export interface ServerOptions {
   /** `$STUBRUN_HOME`: the database, uploaded code and logs. */
@@ -52,18 +53,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const access = Access.forHost(host, options.token ?? process.env.STUBRUN_TOKEN);
   let url = "";
   let workerUrl = "";
-  const logsRepo = new LogsRepository(db);
+  const logsRepo = new LogsRepository(db, limits);
   const versionsRepo = new VersionsRepository(db);
   const dispatcher = new LocalDispatcher(
     (appId) => workerEnv(workerUrl, appId),
     (appId, functionName, stream, data) => apps.workerOutput(appId, functionName, stream, data),
   );
-  const apps = new AppManager(appsRepo, callsRepo, new CodeStore(path.join(options.home, "code")), dispatcher, logsRepo, versionsRepo);
+  const codeStore = new CodeStore(path.join(options.home, "code"));
+  const apps = new AppManager(appsRepo, callsRepo, codeStore, dispatcher, logsRepo, versionsRepo, limits);
   const deployer = new Deployer(db, appsRepo, versionsRepo, apps);
   const scheduler = new Scheduler(apps, versionsRepo, (appId, line) => apps.note(appId, line));
   apps.listen(scheduler);
-  // Deployed apps outlive the server: serve them again (their schedules restart from now).
-  for (const record of appsRepo.listDeployed()) apps.run(record, undefined);
+  // Deployed apps outlive the server: serve them again (their schedules restart from now). One
+  // that cannot be served is marked failed, with why in its logs; the others are served.
+  for (const record of appsRepo.listDeployed()) apps.restore(record);
+  const retention = new Retention(db, codeStore.directory, limits.retentionDays, (line) => process.stderr.write(`stubrun server: ${line}\n`));
+  retention.start();
 
   const httpServer = http.createServer((req, res) => handleHttp(req, res, { apps: appsRepo, manager: apps, logs: logsRepo, deployer, access, calls: callsRepo }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES, perMessageDeflate: false });
@@ -115,6 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         clearInterval(reaper);
         for (const ws of clients.keys()) ws.terminate();
         scheduler.close();
+        await retention.close();
         await apps.shutdown();
         await dispatcher.close();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
