@@ -42,7 +42,7 @@ export class Retention {
     this.timer.unref();
   }
 
-  /** Stops sweeping and waits for a sweep under way. */
+  /** Stops sweeping: a sweep under way stops at its next step, and this waits for it. */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
@@ -117,7 +117,8 @@ export class Retention {
     }
     const rows = this.db.prepare("SELECT code_dir FROM apps UNION SELECT code_dir FROM app_versions").all() as { code_dir: string }[];
     const used = new Set(rows.map((r) => path.basename(r.code_dir)));
-    const oldEnough = this.now() - CODE_GRACE_MS;
+    // File times are the real clock's, whatever clock decides which apps expired.
+    const oldEnough = Date.now() - CODE_GRACE_MS;
     let removed = 0;
     for (const entry of entries) {
       if (!entry.isDirectory() || used.has(entry.name)) continue;
