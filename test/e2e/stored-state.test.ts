@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import fs from "node:fs";
 import path from "node:path";
-import { callDeployed, writeCallScript } from "./deploy-helpers";
+import { callDeployed, runNode, writeCallScript } from "./deploy-helpers";
 import { appList, BinProcess, removeTempDirs, TestServer, waitUntil, writeFixture, type AppJson, type RunResult } from "./harness";
 
 /**
@@ -89,6 +89,9 @@ describe("a server starts even if a stored app is bad", () => {
     expect(list.stderr).toMatch(/^App ap-\S+ \(doomed\) failed to start: its stored manifest is not valid JSON/m);
     const logs = await server.run(["app", "logs", "cronned"]);
     expect(logs.stderr).toMatch(/\[stubrun\] app cronned \(ap-\S+\) could not start: function Fixture\.which: schedule: cron "0 0 30 2 \*" it never fires.*npx stubrun deploy FILE/);
+
+    const lookup = await runNode(CALL, ["cronned", "Fixture.which"], server.env);
+    expect({ code: lookup.code, stderr: lookup.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^RequestRefusedError: app cronned \(ap-\S+\) failed to start: function Fixture\.which: schedule/) });
 
     // Deploying it again serves it again, as a new version; stopping the other one stops it for good.
     const again = await server.run(["deploy", file, "--name", "doomed"]);

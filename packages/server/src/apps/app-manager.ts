@@ -181,6 +181,8 @@ export class AppManager {
     const app = this.running.get(appId);
     if (!app || app.record.state === "stopped") {
       const known = this.apps.get(appId);
+      const failure = this.failures.get(appId);
+      if (known && failure !== undefined) throw new RequestRefusedError(`app ${describeApp(known)} failed to start: ${failure}; deploy it again once fixed`);
       throw new RequestRefusedError(known ? `app ${describeApp(known)} is stopped` : `no app with id ${appId}`);
     }
     return app;
