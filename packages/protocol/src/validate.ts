@@ -146,15 +146,8 @@ function validateFunction(f: unknown, i: number): FunctionManifest {
   need(f.kind === "function" || f.kind === "webEndpoint", `${where}: "kind" must be "function" or "webEndpoint"`);
   if (o.schedule !== undefined) validateSchedule(o.schedule, `${where}: schedule`);
   (f.params as unknown[]).forEach((p, j) => validateParam(p, `${where}: params[${j}]`));
-  const retries = { maxRetries: r.maxRetries, initialDelayMs: r.initialDelayMs, backoffCoefficient: r.backoffCoefficient, maxDelayMs: r.maxDelayMs } as FunctionManifest["options"]["retries"];
-  const options = {
-    timeout: o.timeout,
-    retries,
-    concurrencyLimit: o.concurrencyLimit,
-    keepWarm: o.keepWarm,
-    containerIdleTimeout: o.containerIdleTimeout,
-    ...(o.schedule === undefined ? {} : { schedule: o.schedule }),
-  } as FunctionManifest["options"];
+  // Passed on as sent (the server reads only what it knows); the fields above are checked.
+  const options = o as unknown as FunctionManifest["options"];
   return {
     name,
     className: str(f, "className", where),
