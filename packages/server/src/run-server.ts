@@ -13,13 +13,13 @@ export async function runServerProcess(options: { home: string; port: number; ho
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   // Two servers on one STUBRUN_HOME would share one database and one pid file.
   const attempt = HomeLock.acquire(options.home);
-  if (!attempt.ok) throw anotherServer(options.home, attempt.pid);
+  if (!attempt.ok) throw await anotherServer(options.home, attempt.pid);
   const lock = attempt.lock;
   let server: RunningServer;
   try {
     // A server from before the lock existed holds none: it still answers at its pid file's URL.
     const other = readDaemon(options.home);
-    if (other && other.pid !== process.pid && (await pingServer(other.url))) throw anotherServer(options.home, other.pid, other.url);
+    if (other && other.pid !== process.pid && (await pingServer(other.url))) throw await anotherServer(options.home, other.pid, other.url);
     server = await startServer(options);
   } catch (error) {
     lock.release();
@@ -41,10 +41,12 @@ export async function runServerProcess(options: { home: string; port: number; ho
   return server;
 }
 
-function anotherServer(home: string, pid: number, knownUrl?: string): UsageError {
+async function anotherServer(home: string, pid: number, knownUrl?: string): Promise<UsageError> {
   const info = readDaemon(home);
   const url = knownUrl ?? (info?.pid === pid ? info.url : undefined);
-  const where = url ?? `still starting; if no stubrun server runs, remove ${lockFilePath(home)}`;
+  // A pid can be reused (after a reboot): say how to get out if it is not a server at all.
+  const answering = url !== undefined && (knownUrl !== undefined || (await pingServer(url)));
+  const where = answering ? url : `${url ? `not answering at ${url}` : "still starting"}; if no stubrun server runs, remove ${lockFilePath(home)}`;
   return new UsageError(
     `another stubrun server (pid ${pid}, ${where}) already uses STUBRUN_HOME=${home}; ` +
       `use that one, stop it with: npx stubrun server stop, or give this one its own STUBRUN_HOME`,

@@ -27,7 +27,8 @@ export class HomeLock {
   static acquire(home: string, pid = process.pid): LockAttempt {
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
     const file = lockFilePath(home);
-    for (let attempt = 0; attempt < 20; attempt++) {
+    let waits = 0;
+    for (let attempt = 0; attempt < 40; attempt++) {
       try {
         const fd = fs.openSync(file, "wx", 0o600);
         try {
@@ -40,10 +41,10 @@ export class HomeLock {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       }
       const holder = readPid(file);
-      if (holder === undefined) {
+      if (holder === undefined && waits++ < 20) {
         // Just created and not written yet, or gone since: look again shortly.
         sleepSync(25);
-        if (attempt < 19) continue;
+        continue;
       }
       if (holder !== undefined && holder !== pid && isAlive(holder)) return { ok: false, pid: holder };
       breakStaleLock(file, holder);
