@@ -92,12 +92,12 @@ describe("a deploy that could never run is refused, and nothing is stored", () =
   afterAll(() => server.stop());
 
   test.each([
-    ["0 0 30 2 *", "February has a day 30"],
-    ["0 0 31 4 *", "April has a day 31"],
+    ["0 0 30 2 *", "February has no day 30"],
+    ["0 0 31 4 *", "April has no day 31"],
   ])("a cron that never fires (%s): refused naming the function, the expression and why; the server starts again", async (expression, why) => {
     const reply = await rawRequest(server.url, scheduledDeploy(1, "never-fires", expression));
     expect(reply.ok).toBe(false);
-    expect(reply.error?.message).toBe(`function Tick.tock: schedule: cron "${expression}" it never fires: ${why}; fix the expression`);
+    expect(reply.error?.message).toBe(`function Tick.tock: schedule: cron "${expression}" never fires: ${why}; fix the expression`);
     expect((await appList(server)).map((a) => a.name)).not.toContain("never-fires");
     // Nothing was stored that could stop the server from starting again.
     await server.stop({ keepHome: true });

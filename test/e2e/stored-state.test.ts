@@ -78,7 +78,7 @@ describe("a server starts even if a stored app is bad", () => {
     const apps = await appList(server);
     expect(byName(apps, "keeper")?.state).toBe("deployed");
     expect(byName(apps, "doomed")).toMatchObject({ state: "failed", failure: expect.stringMatching(/^its stored manifest is not valid JSON/) });
-    expect(byName(apps, "cronned")).toMatchObject({ state: "failed", failure: 'function Fixture.which: schedule: cron "0 0 30 2 *" it never fires: February has a day 30; fix the expression' });
+    expect(byName(apps, "cronned")).toMatchObject({ state: "failed", failure: 'function Fixture.which: schedule: cron "0 0 30 2 *" never fires: February has no day 30; fix the expression' });
 
     // Every other app is served.
     expect(await callDeployed(CALL, server.env, "keeper", "Fixture.which")).toBe("good");
@@ -88,7 +88,7 @@ describe("a server starts even if a stored app is bad", () => {
     expect(list.stdout).toMatch(/doomed\s+failed/);
     expect(list.stderr).toMatch(/^App ap-\S+ \(doomed\) failed to start: its stored manifest is not valid JSON/m);
     const logs = await server.run(["app", "logs", "cronned"]);
-    expect(logs.stderr).toMatch(/\[stubrun\] app cronned \(ap-\S+\) could not start: function Fixture\.which: schedule: cron "0 0 30 2 \*" it never fires.*npx stubrun deploy FILE/);
+    expect(logs.stderr).toMatch(/\[stubrun\] app cronned \(ap-\S+\) could not start: function Fixture\.which: schedule: cron "0 0 30 2 \*" never fires.*npx stubrun deploy FILE/);
 
     const lookup = await runNode(CALL, ["cronned", "Fixture.which"], server.env);
     expect({ code: lookup.code, stderr: lookup.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^RequestRefusedError: app cronned \(ap-\S+\) failed to start: function Fixture\.which: schedule/) });

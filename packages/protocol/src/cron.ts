@@ -91,7 +91,7 @@ const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
 /**
- * Why a cron never fires, or undefined when it does. Only the day-of-month field can rule out
+ * Why a cron never fires ("February has no day 30"), or undefined when it does. Only the day-of-month field can rule out
  * every day: a restricted day of week always comes round, and with both day fields restricted
  * a day matching either fires. February counts 29 days, since February 29 comes at least once
  * in any 8 years (2096 to 2104 skips 2100), the span `nextCronTime` searches.
@@ -101,9 +101,9 @@ export function whyCronNeverFires(spec: CronSpec): string | undefined {
   const months = [...spec.months].sort((a, b) => a - b);
   const days = [...spec.daysOfMonth].sort((a, b) => a - b);
   if (months.some((m) => days[0] <= MONTH_DAYS[m - 1])) return undefined;
-  const monthText = months.length === 1 ? `${MONTH_NAMES[months[0] - 1]} has` : `none of the months it allows (${months.map((m) => MONTH_NAMES[m - 1]).join(", ")}) has`;
-  const dayText = days.length === 1 ? `a day ${days[0]}` : `any of the days ${days.join(", ")}`;
-  return `it never fires: ${monthText} ${dayText}`;
+  const dayText = `day ${days.join(" or ")}`;
+  if (months.length === 1) return `${MONTH_NAMES[months[0] - 1]} has no ${dayText}`;
+  return `none of the months it allows (${months.map((m) => MONTH_NAMES[m - 1]).join(", ")}) has a ${dayText}`;
 }
 
 /** Checks an IANA timezone name; throws when the platform does not know it. */

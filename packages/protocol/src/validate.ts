@@ -185,7 +185,7 @@ function validateSchedule(s: unknown, where: string): void {
     throw new ProtocolError(`${where}: ${(error as Error).message}`);
   }
   // Refused here, since a schedule that never fires cannot be armed (and once stored it would be served at every start).
-  if (never !== undefined) throw new ProtocolError(`${where}: cron "${expression}" ${never}; fix the expression`);
+  if (never !== undefined) throw new ProtocolError(`${where}: cron "${expression}" never fires: ${never}; fix the expression`);
 }
 
 /** Parses a message a worker sent over its IPC channel. */

@@ -179,14 +179,14 @@ describe("parseClientMessage refuses bad input with a ProtocolError that says wh
   });
 
   test.each([
-    ["0 0 30 2 *", "February has a day 30"],
-    ["0 0 31 4 *", "April has a day 31"],
+    ["0 0 30 2 *", "February has no day 30"],
+    ["0 0 31 4 *", "April has no day 31"],
     ["0 0 31 2,4,6 *", "none of the months it allows (February, April, June) has a day 31"],
-    ["0 0 30,31 FEB *", "February has any of the days 30, 31"],
+    ["0 0 30,31 FEB *", "February has no day 30 or 31"],
   ])("a cron that never fires (%s) is refused, naming the function and why", (expression, why) => {
     const schedule = { kind: "cron", expression, timezone: "UTC" };
     expect(refused({ ...appCreate, manifest: { ...manifest, functions: [{ ...fnManifest, params: [], options: { ...DEFAULT_FUNCTION_OPTIONS, schedule } }] } })).toBe(
-      `function Calc.square: schedule: cron "${expression}" it never fires: ${why}; fix the expression`,
+      `function Calc.square: schedule: cron "${expression}" never fires: ${why}; fix the expression`,
     );
   });
 
