@@ -80,7 +80,8 @@ export class Deployer {
     // A deployed app that failed to start is served again by any deploy, changed or not.
     if (!force && current?.fingerprint === print && this.manager.failure(app.id) === undefined) return result(app, false, false, "no change");
     const version = app.version + 1;
-    const what = changes(current?.manifest ?? app.manifest, current?.codeDir ?? app.codeDir);
+    const described = changes(current?.manifest ?? app.manifest, current?.codeDir ?? app.codeDir);
+    const what = described === "no change" && this.manager.failure(app.id) !== undefined ? "deployed again after a failed start" : described;
     this.db.transaction(() => {
       this.versions.insert({ appId: app.id, version, createdAt: Date.now(), manifest, codeDir, fingerprint: print, changes: what });
       this.apps.setVersion(app.id, version, manifest, codeDir);
