@@ -25,9 +25,12 @@ export class TestServer {
     private readonly stderrLog: () => string,
   ) {}
 
-  /** `config` is written to `$STUBRUN_HOME/config.json` before the server starts (e.g. `{ limits: {...} }`). */
-  static async start(options: { config?: object } = {}): Promise<TestServer> {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-test-"));
+  /**
+   * @param options.config written to `$STUBRUN_HOME/config.json` first (e.g. `{ limits: { ... } }`)
+   * @param options.home an existing STUBRUN_HOME (a restart); a fresh one by default
+   */
+  static async start(options: { config?: object; home?: string } = {}): Promise<TestServer> {
+    const home = options.home ?? fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-test-"));
     if (options.config) fs.writeFileSync(path.join(home, "config.json"), JSON.stringify(options.config));
     let log = "";
     const child = spawn(process.execPath, [BIN, "server", "--port", "0"], {
@@ -83,13 +86,14 @@ export class TestServer {
     return runBin(args, { cwd: options.cwd ?? ROOT, env: { ...this.env, ...options.env }, timeoutMs: options.timeoutMs });
   }
 
-  async stop(): Promise<void> {
+  /** Stops the server and removes its STUBRUN_HOME, unless `keepHome` (to start it again). */
+  async stop(options: { keepHome?: boolean } = {}): Promise<void> {
     if (this.alive) {
       const exited = new Promise((resolve) => this.process.once("exit", resolve));
       this.process.kill("SIGTERM");
       await exited;
     }
-    fs.rmSync(this.home, { recursive: true, force: true });
+    if (!options.keepHome) fs.rmSync(this.home, { recursive: true, force: true });
   }
 }
 

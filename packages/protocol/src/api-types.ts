@@ -4,13 +4,16 @@ import type { FunctionManifest } from "./manifest";
 export interface AppSummary {
   id: string;
   name: string | null;
-  state: "ephemeral" | "detached" | "deployed" | "stopped";
+  /** "failed": a deployed app this server could not serve when it started (see `failure`). */
+  state: "ephemeral" | "detached" | "deployed" | "stopped" | "failed";
   version: number;
   createdAt: string;
   stoppedAt: string | null;
   /** Workers it has running now. */
   runningTasks: number;
   functions: string[];
+  /** Why a failed app could not be served: it is in the app's logs too. */
+  failure?: string;
 }
 
 /** What a deploy, a rollback or a `serve` reload did: the reply to `app.deploy` and `app.update`. */

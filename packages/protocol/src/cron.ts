@@ -6,6 +6,8 @@
  */
 
 export interface CronSpec {
+  /** The expression as written. */
+  expression: string;
   minutes: Set<number>;
   hours: Set<number>;
   daysOfMonth: Set<number>;
@@ -43,6 +45,7 @@ export function parseCron(expression: string): CronSpec {
   const sets = parts.map((part, i) => parseField(part, FIELDS[i], expression));
   const daysOfWeek = new Set([...sets[4]].map((d) => (d === 7 ? 0 : d)));
   return {
+    expression,
     minutes: sets[0],
     hours: sets[1],
     daysOfMonth: sets[2],
@@ -81,6 +84,26 @@ function value(text: string, rule: FieldRule, bad: (why: string) => Error): numb
   const n = byName >= 0 ? byName + (rule.namesFrom ?? 0) : /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(n) || n < rule.min || n > rule.max) throw bad(`is not a value from ${rule.min} to ${rule.max}`);
   return n;
+}
+
+/** Days a month can have (February: 29, in leap years). */
+const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+
+/**
+ * Why a cron never fires ("February has no day 30"), or undefined when it does. Only the day-of-month field can rule out
+ * every day: a restricted day of week always comes round, and with both day fields restricted
+ * a day matching either fires. February counts 29 days, since February 29 comes at least once
+ * in any 8 years (2096 to 2104 skips 2100), the span `nextCronTime` searches.
+ */
+export function whyCronNeverFires(spec: CronSpec): string | undefined {
+  if (spec.dowRestricted) return undefined;
+  const months = [...spec.months].sort((a, b) => a - b);
+  const days = [...spec.daysOfMonth].sort((a, b) => a - b);
+  if (months.some((m) => days[0] <= MONTH_DAYS[m - 1])) return undefined;
+  const dayText = `day ${days.join(" or ")}`;
+  if (months.length === 1) return `${MONTH_NAMES[months[0] - 1]} has no ${dayText}`;
+  return `none of the months it allows (${months.map((m) => MONTH_NAMES[m - 1]).join(", ")}) has a ${dayText}`;
 }
 
 /** Checks an IANA timezone name; throws when the platform does not know it. */
@@ -143,7 +166,8 @@ const MINUTE = 60_000;
 export function nextCronTime(spec: CronSpec, after: number, timezone = "UTC"): number {
   const fixedTime = spec.hours.size < 24 && spec.minutes.size < 60;
   let t = Math.floor(after / MINUTE) * MINUTE + MINUTE;
-  const limit = after + 5 * 366 * 24 * 60 * MINUTE;
+  // 8 years and a bit: February 29 comes round at least that often (whyCronNeverFires).
+  const limit = after + (8 * 366 + 2) * 24 * 60 * MINUTE;
   while (t < limit) {
     const w = wallClock(t, timezone);
     const dayMatches =
@@ -161,7 +185,7 @@ export function nextCronTime(spec: CronSpec, after: number, timezone = "UTC"): n
       return t;
     }
   }
-  throw new Error("the cron expression never fires");
+  throw new Error(`cron expression "${spec.expression}" never fires (no time within 8 years matches)`);
 }
 
 /** Whether the local time at `t` already happened a little earlier (clocks fell back). */

@@ -1,6 +1,6 @@
 import type { ClientMessage } from "./client-messages";
 import type { Encoded } from "./codec";
-import { checkTimezone, parseCron } from "./cron";
+import { checkTimezone, parseCron, whyCronNeverFires } from "./cron";
 import { ProtocolError, type WireError } from "./errors";
 import { APP_NAME_PATTERN, type AppManifest, type CodeFile, type FunctionManifest } from "./manifest";
 import type { FromWorkerMessage } from "./worker-messages";
@@ -118,27 +118,43 @@ export function validateManifest(m: Obj): AppManifest {
 }
 
 function validateFunction(f: unknown, i: number): FunctionManifest {
-  const where = `manifest.functions[${i}]`;
+  let where = `manifest.functions[${i}]`;
   need(isObject(f), `${where} must be an object`);
+  const name = str(f, "name", where);
+  where = `function ${name}`;
   need(isObject(f.options), `${where}: "options" must be an object`);
   need(Array.isArray(f.params), `${where}: "params" must be an array`);
   const o = f.options as Obj;
-  for (const key of ["timeout", "concurrencyLimit", "keepWarm", "containerIdleTimeout"]) {
-    need(typeof o[key] === "number" && (o[key] as number) >= 0, `${where}.options: "${key}" must be a number >= 0`);
-  }
+  // Finite numbers only: JSON's 1e999 parses to Infinity. Upper bounds are the server's limits.
+  const number = (value: unknown, key: string, min: number, whole = false) =>
+    need(
+      typeof value === "number" && Number.isFinite(value) && value >= min && (!whole || Number.isSafeInteger(value)),
+      `${where}: option "${key}" must be a ${whole ? "whole number" : "number"} >= ${min}, got ${typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value))}`,
+    );
+  number(o.timeout, "timeout", 0);
+  need((o.timeout as number) > 0, `${where}: option "timeout" must be above 0 seconds`);
   // A limit of 0 would queue every call of the function forever.
-  need(Number.isSafeInteger(o.concurrencyLimit) && (o.concurrencyLimit as number) >= 1, `${where}.options: "concurrencyLimit" must be a whole number >= 1`);
-  need(isObject(o.retries), `${where}.options: "retries" must be an object`);
+  number(o.concurrencyLimit, "concurrencyLimit", 1, true);
+  number(o.keepWarm, "keepWarm", 0, true);
+  number(o.containerIdleTimeout, "containerIdleTimeout", 0);
+  need(isObject(o.retries), `${where}: option "retries" must be an object`);
+  const r = o.retries as Obj;
+  number(r.maxRetries, "retries.maxRetries", 0, true);
+  number(r.initialDelayMs, "retries.initialDelayMs", 0);
+  number(r.backoffCoefficient, "retries.backoffCoefficient", 0);
+  number(r.maxDelayMs, "retries.maxDelayMs", 0);
   need(f.kind === "function" || f.kind === "webEndpoint", `${where}: "kind" must be "function" or "webEndpoint"`);
-  if (o.schedule !== undefined) validateSchedule(o.schedule, `${where}.options.schedule`);
-  (f.params as unknown[]).forEach((p, j) => validateParam(p, `${where}.params[${j}]`));
+  if (o.schedule !== undefined) validateSchedule(o.schedule, `${where}: schedule`);
+  (f.params as unknown[]).forEach((p, j) => validateParam(p, `${where}: params[${j}]`));
+  // Passed on as sent (the server reads only what it knows); the fields above are checked.
+  const options = o as unknown as FunctionManifest["options"];
   return {
-    name: str(f, "name", where),
+    name,
     className: str(f, "className", where),
     methodName: str(f, "methodName", where),
     kind: f.kind,
     webMethod: f.webMethod === "POST" ? "POST" : f.kind === "webEndpoint" ? "GET" : undefined,
-    options: o as unknown as FunctionManifest["options"],
+    options,
     params: f.params as FunctionManifest["params"],
   };
 }
@@ -160,12 +176,16 @@ function validateSchedule(s: unknown, where: string): void {
     return;
   }
   need(s.kind === "cron", `${where}: "kind" must be "cron" or "period"`);
+  const expression = str(s, "expression", where);
+  let never: string | undefined;
   try {
-    parseCron(str(s, "expression", where));
+    never = whyCronNeverFires(parseCron(expression));
     checkTimezone(str(s, "timezone", where));
   } catch (error) {
     throw new ProtocolError(`${where}: ${(error as Error).message}`);
   }
+  // Refused here, since a schedule that never fires cannot be armed (and once stored it would be served at every start).
+  if (never !== undefined) throw new ProtocolError(`${where}: cron "${expression}" never fires: ${never}; fix the expression`);
 }
 
 /** Parses a message a worker sent over its IPC channel: every field is checked, nested errors too. */

@@ -1,4 +1,4 @@
-import { checkTimezone, nextCronTime, parseCron } from "../src/cron";
+import { checkTimezone, nextCronTime, parseCron, whyCronNeverFires } from "../src/cron";
 
 /**
  * Cron expressions (SPEC §2 `new Cron(expr, { timezone })`, §3 "a Cron keeps wall-clock time in
@@ -145,7 +145,11 @@ describe("nextCronTime", () => {
   });
 
   test("a day that never comes (February 30) is an error, not a hang", () => {
-    expect(() => next("0 0 30 2 *", "2024-01-01T00:00:00Z")).toThrow(/never fires/);
+    expect(() => next("0 0 30 2 *", "2024-01-01T00:00:00Z")).toThrow('cron expression "0 0 30 2 *" never fires (no time within 8 years matches)');
+  });
+
+  test("February 29 across 2100, which is no leap year: 8 years on", () => {
+    expect(next("0 0 29 2 *", "2096-03-01T00:00:00Z")).toBe("2104-02-29T00:00:00.000Z");
   });
 
   describe("timezones: wall-clock time in the schedule's zone", () => {
@@ -232,5 +236,37 @@ describe("nextCronTime", () => {
         "2024-11-03T07:00:00.000Z", // 02:00 EST
       ]);
     });
+  });
+});
+
+describe("whyCronNeverFires", () => {
+  const why = (expression: string) => whyCronNeverFires(parseCron(expression));
+
+  test("days that no month it allows has", () => {
+    expect(why("0 0 30 2 *")).toBe("February has no day 30");
+    expect(why("0 0 31 4 *")).toBe("April has no day 31");
+    expect(why("0 0 30,31 2 *")).toBe("February has no day 30 or 31");
+    expect(why("0 0 31 4,6,9,11 *")).toBe("none of the months it allows (April, June, September, November) has a day 31");
+  });
+
+  test("anything that comes round, if rarely", () => {
+    for (const e of ["* * * * *", "0 0 29 2 *", "0 0 31 * *", "0 0 31 4,5 *", "0 0 * 2 *", "0 0 ? 2 MON"]) expect(why(e)).toBeUndefined();
+    // With a day of week as well, a day matching either fires (Vixie cron): every Monday of February.
+    expect(why("0 0 30 2 MON")).toBeUndefined();
+  });
+
+  test("agrees with nextCronTime over 8 years, for every day of every month", () => {
+    for (let month = 1; month <= 12; month++) {
+      for (let day = 28; day <= 31; day++) {
+        const spec = parseCron(`0 0 ${day} ${month} *`);
+        let fires = true;
+        try {
+          nextCronTime(spec, Date.parse("2097-01-01T00:00:00Z"));
+        } catch {
+          fires = false;
+        }
+        expect([`${day}/${month}`, whyCronNeverFires(spec) === undefined]).toEqual([`${day}/${month}`, fires]);
+      }
+    }
   });
 });

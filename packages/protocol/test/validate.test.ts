@@ -1,6 +1,6 @@
 import { DEFAULT_FUNCTION_OPTIONS } from "../src/defaults";
 import { ProtocolError } from "../src/errors";
-import { isSafeRelativePath, parseClientMessage, requestIdOf, validateWorkerMessage } from "../src/validate";
+import { isSafeRelativePath, parseClientMessage, requestIdOf, validateClientMessage, validateWorkerMessage } from "../src/validate";
 
 const fnManifest = {
   name: "Calc.square",
@@ -153,22 +153,46 @@ describe("parseClientMessage refuses bad input with a ProtocolError that says wh
 
   test("app.create with a bad function in the manifest", () => {
     const bad = (f: object) => refused({ ...appCreate, manifest: { ...manifest, functions: [fnManifest, { ...fnManifest, ...f }] } });
-    expect(bad({ kind: "cron" })).toBe('manifest.functions[1]: "kind" must be "function" or "webEndpoint"');
-    expect(bad({ options: undefined })).toBe('manifest.functions[1]: "options" must be an object');
-    expect(bad({ params: {} })).toBe('manifest.functions[1]: "params" must be an array');
-    expect(bad({ className: undefined })).toBe('manifest.functions[1]: "className" must be a string');
-    expect(bad({ options: { ...DEFAULT_FUNCTION_OPTIONS, timeout: -1 } })).toBe('manifest.functions[1].options: "timeout" must be a number >= 0');
-    expect(bad({ options: { ...DEFAULT_FUNCTION_OPTIONS, concurrencyLimit: "8" } })).toBe(
-      'manifest.functions[1].options: "concurrencyLimit" must be a number >= 0',
+    const badOption = (o: object) => bad({ options: { ...DEFAULT_FUNCTION_OPTIONS, ...o } });
+    expect(bad({ kind: "cron" })).toBe('function Calc.square: "kind" must be "function" or "webEndpoint"');
+    expect(bad({ options: undefined })).toBe('function Calc.square: "options" must be an object');
+    expect(bad({ params: {} })).toBe('function Calc.square: "params" must be an array');
+    expect(bad({ className: undefined })).toBe('function Calc.square: "className" must be a string');
+    expect(bad({ name: undefined })).toBe('manifest.functions[1]: "name" must be a string');
+    expect(badOption({ timeout: -1 })).toBe('function Calc.square: option "timeout" must be a number >= 0, got -1');
+    expect(badOption({ timeout: 0 })).toBe('function Calc.square: option "timeout" must be above 0 seconds');
+    expect(badOption({ concurrencyLimit: "8" })).toBe('function Calc.square: option "concurrencyLimit" must be a whole number >= 1, got "8"');
+    expect(badOption({ concurrencyLimit: 0 })).toBe('function Calc.square: option "concurrencyLimit" must be a whole number >= 1, got 0');
+    expect(badOption({ concurrencyLimit: 1.5 })).toBe('function Calc.square: option "concurrencyLimit" must be a whole number >= 1, got 1.5');
+    expect(badOption({ keepWarm: 0.5 })).toBe('function Calc.square: option "keepWarm" must be a whole number >= 0, got 0.5');
+    expect(badOption({ retries: 2 })).toBe('function Calc.square: option "retries" must be an object');
+    expect(badOption({ retries: {} })).toBe('function Calc.square: option "retries.maxRetries" must be a whole number >= 0, got undefined');
+    expect(badOption({ retries: { ...DEFAULT_FUNCTION_OPTIONS.retries, backoffCoefficient: null } })).toBe(
+      'function Calc.square: option "retries.backoffCoefficient" must be a number >= 0, got null',
     );
-    expect(bad({ options: { ...DEFAULT_FUNCTION_OPTIONS, concurrencyLimit: 0 } })).toBe(
-      'manifest.functions[1].options: "concurrencyLimit" must be a whole number >= 1',
-    );
-    expect(bad({ options: { ...DEFAULT_FUNCTION_OPTIONS, concurrencyLimit: 1.5 } })).toBe(
-      'manifest.functions[1].options: "concurrencyLimit" must be a whole number >= 1',
-    );
-    expect(bad({ options: { ...DEFAULT_FUNCTION_OPTIONS, retries: 2 } })).toBe('manifest.functions[1].options: "retries" must be an object');
     expect(refused({ ...appCreate, manifest: { ...manifest, functions: [null] } })).toBe("manifest.functions[0] must be an object");
+  });
+
+  test("non-finite options (JSON's 1e999 parses to Infinity) are refused", () => {
+    const text = JSON.stringify({ ...appCreate, manifest: { ...manifest, functions: [{ ...fnManifest, options: { ...DEFAULT_FUNCTION_OPTIONS, timeout: 1 } }] } }).replace('"timeout":1', '"timeout":1e999');
+    expect(() => parseClientMessage(text)).toThrow('function Calc.square: option "timeout" must be a number >= 0, got Infinity');
+  });
+
+  test.each([
+    ["0 0 30 2 *", "February has no day 30"],
+    ["0 0 31 4 *", "April has no day 31"],
+    ["0 0 31 2,4,6 *", "none of the months it allows (February, April, June) has a day 31"],
+    ["0 0 30,31 FEB *", "February has no day 30 or 31"],
+  ])("a cron that never fires (%s) is refused, naming the function and why", (expression, why) => {
+    const schedule = { kind: "cron", expression, timezone: "UTC" };
+    expect(refused({ ...appCreate, manifest: { ...manifest, functions: [{ ...fnManifest, params: [], options: { ...DEFAULT_FUNCTION_OPTIONS, schedule } }] } })).toBe(
+      `function Calc.square: schedule: cron "${expression}" never fires: ${why}; fix the expression`,
+    );
+  });
+
+  test.each(["0 0 29 2 *", "0 0 31 * *", "0 0 30 2 MON", "0 0 * 2 FRI", "0 0 31 1-12/2 *"])("a cron that fires, if rarely (%s), is accepted", (expression) => {
+    const schedule = { kind: "cron", expression, timezone: "UTC" };
+    expect(() => validateClientMessage({ ...appCreate, manifest: { ...manifest, functions: [{ ...fnManifest, params: [], options: { ...DEFAULT_FUNCTION_OPTIONS, schedule } }] } })).not.toThrow();
   });
 });
 

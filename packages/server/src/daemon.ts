@@ -80,7 +80,13 @@ export async function startDaemon(home: string, port: number, host = "127.0.0.1"
     await sleep(50);
   }
   if (!exited) child.kill("SIGKILL");
-  // Another client may have started the daemon at the same moment: ours lost the port to it.
+  // Another client may have started the daemon at the same moment: ours lost the home's lock
+  // (or the port) to it. While the winner holds the lock, wait for it to answer.
+  for (let holder = lockHolder(home); holder !== undefined && holder !== child.pid && isAlive(holder) && Date.now() < deadline; holder = lockHolder(home)) {
+    const info = readDaemon(home);
+    if (info && info.pid === holder && (await pingServer(url, 500))) return info;
+    await sleep(50);
+  }
   const winner = readDaemon(home);
   if (winner && (await pingServer(url))) return winner;
   throw new ServerUnavailableError(
@@ -123,6 +129,16 @@ export function daemonEnv(from: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(from)) if (value !== undefined && keep.test(key)) env[key] = value;
   return env;
+}
+
+/** The pid in the home's lock file (`state/home-lock.ts`), if any. */
+function lockHolder(home: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(home, "server.lock"), "utf8").trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isAlive(pid: number): boolean {

@@ -3,22 +3,29 @@ import { UsageError } from "@stubrun/protocol";
 import { pidFilePath, pingServer, readDaemon } from "./daemon";
 import { startServer, type RunningServer } from "./server";
 import { appsPageLink } from "./local-token";
+import { HomeLock, lockFilePath } from "./state/home-lock";
 
 /**
- * Runs the server in this process until SIGINT or SIGTERM, with its pid file written while it
- * listens. Used by `stubrun server` in the foreground and by the daemon.
+ * Runs the server in this process until SIGINT or SIGTERM, holding the home's lock from before
+ * the database opens until it exits, with its pid file written while it listens. Used by
+ * `stubrun server` in the foreground and by the daemon.
  */
 export async function runServerProcess(options: { home: string; port: number; host?: string; log?: (line: string) => void }): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   // Two servers on one STUBRUN_HOME would share one database and one pid file.
-  const other = readDaemon(options.home);
-  if (other && other.pid !== process.pid && (await pingServer(other.url))) {
-    throw new UsageError(
-      `another stubrun server (pid ${other.pid}, ${other.url}) already uses STUBRUN_HOME=${options.home}; ` +
-        `use that one, stop it with: npx stubrun server stop, or give this one its own STUBRUN_HOME`,
-    );
+  const attempt = HomeLock.acquire(options.home);
+  if (!attempt.ok) throw await anotherServer(options.home, attempt.pid);
+  const lock = attempt.lock;
+  let server: RunningServer;
+  try {
+    // A server from before the lock existed holds none: it still answers at its pid file's URL.
+    const other = readDaemon(options.home);
+    if (other && other.pid !== process.pid && (await pingServer(other.url))) throw await anotherServer(options.home, other.pid, other.url);
+    server = await startServer(options);
+  } catch (error) {
+    lock.release();
+    throw error;
   }
-  const server = await startServer(options);
   const pidFile = pidFilePath(options.home);
   fs.writeFileSync(pidFile, JSON.stringify({ pid: process.pid, port: server.port, url: server.url }));
   log(`stubrun server listening on ${server.url} (STUBRUN_HOME=${options.home}, pid ${process.pid})`);
@@ -27,12 +34,25 @@ export async function runServerProcess(options: { home: string; port: number; ho
     log(`stubrun server: ${signal}, stopping`);
     void server.close().finally(() => {
       removeOwnPidFile(pidFile);
+      lock.release();
       process.exit(0);
     });
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
   return server;
+}
+
+async function anotherServer(home: string, pid: number, knownUrl?: string): Promise<UsageError> {
+  const info = readDaemon(home);
+  const url = knownUrl ?? (info?.pid === pid ? info.url : undefined);
+  // A pid can be reused (after a reboot): say how to get out if it is not a server at all.
+  const answering = url !== undefined && (knownUrl !== undefined || (await pingServer(url)));
+  const where = answering ? url : `${url ? `not answering at ${url}` : "still starting"}; if no stubrun server runs, remove ${lockFilePath(home)}`;
+  return new UsageError(
+    `another stubrun server (pid ${pid}, ${where}) already uses STUBRUN_HOME=${home}; ` +
+      `use that one, stop it with: npx stubrun server stop, or give this one its own STUBRUN_HOME`,
+  );
 }
 
 function removeOwnPidFile(pidFile: string): void {

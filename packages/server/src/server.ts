@@ -22,6 +22,7 @@ import { Scheduler } from "./schedules/scheduler";
 import { openDatabase } from "./state/database";
 import { ClientConnection } from "./transport/client-connection";
 import { loadLimits, type ServerLimits } from "./config/limits";
+import { Retention } from "./state/retention";
 
 export interface ServerOptions {
   /** `$STUBRUN_HOME`: the database, uploaded code and logs. */
@@ -65,21 +66,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const access = Access.forHost(host, options.token ?? process.env.STUBRUN_TOKEN, localToken, appTokens);
   let url = "";
   let workerUrl = "";
-  const logsRepo = new LogsRepository(db);
+  const logsRepo = new LogsRepository(db, limits);
   const versionsRepo = new VersionsRepository(db);
   const dispatcher = new LocalDispatcher(
     (appId) => workerEnv(workerUrl, appId, appTokens.forApp(appId)),
     (appId, functionName, stream, data) => apps.workerOutput(appId, functionName, stream, data),
     { limits, note: (appId, line) => apps.note(appId, line) },
   );
-  const apps = new AppManager(appsRepo, callsRepo, new CodeStore(path.join(options.home, "code")), dispatcher, logsRepo, versionsRepo);
+  const codeStore = new CodeStore(path.join(options.home, "code"));
+  const apps = new AppManager(appsRepo, callsRepo, codeStore, dispatcher, logsRepo, versionsRepo, limits);
   const deployer = new Deployer(db, appsRepo, versionsRepo, apps);
   const scheduler = new Scheduler(apps, versionsRepo, (appId, line) => apps.note(appId, line));
   apps.listen(scheduler);
   // A stopped app's workers lose their credential with it.
   apps.listen({ appChanged: () => undefined, appStopped: (appId) => appTokens.drop(appId) });
-  // Deployed apps outlive the server: serve them again (their schedules restart from now).
-  for (const record of appsRepo.listDeployed()) apps.run(record, undefined);
 
   const web = new WebEndpoints(appsRepo, apps, limits);
   const httpContext = { apps: appsRepo, manager: apps, logs: logsRepo, deployer, access, calls: callsRepo, web, limits };
@@ -140,6 +140,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // every address is reached on loopback, since 0.0.0.0 is not an address to connect to.
   workerUrl = host === "0.0.0.0" || host === "::" ? `http://127.0.0.1:${port}` : url;
 
+  // Deployed apps outlive the server: serve them again (their schedules restart from now). One
+  // that cannot be served is marked failed, with why in its logs; the others are served. This
+  // runs once the URL is known, since keepWarm workers start now and call back at it; no request
+  // is read before it finishes (it runs in the same turn as the listen callback).
+  for (const record of appsRepo.listDeployed()) apps.restore(record);
+  const retention = new Retention(db, codeStore.directory, limits.retentionDays, (line) => process.stderr.write(`stubrun server: ${line}\n`));
+  retention.start();
+
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -151,6 +159,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         clearInterval(reaper);
         for (const ws of clients.keys()) ws.terminate();
         scheduler.close();
+        await retention.close();
         await apps.shutdown();
         await dispatcher.close();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));

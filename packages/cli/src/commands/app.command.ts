@@ -74,6 +74,9 @@ async function listApps(api: ApiClient, asJson: boolean): Promise<void> {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()}\n`);
   if (apps.length === 0) process.stderr.write("No apps yet: run one with npx stubrun FILE\n");
+  for (const a of apps) {
+    if (a.state === "failed") process.stderr.write(`App ${a.id}${a.name ? ` (${a.name})` : ""} failed to start: ${a.failure ?? "see its logs"}\n`);
+  }
 }
 
 async function stopApp(api: ApiClient, ref: string, yes: boolean): Promise<void> {

@@ -1,5 +1,6 @@
 import {
   RequestRefusedError,
+  type AppSummary,
   type AppManifest,
   type CodeFile,
   type Encoded,
@@ -12,7 +13,11 @@ import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { CallsRepository } from "../state/calls.repository";
 import type { LogsRepository } from "../state/logs.repository";
 import type { VersionsRepository } from "../state/versions.repository";
+import { DEFAULT_LIMITS } from "../config/limits";
 import { newId } from "./ids";
+import { checkManifestLimits, type OptionLimits } from "./manifest-limits";
+import { checkUploadFiles } from "./upload-files";
+import { whyStoredAppCannotRun } from "./stored-app.checker";
 
 /** Whoever started a call, and receives its output and result. */
 export interface CallListener {
@@ -58,6 +63,8 @@ export class AppManager {
   private callSeq = 0;
   private readonly callPrefix = `fc-${newId("").slice(1, 7)}`;
   private readonly listeners: AppListener[] = [];
+  /** Deployed apps that could not be served when the server started, and why. */
+  private readonly failures = new Map<string, string>();
 
   constructor(
     private readonly apps: AppsRepository,
@@ -66,13 +73,14 @@ export class AppManager {
     private readonly dispatcher: Dispatcher,
     private readonly logs: LogsRepository,
     private readonly versions: VersionsRepository,
+    private readonly limits: OptionLimits = DEFAULT_LIMITS,
   ) {}
 
   listen(listener: AppListener): void {
     this.listeners.push(listener);
   }
 
-  /** Checks an upload and stores its code; returns the code's directory. */
+  /** Checks an upload (app.create, app.deploy, app.update) and stores its code; returns the code's directory. */
   storeUpload(manifest: AppManifest, files: CodeFile[]): string {
     if (!files.some((f) => f.path === manifest.entry)) {
       throw new RequestRefusedError(`the upload has no entry file "${manifest.entry}"`);
@@ -82,6 +90,8 @@ export class AppManager {
       if (names.has(fn.name)) throw new RequestRefusedError(`the manifest names function ${fn.name} twice`);
       names.add(fn.name);
     }
+    checkManifestLimits(manifest, this.limits);
+    checkUploadFiles(files);
     return this.code.put(files);
   }
 
@@ -102,8 +112,41 @@ export class AppManager {
     return record;
   }
 
+  /**
+   * Serves a stored deployed app again when the server starts; one that cannot be served (see
+   * whyStoredAppCannotRun) is marked failed, with why in its logs, and nothing else is affected.
+   */
+  restore(record: AppRecord): void {
+    const problem = whyStoredAppCannotRun(record, this.limits);
+    if (problem !== undefined) return this.fail(record, problem);
+    try {
+      this.run(record, undefined);
+    } catch (error) {
+      this.running.delete(record.id);
+      this.fail(record, (error as Error).message);
+    }
+  }
+
+  private fail(record: AppRecord, why: string): void {
+    this.failures.set(record.id, why);
+    const name = record.name ?? record.id;
+    this.note(record.id, `app ${describeApp(record)} could not start: ${why}; deploy it again once fixed (npx stubrun deploy FILE), or stop it (npx stubrun app stop ${name})`);
+  }
+
+  /** Why a deployed app could not be served when the server started, if it could not. */
+  failure(appId: string): string | undefined {
+    return this.failures.get(appId);
+  }
+
+  /** The state an app is in for the apps API: a stored state, or "failed" / "stopped" when this server does not serve it. */
+  stateOf(record: AppRecord): AppSummary["state"] {
+    if (this.isRunning(record.id)) return record.state;
+    return this.failures.has(record.id) && record.state === "deployed" ? "failed" : "stopped";
+  }
+
   /** Starts serving an app that is already stored: a new one, or a deployed one after a restart. */
   run(record: AppRecord, owner: AppOwner | undefined): void {
+    this.failures.delete(record.id);
     this.running.set(record.id, { record, functions: functionMap(record.manifest), owner, activeCalls: new Set(), pinned: new Map() });
     this.note(record.id, `app ${record.id} ${owner ? "created" : "started"} (${record.state}, version ${record.version})`);
     this.warmUp(record);
@@ -115,6 +158,13 @@ export class AppManager {
    * code, whose idle workers are let go.
    */
   replaceCode(appId: string, version: number, manifest: AppManifest, codeDir: string): AppRecord {
+    const stored = this.failures.has(appId) ? this.apps.get(appId) : undefined;
+    if (stored) {
+      // A deployed app that failed to start gets served from its new version on.
+      const record: AppRecord = { ...stored, version, manifest, codeDir, unreadable: undefined };
+      this.run(record, undefined);
+      return record;
+    }
     const app = this.runningApp(appId);
     const oldCodeDir = app.record.codeDir;
     app.record = { ...app.record, version, manifest, codeDir };
@@ -131,6 +181,8 @@ export class AppManager {
     const app = this.running.get(appId);
     if (!app || app.record.state === "stopped") {
       const known = this.apps.get(appId);
+      const failure = this.failures.get(appId);
+      if (known && failure !== undefined) throw new RequestRefusedError(`app ${describeApp(known)} failed to start: ${failure}; deploy it again once fixed`);
       throw new RequestRefusedError(known ? `app ${describeApp(known)} is stopped` : `no app with id ${appId}`);
     }
     return app;
@@ -214,6 +266,11 @@ export class AppManager {
 
   /** Stops an app: its calls end as cancelled, its workers are killed. False if it was not running. */
   async stop(appId: string): Promise<boolean> {
+    if (this.failures.delete(appId)) {
+      this.apps.markStopped(appId, Date.now());
+      this.note(appId, `app ${appId} stopped`);
+      return true;
+    }
     const app = this.running.get(appId);
     if (!app || app.record.state === "stopped") return false;
     app.record.state = "stopped"; // no new calls from here on

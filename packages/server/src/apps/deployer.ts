@@ -5,7 +5,7 @@ import type { StateDatabase } from "../state/database";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { VersionRecord, VersionsRepository } from "../state/versions.repository";
 import type { AppManager } from "./app-manager";
-import { newId } from "./ids";
+import { APP_ID_PATTERN, newId } from "./ids";
 
 /**
  * Deployed apps and their versions: deploy creates an app or updates it in place as its next
@@ -22,6 +22,12 @@ export class Deployer {
 
   deploy(manifest: AppManifest, files: CodeFile[]): DeployResult {
     const name = manifest.name as string;
+    if (APP_ID_PATTERN.test(name)) {
+      // Web URLs and the apps API take a deployed app's name where they take an app id.
+      throw new RequestRefusedError(
+        `app name "${name}" looks like an app id ("ap-" and 10 letters or digits), so its web URLs and app commands could be taken for another app's; choose another name`,
+      );
+    }
     const codeDir = this.manager.storeUpload(manifest, files);
     const existing = this.apps.findDeployed(name);
     if (!existing) return this.create(name, manifest, codeDir);
@@ -71,9 +77,11 @@ export class Deployer {
   private newVersion(app: AppRecord, manifest: AppManifest, codeDir: string, changes: (previous: AppManifest, previousCodeDir: string) => string, force = false): DeployResult {
     const current = this.versions.get(app.id, app.version);
     const print = fingerprint(manifest, codeDir);
-    if (!force && current?.fingerprint === print) return result(app, false, false, "no change");
+    // A deployed app that failed to start is served again by any deploy, changed or not.
+    if (!force && current?.fingerprint === print && this.manager.failure(app.id) === undefined) return result(app, false, false, "no change");
     const version = app.version + 1;
-    const what = changes(current?.manifest ?? app.manifest, current?.codeDir ?? app.codeDir);
+    const described = changes(current?.manifest ?? app.manifest, current?.codeDir ?? app.codeDir);
+    const what = described === "no change" && this.manager.failure(app.id) !== undefined ? "deployed again after a failed start" : described;
     this.db.transaction(() => {
       this.versions.insert({ appId: app.id, version, createdAt: Date.now(), manifest, codeDir, fingerprint: print, changes: what });
       this.apps.setVersion(app.id, version, manifest, codeDir);

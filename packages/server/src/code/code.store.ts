@@ -10,28 +10,58 @@ import path from "node:path";
 export class CodeStore {
   constructor(private readonly root: string) {}
 
+  /** The directory where code is kept. */
+  get directory(): string {
+    return this.root;
+  }
+
   /** Stores the files (once per content) and returns their directory. */
   put(files: CodeFile[]): string {
-    const hash = createHash("sha256");
-    for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
-      hash.update(file.path).update("\0").update(file.code).update("\0");
+    const dir = path.join(this.root, contentHash(files).slice(0, 32));
+    if (fs.existsSync(dir)) {
+      touch(dir); // in use again: retention measures a folder's age from its last upload
+      return dir;
     }
-    const dir = path.join(this.root, hash.digest("hex").slice(0, 32));
-    if (fs.existsSync(dir)) return dir;
     const staging = `${dir}.tmp-${process.pid}-${Date.now()}`;
-    for (const file of files) {
-      const target = path.join(staging, file.path);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, file.code);
-    }
-    // Uploads are compiled to CommonJS, whatever the user's package.json says.
-    fs.writeFileSync(path.join(staging, "package.json"), '{ "type": "commonjs" }\n');
     try {
+      for (const file of files) {
+        const target = path.join(staging, file.path);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, file.code);
+      }
+      // Uploads are compiled to CommonJS, whatever the user's package.json says.
+      fs.writeFileSync(path.join(staging, "package.json"), '{ "type": "commonjs" }\n');
       fs.renameSync(staging, dir);
     } catch (error) {
+      // Nothing half-written stays behind, whatever failed (a full disk, a name too long).
       fs.rmSync(staging, { recursive: true, force: true });
       if (!fs.existsSync(dir)) throw error;
     }
     return dir;
+  }
+}
+
+/**
+ * The hash of an upload: each path and each content prefixed with its length in bytes, so no
+ * two different uploads hash alike whatever bytes their code holds (a NUL separator could be
+ * forged by code that contains NULs).
+ */
+export function contentHash(files: CodeFile[]): string {
+  const hash = createHash("sha256");
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  hash.update(`${sorted.length}\n`);
+  for (const file of sorted) {
+    hash.update(`${Buffer.byteLength(file.path)}:`).update(file.path);
+    hash.update(`${Buffer.byteLength(file.code)}:`).update(file.code);
+  }
+  return hash.digest("hex");
+}
+
+function touch(dir: string): void {
+  try {
+    const now = new Date();
+    fs.utimesSync(dir, now, now);
+  } catch {
+    // a read-only store still serves
   }
 }

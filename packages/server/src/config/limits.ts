@@ -46,6 +46,11 @@ export interface ServerLimits {
   requestTimeoutMs: number;
   /** Web endpoint calls of one app running at once; more answer 503. @default 256 */
   maxWebRequestsPerApp: number;
+  /**
+   * Days the calls, logs and record of a stopped app are kept; then they go, with code no app or
+   * version refers to any more. Deployed apps and their versions are never removed. @default 7
+   */
+  retentionDays: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -68,6 +73,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   workerMemoryMb: 2048,
   requestTimeoutMs: 30_000,
   maxWebRequestsPerApp: 256,
+  retentionDays: 7,
 });
 
 /** The file holding the server's configuration in `$STUBRUN_HOME`. */

@@ -90,10 +90,12 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
 }
 
 export function toAppSummary(app: AppRecord, manager: AppManager): AppSummary {
+  const failure = manager.failure(app.id);
   return {
+    ...(failure === undefined ? {} : { failure }),
     id: app.id,
     name: app.name,
-    state: manager.isRunning(app.id) ? app.state : "stopped",
+    state: manager.stateOf(app),
     version: app.version,
     createdAt: new Date(app.createdAt).toISOString(),
     stoppedAt: app.stoppedAt === null ? null : new Date(app.stoppedAt).toISOString(),

@@ -10,6 +10,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * Fires scheduled functions of deployed apps. Each app's timers are rebuilt whenever its code
  * changes and dropped when it stops. Fire times are computed from now, so runs missed while the
  * server was down are skipped, not caught up. A `Period` counts from the app's latest deploy.
+ * It never throws: a schedule it cannot arm (a cron with no next time) is noted in the app's
+ * logs and left unarmed, and the rest of the app (and the server) go on.
  */
 export class Scheduler implements AppListener {
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
@@ -23,12 +25,17 @@ export class Scheduler implements AppListener {
   appChanged(record: AppRecord): void {
     this.appStopped(record.id);
     if (record.state !== "deployed") return;
-    const deployedAt = this.versions.get(record.id, record.version)?.createdAt ?? record.createdAt;
+    let deployedAt = record.createdAt;
+    try {
+      deployedAt = this.versions.get(record.id, record.version)?.createdAt ?? record.createdAt;
+    } catch {
+      // an unreadable version row: count periods from the app's creation
+    }
     const timers: NodeJS.Timeout[] = [];
     this.timers.set(record.id, timers);
     for (const fn of record.manifest.functions) {
       const schedule = fn.options.schedule;
-      if (schedule) this.arm(record.id, fn.name, schedule, deployedAt, timers);
+      if (schedule) this.armSafely(record.id, fn.name, schedule, deployedAt, timers);
     }
   }
 
@@ -41,6 +48,14 @@ export class Scheduler implements AppListener {
     for (const appId of [...this.timers.keys()]) this.appStopped(appId);
   }
 
+  private armSafely(appId: string, functionName: string, schedule: ScheduleManifest, deployedAt: number, timers: NodeJS.Timeout[]): void {
+    try {
+      this.arm(appId, functionName, schedule, deployedAt, timers);
+    } catch (error) {
+      this.log(appId, `schedule: ${functionName} is not scheduled: ${(error as Error).message}`);
+    }
+  }
+
   private arm(appId: string, functionName: string, schedule: ScheduleManifest, deployedAt: number, timers: NodeJS.Timeout[]): void {
     const at = nextFireTime(schedule, deployedAt, Date.now());
     const wait = (until: number) => {
@@ -48,7 +63,7 @@ export class Scheduler implements AppListener {
         timers.splice(timers.indexOf(timer), 1);
         if (Date.now() < until) return wait(until);
         this.fire(appId, functionName);
-        if (this.timers.get(appId) === timers) this.arm(appId, functionName, schedule, deployedAt, timers);
+        if (this.timers.get(appId) === timers) this.armSafely(appId, functionName, schedule, deployedAt, timers);
       }, Math.min(Math.max(until - Date.now(), 0), MAX_TIMER_MS));
       timer.unref();
       timers.push(timer);

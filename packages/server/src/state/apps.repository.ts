@@ -13,6 +13,8 @@ export interface AppRecord {
   stoppedAt: number | null;
   manifest: AppManifest;
   codeDir: string;
+  /** Set when the stored manifest could not be read: why (the manifest is then an empty one). */
+  unreadable?: string;
 }
 
 interface AppRow {
@@ -84,14 +86,37 @@ export class AppsRepository {
 }
 
 function toRecord(row: AppRow): AppRecord {
-  return {
+  const record: AppRecord = {
     id: row.id,
     name: row.name,
     state: row.state,
     version: row.version,
     createdAt: row.created_at,
     stoppedAt: row.stopped_at,
-    manifest: JSON.parse(row.manifest) as AppManifest,
+    manifest: EMPTY_MANIFEST,
     codeDir: row.code_dir,
   };
+  // One damaged row must not take the app list, or the server's start, down with it.
+  const manifest = readStoredManifest(row.manifest);
+  if (typeof manifest === "string") record.unreadable = manifest;
+  else record.manifest = manifest;
+  return record;
+}
+
+/** What a record holds when its stored manifest cannot be read: no functions. */
+const EMPTY_MANIFEST: AppManifest = Object.freeze({ entry: "", projectRoot: "", functions: [] }) as AppManifest;
+
+/** A stored manifest, or why it cannot be read. Its contents are checked by whoever serves it. */
+export function readStoredManifest(text: string): AppManifest | string {
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(text);
+  } catch (error) {
+    return `its stored manifest is not valid JSON (${(error as Error).message})`;
+  }
+  const functions = (manifest as { functions?: unknown } | null)?.functions;
+  if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest) || !Array.isArray(functions)) {
+    return "its stored manifest is not a manifest (no functions array)";
+  }
+  return manifest as AppManifest;
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS, type ServerLimits } from "../config/limits";
 import type { StateDatabase } from "./database";
 
 /** One line (or chunk) of a call's output, as stored and as `app logs` shows it. */
@@ -21,10 +22,8 @@ interface LogRow {
   at: number;
 }
 
-/** Most bytes of output kept per call; beyond it a note says the rest was dropped. */
-export const MAX_LOG_BYTES_PER_CALL = 4 * 1024 * 1024;
-/** Lines kept per app: older ones are pruned. */
-const MAX_LINES_PER_APP = 20_000;
+/** The limits the logs keep to: bytes of output per call (UTF-8), and lines per app. */
+export type LogLimits = Pick<ServerLimits, "maxOutputBytesPerCall" | "maxLogLinesPerApp">;
 
 /**
  * App logs in SQLite. Appends are queued and written in one transaction per tick; followers
@@ -38,7 +37,10 @@ export class LogsRepository {
   private readonly insertStmt;
   private appendsSincePrune = 0;
 
-  constructor(private readonly db: StateDatabase) {
+  constructor(
+    private readonly db: StateDatabase,
+    private readonly limits: LogLimits = DEFAULT_LIMITS,
+  ) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS logs (
         id       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -56,11 +58,19 @@ export class LogsRepository {
 
   append(entry: Omit<LogEntry, "id" | "at">): void {
     if (entry.callId) {
-      const used = (this.bytesPerCall.get(entry.callId) ?? 0) + entry.data.length;
-      this.bytesPerCall.set(entry.callId, used);
-      if (used > MAX_LOG_BYTES_PER_CALL) {
-        if (used - entry.data.length <= MAX_LOG_BYTES_PER_CALL) {
-          this.queue.push({ ...entry, stream: "system", data: `[stubrun: output of ${entry.callId} over ${MAX_LOG_BYTES_PER_CALL} bytes is not kept]\n`, at: Date.now() });
+      // Bytes as stored and sent (UTF-8), not UTF-16 units: "é" is 2 bytes, an emoji 4.
+      const max = this.limits.maxOutputBytesPerCall;
+      const before = this.bytesPerCall.get(entry.callId) ?? 0;
+      const bytes = Buffer.byteLength(entry.data, "utf8");
+      this.bytesPerCall.set(entry.callId, before + bytes);
+      if (before + bytes > max) {
+        if (before <= max) {
+          const room = max - before;
+          const kept = room > 0 ? Buffer.from(entry.data, "utf8").subarray(0, room).toString("utf8").replace(/\uFFFD+$/, "") : "";
+          if (kept) this.queue.push({ ...entry, data: kept, at: Date.now() });
+          const note = `[stubrun: output of ${entry.callId} over ${max} bytes is not kept (limits.maxOutputBytesPerCall)]\n`;
+          this.queue.push({ ...entry, stream: "system", data: note, at: Date.now() });
+          this.bytesPerCall.set(entry.callId, max + 1);
         }
         return this.schedule();
       }
@@ -126,7 +136,8 @@ export class LogsRepository {
     })();
     for (const entry of written) this.followers.get(entry.appId)?.forEach((listener) => listener(entry));
     this.appendsSincePrune += batch.length;
-    if (this.appendsSincePrune > 5_000) this.prune();
+    // Often enough that an app never holds much more than twice its lines.
+    if (this.appendsSincePrune > Math.min(5_000, this.limits.maxLogLinesPerApp)) this.prune();
   }
 
   private prune(): void {
@@ -136,7 +147,7 @@ export class LogsRepository {
         `DELETE FROM logs WHERE id IN (
            SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY app_id ORDER BY id DESC) AS n FROM logs) WHERE n > ?)`,
       )
-      .run(MAX_LINES_PER_APP);
+      .run(this.limits.maxLogLinesPerApp);
   }
 
   private schedule(): void {

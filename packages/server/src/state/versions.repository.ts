@@ -1,4 +1,5 @@
 import type { AppManifest } from "@stubrun/protocol";
+import { readStoredManifest } from "./apps.repository";
 import type { StateDatabase } from "./database";
 
 /** One version of a deployed app: its manifest and code, kept for history, rollback and pinned lookups. */
@@ -50,9 +51,15 @@ function toRecord(row: VersionRow): VersionRecord {
     appId: row.app_id,
     version: row.version,
     createdAt: row.created_at,
-    manifest: JSON.parse(row.manifest) as AppManifest,
+    manifest: storedManifest(row.manifest),
     codeDir: row.code_dir,
     fingerprint: row.fingerprint,
     changes: row.changes,
   };
+}
+
+/** A damaged row reads as a manifest with no functions: history still lists it, and nothing can call it. */
+function storedManifest(text: string): AppManifest {
+  const manifest = readStoredManifest(text);
+  return typeof manifest === "string" ? { entry: "", projectRoot: "", functions: [] } : manifest;
 }

@@ -1,0 +1,136 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { StateDatabase } from "./database";
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** Rows deleted per statement: each is its own short transaction, so calls and logs keep flowing. */
+const CHUNK = 2_000;
+/** A code folder (or a staging folder left by a crash) younger than this is never removed: an upload may be on its way to a row. */
+const CODE_GRACE_MS = HOUR_MS;
+
+/** What one sweep removed. */
+export interface RetentionSweep {
+  apps: number;
+  calls: number;
+  logs: number;
+  codeDirs: number;
+}
+
+/**
+ * Cleans up what nothing needs any more: the calls, logs, versions and row of each app stopped
+ * more than `retentionDays` ago, then code folders no app or version refers to. Deployed apps
+ * (failed ones included) and their versions are never touched. Runs at start and every hour.
+ */
+export class Retention {
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<RetentionSweep | undefined> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly db: StateDatabase,
+    private readonly codeRoot: string,
+    private readonly retentionDays: number,
+    private readonly log: (line: string) => void = () => {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Sweeps now, then every hour; the timer never keeps the process alive. */
+  start(): void {
+    void this.run();
+    this.timer = setInterval(() => void this.run(), HOUR_MS);
+    this.timer.unref();
+  }
+
+  /** Stops sweeping: a sweep under way stops at its next step, and this waits for it. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.sweeping;
+  }
+
+  private run(): Promise<RetentionSweep | undefined> {
+    this.sweeping ??= this.sweep()
+      .then((done) => {
+        if (done.apps + done.codeDirs > 0) {
+          this.log(`retention: removed ${done.apps} app(s) stopped over ${this.retentionDays} day(s) ago (${done.calls} calls, ${done.logs} log entries) and ${done.codeDirs} unused code folder(s)`);
+        }
+        return done;
+      })
+      .catch((error: Error) => {
+        this.log(`retention: sweep failed, will try again in an hour: ${error.message}`);
+        return undefined;
+      })
+      .finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  /** One sweep; resolves with what it removed. */
+  async sweep(): Promise<RetentionSweep> {
+    const done: RetentionSweep = { apps: 0, calls: 0, logs: 0, codeDirs: 0 };
+    const cutoff = this.now() - this.retentionDays * DAY_MS;
+    const expired = this.db.prepare("SELECT id FROM apps WHERE state = 'stopped' AND stopped_at IS NOT NULL AND stopped_at < ? LIMIT 100");
+    const deleteLogs = this.db.prepare(`DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE app_id = ? LIMIT ${CHUNK})`);
+    const deleteCalls = this.db.prepare(`DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE app_id = ? LIMIT ${CHUNK})`);
+    const deleteApp = this.db.transaction((id: string) => {
+      // Checked again in the transaction: only an app that is still stopped goes.
+      const gone = this.db.prepare("DELETE FROM apps WHERE id = ? AND state = 'stopped'").run(id).changes;
+      if (gone > 0) this.db.prepare("DELETE FROM app_versions WHERE app_id = ?").run(id);
+      return gone;
+    });
+    for (;;) {
+      const ids = (expired.all(cutoff) as { id: string }[]).map((r) => r.id);
+      if (ids.length === 0 || this.closed) break;
+      for (const id of ids) {
+        done.logs += await this.inChunks(() => deleteLogs.run(id).changes);
+        done.calls += await this.inChunks(() => deleteCalls.run(id).changes);
+        if (this.closed) return done;
+        done.apps += deleteApp(id);
+      }
+    }
+    if (!this.closed) done.codeDirs = this.removeUnusedCode();
+    return done;
+  }
+
+  /** Runs `deleteChunk` until it deletes less than a chunk, letting other work run in between. */
+  private async inChunks(deleteChunk: () => number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      if (this.closed) return total;
+      const n = deleteChunk();
+      total += n;
+      if (n < CHUNK) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * Removes code folders that no app or version refers to. Synchronous from the query to the last
+   * removal, so an upload (stored and recorded in one turn of the event loop) cannot slip between.
+   */
+  private removeUnusedCode(): number {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(this.codeRoot, { withFileTypes: true });
+    } catch {
+      return 0; // no code stored yet
+    }
+    const rows = this.db.prepare("SELECT code_dir FROM apps UNION SELECT code_dir FROM app_versions").all() as { code_dir: string }[];
+    const used = new Set(rows.map((r) => path.basename(r.code_dir)));
+    // File times are the real clock's, whatever clock decides which apps expired.
+    const oldEnough = Date.now() - CODE_GRACE_MS;
+    let removed = 0;
+    for (const entry of entries) {
+      if (!entry.isDirectory() || used.has(entry.name)) continue;
+      const dir = path.join(this.codeRoot, entry.name);
+      try {
+        if (fs.statSync(dir).mtimeMs > oldEnough) continue;
+        fs.rmSync(dir, { recursive: true, force: true });
+        removed++;
+      } catch {
+        // gone already, or not ours to remove: try again next sweep
+      }
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,56 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { CodeStore, contentHash } from "../src/code/code.store";
+
+/** Issue 7 point 8: the code store's hash and its staging folders. */
+
+let root: string;
+beforeEach(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-code-store-"))));
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+describe("CodeStore", () => {
+  test("two different uploads never share a folder, whatever bytes their code holds", () => {
+    // With NUL separators both hashed as "a\0x\0b\0y\0".
+    const one = [{ path: "a", code: "x\0b\0y" }];
+    const two = [
+      { path: "a", code: "x" },
+      { path: "b", code: "y" },
+    ];
+    expect(contentHash(one)).not.toBe(contentHash(two));
+    const store = new CodeStore(root);
+    const dirOne = store.put(one);
+    const dirTwo = store.put(two);
+    expect(dirOne).not.toBe(dirTwo);
+    expect(fs.readFileSync(path.join(dirOne, "a"), "utf8")).toBe("x\0b\0y");
+    expect(fs.readFileSync(path.join(dirTwo, "a"), "utf8")).toBe("x");
+    // A path is told apart from content too.
+    expect(contentHash([{ path: "ab", code: "c" }])).not.toBe(contentHash([{ path: "a", code: "bc" }]));
+  });
+
+  test("the same files in any order are stored once", () => {
+    const store = new CodeStore(root);
+    const files = [
+      { path: "main.js", code: "1" },
+      { path: "lib/x.js", code: "2" },
+    ];
+    expect(store.put(files)).toBe(store.put([...files].reverse()));
+    expect(fs.readdirSync(root)).toHaveLength(1);
+  });
+
+  test("a write that fails half-way leaves no staging folder behind", () => {
+    const store = new CodeStore(root);
+    const files = [
+      { path: "main.js", code: "ok" },
+      { path: `${"n".repeat(300)}.js`, code: "" }, // ENAMETOOLONG
+    ];
+    expect(() => store.put(files)).toThrow(/ENAMETOOLONG/);
+    expect(fs.readdirSync(root)).toEqual([]);
+    const conflict = [
+      { path: "lib/a.js", code: "" },
+      { path: "lib", code: "" }, // EISDIR
+    ];
+    expect(() => store.put(conflict)).toThrow();
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+});
