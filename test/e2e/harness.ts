@@ -18,14 +18,19 @@ export interface RunResult {
 
 /** A real server in its own process, on a free port, with its own STUBRUN_HOME. */
 export class TestServer {
+  /** Everything the server printed on stderr so far (its log). */
+  log = "";
+
   private constructor(
     readonly url: string,
     readonly home: string,
     private readonly process: ChildProcess,
   ) {}
 
-  static async start(): Promise<TestServer> {
+  /** `config` is written to `$STUBRUN_HOME/config.json` before the server starts (e.g. `{ limits: { ... } }`). */
+  static async start(options: { config?: unknown } = {}): Promise<TestServer> {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-test-"));
+    if (options.config !== undefined) fs.writeFileSync(path.join(home, "config.json"), JSON.stringify(options.config));
     const child = spawn(process.execPath, [BIN, "server", "--port", "0"], {
       env: { ...process.env, STUBRUN_HOME: home },
       stdio: ["ignore", "ignore", "pipe"],
@@ -43,7 +48,21 @@ export class TestServer {
       });
       child.once("exit", (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
     });
-    return new TestServer(url, home, child);
+    const server = new TestServer(url, home, child);
+    child.stderr?.on("data", (chunk: string) => (server.log += chunk));
+    return server;
+  }
+
+  get pid(): number {
+    return this.process.pid as number;
+  }
+
+  /** Sends the server process a signal (SIGKILL: it dies at once, as in a crash). */
+  kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    if (!this.alive) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.process.once("exit", () => resolve()));
+    this.process.kill(signal);
+    return exited;
   }
 
   /** Environment for a client of this server. */

@@ -1,4 +1,4 @@
-import { HEARTBEAT_TIMEOUT_MS, MAX_MESSAGE_BYTES } from "@stubrun/protocol";
+import { HEARTBEAT_TIMEOUT_MS } from "@stubrun/protocol";
 import http from "node:http";
 import path from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -14,7 +14,8 @@ import { VersionsRepository } from "./state/versions.repository";
 import { Deployer } from "./apps/deployer";
 import { Scheduler } from "./schedules/scheduler";
 import { openDatabase } from "./state/database";
-import { ClientConnection } from "./transport/client-connection";
+import { ClientConnection, type ClientConnectionOptions } from "./transport/client-connection";
+import { HeartbeatReaper } from "./transport/heartbeat-reaper";
 import { loadLimits, type ServerLimits } from "./config/limits";
 
 export interface ServerOptions {
@@ -27,6 +28,8 @@ export interface ServerOptions {
   token?: string;
   /** Limits over those of `$STUBRUN_HOME/config.json` (tests use it). */
   limits?: Partial<ServerLimits>;
+  /** Where the server's log lines go. @default stderr */
+  log?: (line: string) => void;
 }
 
 /** A running control plane. */
@@ -66,8 +69,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   for (const record of appsRepo.listDeployed()) apps.run(record, undefined);
 
   const httpServer = http.createServer((req, res) => handleHttp(req, res, { apps: appsRepo, manager: apps, logs: logsRepo, deployer, access, calls: callsRepo }));
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
   const clients = new Map<WebSocket, ClientConnection>();
+  const clientOptions: ClientConnectionOptions = { limits, log: options.log ?? ((line) => process.stderr.write(`${line}\n`)) };
 
   httpServer.on("upgrade", (req, socket, head) => {
     if (new URL(req.url ?? "/", "http://x").pathname !== "/ws") {
@@ -79,7 +84,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const client = new ClientConnection(ws, apps, deployer);
+      const client = new ClientConnection(ws, apps, deployer, clientOptions);
       clients.set(ws, client);
       ws.on("error", () => {}); // "close" follows.
       ws.on("close", () => {
@@ -90,11 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   // A client that stops heartbeating is given up, so its ephemeral apps stop.
-  const reaper = setInterval(() => {
-    const deadline = Date.now() - HEARTBEAT_TIMEOUT_MS;
-    for (const [ws, client] of clients) if (client.lastSeen < deadline) ws.terminate();
-  }, 500);
-  reaper.unref();
+  const reaper = new HeartbeatReaper(clients, { timeoutMs: HEARTBEAT_TIMEOUT_MS }).start();
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
@@ -112,7 +113,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     limits,
     close: () =>
       (closing ??= (async () => {
-        clearInterval(reaper);
+        reaper.stop();
         for (const ws of clients.keys()) ws.terminate();
         scheduler.close();
         await apps.shutdown();
