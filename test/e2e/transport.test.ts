@@ -206,6 +206,12 @@ describe("the CLI always ends", () => {
     server = await TestServer.start();
     // The server cannot store uploads: app.create gets an error reply (an internal one, logged with its stack on the server).
     fs.writeFileSync(path.join(server.home, "code"), "not a directory");
+    const r = await server.run([steadyFile, "--count", "1"], { timeoutMs: 30_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^Error: (ENOTDIR|EEXIST)/m);
+    expect(r.stderr).not.toMatch(/Created app|Stopped app/);
+
+    // What the client got: the error without the server's stack, which went to the server's log.
     const raw = await RawClient.open(server.url);
     try {
       const refused = await raw.request(rawAppCreate(1));
@@ -215,11 +221,6 @@ describe("the CLI always ends", () => {
       await raw.close();
     }
     expect(server.log).toMatch(/internal error handling app\.create from \S+: Error: (ENOTDIR|EEXIST)[^\n]*\n\s+at /);
-
-    const r = await server.run([steadyFile, "--count", "1"], { timeoutMs: 30_000 });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^Error: (ENOTDIR|EEXIST)/m);
-    expect(r.stderr).not.toMatch(/Created app|Stopped app/);
   });
 
   test("a message over the server's maxMessageBytes ends the run with exit code 1 and says which limit", async () => {
