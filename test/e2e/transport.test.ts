@@ -47,7 +47,19 @@ class Sleeper {
 }
 `;
 
+/** A web endpoint, for `stubrun serve`. */
+const WEB_SOURCE = `import { Stub } from "stubrun";
+const stub = new Stub("transport-web");
+class Web {
+  @stub.webEndpoint()
+  hello(): string {
+    return "hi";
+  }
+}
+`;
+
 const steadyFile = writeFixture("transport-steady.ts", STEADY_SOURCE);
+const webFile = writeFixture("transport-web.ts", WEB_SOURCE);
 const sleeperFile = writeFixture("transport-sleeper.ts", SLEEPER_SOURCE);
 
 /** Starts another user's run on `server` and waits until its calls are in flight; the result checks it ended as if nothing happened. */
@@ -210,6 +222,9 @@ describe("the CLI always ends", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^Error: (ENOTDIR|EEXIST)/m);
     expect(r.stderr).not.toMatch(/Created app|Stopped app/);
+    const served = await server.run(["serve", webFile], { timeoutMs: 30_000 });
+    expect({ code: served.code, stdout: served.stdout }).toEqual({ code: 1, stdout: "" });
+    expect(served.stderr).toMatch(/^Error: (ENOTDIR|EEXIST)/m);
 
     // What the client got: the error without the server's stack, which went to the server's log.
     const raw = await RawClient.open(server.url);
