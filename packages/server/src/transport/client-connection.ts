@@ -68,10 +68,19 @@ export class ClientConnection implements CallListener, AppOwner {
   /** One frame from the socket. The boundary: whatever goes wrong in here is answered, never thrown. */
   private receive(data: Buffer, isBinary: boolean): void {
     this.lastSeen = Date.now();
+    let items: unknown[] = [];
     try {
-      for (const item of this.messagesOf(data, isBinary)) this.receiveMessage(item);
+      items = this.messagesOf(data, isBinary);
     } catch (error) {
       this.refuse(null, error, "a frame");
+    }
+    // Each message on its own: one that fails in an unforeseen way is answered, and the rest of its frame still served.
+    for (const item of items) {
+      try {
+        this.receiveMessage(item);
+      } catch (error) {
+        this.refuse(requestIdOf(item), error);
+      }
     }
   }
 
