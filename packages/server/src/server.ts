@@ -72,7 +72,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
   const clients = new Map<WebSocket, ClientConnection>();
-  const clientOptions: ClientConnectionOptions = { limits, log: options.log ?? ((line) => process.stderr.write(`${line}\n`)) };
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const clientOptions: ClientConnectionOptions = { limits, log };
 
   httpServer.on("upgrade", (req, socket, head) => {
     if (new URL(req.url ?? "/", "http://x").pathname !== "/ws") {
@@ -95,7 +96,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   // A client that stops heartbeating is given up, so its ephemeral apps stop.
-  const reaper = new HeartbeatReaper(clients, { timeoutMs: HEARTBEAT_TIMEOUT_MS }).start();
+  const reaper = new HeartbeatReaper(clients, {
+    timeoutMs: HEARTBEAT_TIMEOUT_MS,
+    onStall: (ms) => log(`stubrun server: the event loop stalled for ${ms} ms; no client is judged silent for that time`),
+  }).start();
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);

@@ -11,7 +11,8 @@ class FakeSocket {
 function setup() {
   let now = 1_000_000;
   const clients = new Map<FakeSocket, { lastSeen: number }>();
-  const reaper = new HeartbeatReaper(clients, { timeoutMs: 8_000, intervalMs: 500, now: () => now });
+  const stalls: number[] = [];
+  const reaper = new HeartbeatReaper(clients, { timeoutMs: 8_000, intervalMs: 500, now: () => now, onStall: (ms) => stalls.push(ms) });
   const add = () => {
     const socket = new FakeSocket();
     clients.set(socket, { lastSeen: now });
@@ -29,7 +30,7 @@ function setup() {
     return reaper.tick();
   };
   const heard = (socket: FakeSocket) => ((clients.get(socket) as { lastSeen: number }).lastSeen = now);
-  return { run, stall, add, heard };
+  return { run, stall, add, heard, stalls };
 }
 
 describe("HeartbeatReaper", () => {
@@ -46,10 +47,11 @@ describe("HeartbeatReaper", () => {
   });
 
   test("a 12 s stall of the event loop is nobody's silence: no client is dropped right after it", () => {
-    const { run, stall, add, heard } = setup();
+    const { run, stall, add, heard, stalls } = setup();
     const alive = add();
     run(1_500);
     expect(stall(12_000)).toBe(0); // the late tick judges no one
+    expect(stalls).toEqual([11_500]);
     heard(alive); // its heartbeats, queued during the stall, are read next
     run(1_000);
     expect(alive.terminated).toBe(false);

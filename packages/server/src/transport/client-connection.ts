@@ -21,7 +21,7 @@ import type { ServerLimits } from "../config/limits";
 /** What a client connection needs to know of the server. */
 export interface ClientConnectionOptions {
   limits: Pick<ServerLimits, "maxMessageBytes" | "maxValueDepth" | "maxBufferedBytesPerClient">;
-  /** The server's log, one line per call. */
+  /** Writes one line to the server's log. */
   log(line: string): void;
 }
 

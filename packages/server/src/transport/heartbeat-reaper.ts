@@ -15,6 +15,8 @@ export interface HeartbeatReaperOptions {
   intervalMs?: number;
   /** The clock (tests replace it). @default Date.now */
   now?: () => number;
+  /** Told of each stall: how long the check ran late, in ms. */
+  onStall?: (lateMs: number) => void;
 }
 
 /**
@@ -58,7 +60,10 @@ export class HeartbeatReaper {
     if (late > 0) {
       for (const client of this.clients.values()) client.lastSeen = Math.min(now, client.lastSeen + late);
     }
-    if (late > this.intervalMs) return 0; // a stall: heartbeats that came meanwhile are read after this turn
+    if (late > this.intervalMs) {
+      this.options.onStall?.(late);
+      return 0; // a stall: heartbeats that came meanwhile are read after this turn
+    }
     const deadline = now - this.options.timeoutMs;
     let dropped = 0;
     for (const [connection, client] of this.clients) {
