@@ -18,6 +18,7 @@ export interface RunResult {
 
 /** A real server in its own process, on a free port, with its own STUBRUN_HOME. */
 export class TestServer {
+
   private constructor(
     readonly url: string,
     readonly home: string,
@@ -55,6 +56,18 @@ export class TestServer {
   /** Everything the server wrote on its stderr so far. */
   get log(): string {
     return this.stderrLog();
+  }
+
+  get pid(): number {
+    return this.process.pid as number;
+  }
+
+  /** Sends the server process a signal (SIGKILL: it dies at once, as in a crash). */
+  kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    if (!this.alive) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.process.once("exit", () => resolve()));
+    this.process.kill(signal);
+    return exited;
   }
 
   /** Environment for a client of this server. */

@@ -132,6 +132,16 @@ class Steady {
 }
 `;
 
+/** Sends `text` on a connection of its own and returns the code the server closed it with. */
+function sendOnItsOwnConnection(serverUrl: string, text: string): Promise<number> {
+  const socket = new WebSocket(`${serverUrl.replace("http", "ws")}/ws`, { perMessageDeflate: false });
+  return new Promise((resolve, reject) => {
+    socket.once("open", () => socket.send(text));
+    socket.once("close", (code) => resolve(code));
+    socket.once("error", reject);
+  });
+}
+
 function expectRefusal(reply: Message, id: number | null, message: string | RegExp): void {
   expect(reply).toMatchObject({ type: "reply", id, ok: false });
   expect(typeof reply.error?.message).toBe("string");
@@ -228,12 +238,11 @@ describe("protocol: bad messages from a raw client", () => {
     expectRefusal(await raw.reply(null), null, "binary frames are not part of the protocol");
   });
 
-  test("a message over MAX_MESSAGE_BYTES is refused, and the connection keeps working", async () => {
+  test("a message over MAX_MESSAGE_BYTES closes its own connection unread (1009); the server and other connections go on", async () => {
     const head = '{"type":"app.stop","id":61,"appId":"';
     const oversized = head + "x".repeat(MAX_MESSAGE_BYTES + 1024 - head.length) + '"}';
     expect(Buffer.byteLength(oversized)).toBeGreaterThan(MAX_MESSAGE_BYTES);
-    raw.send(oversized);
-    expectRefusal(await raw.reply(null), null, `over the limit of ${MAX_MESSAGE_BYTES} bytes`);
+    expect(await sendOnItsOwnConnection(server.url, oversized)).toBe(1009);
     expect(raw.isOpen).toBe(true);
     expect(await raw.request({ type: "app.stop", id: 62, appId: "ap-nope" })).toMatchObject({ ok: true, value: { stopped: false } });
   });
@@ -317,7 +326,7 @@ describe("protocol: bad messages from a raw client", () => {
         noisy.send(Buffer.from("binary"), { binary: true });
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      noisy.send("x".repeat(MAX_MESSAGE_BYTES + 1));
+      expect(await sendOnItsOwnConnection(server.url, "x".repeat(MAX_MESSAGE_BYTES + 1))).toBe(1009);
       for (let round = 0; round < 5; round++) {
         for (const id of [100, 200, 300, 400]) expect(await noisy.reply(id + round)).toMatchObject({ ok: false });
       }

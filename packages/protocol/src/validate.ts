@@ -2,7 +2,9 @@ import type { ClientMessage } from "./client-messages";
 import type { Encoded } from "./codec";
 import { checkTimezone, parseCron, whyCronNeverFires } from "./cron";
 import { ProtocolError, type WireError } from "./errors";
+import { tooDeepMessage } from "./frames";
 import { APP_NAME_PATTERN, type AppManifest, type CodeFile, type FunctionManifest } from "./manifest";
+import { isWithinDepth } from "./value-depth";
 import type { FromWorkerMessage } from "./worker-messages";
 
 /**
@@ -46,7 +48,13 @@ export function parseClientMessage(text: string): ClientMessage {
   return validateClientMessage(message);
 }
 
-export function validateClientMessage(m: unknown): ClientMessage {
+/** Limits a server puts on client messages as it validates them. */
+export interface ClientMessageLimits {
+  /** Deepest nesting of arrays and objects in a call's arguments. @default no limit */
+  maxValueDepth?: number;
+}
+
+export function validateClientMessage(m: unknown, limits: ClientMessageLimits = {}): ClientMessage {
   need(isObject(m), "message must be a JSON object");
   const type = str(m, "type", "message");
   switch (type) {
@@ -79,7 +87,11 @@ export function validateClientMessage(m: unknown): ClientMessage {
       const id = int(m, "id", type);
       need(Array.isArray(m.args), `${type}: "args" must be an array`);
       need(m.version === undefined || (Number.isSafeInteger(m.version) && (m.version as number) >= 1), `${type}: "version" must be a whole number >= 1`);
-      return { type, id, appId: str(m, "appId", type), function: str(m, "function", type), args: m.args as Encoded[], version: m.version as number | undefined };
+      const fn = str(m, "function", type);
+      // Checked here, since the call's arguments are later encoded again (to its worker) by recursive code.
+      const max = limits.maxValueDepth;
+      if (max !== undefined) (m.args as unknown[]).forEach((arg, i) => need(isWithinDepth(arg, max), tooDeepMessage(`${type}: argument ${i + 1} of ${fn}`, max)));
+      return { type, id, appId: str(m, "appId", type), function: fn, args: m.args as Encoded[], version: m.version as number | undefined };
     }
     case "call.cancel":
       return { type, id: int(m, "id", type), callId: str(m, "callId", type) };

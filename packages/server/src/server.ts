@@ -1,4 +1,4 @@
-import { HEARTBEAT_TIMEOUT_MS, MAX_MESSAGE_BYTES } from "@stubrun/protocol";
+import { HEARTBEAT_TIMEOUT_MS } from "@stubrun/protocol";
 import path from "node:path";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -20,7 +20,8 @@ import { VersionsRepository } from "./state/versions.repository";
 import { Deployer } from "./apps/deployer";
 import { Scheduler } from "./schedules/scheduler";
 import { openDatabase } from "./state/database";
-import { ClientConnection } from "./transport/client-connection";
+import { ClientConnection, type ClientConnectionOptions } from "./transport/client-connection";
+import { HeartbeatReaper } from "./transport/heartbeat-reaper";
 import { loadLimits, type ServerLimits } from "./config/limits";
 import { Retention } from "./state/retention";
 
@@ -37,6 +38,8 @@ export interface ServerOptions {
   token?: string;
   /** Limits over those of `$STUBRUN_HOME/config.json` (tests use it). */
   limits?: Partial<ServerLimits>;
+  /** Where the server's log lines go. @default stderr */
+  log?: (line: string) => void;
 }
 
 /** A running control plane. */
@@ -84,8 +87,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const web = new WebEndpoints(appsRepo, apps, limits);
   const httpContext = { apps: appsRepo, manager: apps, logs: logsRepo, deployer, access, calls: callsRepo, web, limits };
   const httpServer = createHttpServer(limits, (req, res) => handleHttp(req, res, httpContext));
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
   const clients = new Map<WebSocket, ClientConnection>();
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const clientOptions: ClientConnectionOptions = { limits, log };
 
   // No listener may throw (DESIGN §5): a bad request is answered, never let through to crash the process.
   httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -106,7 +112,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           : FULL_ACCESS;
       wss.handleUpgrade(req, socket, head, (ws) => {
         try {
-          const client = new ClientConnection(ws, apps, deployer, scope);
+          const client = new ClientConnection(ws, apps, deployer, clientOptions, scope);
           clients.set(ws, client);
           ws.on("error", () => {}); // "close" follows.
           ws.on("close", () => {
@@ -123,11 +129,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   // A client that stops heartbeating is given up, so its ephemeral apps stop.
-  const reaper = setInterval(() => {
-    const deadline = Date.now() - HEARTBEAT_TIMEOUT_MS;
-    for (const [ws, client] of clients) if (client.lastSeen < deadline) ws.terminate();
-  }, 500);
-  reaper.unref();
+  const reaper = new HeartbeatReaper(clients, {
+    timeoutMs: HEARTBEAT_TIMEOUT_MS,
+    onStall: (ms) => log(`stubrun server: the event loop stalled for ${ms} ms; no client is judged silent for that time`),
+  }).start();
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
@@ -156,7 +161,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     token: localToken,
     close: () =>
       (closing ??= (async () => {
-        clearInterval(reaper);
+        reaper.stop();
         for (const ws of clients.keys()) ws.terminate();
         scheduler.close();
         await retention.close();

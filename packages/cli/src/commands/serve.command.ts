@@ -33,11 +33,13 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
       }
       const url = serverUrlFromEnv();
       const connection = await connectToServer(url, context.home, status);
-      const { appId } = await connection.request<{ appId: string }>({
-        type: "app.create",
-        manifest: { ...upload.manifest, name: upload.stubNames[0] },
-        files: upload.files,
-      });
+      // A refused app ends the command: the open connection would otherwise keep the process alive.
+      const { appId } = await connection
+        .request<{ appId: string }>({ type: "app.create", manifest: { ...upload.manifest, name: upload.stubNames[0] }, files: upload.files })
+        .catch((error: unknown) => {
+          connection.close();
+          throw error;
+        });
       process.stdout.write(`Serving app ${appId} from ${args.file}; its web endpoints:\n${describeFunctions(upload.manifest.functions, url, appId)}`);
       status.line("Watching its files for changes; press Ctrl-C to stop.");
       const watcher = new Reloader(args.file, appId, connection, status, url);

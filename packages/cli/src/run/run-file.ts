@@ -41,28 +41,39 @@ export async function runFile(options: RunOptions): Promise<void> {
 
   const url = serverUrlFromEnv();
   const connection = await connectToServer(url, options.home, status);
-  const stub = registry().stubOf(entrypoint.cls);
-  const bundle = bundleCode(file, loader.files.values());
-  const { appId } = await connection.request<{ appId: string }>({
-    type: "app.create",
-    manifest: buildManifest(stub, bundle, params),
-    files: bundle.files,
-    detach: options.detach,
-  });
-  status.line(`Created app ${appId}${stub?.name ? ` (${stub.name})` : ""}; running ${entrypoint.name} ${entrypoint.where === "local" ? "locally" : "remotely"}`);
+  // Whatever ends the run (a refusal of the app, an error, success), the connection closes, so the process can exit.
+  try {
+    const stub = registry().stubOf(entrypoint.cls);
+    const bundle = bundleCode(file, loader.files.values());
+    const { appId } = await connection.request<{ appId: string }>({
+      type: "app.create",
+      manifest: buildManifest(stub, bundle, params),
+      files: bundle.files,
+      detach: options.detach,
+    });
+    status.line(`Created app ${appId}${stub?.name ? ` (${stub.name})` : ""}; running ${entrypoint.name} ${entrypoint.where === "local" ? "locally" : "remotely"}`);
+    await runApp(entrypoint, args, connection, appId, status, options.detach);
+  } finally {
+    connection.close();
+  }
+}
 
-  const interrupt = onInterrupt(connection, appId, options.detach);
+/** Runs the entrypoint against a created app, prints its return value, and ends the app. */
+async function runApp(entrypoint: Entrypoint, args: unknown[], connection: ServerConnection, appId: string, status: Status, detach: boolean): Promise<void> {
+  const interrupt = onInterrupt(connection, appId, detach);
+  let failed = false;
   try {
     const value = await runEntrypoint(entrypoint, args, connection, appId);
     if (value !== undefined) process.stdout.write(`${formatReturnValue(value)}\n`);
   } catch (error) {
     // After Ctrl-C the calls fail as cancelled; the interrupt handler reports and exits 130.
     if (interrupt.interrupted) await new Promise(() => {});
+    failed = true;
     throw error;
   } finally {
     if (!interrupt.interrupted) {
       process.off("SIGINT", interrupt.handler);
-      await finish(connection, appId, status, options.detach);
+      await finish(connection, appId, status, detach, failed);
     }
   }
 }
@@ -77,16 +88,23 @@ function runEntrypoint(entrypoint: Entrypoint, args: unknown[], connection: Serv
   return Promise.resolve(instance[entrypoint.methodName](...args));
 }
 
-/** Ends the run: a detached app keeps going (and the user learns how to follow it); any other app stops. */
-async function finish(connection: ServerConnection, appId: string, status: Status, detach: boolean): Promise<void> {
+/**
+ * Ends the run: a detached app keeps going (and the user learns how to follow it); any other app
+ * stops. When it cannot be stopped (the server is gone), no "Stopped" line: the run's own error
+ * says what happened, or, after a success, a line says why the app was not stopped.
+ */
+async function finish(connection: ServerConnection, appId: string, status: Status, detach: boolean, failed: boolean): Promise<void> {
   if (detach) {
     status.line(`App ${appId} keeps running detached. Follow it with: npx stubrun app logs ${appId} --follow`);
     status.line(`Stop it with: npx stubrun app stop ${appId}`);
-  } else {
-    await connection.request({ type: "app.stop", appId }).catch(() => {});
-    status.line(`Stopped app ${appId}`);
+    return;
   }
-  connection.close();
+  try {
+    await connection.request({ type: "app.stop", appId });
+    status.line(`Stopped app ${appId}`);
+  } catch (error) {
+    if (!failed) status.line(`Could not stop app ${appId}: ${(error as Error).message}`);
+  }
 }
 
 /** Ctrl-C: say the app is stopping, stop it, exit 130. */

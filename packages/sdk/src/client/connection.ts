@@ -226,5 +226,10 @@ export class ServerConnection {
 
 function closeError(url: string, code: number, reason: string): Error {
   if (code === 1000) return new ServerUnavailableError(`the connection to the server at ${url} was closed`);
+  if (code === 1009) {
+    return new ServerUnavailableError(
+      `the server at ${url} closed the connection: a message was over its size limit (maxMessageBytes in the server's config.json); send less data at once`,
+    );
+  }
   return new ServerUnavailableError(`lost the connection to the server at ${url} (code ${code}${reason ? `: ${reason}` : ""})`);
 }

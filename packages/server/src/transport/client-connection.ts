@@ -1,39 +1,57 @@
 import {
   assertNever,
   FrameBatcher,
-  MAX_MESSAGE_BYTES,
   parseFrame,
   validateClientMessage,
   ProtocolError,
+  RefusedMessage,
   RequestRefusedError,
   requestIdOf,
+  StubrunError,
   toWireError,
   type ClientMessage,
   type ServerMessage,
+  type WireError,
 } from "@stubrun/protocol";
 import WebSocket from "ws";
 import type { AppManager, AppOwner, CallListener } from "../apps/app-manager";
 import type { Deployer } from "../apps/deployer";
 import { FULL_ACCESS, type ClientScope } from "./client-scope";
+import type { ServerLimits } from "../config/limits";
+
+/** What a client connection needs to know of the server. */
+export interface ClientConnectionOptions {
+  limits: Pick<ServerLimits, "maxMessageBytes" | "maxValueDepth" | "maxBufferedBytesPerClient">;
+  /** Writes one line to the server's log. */
+  log(line: string): void;
+}
 
 /**
  * One client's WebSocket: every inbound message is validated, every request gets exactly one
- * reply, and a bad message only ever gets an error reply. Calls this client started report back here.
+ * reply, and a bad message only ever gets an error reply: nothing a client sends can throw past
+ * `receive`. Calls this client started report back here. A client that stops reading what is sent
+ * to it is given up before the server holds more than `maxBufferedBytesPerClient` for it.
  */
 export class ClientConnection implements CallListener, AppOwner {
   lastSeen = Date.now();
   private readonly outbox: FrameBatcher<ServerMessage>;
+  private readonly peer: string;
 
   constructor(
     private readonly socket: WebSocket,
     private readonly apps: AppManager,
     private readonly deployer: Deployer,
+    private readonly options: ClientConnectionOptions,
     /** What this connection's credential allows (a worker's: only its own app). */
     private readonly scope: ClientScope = FULL_ACCESS,
   ) {
-    this.outbox = new FrameBatcher((text) => {
-      if (socket.readyState === WebSocket.OPEN) socket.send(text);
-    });
+    this.outbox = new FrameBatcher(
+      (text) => this.write(text),
+      undefined,
+      (message, error) => this.unsendable(message, error),
+    );
+    const tcp = (socket as unknown as { _socket?: { remoteAddress?: string; remotePort?: number } })._socket;
+    this.peer = tcp?.remoteAddress ? `${tcp.remoteAddress}:${tcp.remotePort}` : "a client";
     socket.on("message", (data, isBinary) => this.receive(data as Buffer, isBinary));
   }
 
@@ -50,33 +68,51 @@ export class ClientConnection implements CallListener, AppOwner {
     else this.send({ type: "call.result", callId, ok: false, error: outcome.error });
   }
 
+  /** One frame from the socket. The boundary: whatever goes wrong in here is answered, never thrown. */
   private receive(data: Buffer, isBinary: boolean): void {
     this.lastSeen = Date.now();
-    let items: unknown[];
+    let items: unknown[] = [];
     try {
-      if (isBinary) throw new ProtocolError("binary frames are not part of the protocol; send JSON text");
-      if (data.length > MAX_MESSAGE_BYTES) {
-        throw new ProtocolError(`message of ${data.length} bytes is over the limit of ${MAX_MESSAGE_BYTES} bytes`);
-      }
-      items = parseFrame(data.toString("utf8"));
+      items = this.messagesOf(data, isBinary);
     } catch (error) {
-      this.send({ type: "reply", id: requestIdOfRaw(data), ok: false, error: toWireError(error) });
-      return;
+      this.refuse(null, error, "a frame");
     }
-    for (const item of items) this.receiveMessage(item);
+    // Each message on its own: one that fails in an unforeseen way is answered, and the rest of its frame still served.
+    for (const item of items) {
+      try {
+        this.receiveMessage(item);
+      } catch (error) {
+        this.refuse(requestIdOf(item), error);
+      }
+    }
+  }
+
+  /** The messages of a frame; a frame that cannot be read is answered here and yields none. */
+  private messagesOf(data: Buffer, isBinary: boolean): unknown[] {
+    const { maxMessageBytes, maxValueDepth } = this.options.limits;
+    try {
+      if (data.length > maxMessageBytes) throw new ProtocolError(`message of ${data.length} bytes is over the limit of ${maxMessageBytes} bytes`);
+      const items = parseFrame(data, { maxValueDepth });
+      if (!isBinary) return items;
+      // Binary frames are refused, each request with its id when it can be read.
+      const binary = new ProtocolError("binary frames are not part of the protocol; send JSON text");
+      for (const item of items) this.refuse(item instanceof RefusedMessage ? item.id : requestIdOf(item), binary);
+      return [];
+    } catch (error) {
+      this.refuse(null, isBinary ? new ProtocolError("binary frames are not part of the protocol; send JSON text") : error);
+      return [];
+    }
   }
 
   private receiveMessage(item: unknown): void {
+    if (item instanceof RefusedMessage) return this.refuse(item.id, item.error);
     let message: ClientMessage;
     try {
-      message = validateClientMessage(item);
+      message = validateClientMessage(item, { maxValueDepth: this.options.limits.maxValueDepth });
     } catch (error) {
-      this.send({ type: "reply", id: requestIdOf(item), ok: false, error: toWireError(error) });
-      return;
+      return this.refuse(requestIdOf(item), error);
     }
-    this.handle(message).catch((error) => {
-      if ("id" in message) this.send({ type: "reply", id: message.id, ok: false, error: toWireError(error) });
-    });
+    this.handle(message).catch((error) => this.refuse("id" in message ? message.id : null, error, message.type, "id" in message));
   }
 
   private async handle(message: ClientMessage): Promise<void> {
@@ -120,17 +156,52 @@ export class ClientConnection implements CallListener, AppOwner {
     this.send({ type: "reply", id, ok: true, value });
   }
 
+  /**
+   * Answers a request with an error. Errors the server raises carry no stack (it would show the
+   * server's files); one that is not stubrun's own is a bug here, so its stack goes to the log.
+   */
+  private refuse(id: number | null, error: unknown, during = "a message", answer = true): void {
+    if (!(error instanceof StubrunError)) {
+      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      this.options.log(`stubrun server: internal error handling ${during} from ${this.peer}: ${detail}`);
+    }
+    if (answer) this.send({ type: "reply", id, ok: false, error: serverWireError(error) });
+  }
+
   private send(message: ServerMessage): void {
     this.outbox.push(message);
   }
+
+  private write(text: string): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    try {
+      this.socket.send(text);
+    } catch (error) {
+      this.options.log(`stubrun server: could not send to ${this.peer}: ${(error as Error).message}`);
+      return;
+    }
+    // Unsent bytes stay in this process: a client that stops reading must not make it grow without end.
+    const { maxBufferedBytesPerClient } = this.options.limits;
+    if (this.socket.bufferedAmount > maxBufferedBytesPerClient) {
+      this.options.log(
+        `stubrun server: gave up client ${this.peer}: it left ${this.socket.bufferedAmount} bytes unread, ` +
+          `over maxBufferedBytesPerClient (${maxBufferedBytesPerClient}); its ephemeral apps stop`,
+      );
+      this.socket.terminate();
+    }
+  }
+
+  /** A message JSON could not encode: its call or request still ends, with the reason. */
+  private unsendable(message: ServerMessage, error: Error): void {
+    const reason = new ProtocolError(`the server could not send this ${message.type}: ${error.message}`);
+    this.options.log(`stubrun server: ${reason.message} (to ${this.peer})`);
+    if (message.type === "call.result") this.send({ type: "call.result", callId: message.callId, ok: false, error: serverWireError(reason) });
+    else if (message.type === "reply" && message.ok) this.send({ type: "reply", id: message.id, ok: false, error: serverWireError(reason) });
+  }
 }
 
-/** The id of a request that failed validation, if one can be read from it. */
-function requestIdOfRaw(data: Buffer): number | null {
-  if (data.length > MAX_MESSAGE_BYTES) return null;
-  try {
-    return requestIdOf(JSON.parse(data.toString("utf8")));
-  } catch {
-    return null;
-  }
+/** An error the server raised, as a reply carries it: name, message and code, without the server's stack. */
+function serverWireError(error: unknown): WireError {
+  const { stack: _stack, ...wire } = toWireError(error);
+  return wire;
 }
