@@ -1,8 +1,8 @@
 import { DEFAULT_FUNCTION_OPTIONS } from "@stubrun/protocol";
 import fs from "node:fs";
 import path from "node:path";
-import WebSocket from "ws";
-import { appList, TestServer, waitUntil, writeFixture, type RunResult } from "./harness";
+import { appList, TestServer, writeFixture, type RunResult } from "./harness";
+import { RawClient } from "./raw-client";
 
 /**
  * Issue 7 points 3, 4 and 8: what a deploy or a run may not store. A cron that never fires, an
@@ -19,29 +19,22 @@ type Request = { id: number; type: string; [key: string]: unknown };
  * Sends requests one after another on one fresh WebSocket, as a client other than the SDK could,
  * and returns their replies; a request given as a function is made from the replies before it.
  */
-async function rawRequests(serverUrl: string, messages: (Request | ((before: Reply[]) => Request))[]): Promise<Reply[]> {
-  const socket = new WebSocket(`${serverUrl.replace("http", "ws")}/ws`, { perMessageDeflate: false });
-  await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
-  const received: Reply[] = [];
-  socket.on("message", (data) => {
-    const frame = JSON.parse(String(data)) as Reply | Reply[];
-    received.push(...(Array.isArray(frame) ? frame : [frame]));
-  });
+async function rawRequests(server: TestServer, messages: (Request | ((before: Reply[]) => Request))[]): Promise<Reply[]> {
+  const client = await RawClient.open(server);
   try {
     const replies: Reply[] = [];
     for (const item of messages) {
       const message = typeof item === "function" ? item(replies) : item;
-      socket.send(JSON.stringify(message));
-      replies.push(await waitUntil(() => received.find((m) => m.type === "reply" && m.id === message.id), { timeoutMs: 15_000, what: `the reply to ${message.type}` }));
+      replies.push((await client.request(message)) as Reply);
     }
     return replies;
   } finally {
-    socket.terminate();
+    await client.close();
   }
 }
 
-async function rawRequest(serverUrl: string, message: Request): Promise<Reply> {
-  return (await rawRequests(serverUrl, [message]))[0];
+async function rawRequest(server: TestServer, message: Request): Promise<Reply> {
+  return (await rawRequests(server, [message]))[0];
 }
 
 const ENTRY = `"use strict";\nexports.ok = 1;\n`;
@@ -95,7 +88,7 @@ describe("a deploy that could never run is refused, and nothing is stored", () =
     ["0 0 30 2 *", "February has no day 30"],
     ["0 0 31 4 *", "April has no day 31"],
   ])("a cron that never fires (%s): refused naming the function, the expression and why; the server starts again", async (expression, why) => {
-    const reply = await rawRequest(server.url, scheduledDeploy(1, "never-fires", expression));
+    const reply = await rawRequest(server, scheduledDeploy(1, "never-fires", expression));
     expect(reply.ok).toBe(false);
     expect(reply.error?.message).toBe(`function Tick.tock: schedule: cron "${expression}" never fires: ${why}; fix the expression`);
     expect((await appList(server)).map((a) => a.name)).not.toContain("never-fires");
@@ -123,10 +116,10 @@ describe("a deploy that could never run is refused, and nothing is stored", () =
     const fn = { name: "Limits.run", className: "Limits", methodName: "run", kind: "function", options: { ...DEFAULT_FUNCTION_OPTIONS, timeout: 2 * 86_400 }, params: [] };
     const manifest = { entry: "main.js", projectRoot: "/tmp", functions: [fn] };
     const files = [{ path: "main.js", code: ENTRY }];
-    const create = await rawRequest(server.url, { type: "app.create", id: 5, manifest, files });
+    const create = await rawRequest(server, { type: "app.create", id: 5, manifest, files });
     expect(create.error?.message).toMatch(/^function Limits\.run: option "timeout" is 172800 s, over the server's limit of 86400 s; .*limits\.maxTimeoutSeconds/);
     const fine = { ...manifest, functions: [{ ...fn, options: DEFAULT_FUNCTION_OPTIONS }] };
-    const [created, update] = await rawRequests(server.url, [
+    const [created, update] = await rawRequests(server, [
       { type: "app.create", id: 6, manifest: fine, files },
       ([first]) => ({ type: "app.update", id: 7, appId: (first.value as { appId: string }).appId, manifest, files }),
     ]);
@@ -150,12 +143,12 @@ describe("a deploy that could never run is refused, and nothing is stored", () =
 
   test("an upload whose files cannot be written is refused, and leaves no staging folder behind", async () => {
     const manifest = { entry: "main.js", projectRoot: "/tmp", functions: [] };
-    const both = await rawRequest(server.url, { type: "app.create", id: 2, manifest, files: [{ path: "main.js", code: ENTRY }, { path: "lib", code: "" }, { path: "lib/a.js", code: "" }] });
+    const both = await rawRequest(server, { type: "app.create", id: 2, manifest, files: [{ path: "main.js", code: ENTRY }, { path: "lib", code: "" }, { path: "lib/a.js", code: "" }] });
     expect(both.error?.message).toBe('the upload has "lib" both as a file and as the folder of "lib/a.js"');
-    const twice = await rawRequest(server.url, { type: "app.create", id: 3, manifest, files: [{ path: "main.js", code: ENTRY }, { path: "./main.js", code: "other" }] });
+    const twice = await rawRequest(server, { type: "app.create", id: 3, manifest, files: [{ path: "main.js", code: ENTRY }, { path: "./main.js", code: "other" }] });
     expect(twice.error?.message).toBe('the upload has the file "./main.js" twice');
     // A name the file system refuses (over 255 bytes): the write fails half-way.
-    const long = await rawRequest(server.url, { type: "app.create", id: 4, manifest, files: [{ path: "main.js", code: ENTRY }, { path: `${"x".repeat(300)}.js`, code: "" }] });
+    const long = await rawRequest(server, { type: "app.create", id: 4, manifest, files: [{ path: "main.js", code: ENTRY }, { path: `${"x".repeat(300)}.js`, code: "" }] });
     expect(long.ok).toBe(false);
     expect(long.error?.message).toMatch(/ENAMETOOLONG/);
     expect(fs.readdirSync(path.join(server.home, "code")).filter((d) => d.includes(".tmp-"))).toEqual([]);

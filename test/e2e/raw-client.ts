@@ -36,8 +36,9 @@ export class RawClient {
     socket.on("error", () => {}); // "close" follows
   }
 
-  static open(serverUrl: string): Promise<RawClient> {
-    const socket = new WebSocket(`${serverUrl.replace("http", "ws")}/ws`, { perMessageDeflate: false, maxPayload: 0 });
+  /** Connects to `server` with its token, as the SDK would (pass `headers: {}` to send none). */
+  static open(server: { url: string; authHeaders: Record<string, string> }, headers = server.authHeaders): Promise<RawClient> {
+    const socket = new WebSocket(`${server.url.replace("http", "ws")}/ws`, { perMessageDeflate: false, maxPayload: 0, headers });
     return new Promise((resolve, reject) => {
       socket.once("open", () => resolve(new RawClient(socket)));
       socket.once("error", reject);

@@ -99,7 +99,7 @@ describe("transport: hostile messages", () => {
 
   beforeAll(async () => {
     server = await TestServer.start();
-    raw = await RawClient.open(server.url);
+    raw = await RawClient.open(server);
     appId = await createRawApp(raw, 1);
   });
   afterAll(async () => {
@@ -130,7 +130,7 @@ describe("transport: hostile messages", () => {
 
   test("a 32 MiB message of nested brackets is refused at once, and no other client is dropped", async () => {
     const finished = await steadyRun(server, 12);
-    const other = await RawClient.open(server.url);
+    const other = await RawClient.open(server);
     try {
       // Deep and not even valid JSON at the end: this was parsed twice, for seconds each, and the
       // heartbeat check then dropped every client (their calls failed with 1006).
@@ -179,7 +179,7 @@ describe("transport: a client that stops reading", () => {
 
   test("is given up once it leaves more than maxBufferedBytesPerClient unread: its app stops, the server stays small", async () => {
     const finished = await steadyRun(server, 10);
-    const stalled = await RawClient.open(server.url);
+    const stalled = await RawClient.open(server);
     try {
       const appId = await createRawApp(stalled, 1);
       // 256 MiB of output: the server used to hold all of it for a client that does not read.
@@ -192,7 +192,7 @@ describe("transport: a client that stops reading", () => {
       // As for a lost client: its ephemeral app stops and its call ends.
       await waitUntil(
         async () => {
-          const app = (await (await fetch(`${server.url}/api/apps/${appId}`)).json()) as { state: string; runningTasks: number };
+          const app = (await (await server.api(`/api/apps/${appId}`)).json()) as { state: string; runningTasks: number };
           return app.state === "stopped" && app.runningTasks === 0;
         },
         { what: `app ${appId} to stop` },
@@ -227,7 +227,7 @@ describe("the CLI always ends", () => {
     expect(served.stderr).toMatch(/^Error: (ENOTDIR|EEXIST)/m);
 
     // What the client got: the error without the server's stack, which went to the server's log.
-    const raw = await RawClient.open(server.url);
+    const raw = await RawClient.open(server);
     try {
       const refused = await raw.request(rawAppCreate(1));
       expectNoStack(refused);
