@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import WebSocket from "ws";
 import { ROOT, TestServer, writeFixture } from "./harness";
+import { RawClient, type RawMessage } from "./raw-client";
 
 /**
  * A raw WebSocket client sends the server what no SDK would: broken JSON, unknown messages,
@@ -11,76 +12,7 @@ import { ROOT, TestServer, writeFixture } from "./harness";
  * keeps serving another client's run meanwhile.
  */
 
-type Message = { type: string; id?: number | null; ok?: boolean; value?: unknown; error?: { name: string; message: string }; [key: string]: unknown };
-
-/** A WebSocket client that keeps every message it receives, in order. */
-class RawClient {
-  private readonly received: Message[] = [];
-  private readonly waiters: (() => void)[] = [];
-
-  private constructor(private readonly socket: WebSocket) {
-    socket.on("message", (data) => {
-      // A frame holds one message or a JSON array of them (see packages/protocol/src/frames.ts).
-      const frame = JSON.parse(String(data)) as Message | Message[];
-      this.received.push(...(Array.isArray(frame) ? frame : [frame]));
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-  }
-
-  static open(serverUrl: string, headers: Record<string, string>): Promise<RawClient> {
-    const socket = new WebSocket(`${serverUrl.replace("http", "ws")}/ws`, { headers, perMessageDeflate: false, maxPayload: 0 });
-    return new Promise((resolve, reject) => {
-      socket.once("open", () => resolve(new RawClient(socket)));
-      socket.once("error", reject);
-    });
-  }
-
-  get isOpen(): boolean {
-    return this.socket.readyState === WebSocket.OPEN;
-  }
-
-  send(data: unknown, options: { binary?: boolean } = {}): void {
-    const payload = typeof data === "string" || Buffer.isBuffer(data) ? data : JSON.stringify(data);
-    this.socket.send(payload, { binary: options.binary ?? false });
-  }
-
-  /** The first message, not yet taken, that matches; waits for it up to `timeoutMs`. */
-  async take(match: (m: Message) => boolean, what: string, timeoutMs = 15_000): Promise<Message> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const index = this.received.findIndex(match);
-      if (index >= 0) return this.received.splice(index, 1)[0];
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${what} within ${timeoutMs} ms; received: ${JSON.stringify(this.received).slice(0, 2000)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** The next reply: the one with `id`, or (for `null`) one without a readable id. */
-  reply(id: number | null): Promise<Message> {
-    return this.take((m) => m.type === "reply" && m.id === id, `reply with id ${id}`);
-  }
-
-  /** Sends a request and waits for its reply. */
-  async request(message: { id: number; [key: string]: unknown }): Promise<Message> {
-    this.send(message);
-    return this.reply(message.id);
-  }
-
-  close(): Promise<void> {
-    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.socket.once("close", () => resolve());
-      this.socket.terminate();
-    });
-  }
-}
+type Message = RawMessage;
 
 /** An app written in plain CommonJS, decorated by hand, so a raw client can upload it. */
 const RAW_APP = `"use strict";
@@ -133,8 +65,8 @@ class Steady {
 `;
 
 /** Sends `text` on a connection of its own and returns the code the server closed it with. */
-function sendOnItsOwnConnection(serverUrl: string, text: string): Promise<number> {
-  const socket = new WebSocket(`${serverUrl.replace("http", "ws")}/ws`, { perMessageDeflate: false });
+function sendOnItsOwnConnection(server: TestServer, text: string): Promise<number> {
+  const socket = new WebSocket(`${server.url.replace("http", "ws")}/ws`, { perMessageDeflate: false, headers: server.authHeaders });
   return new Promise((resolve, reject) => {
     socket.once("open", () => socket.send(text));
     socket.once("close", (code) => resolve(code));
@@ -156,7 +88,7 @@ describe("protocol: bad messages from a raw client", () => {
 
   beforeAll(async () => {
     server = await TestServer.start();
-    raw = await RawClient.open(server.url, server.authHeaders);
+    raw = await RawClient.open(server);
   });
   afterAll(async () => {
     await raw?.close();
@@ -242,7 +174,7 @@ describe("protocol: bad messages from a raw client", () => {
     const head = '{"type":"app.stop","id":61,"appId":"';
     const oversized = head + "x".repeat(MAX_MESSAGE_BYTES + 1024 - head.length) + '"}';
     expect(Buffer.byteLength(oversized)).toBeGreaterThan(MAX_MESSAGE_BYTES);
-    expect(await sendOnItsOwnConnection(server.url, oversized)).toBe(1009);
+    expect(await sendOnItsOwnConnection(server, oversized)).toBe(1009);
     expect(raw.isOpen).toBe(true);
     expect(await raw.request({ type: "app.stop", id: 62, appId: "ap-nope" })).toMatchObject({ ok: true, value: { stopped: false } });
   });
@@ -296,7 +228,7 @@ describe("protocol: bad messages from a raw client", () => {
   });
 
   test("a client that vanishes mid-call: its call ends and its app stops", async () => {
-    const doomed = await RawClient.open(server.url, server.authHeaders);
+    const doomed = await RawClient.open(server);
     const created = await doomed.request(rawAppCreate(1));
     const appId = (created.value as { appId: string }).appId;
     expect(await doomed.request({ type: "call.start", id: 2, appId, function: "Raw.sleep", args: [60_000] })).toMatchObject({ ok: true });
@@ -314,7 +246,7 @@ describe("protocol: bad messages from a raw client", () => {
 
   test("all of it at once, while another client's run goes on: that run succeeds and the server stays up", async () => {
     const run = server.run(["--quiet", steadyFile, "--count", "8"]);
-    const noisy = await RawClient.open(server.url, server.authHeaders);
+    const noisy = await RawClient.open(server);
     try {
       for (let round = 0; round < 5; round++) {
         noisy.send("{nope");
@@ -326,7 +258,7 @@ describe("protocol: bad messages from a raw client", () => {
         noisy.send(Buffer.from("binary"), { binary: true });
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      expect(await sendOnItsOwnConnection(server.url, "x".repeat(MAX_MESSAGE_BYTES + 1))).toBe(1009);
+      expect(await sendOnItsOwnConnection(server, "x".repeat(MAX_MESSAGE_BYTES + 1))).toBe(1009);
       for (let round = 0; round < 5; round++) {
         for (const id of [100, 200, 300, 400]) expect(await noisy.reply(id + round)).toMatchObject({ ok: false });
       }

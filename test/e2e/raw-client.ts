@@ -49,8 +49,9 @@ export class RawClient {
     return this.socket.readyState === WebSocket.OPEN;
   }
 
-  send(data: unknown): void {
-    this.socket.send(typeof data === "string" ? data : JSON.stringify(data));
+  send(data: unknown, options: { binary?: boolean } = {}): void {
+    const payload = typeof data === "string" || Buffer.isBuffer(data) ? data : JSON.stringify(data);
+    this.socket.send(payload, { binary: options.binary ?? false });
   }
 
   /** The first message, not yet taken, that matches; waits for it up to `timeoutMs`. */

@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
-import WebSocket from "ws";
 import { DEFAULT_FUNCTION_OPTIONS } from "@stubrun/protocol";
 import { ROOT, spawnBin, tempDir, TestServer, waitUntil, withTestServer, writeFixture } from "./harness";
+import { RawClient, type RawMessage } from "./raw-client";
 
 /**
  * Issue 7, the dispatcher and its workers (DESIGN §5): killing a worker kills what it started
@@ -286,11 +286,11 @@ describe("workers on a server with default limits", () => {
   test("a call whose arguments cannot be sent to its worker fails alone; the server and the app go on", async () => {
     const client = await RawClient.open(server);
     try {
-      const appId = await client.createApp([rawFunction("echo")]);
+      const appId = await createApp(client, [rawFunction("echo")]);
       // 100,000 nested arrays: JSON.stringify overflows the stack sending them to a worker.
       const depth = 100_000;
       const deep = `${"[".repeat(depth)}${"]".repeat(depth)}`;
-      client.sendText(`{"type":"call.start","id":2,"appId":${JSON.stringify(appId)},"function":"Raw.echo","args":[${deep}]}`);
+      client.send(`{"type":"call.start","id":2,"appId":${JSON.stringify(appId)},"function":"Raw.echo","args":[${deep}]}`);
       const reply = await client.reply(2);
       if (reply.ok) {
         const callId = (reply.value as { callId: string }).callId;
@@ -301,7 +301,7 @@ describe("workers on a server with default limits", () => {
         expect(reply.error?.message).toMatch(/nest|deep/i); // refused on arrival: fine too
       }
       expect(server.alive).toBe(true);
-      expect(await client.call(appId, "Raw.echo", [41])).toMatchObject({ ok: true, value: 41 });
+      expect(await call(client, appId, "Raw.echo", [41])).toMatchObject({ ok: true, value: 41 });
     } finally {
       await client.close();
     }
@@ -359,10 +359,10 @@ describe("workers on a server with low limits in config.json", () => {
     const client = await RawClient.open(server);
     try {
       const long = { ...DEFAULT_FUNCTION_OPTIONS, timeout: 3_000_000, containerIdleTimeout: 3_000_000 };
-      const appId = await client.createApp([rawFunction("echo"), rawFunction("sleep", long)]);
-      const result = await client.call(appId, "Raw.sleep", [500]);
+      const appId = await createApp(client, [rawFunction("echo"), rawFunction("sleep", long)]);
+      const result = await call(client, appId, "Raw.sleep", [500]);
       expect(result).toMatchObject({ ok: true, value: 500 });
-      expect(await client.call(appId, "Raw.sleep", [10])).toMatchObject({ ok: true, value: 10 });
+      expect(await call(client, appId, "Raw.sleep", [10])).toMatchObject({ ok: true, value: 10 });
       expect(server.log).not.toContain("TimeoutOverflowWarning");
     } finally {
       await client.close();
@@ -399,76 +399,19 @@ function rawFunction(methodName: string, options = DEFAULT_FUNCTION_OPTIONS) {
   return { name: `Raw.${methodName}`, className: "Raw", methodName, kind: "function", options, params: [] };
 }
 
-type Message = { type: string; id?: number | null; callId?: string; ok?: boolean; value?: unknown; error?: { name: string; message: string } };
+let nextRequestId = 100;
 
-/** A WebSocket client that sends what no SDK would, and keeps every message it receives. */
-class RawClient {
-  private readonly received: Message[] = [];
-  /** A client that says nothing for 8 s is given up: this one says it is there. */
-  private readonly heartbeat = setInterval(() => this.socket.send(JSON.stringify({ type: "heartbeat" })), 1_000);
+/** Uploads RAW_APP with these functions through a raw client; returns the app's id. */
+async function createApp(client: RawClient, functions: unknown[]): Promise<string> {
+  const manifest = { name: "worker-procs-raw", entry: "main.js", projectRoot: ROOT, functions };
+  const created = await client.request({ type: "app.create", id: nextRequestId++, manifest, files: [{ path: "main.js", code: RAW_APP }] });
+  if (!created.ok) throw new Error(`app.create was refused: ${created.error?.message}`);
+  return (created.value as { appId: string }).appId;
+}
 
-  private constructor(private readonly socket: WebSocket) {
-    socket.on("message", (data) => {
-      const frame = JSON.parse(String(data)) as Message | Message[];
-      this.received.push(...(Array.isArray(frame) ? frame : [frame]));
-    });
-  }
-
-  static open(server: TestServer): Promise<RawClient> {
-    const socket = new WebSocket(`${server.url.replace("http", "ws")}/ws`, { perMessageDeflate: false, maxPayload: 0, headers: server.authHeaders });
-    return new Promise((resolve, reject) => {
-      socket.once("open", () => resolve(new RawClient(socket)));
-      socket.once("error", reject);
-    });
-  }
-
-  sendText(text: string): void {
-    this.socket.send(text);
-  }
-
-  take(match: (m: Message) => boolean, what: string): Promise<Message> {
-    return waitUntil(
-      () => {
-        const index = this.received.findIndex(match);
-        return index >= 0 ? this.received.splice(index, 1)[0] : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 20, what },
-    );
-  }
-
-  reply(id: number): Promise<Message> {
-    return this.take((m) => m.type === "reply" && m.id === id, `the reply to ${id}`);
-  }
-
-  request(message: { id: number; [key: string]: unknown }): Promise<Message> {
-    this.socket.send(JSON.stringify(message));
-    return this.reply(message.id);
-  }
-
-  private nextId = 100;
-
-  /** Uploads RAW_APP with these functions; returns the app's id. */
-  async createApp(functions: unknown[]): Promise<string> {
-    const manifest = { name: "worker-procs-raw", entry: "main.js", projectRoot: ROOT, functions };
-    const created = await this.request({ type: "app.create", id: this.nextId++, manifest, files: [{ path: "main.js", code: RAW_APP }] });
-    if (!created.ok) throw new Error(`app.create was refused: ${created.error?.message}`);
-    return (created.value as { appId: string }).appId;
-  }
-
-  /** Starts a call and waits for its result. */
-  async call(appId: string, name: string, args: unknown[]): Promise<Message> {
-    const started = await this.request({ type: "call.start", id: this.nextId++, appId, function: name, args });
-    if (!started.ok) throw new Error(`call.start was refused: ${started.error?.message}`);
-    const callId = (started.value as { callId: string }).callId;
-    return this.take((m) => m.type === "call.result" && m.callId === callId, `the result of ${name}`);
-  }
-
-  close(): Promise<void> {
-    clearInterval(this.heartbeat);
-    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.socket.once("close", () => resolve());
-      this.socket.terminate();
-    });
-  }
+/** Starts a call through a raw client and waits for its result. */
+async function call(client: RawClient, appId: string, name: string, args: unknown[]): Promise<RawMessage> {
+  const started = await client.request({ type: "call.start", id: nextRequestId++, appId, function: name, args });
+  if (!started.ok) throw new Error(`call.start was refused: ${started.error?.message}`);
+  return client.result((started.value as { callId: string }).callId);
 }
