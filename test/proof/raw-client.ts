@@ -82,6 +82,14 @@ export class RawClient {
     });
   }
 
+  /** Whether the server answers a request on this connection (with a value or a refusal) within `timeoutMs`. */
+  async ping(timeoutMs = 20_000): Promise<boolean> {
+    return this.request({ type: "app.lookup", name: "-", function: "-" }, timeoutMs).then(
+      () => true,
+      (error: Error & { replied?: boolean }) => error.replied === true,
+    );
+  }
+
   /** The app id and function of a deployed app, via `app.lookup`. */
   async lookup(name: string, fn: string): Promise<string> {
     const value = (await this.request({ type: "app.lookup", name, function: fn })) as { appId: string };
@@ -117,7 +125,7 @@ export class RawClient {
       if (message.ok) waiter.resolve(message.value);
       else {
         const error = message.error as { name?: string; message?: string } | undefined;
-        waiter.reject(Object.assign(new Error(error?.message ?? "refused"), { name: error?.name ?? "Error" }));
+        waiter.reject(Object.assign(new Error(error?.message ?? "refused"), { name: error?.name ?? "Error", replied: true }));
       }
     } else if (message?.type === "call.result" && typeof message.callId === "string") {
       const result: RawResult = message.ok
