@@ -11,14 +11,16 @@ import { serverKills } from "./server-kills.scenario";
 import { workerKills } from "./worker-kills.scenario";
 
 const quick = process.argv.includes("--quick");
+/** `--only=workers` or `--only=server` runs one group of scenarios. */
+const only = /^--only=(\w+)$/.exec(process.argv.find((a) => a.startsWith("--only=")) ?? "")?.[1];
 
 async function main(): Promise<number> {
   const started = Date.now();
   const results: ScenarioResult[] = [];
   console.error(`faults: ${quick ? "quick" : "full"} run`);
-  results.push(await workerKills({ calls: 1000, killEveryMs: quick ? [40, 160] : [20, 100], boundMs: 120_000 }));
+  if (only !== "server") results.push(await workerKills({ calls: 1000, killEveryMs: quick ? [40, 160] : [20, 100], boundMs: 120_000 }));
   print(results.slice(-1));
-  results.push(...(await serverKills({ deployKills: quick ? 2 : 6 })));
+  if (only !== "workers") results.push(...(await serverKills({ deployKills: quick ? 2 : 6 })));
   removeTempDirs();
 
   console.log("");

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { tempDir } from "../../test/e2e/harness";
-import { BIN, processAlive, ProofServer } from "../../test/proof/proof-server";
+import { BIN, processAlive, ProofServer, strayServers } from "../../test/proof/proof-server";
 import { writeFaultApp } from "./fault-app";
 import { NodeProgram } from "./node-program";
 import { sleep, type ScenarioResult } from "./scenario-result";
@@ -49,6 +49,12 @@ export async function serverKills(options: { deployKills: number }): Promise<Sce
   /** The checks after each restart. */
   const restartAndVerify = async (r: ScenarioResult, workers: number[]): Promise<void> => {
     const killedAt = Date.now();
+    // A client that found no server (it connected after the kill) starts a daemon of its own on
+    // this home, as SPEC §4 says; it must go before the restart takes the port again.
+    for (const stray of strayServers(server.home, server.pid)) {
+      r.notes.push(`a client that came after the kill started its own daemon on this home (pid ${stray.pid}, ${stray.startedAgoMs} ms before the restart); stopped`);
+      process.kill(stray.pid, "SIGKILL");
+    }
     await server.restart();
     await sleep(5_000 - Math.min(5_000, Date.now() - killedAt)); // workers notice the lost IPC channel and leave
     const orphans = workers.filter(processAlive);
@@ -124,9 +130,11 @@ export async function serverKills(options: { deployKills: number }): Promise<Sce
     const before = attempts();
     const mapper = new NodeProgram([CALLER, "map", name, "3000"], server.env, CLIENT_BOUND_MS * 3);
     if (!(await waitFor(() => attempts() - before >= 100 || !mapper.running, 60_000))) m.failures.push("the .map never got going");
+    const killedAt = Date.now();
     const mapWorkers = await kill(m);
     m.calls = attempts() - before;
     const mapExit = await mapper.exited;
+    m.notes.push(`.map client ended ${mapper.endedAt - killedAt} ms after the kill, ${mapper.endedAt - mapper.startedAt} ms after it started; ${attempts() - before} inputs had run by then`);
     if (judgeClient(m, mapper, mapExit, ".map") && mapExit.code === 0) {
       m.failures.push(`the .map client exited 0 after its server was killed: stdout "${mapper.stdout.trim().slice(-200)}", stderr "${mapper.lastError.slice(0, 200)}"`);
     }

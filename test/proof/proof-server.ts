@@ -172,3 +172,27 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Servers other than `except` that run on `home`: daemons a client started by itself (the SDK
+ * and CLI start one when nothing answers at a loopback URL). Read from /proc.
+ */
+export function strayServers(home: string, except: number): { pid: number; ppid: number; startedAgoMs: number }[] {
+  const found: { pid: number; ppid: number; startedAgoMs: number }[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === except || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (!/daemon-main|stubrun\.js\0server/.test(cmdline)) continue;
+      const environ = fs.readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
+      if (!environ.includes(`STUBRUN_HOME=${home}`)) continue;
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+      const ticks = Number(stat[19]);
+      const uptime = Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+      found.push({ pid: Number(entry), ppid: Number(stat[1]), startedAgoMs: Math.round((uptime - ticks / 100) * 1000) });
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
