@@ -13,7 +13,7 @@ import { httpRequests } from "./http-arbitraries";
  * other app's calls must all finish with the right values. `FUZZ_RUNS=10000` for the full run.
  */
 
-const RUNS = fuzzRuns(600);
+const RUNS = fuzzRuns(2_000);
 
 let server: ProofServer;
 let apps: FuzzApps;
@@ -53,6 +53,8 @@ function sendRaw(port: number, bytes: Buffer, waitMs: number): Promise<string> {
 
 test(`${RUNS} hostile HTTP requests on every route leave the server up and another app's calls undisturbed`, async () => {
   const statuses = new Map<string, number>();
+  /** The first request that got each 5xx answer: not a crash, but worth a look. */
+  const serverErrors = new Map<string, string>();
   const recent: string[] = [];
   const started = Date.now();
   await checkProperty(
@@ -62,6 +64,7 @@ test(`${RUNS} hostile HTTP requests on every route leave the server up and anoth
       const status = await sendRaw(server.port, bytes, 1_000);
       const code = /^HTTP\/1\.[01] (\d{3})/.exec(status)?.[1] ?? status.slice(0, 30);
       statuses.set(code, (statuses.get(code) ?? 0) + 1);
+      if (code.startsWith("5") && !serverErrors.has(code)) serverErrors.set(code, clip(bytes.toString("latin1"), 300));
       if (await server.healthy()) return true;
       await Promise.race([server.exited(), new Promise((r) => setTimeout(r, 1_000))]);
       throw new Error(
@@ -73,6 +76,8 @@ test(`${RUNS} hostile HTTP requests on every route leave the server up and anoth
   );
   const seconds = (Date.now() - started) / 1000;
   console.log(`http fuzz: ${RUNS} requests in ${seconds.toFixed(1)} s; answers: ${[...statuses].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} x${n}`).join(", ")}`);
+
+  for (const [code, request] of serverErrors) console.log(`http fuzz: first request answered ${code}:\n${request}`);
 
   expect(server.alive).toBe(true);
   const traffic = await steady.finish();

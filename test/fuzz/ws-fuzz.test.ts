@@ -13,7 +13,7 @@ import { wsFrames } from "./ws-arbitraries";
  * `FUZZ_RUNS=10000` (npm run fuzz) for the full run.
  */
 
-const RUNS = fuzzRuns(600);
+const RUNS = fuzzRuns(1_500);
 
 let server: ProofServer;
 let apps: FuzzApps;
