@@ -54,6 +54,8 @@ export async function serverKills(options: { deployKills: number }): Promise<Sce
     for (const stray of strayServers(server.home, server.pid)) {
       r.notes.push(`a client that came after the kill started its own daemon on this home (pid ${stray.pid}, ${stray.startedAgoMs} ms before the restart); stopped`);
       process.kill(stray.pid, "SIGKILL");
+      // SIGKILL is delivered, not yet done: the restart must not find it still holding the home's lock.
+      for (const deadline = Date.now() + 5_000; processAlive(stray.pid) && Date.now() < deadline; ) await sleep(20);
     }
     await server.restart();
     await sleep(5_000 - Math.min(5_000, Date.now() - killedAt)); // workers notice the lost IPC channel and leave

@@ -2,6 +2,7 @@ import { ServerUnavailableError } from "@stubrun/protocol";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { isProcessAlive } from "./process-alive";
 
 /**
  * The local server as a background daemon: started detached with its output in
@@ -30,7 +31,7 @@ export function logFilePath(home: string): string {
 export function readDaemon(home: string): DaemonInfo | undefined {
   try {
     const info = JSON.parse(fs.readFileSync(pidFilePath(home), "utf8")) as DaemonInfo;
-    return isAlive(info.pid) ? info : undefined;
+    return isProcessAlive(info.pid) ? info : undefined;
   } catch {
     return undefined;
   }
@@ -82,7 +83,7 @@ export async function startDaemon(home: string, port: number, host = "127.0.0.1"
   if (!exited) child.kill("SIGKILL");
   // Another client may have started the daemon at the same moment: ours lost the home's lock
   // (or the port) to it. While the winner holds the lock, wait for it to answer.
-  for (let holder = lockHolder(home); holder !== undefined && holder !== child.pid && isAlive(holder) && Date.now() < deadline; holder = lockHolder(home)) {
+  for (let holder = lockHolder(home); holder !== undefined && holder !== child.pid && isProcessAlive(holder) && Date.now() < deadline; holder = lockHolder(home)) {
     const info = readDaemon(home);
     if (info && info.pid === holder && (await pingServer(url, 500))) return info;
     await sleep(50);
@@ -107,7 +108,7 @@ export async function stopDaemon(home: string): Promise<boolean> {
   if (!info) return false;
   process.kill(info.pid, "SIGTERM");
   const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isAlive(info.pid)) {
+  while (isProcessAlive(info.pid)) {
     if (Date.now() > deadline) {
       process.kill(info.pid, "SIGKILL");
       await sleep(100);
@@ -138,15 +139,6 @@ function lockHolder(home: string): number | undefined {
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -77,6 +77,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     { limits, note: (appId, line) => apps.note(appId, line) },
   );
   const codeStore = new CodeStore(path.join(options.home, "code"));
+  codeStore.removeLeftoverStaging(); // a server killed mid-upload left them; this one holds the home's lock
   const apps = new AppManager(appsRepo, callsRepo, codeStore, dispatcher, logsRepo, versionsRepo, limits);
   const deployer = new Deployer(db, appsRepo, versionsRepo, apps);
   const scheduler = new Scheduler(apps, versionsRepo, (appId, line) => apps.note(appId, line));

@@ -10,6 +10,17 @@ beforeEach(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-code-sto
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe("CodeStore", () => {
+  test("staging folders a killed server left are removed; stored code is kept", () => {
+    const store = new CodeStore(root);
+    const kept = store.put([{ path: "main.js", code: "1" }]);
+    const leftover = path.join(root, `${"a".repeat(32)}.tmp-4242-1764380000000`);
+    fs.mkdirSync(leftover);
+    fs.writeFileSync(path.join(leftover, "half.js"), "half");
+    expect(store.removeLeftoverStaging()).toBe(1);
+    expect(fs.existsSync(leftover)).toBe(false);
+    expect(fs.readFileSync(path.join(kept, "main.js"), "utf8")).toBe("1");
+  });
+
   test("two different uploads never share a folder, whatever bytes their code holds", () => {
     // With NUL separators both hashed as "a\0x\0b\0y\0".
     const one = [{ path: "a", code: "x\0b\0y" }];

@@ -245,6 +245,16 @@ test("while no worker was ever ready, one starts at a time, and its start error 
   expect(h.workers).toHaveLength(1);
 });
 
+test("a starting worker killed by a signal (from outside) fails only the call that waited for it", () => {
+  const h = setUp();
+  const f = fn("A.f");
+  for (let i = 0; i < 5; i++) h.call(`c${i}`, f);
+  h.workers[0].exit("signal SIGKILL");
+  expect([...h.outcomes.keys()]).toEqual(["c0"]);
+  expect(h.outcomes.get("c0")).toMatchObject({ state: "failed", error: { name: "WorkerStartError" } });
+  expect(h.workers).toHaveLength(2); // the others wait for the next worker
+});
+
 test("keepWarm workers that die at once are restarted with a growing delay, noted once", async () => {
   const h = setUp();
   h.dispatcher.keepWarm("ap-1", fn("A.f", { keepWarm: 2 }), request("", fn("A.f")).code);

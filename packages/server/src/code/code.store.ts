@@ -10,6 +10,20 @@ import path from "node:path";
 export class CodeStore {
   constructor(private readonly root: string) {}
 
+  /**
+   * Removes staging folders a killed server left half-written. Only call it while holding the
+   * home's lock: then no other server is writing one.
+   */
+  removeLeftoverStaging(): number {
+    let removed = 0;
+    for (const name of safeReaddir(this.root)) {
+      if (!STAGING.test(name)) continue;
+      fs.rmSync(path.join(this.root, name), { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
+  }
+
   /** The directory where code is kept. */
   get directory(): string {
     return this.root;
@@ -55,6 +69,17 @@ export function contentHash(files: CodeFile[]): string {
     hash.update(`${Buffer.byteLength(file.code)}:`).update(file.code);
   }
   return hash.digest("hex");
+}
+
+/** `<hash>.tmp-<pid>-<time>`: an upload being written (see `put`). */
+const STAGING = /^[0-9a-f]{32}\.tmp-\d+-\d+$/;
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 function touch(dir: string): void {

@@ -377,7 +377,8 @@ export class LocalDispatcher implements Dispatcher {
       this.failAttempt(call, systemWireError(error), "failed");
     } else if (!worker.everReady && !worker.startFailureReported && !info.stopRequested) {
       const error = new WorkerStartError(`the worker for ${pool.fn.name} exited with ${description} before it was ready`);
-      this.failStart(pool, systemWireError(error));
+      // A signal came from outside (a kill, the OOM killer): only the call that waited for this worker pays.
+      this.failStart(pool, systemWireError(error), description.startsWith("signal") ? "first" : "all");
     }
     this.pumpWaiting(); // a slot came free
     if (pool.stopped) return;
@@ -389,13 +390,15 @@ export class LocalDispatcher implements Dispatcher {
   }
 
   /**
-   * A worker could not start. While the pool never had a ready worker every waiting call fails
-   * with that error (each still retried per its policy), rather than one worker being started
-   * per call; after that, only the call that waited for this worker.
+   * A worker could not start. While the pool never had a ready worker, and the failure is the
+   * code's own (it threw on import, an enter hook failed, it exited by itself), every waiting call
+   * fails with that error (each still retried per its policy), rather than one worker being
+   * started per call; otherwise only the call that waited for this worker.
    */
-  private failStart(pool: Pool, error: WireError): void {
+  private failStart(pool: Pool, error: WireError, whom: "first" | "all" = "all"): void {
     const failing: Call[] = [];
-    for (let call = this.takeNext(pool); call; call = pool.everReady ? undefined : this.takeNext(pool)) failing.push(call);
+    const all = whom === "all" && !pool.everReady;
+    for (let call = this.takeNext(pool); call; call = all ? this.takeNext(pool) : undefined) failing.push(call);
     for (const call of failing) this.failAttempt(call, error, "failed");
   }
 

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { isProcessAlive } from "../process-alive";
 
 /** The lock file: `$STUBRUN_HOME/server.lock`, holding the pid of the server that owns the home. */
 export function lockFilePath(home: string): string {
@@ -46,7 +47,7 @@ export class HomeLock {
         sleepSync(25);
         continue;
       }
-      if (holder !== undefined && holder !== pid && isAlive(holder)) return { ok: false, pid: holder };
+      if (holder !== undefined && holder !== pid && isProcessAlive(holder)) return { ok: false, pid: holder };
       breakStaleLock(file, holder);
     }
     throw new Error(`could not take the lock ${file}; if no stubrun server runs on this STUBRUN_HOME, remove it`);
@@ -73,7 +74,7 @@ function breakStaleLock(file: string, stalePid: number | undefined): void {
     return; // someone else moved it: try again
   }
   const moved = readPid(aside);
-  if (moved !== undefined && moved !== stalePid && isAlive(moved)) {
+  if (moved !== undefined && moved !== stalePid && isProcessAlive(moved)) {
     try {
       fs.linkSync(aside, file);
     } catch {
@@ -89,15 +90,6 @@ function readPid(file: string): number | undefined {
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
