@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import WebSocket from "ws";
 import { ROOT, TestServer, writeFixture } from "./harness";
-import { RawClient, type RawMessage } from "./raw-client";
+import { steadySource, RawClient, type RawMessage } from "./raw-client";
 
 /**
  * A raw WebSocket client sends the server what no SDK would: broken JSON, unknown messages,
@@ -44,25 +44,6 @@ function rawAppCreate(id: number, files = [{ path: "main.js", code: RAW_APP }]) 
   };
 }
 
-/** A normal user program, run by another client while the raw client misbehaves. */
-const STEADY_SOURCE = `import { Stub, fn } from "stubrun";
-const stub = new Stub("protocol-steady");
-class Steady {
-  @stub.function()
-  async tick(i: number): Promise<number> {
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    console.log(\`tick \${i}\`);
-    return i;
-  }
-
-  @stub.localEntrypoint()
-  async main(count = 8) {
-    let sum = 0;
-    for (let i = 1; i <= count; i++) sum += await fn(this.tick).remote(i);
-    return sum;
-  }
-}
-`;
 
 /** Sends `text` on a connection of its own and returns the code the server closed it with. */
 function sendOnItsOwnConnection(server: TestServer, text: string): Promise<number> {
@@ -84,7 +65,7 @@ function expectRefusal(reply: Message, id: number | null, message: string | RegE
 describe("protocol: bad messages from a raw client", () => {
   let server: TestServer;
   let raw: RawClient;
-  const steadyFile = writeFixture("protocol-steady.ts", STEADY_SOURCE);
+  const steadyFile = writeFixture("protocol-steady.ts", steadySource("protocol-steady"));
 
   beforeAll(async () => {
     server = await TestServer.start();

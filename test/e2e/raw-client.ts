@@ -161,3 +161,28 @@ export async function createRawApp(client: RawClient, id: number): Promise<strin
   if (!created.ok) throw new Error(`app.create was refused: ${JSON.stringify(created.error)}`);
   return (created.value as { appId: string }).appId;
 }
+
+/**
+ * Another user's ordinary program, run through the real bin while a raw client misbehaves: eight
+ * calls of 150 ms, each printing a line; it prints their sum, 36.
+ */
+export function steadySource(stubName: string): string {
+  return `import { Stub, fn } from "stubrun";
+const stub = new Stub(${JSON.stringify(stubName)});
+class Steady {
+  @stub.function()
+  async tick(i: number): Promise<number> {
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    console.log(\`tick \${i}\`);
+    return i;
+  }
+
+  @stub.localEntrypoint()
+  async main(count = 8) {
+    let sum = 0;
+    for (let i = 1; i <= count; i++) sum += await fn(this.tick).remote(i);
+    return sum;
+  }
+}
+`;
+}

@@ -2,7 +2,7 @@ import { MAX_MESSAGE_BYTES } from "@stubrun/protocol";
 import fs from "node:fs";
 import path from "node:path";
 import { BinProcess, spawnBin, TestServer, waitUntil, writeFixture } from "./harness";
-import { createRawApp, rawAppCreate, RawClient } from "./raw-client";
+import { createRawApp, rawAppCreate, RawClient, steadySource } from "./raw-client";
 
 /**
  * The WebSocket side cannot be crashed, frozen or exhausted by one client, and the CLI always
@@ -10,25 +10,6 @@ import { createRawApp, rawAppCreate, RawClient } from "./raw-client";
  * finish undisturbed and the server keep answering.
  */
 
-/** Another user's program: a call every 150 ms, each printing a line. */
-const STEADY_SOURCE = `import { Stub, fn } from "stubrun";
-const stub = new Stub("transport-steady");
-class Steady {
-  @stub.function()
-  async tick(i: number): Promise<number> {
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    console.log(\`tick \${i}\`);
-    return i;
-  }
-
-  @stub.localEntrypoint()
-  async main(count = 8) {
-    let sum = 0;
-    for (let i = 1; i <= count; i++) sum += await fn(this.tick).remote(i);
-    return sum;
-  }
-}
-`;
 
 /** A run whose remote call sleeps for a minute after saying so. */
 const SLEEPER_SOURCE = `import { Stub, fn } from "stubrun";
@@ -58,7 +39,7 @@ class Web {
 }
 `;
 
-const steadyFile = writeFixture("transport-steady.ts", STEADY_SOURCE);
+const steadyFile = writeFixture("transport-steady.ts", steadySource("transport-steady"));
 const webFile = writeFixture("transport-web.ts", WEB_SOURCE);
 const sleeperFile = writeFixture("transport-sleeper.ts", SLEEPER_SOURCE);
 
