@@ -1,4 +1,4 @@
-import { serverUrlFromEnv, UsageError, type AppSummary } from "@stubrun/protocol";
+import { RequestRefusedError, serverUrlFromEnv, UsageError, type AppSummary } from "@stubrun/protocol";
 import readline from "node:readline/promises";
 import type { Argv, CommandModule } from "yargs";
 import { ApiClient } from "../api-client";
@@ -102,9 +102,14 @@ async function appLogs(api: ApiClient, ref: string, follow: boolean, lines: numb
     for (const entry of await api.get<LogJson[]>(path)) print(entry);
     return;
   }
+  let behind: string | undefined;
   await api.events(`${path}&follow=1`, (event, data) => {
     if (event === "log") print(data as LogJson);
+    else if (event === "omitted") process.stderr.write(`stubrun: ${(data as { reason: string }).reason}\n`);
+    else if (event === "behind") behind = (data as { error: string }).error;
   });
+  // The server ended the stream because this terminal read too slowly: say so, rather than end as if the app stopped.
+  if (behind) throw new RequestRefusedError(behind);
 }
 
 async function appHistory(api: ApiClient, ref: string): Promise<void> {

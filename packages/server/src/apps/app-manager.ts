@@ -307,6 +307,11 @@ export class AppManager {
     return this.running.get(appId)?.owner === owner;
   }
 
+  /** Running, or still stopping: its workers' exit hooks may print, and its "stopped" line is yet to come. */
+  isLive(appId: string): boolean {
+    return this.running.has(appId);
+  }
+
   isRunning(appId: string): boolean {
     const app = this.running.get(appId);
     return app !== undefined && app.record.state !== "stopped";

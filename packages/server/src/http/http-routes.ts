@@ -145,10 +145,10 @@ function followLogs(req: IncomingMessage, res: ServerResponse, ctx: HttpContext,
   const unfollow = ctx.logs.follow(app.id, (entry) => {
     if (entry.id > lastId) send(entry);
   });
-  // Ends the stream once the app has stopped and its last lines are out.
+  // Ends the stream once the app has stopped and its last lines (exit hooks, "stopped") are out.
   let ticks = 0;
   const watch = setInterval(() => {
-    if (!ctx.manager.isRunning(app.id)) {
+    if (!ctx.manager.isLive(app.id)) {
       ctx.logs.flush();
       finish("end", {});
     } else if (++ticks % 40 === 0) {
@@ -161,7 +161,7 @@ function followLogs(req: IncomingMessage, res: ServerResponse, ctx: HttpContext,
     lastId = entry.id;
     send(entry);
   }
-  if (!ctx.manager.isRunning(app.id)) finish("end", {});
+  if (!ctx.manager.isLive(app.id)) finish("end", {});
   req.on("close", () => {
     ended = true;
     unfollow();
