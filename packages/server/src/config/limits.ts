@@ -125,9 +125,19 @@ function knownKey(key: string, where: string): keyof ServerLimits {
   return key as keyof ServerLimits;
 }
 
+/**
+ * Limits that cannot be raised past a point without bringing back what they guard against:
+ * values nested deeper than this overflow the stack of JSON.stringify on their way to a worker.
+ */
+const CEILINGS: Partial<Record<keyof ServerLimits, number>> = { maxValueDepth: 4096 };
+
 function checkLimit(key: string, value: unknown, where: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
     throw new UsageError(`${where}: limit "${key}" must be a whole number >= 1, got ${JSON.stringify(value)}`);
+  }
+  const ceiling = CEILINGS[key as keyof ServerLimits];
+  if (ceiling !== undefined && value > ceiling) {
+    throw new UsageError(`${where}: limit "${key}" can be at most ${ceiling} (deeper values would overflow the stack on their way to a worker), got ${value}`);
   }
   return value;
 }
