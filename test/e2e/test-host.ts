@@ -25,7 +25,7 @@ function ip(args: string[]): string {
 /** Removes a namespace left by a test process that died before its destroy() ran. */
 function removeStale(): void {
   for (const line of ip(["netns", "list"]).split("\n")) {
-    const m = /^(stubrun-(\d+)-\d+)\b/.exec(line);
+    const m = /^(stubrun-(\d+)-(?:\d+|probe))\b/.exec(line);
     if (!m || Number(m[2]) === process.pid || pidAlive(Number(m[2]))) continue;
     spawnSync("ip", ["netns", "del", m[1]]);
     fs.rmSync(`/etc/netns/${m[1]}`, { recursive: true, force: true });
@@ -60,13 +60,6 @@ export function testHostUnavailable(): string | undefined {
     }
   }
   return unavailable;
-}
-
-/** `describe`, or `describe.skip` with a note saying why when test hosts cannot be made here. */
-export function describeWithTestHosts(name: string, body: () => void): void {
-  const why = testHostUnavailable();
-  if (why) console.warn(`Skipping "${name}": it needs test hosts (network namespaces), and ${why}.`);
-  (why ? describe.skip : describe)(name, body);
 }
 
 /** `test`, or `test.skip` with a note saying why when test hosts cannot be made here. */
@@ -179,5 +172,10 @@ export class TestHost {
     spawnSync("ip", ["netns", "del", this.name]);
     spawnSync("ip", ["link", "del", this.hostLink]); // normally gone with the namespace already
     fs.rmSync(`/etc/netns/${this.name}`, { recursive: true, force: true });
+    try {
+      fs.rmdirSync("/etc/netns"); // only when empty: leave it as it was before the tests
+    } catch {
+      // others' files are there, or it is gone already
+    }
   }
 }
