@@ -1,8 +1,8 @@
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { freePort, runBin, TestServer, writeFixture, type RunResult } from "./harness";
+import { TestHost, testWithTestHost } from "./test-host";
 
 /**
  * Bad input and faults through the real bin and a real server: remote errors, values that cannot
@@ -343,13 +343,11 @@ function lineOf(source: string, text: string): number {
   return index + 1;
 }
 
-/** This machine's first non-loopback IPv4 address, if it has one. */
-function externalIPv4(): string | undefined {
-  for (const addresses of Object.values(os.networkInterfaces())) {
-    for (const a of addresses ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
-  }
-  return undefined;
-}
+/** A TCP server that accepts connections and never writes: prints its port, listens on argv[1]. */
+const SILENT_SERVER = `const net = require("node:net");
+const sockets = [];
+const server = net.createServer((s) => sockets.push(s));
+server.listen(0, process.argv[1], () => console.log(server.address().port));`;
 
 /** Checks the exit code, showing the run's output when it is wrong. */
 function expectExit(r: RunResult, code: number): void {
@@ -593,19 +591,28 @@ describe("failures", () => {
   });
 
   describe("where the server is", () => {
-    /** Runs the healthy fixture against `url`, with a throwaway STUBRUN_HOME. */
+    // Every non-loopback peer here is a test host (a network namespace on its own veth); the CLI runs inside it.
+    let elsewhere: TestHost | undefined;
+    afterAll(() => elsewhere?.destroy());
+    async function testHost(): Promise<TestHost> {
+      return (elsewhere ??= await TestHost.create());
+    }
+
+    /** Runs the healthy fixture against `url` inside the test host, with a throwaway STUBRUN_HOME. */
     async function runAgainst(url: string): Promise<RunResult & { ms: number }> {
+      const host = await testHost();
       const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-test-"));
       try {
         const started = Date.now();
-        const r = await runBin([healthyFile], { env: { ...process.env, STUBRUN_HOME: home, STUBRUN_SERVER_URL: url }, timeoutMs: 30_000 });
+        const r = await host.runBin([healthyFile], { env: { ...process.env, STUBRUN_HOME: home, STUBRUN_SERVER_URL: url }, timeoutMs: 30_000 });
         return { ...r, ms: Date.now() - started };
       } finally {
         fs.rmSync(home, { recursive: true, force: true });
       }
     }
 
-    test("a host name that does not resolve: exit 1 with a clear error, quickly, and no daemon", async () => {
+    // In the test host, names are looked up at its own loopback (nothing answers there), never at this machine's resolver.
+    testWithTestHost("a host name that does not resolve: exit 1 with a clear error, quickly, and no daemon", async () => {
       const url = "http://stubrun-nowhere.invalid:7420";
       const r = await runAgainst(url);
       expectExit(r, 1);
@@ -616,8 +623,9 @@ describe("failures", () => {
       expect(r.ms).toBeLessThan(10_000);
     });
 
-    test("a non-loopback address that does not answer: exit 1 with a clear error, quickly, and no daemon", async () => {
-      const url = "http://10.255.255.1:9";
+    // The silent address is on the test host's veth subnet, at a MAC nobody has: the connection attempt hears nothing back.
+    testWithTestHost("a non-loopback address that does not answer: exit 1 with a clear error, quickly, and no daemon", async () => {
+      const url = `http://${(await testHost()).silentAddress}:9`;
       const r = await runAgainst(url);
       expectExit(r, 1);
       expect(r.stderr).toContain(url);
@@ -626,22 +634,28 @@ describe("failures", () => {
       expect(r.ms).toBeLessThan(15_000);
     });
 
-    const ip = externalIPv4();
-    (ip ? test : test.skip)("a non-loopback server that accepts the connection but never answers: exit 1 after a bounded wait", async () => {
-      const silent = net.createServer(() => {}); // accepts, never says a word
-      await new Promise<void>((resolve) => silent.listen(0, ip, resolve));
-      const sockets = new Set<net.Socket>();
-      silent.on("connection", (s) => sockets.add(s));
+    testWithTestHost("a non-loopback server that accepts the connection but never answers: exit 1 after a bounded wait", async () => {
+      const host = await testHost();
+      // Accepts, never says a word; listens on the test host's address, from inside it.
+      const silent = host.run(process.execPath, ["-e", SILENT_SERVER, host.nsAddress], { stdio: ["ignore", "pipe", "inherit"] });
       try {
-        const url = `http://${ip}:${(silent.address() as net.AddressInfo).port}`;
+        const port = await new Promise<string>((resolve, reject) => {
+          let out = "";
+          silent.stdout!.setEncoding("utf8").on("data", (d: string) => {
+            out += d;
+            const m = /^(\d+)\n/.exec(out);
+            if (m) resolve(m[1]);
+          });
+          silent.once("exit", (code) => reject(new Error(`the silent server exited (${code}) before it listened`)));
+        });
+        const url = `http://${host.nsAddress}:${port}`;
         const r = await runAgainst(url);
         expectExit(r, 1);
         expect(r.stderr).toContain(`cannot reach the stubrun server at ${url}`);
         expect(r.stderr).toContain("timed out");
         expect(r.ms).toBeLessThan(15_000);
       } finally {
-        for (const s of sockets) s.destroy();
-        await new Promise((resolve) => silent.close(resolve));
+        silent.kill("SIGKILL");
       }
     });
 

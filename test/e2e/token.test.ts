@@ -3,22 +3,25 @@ import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { BIN, runBin, writeFixture } from "./harness";
+import { TestHost, testWithTestHost } from "./test-host";
 
-/** A non-loopback IPv4 address of this machine, if it has one. */
-function externalAddress(): string | undefined {
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
-  }
-  return undefined;
-}
-
-const address = externalAddress();
-const maybe = address ? describe : describe.skip;
-
-/** SPEC §4: a server that listens elsewhere than loopback requires a token from every client. */
-maybe("a server listening beyond loopback", () => {
+/**
+ * SPEC §4: a server that listens elsewhere than loopback requires a token from every client.
+ * "Elsewhere" is a test host (a network namespace): clients there reach this machine at the host
+ * end of its veth, the one non-loopback address these tests use.
+ */
+describe("a server listening beyond loopback", () => {
   const homes: string[] = [];
-  afterAll(() => homes.forEach((h) => fs.rmSync(h, { recursive: true, force: true })));
+  let lan: TestHost | undefined;
+  afterAll(() => {
+    lan?.destroy();
+    homes.forEach((h) => fs.rmSync(h, { recursive: true, force: true }));
+  });
+
+  /** The test host, made on first use (only tests that need it make it). */
+  async function testHost(): Promise<TestHost> {
+    return (lan ??= await TestHost.create());
+  }
 
   test("refuses to start without STUBRUN_TOKEN (exit 2, saying what to set)", async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-token-"));
@@ -30,7 +33,8 @@ maybe("a server listening beyond loopback", () => {
     expect(r.stderr).toContain("STUBRUN_TOKEN");
   });
 
-  test("answers clients elsewhere only with the token; clients on this machine read its token file", async () => {
+  testWithTestHost("answers clients elsewhere only with the token; clients on this machine read its token file", async () => {
+    const elsewhere = await testHost();
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-token-"));
     homes.push(home);
     const server = spawn(process.execPath, [BIN, "server", "--host", "0.0.0.0", "--port", "0"], {
@@ -47,15 +51,16 @@ maybe("a server listening beyond loopback", () => {
         });
         server.once("exit", () => reject(new Error(log)));
       });
-      const remote = `http://${address}:${port}`;
+      const remote = `http://${elsewhere.hostAddress}:${port}`;
       const base = { ...process.env, STUBRUN_HOME: home };
-      const refused = await runBin(["examples/hello.ts"], { env: { ...base, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "" } });
+      // The client elsewhere: the real bin, run inside the test host.
+      const refused = await elsewhere.runBin(["examples/hello.ts"], { env: { ...base, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "" } });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(`the server at ${remote} needs a token (STUBRUN_TOKEN is not set): set STUBRUN_TOKEN to its token`);
-      const wrong = await runBin(["app", "list"], { env: { ...base, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "nope" } });
+      const wrong = await elsewhere.runBin(["app", "list"], { env: { ...base, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "nope" } });
       expect(wrong.code).toBe(1);
       expect(wrong.stderr).toContain(`the server at ${remote} refused the token (STUBRUN_TOKEN): set STUBRUN_TOKEN to its token`);
-      const ok = await runBin(["examples/hello.ts"], { env: { ...base, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "s3cret" } });
+      const ok = await elsewhere.runBin(["examples/hello.ts"], { env: { ...base, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "s3cret" } });
       expect(ok.stdout).toBe("Hello world!\n");
       expect(ok.code).toBe(0);
       const local = await runBin(["examples/hello.ts"], { env: { ...base, STUBRUN_SERVER_URL: `http://127.0.0.1:${port}`, STUBRUN_TOKEN: "" } });
@@ -84,8 +89,10 @@ class Nest {
   );
 
   for (const bind of ["one LAN address", "every address (0.0.0.0)"]) {
-    test(`a function's nested call works on a server bound to ${bind}`, async () => {
-      const host = bind.startsWith("one") ? (address as string) : "0.0.0.0";
+    testWithTestHost(`a function's nested call works on a server bound to ${bind}`, async () => {
+      const elsewhere = await testHost();
+      // "One LAN address" is this machine's end of the test host's veth.
+      const host = bind.startsWith("one") ? elsewhere.hostAddress : "0.0.0.0";
       const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-token-"));
       homes.push(home);
       const server = spawn(process.execPath, [BIN, "server", "--host", host, "--port", "0"], {
@@ -102,8 +109,8 @@ class Nest {
           });
           server.once("exit", () => reject(new Error(log)));
         });
-        const remote = `http://${address}:${port}`;
-        const r = await runBin([`${NESTED}::Nest.outer`, "--x", "41"], { env: { ...process.env, STUBRUN_HOME: home, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "s3cret" } });
+        const remote = `http://${elsewhere.hostAddress}:${port}`;
+        const r = await elsewhere.runBin([`${NESTED}::Nest.outer`, "--x", "41"], { env: { ...process.env, STUBRUN_HOME: home, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "s3cret" } });
         expect(r.stderr).not.toContain("Error");
         expect(r.code).toBe(0);
         const seen = JSON.parse(r.stdout) as { url: string; value: number };
