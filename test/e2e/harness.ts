@@ -240,13 +240,15 @@ export async function waitUntil<T>(
   }
 }
 
-/** Whether a process with this pid exists. */
+/**
+ * Whether a process with this pid is running. A zombie counts as gone: it has exited, and a
+ * detached daemon's zombie may wait long for PID 1 to reap it (as the server itself judges it).
+ */
 export function pidAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    return !/^\d+ \(.*\) Z /s.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
   }
 }
 

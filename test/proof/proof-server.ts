@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { authHeaders } from "./server-auth";
+import { pidAlive } from "../e2e/harness";
 
 /** The repository root and the real `stubrun` bin. */
 export const ROOT = path.resolve(__dirname, "../..");
@@ -163,15 +164,8 @@ export function childPidsOf(pid: number): number[] {
   return [...pids];
 }
 
-/** Whether a process with this pid exists (and is not a zombie). */
-export function processAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return !/^\d+ \(.*\) Z /.test(stat);
-  } catch {
-    return false;
-  }
-}
+/** Whether a process with this pid is running (a zombie counts as gone). */
+export const processAlive = pidAlive;
 
 /**
  * Servers other than `except` that run on `home`: daemons a client started by itself (the SDK
