@@ -104,7 +104,8 @@ describe("app commands", () => {
     const stopped = await appById(server, id);
     expect(stopped).toMatchObject({ state: "stopped", runningTasks: 0 });
     expect(Date.parse(stopped.stoppedAt as string)).toBeGreaterThanOrEqual(created);
-    const after = (await server.run(["app", "list"])).stdout.split("\n").find((l) => l.startsWith(id)) as string;
+    expect((await server.run(["app", "list"])).stdout).not.toContain(id); // SPEC §3: stopped apps only with --all
+    const after = (await server.run(["app", "list", "--all"])).stdout.split("\n").find((l) => l.startsWith(id)) as string;
     expect(after.split(/\s{2,}/)).toEqual([id, "appcmd-list", "stopped", "1", "0", expect.any(String), expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/)]);
   });
 

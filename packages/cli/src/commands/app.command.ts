@@ -20,9 +20,12 @@ export function appCommand(context: CliContext): CommandModule {
       yargs
         .command({
           command: "list",
-          describe: "List the apps: id, name, state, version, running tasks, created, stopped",
-          builder: (y: Argv) => y.option("json", { type: "boolean", default: false, describe: "Print a JSON array" }),
-          handler: async (args) => listApps(api(), args.json as boolean),
+          describe: "List the apps that are not stopped: id, name, state, version, running tasks, created, stopped",
+          builder: (y: Argv) =>
+            y
+              .option("all", { alias: "a", type: "boolean", default: false, describe: "Also list stopped apps (newest first)" })
+              .option("json", { type: "boolean", default: false, describe: "Print every app, stopped ones included, as a JSON array" }),
+          handler: async (args) => listApps(api(), args.json as boolean, args.all as boolean),
         })
         .command({
           command: "stop <app>",
@@ -61,19 +64,22 @@ export function appCommand(context: CliContext): CommandModule {
   };
 }
 
-async function listApps(api: ApiClient, asJson: boolean): Promise<void> {
-  const apps = await api.get<AppSummary[]>("/api/apps");
+async function listApps(api: ApiClient, asJson: boolean, all: boolean): Promise<void> {
+  const every = await api.get<AppSummary[]>("/api/apps");
   if (asJson) {
-    process.stdout.write(`${JSON.stringify(apps, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(every, null, 2)}\n`);
     return;
   }
+  // SPEC §3: the apps that are not stopped; --all adds the stopped ones.
+  const apps = all ? every : every.filter((a) => a.state !== "stopped");
   const rows = [
     ["APP ID", "NAME", "STATE", "VERSION", "TASKS", "CREATED", "STOPPED"],
     ...apps.map((a) => [a.id, a.name ?? "-", a.state, String(a.version), String(a.runningTasks), time(a.createdAt), a.stoppedAt ? time(a.stoppedAt) : "-"]),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()}\n`);
-  if (apps.length === 0) process.stderr.write("No apps yet: run one with npx stubrun FILE\n");
+  if (every.length === 0) process.stderr.write("No apps yet: run one with npx stubrun FILE\n");
+  else if (apps.length === 0) process.stderr.write(`No app is running; ${every.length} stopped (see them with: npx stubrun app list --all)\n`);
   for (const a of apps) {
     if (a.state === "failed") process.stderr.write(`App ${a.id}${a.name ? ` (${a.name})` : ""} failed to start: ${a.failure ?? "see its logs"}\n`);
   }
