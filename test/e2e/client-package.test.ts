@@ -110,8 +110,7 @@ describe("@stubrun/client: lookup() without the stubrun package", () => {
   test("no server at a loopback URL: a clear ServerUnavailableError saying how to start one, and no daemon started", async () => {
     const home = tempDir("client-no-server");
     const url = `http://127.0.0.1:${await freePort()}`;
-    const env = { ...process.env, STUBRUN_HOME: home, STUBRUN_SERVER_URL: url };
-    delete env.STUBRUN_TOKEN;
+    const env: NodeJS.ProcessEnv = { ...process.env, STUBRUN_HOME: home, STUBRUN_SERVER_URL: url, STUBRUN_TOKEN: undefined };
 
     const r = await runNode(ESM_LOOKUP, [APP], env);
     expect(r.code).toBe(0);
