@@ -1,4 +1,4 @@
-import type { AppSummary } from "@stubrun/protocol";
+import { isProcessAlive, type AppSummary } from "@stubrun/protocol";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -240,14 +240,12 @@ export async function waitUntil<T>(
   }
 }
 
-/** Whether a process with this pid exists. */
+/**
+ * Whether a process with this pid runs. A zombie counts as gone: a daemon's parent is PID 1 once
+ * its starter exits, and on some machines PID 1 never reaps it.
+ */
 export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return isProcessAlive(pid);
 }
 
 const tempDirs: string[] = [];
