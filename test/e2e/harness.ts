@@ -1,4 +1,4 @@
-import type { AppSummary } from "@stubrun/protocol";
+import { isProcessAlive, type AppSummary } from "@stubrun/protocol";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -241,15 +241,11 @@ export async function waitUntil<T>(
 }
 
 /**
- * Whether a process with this pid is running. A zombie counts as gone: it has exited, and a
- * detached daemon's zombie may wait long for PID 1 to reap it (as the server itself judges it).
+ * Whether a process with this pid runs. A zombie counts as gone: a daemon's parent is PID 1 once
+ * its starter exits, and on some machines PID 1 never reaps it.
  */
 export function pidAlive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z /s.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
+  return isProcessAlive(pid);
 }
 
 const tempDirs: string[] = [];

@@ -1,5 +1,5 @@
-import { clientToken, isLoopbackUrl, RequestRefusedError, ServerUnavailableError, tokenRefusedMessage, UsageError, type ClientToken } from "@stubrun/protocol";
-import { logFilePath, probeServer, startDaemonAt } from "@stubrun/server/dist/daemon";
+import { startDaemonAt } from "@stubrun/daemon";
+import { clientToken, isLoopbackUrl, logFilePath, probeServer, RequestRefusedError, ServerUnavailableError, tokenRefusedMessage, UsageError, type ClientToken } from "@stubrun/protocol";
 import type { Status } from "./status";
 
 /**

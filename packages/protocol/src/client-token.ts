@@ -52,3 +52,10 @@ export function tokenRefusedMessage(url: string, sent: ClientToken | undefined, 
   const from = sent.source === "STUBRUN_TOKEN" ? "STUBRUN_TOKEN" : `the token in ${sent.source}`;
   return `the server at ${url} refused the token (${from}): set STUBRUN_TOKEN to its token${home}`;
 }
+
+/** The apps page link that logs a browser in (`/apps?token=T` sets a cookie). */
+export function appsPageLink(serverUrl: string, token: string): string {
+  // A server on every address is reached on loopback from this machine's browser.
+  const url = serverUrl.replace(/^http:\/\/(0\.0\.0\.0|\[::\])(?=:|$)/, "http://127.0.0.1");
+  return `${url}/apps?token=${encodeURIComponent(token)}`;
+}

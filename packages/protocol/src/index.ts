@@ -13,3 +13,6 @@ export * from "./cron";
 export * from "./api-types";
 export * from "./value-depth";
 export * from "./client-token";
+export * from "./process-alive";
+export * from "./daemon-files";
+export * from "./server-probe";

@@ -8,6 +8,18 @@ export type { FunctionOptions, WebEndpointOptions, RetryOptions } from "./functi
 export { ServerConnection, type CallHandlers } from "./client/connection";
 export { connectToServer, setServerStarter, type ServerStarter } from "./client/connect";
 export { lookup, type LookupOptions } from "./lookup";
+// The errors calls reject with, so that a program importing only the SDK (or @stubrun/client) can test for them.
+export {
+  StubrunError,
+  UsageError,
+  UncarriableValueError,
+  ServerUnavailableError,
+  RequestRefusedError,
+  WorkerCrashedError,
+  FunctionTimeoutError,
+  CallCancelledError,
+  WorkerStartError,
+} from "@stubrun/protocol";
 export { setSessionProvider, currentSession, type AppSession } from "./session";
 export { registry, type AnyClass, type MethodRef } from "./registry";
 export { getFunctions, getEntrypoints, getHooks, getParamTypes } from "./metadata/readers";

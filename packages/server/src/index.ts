@@ -1,5 +1,4 @@
 export { startServer, type RunningServer, type ServerOptions } from "./server";
 export { runServerProcess } from "./run-server";
-export * from "./daemon";
 export type { Dispatcher, CallRequest, CallObserver, CallOutcome } from "./dispatcher/dispatcher";
 export { DEFAULT_LIMITS, loadLimits, configFilePath, type ServerLimits } from "./config/limits";

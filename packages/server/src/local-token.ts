@@ -5,8 +5,7 @@ import fs from "node:fs";
 /**
  * The server's local token: `$STUBRUN_HOME/token`, made at start when missing (32 random bytes,
  * hex, mode 0600 in a 0700 home). Clients on this machine read it (`clientToken`), so loopback
- * needs a credential too and a web page or another app's function cannot use the server. This
- * module stays light: the CLI loads it for `server status`.
+ * needs a credential too and a web page or another app's function cannot use the server.
  */
 export function ensureLocalToken(home: string): string {
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
@@ -39,11 +38,4 @@ function tighten(file: string, mode: number): void {
   } catch {
     // not ours to change (a home set up by an administrator): leave it as it is
   }
-}
-
-/** The apps page link that logs a browser in (`/apps?token=T` sets a cookie). */
-export function appsPageLink(serverUrl: string, token: string): string {
-  // A server on every address is reached on loopback from this machine's browser.
-  const url = serverUrl.replace(/^http:\/\/(0\.0\.0\.0|\[::\])(?=:|$)/, "http://127.0.0.1");
-  return `${url}/apps?token=${encodeURIComponent(token)}`;
 }

@@ -1,8 +1,6 @@
 import fs from "node:fs";
-import { UsageError } from "@stubrun/protocol";
-import { pidFilePath, pingServer, readDaemon } from "./daemon";
+import { appsPageLink, pidFilePath, pingServer, readDaemon, UsageError } from "@stubrun/protocol";
 import { startServer, type RunningServer } from "./server";
-import { appsPageLink } from "./local-token";
 import { HomeLock, lockFilePath } from "./state/home-lock";
 
 /**

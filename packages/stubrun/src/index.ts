@@ -2,7 +2,7 @@
  * stubrun: write an ordinary class, mark methods with `@stub.function()` and
  * `@stub.localEntrypoint()`, and run it with `npx stubrun file.ts`.
  */
-import { startDaemonAt } from "@stubrun/server/dist/daemon";
+import { startDaemonAt } from "@stubrun/daemon";
 import { setServerStarter } from "@stubrun/sdk";
 import os from "node:os";
 import path from "node:path";

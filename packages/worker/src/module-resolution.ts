@@ -16,16 +16,25 @@ function parentIn(dir: string): ParentModule {
 }
 
 /**
+ * What uploaded code gets when it imports `stubrun` (or `@stubrun/client`): this worker's
+ * own SDK, a declared dependency. It exports everything a function's code may use of `stubrun`
+ * (Stub, the decorators, lookup, FunctionCall, schedules, errors) and it is the copy whose
+ * registry and session the worker reads. The worker does not resolve the `stubrun` package
+ * itself: that package depends on the server, which depends on the worker, and it adds only the
+ * CLI and the daemon starter, which have no place in a worker.
+ */
+const CLIENT_PACKAGES = new Set(["stubrun", "@stubrun/client"]);
+
+/**
  * Makes uploaded code resolve its imports as it did on the client: `stubrun` is always this
- * worker's own copy (so decorators fill the registry the worker reads), and anything the upload
- * lacks (a bare package, a data file) resolves from the file's original directory, which exists
- * when the server runs on the client's machine.
+ * worker's own SDK (above), and anything the upload lacks (a bare package, a data file) resolves
+ * from the file's original directory, which exists when the server runs on the client's machine.
  */
 export function installModuleResolution(codeDir: string, projectRoot: string): void {
   const resolve = internals._resolveFilename;
   const workerDir = parentIn(__dirname);
   internals._resolveFilename = function (request, parent, isMain, options) {
-    if (request === "stubrun" || request.startsWith("stubrun/")) return resolve.call(this, request, workerDir, false);
+    if (CLIENT_PACKAGES.has(request)) return resolve.call(this, "@stubrun/sdk", workerDir, false);
     try {
       return resolve.call(this, request, parent, isMain, options);
     } catch (error) {

@@ -1,6 +1,5 @@
-import { readTokenFile, serverUrlFromEnv, UsageError } from "@stubrun/protocol";
-import { pingServer, readDaemon, startDaemon, stopDaemon } from "@stubrun/server/dist/daemon";
-import { appsPageLink } from "@stubrun/server/dist/local-token";
+import { startDaemon, stopDaemon } from "@stubrun/daemon";
+import { appsPageLink, pingServer, readDaemon, readTokenFile, serverUrlFromEnv, UsageError } from "@stubrun/protocol";
 import type { CommandModule } from "yargs";
 import type { CliContext } from "../cli-context";
 

@@ -1,5 +1,6 @@
 import { connectToServer as connect, setServerStarter, type ServerConnection } from "@stubrun/sdk";
-import { logFilePath, startDaemonAt } from "@stubrun/server/dist/daemon";
+import { startDaemonAt } from "@stubrun/daemon";
+import { logFilePath } from "@stubrun/protocol";
 import type { Status } from "../status";
 
 /**

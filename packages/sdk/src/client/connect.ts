@@ -7,15 +7,18 @@ export type ServerStarter = (url: string) => Promise<void>;
 const GLOBAL_KEY = Symbol.for("stubrun.serverStarter");
 const holder = globalThis as { [GLOBAL_KEY]?: ServerStarter };
 
-/** Set by the `stubrun` package: how a client starts the local daemon. The SDK itself never imports the server. */
+/**
+ * Set by the `stubrun` package and the CLI: how a client starts the local daemon. The SDK itself
+ * never imports the server, so a program that depends only on `@stubrun/client` has no starter.
+ */
 export function setServerStarter(starter: ServerStarter): void {
   holder[GLOBAL_KEY] = starter;
 }
 
 /**
  * Connects to the server at `url`. When nothing answers there and it is a loopback address,
- * starts the local daemon on that port (calling `onStarting` first) and connects to it; any
- * other URL must already answer.
+ * starts the local daemon on that port (calling `onStarting` first) and connects to it, if a
+ * starter is set; otherwise, and for any other URL, the server must already answer.
  */
 export async function connectToServer(url = serverUrlFromEnv(), options: { onStarting?: (url: string) => void } = {}): Promise<ServerConnection> {
   try {
@@ -23,6 +26,14 @@ export async function connectToServer(url = serverUrlFromEnv(), options: { onSta
   } catch (error) {
     const refused = error instanceof ServerUnavailableError && /ECONNREFUSED/.test(error.message);
     const starter = holder[GLOBAL_KEY];
+    if (refused && isLoopbackUrl(url) && !starter) {
+      // A lookup-only program (@stubrun/client) has no server to start: say how to start one.
+      throw new ServerUnavailableError(
+        `no stubrun server answers at ${url}; start one with \`npx stubrun server start\` (the \`stubrun\` package), ` +
+          `or set STUBRUN_SERVER_URL to a running server`,
+        { cause: error },
+      );
+    }
     if (!refused || !isLoopbackUrl(url) || !starter) {
       const message = (error as Error).message;
       // Errors that already say what to do (a token, a port taken by something else) stand as they are.

@@ -1,9 +1,8 @@
 import { toWireError, type Encoded, validateWorkerMessage, type FromWorkerMessage, type ToWorkerMessage, type WorkerConfig } from "@stubrun/protocol";
+import { WORKER_MAIN } from "@stubrun/worker";
 import { fork, type ChildProcess } from "node:child_process";
 import { guard } from "./guard";
 import { descendantsOf, killLeftovers, killProcessTree, type ProcessRef } from "./process-tree";
-
-const WORKER_MAIN = require.resolve("@stubrun/worker/dist/main.js");
 
 /**
  * How long output may still arrive after a worker's process exited: a crashing worker's last

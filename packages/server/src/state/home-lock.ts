@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { isProcessAlive } from "../process-alive";
+import { isProcessAlive } from "@stubrun/protocol";
 
 /** The lock file: `$STUBRUN_HOME/server.lock`, holding the pid of the server that owns the home. */
 export function lockFilePath(home: string): string {

@@ -1,68 +1,27 @@
-import { ServerUnavailableError } from "@stubrun/protocol";
+import { isProcessAlive, logFilePath, pidFilePath, pingServer, readDaemon, ServerUnavailableError, type DaemonInfo } from "@stubrun/protocol";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { isProcessAlive } from "./process-alive";
 
 /**
- * The local server as a background daemon: started detached with its output in
- * `$STUBRUN_HOME/server.log`, found through `$STUBRUN_HOME/server.pid`. This module stays light
- * (no SQLite, no ws) because the CLI loads it on every run.
+ * The local server as a background daemon, seen from its clients: started detached with its
+ * output in `$STUBRUN_HOME/server.log`, found through `$STUBRUN_HOME/server.pid`, stopped by
+ * signal. This is client-side process control: the server package only provides the entry point
+ * (`@stubrun/server/daemon-main`), found through its package.json `exports`. It stays light (no
+ * SQLite, no ws) because the CLI loads it on every run.
  */
 
-export interface DaemonInfo {
-  pid: number;
-  port: number;
-  url: string;
-}
+/** The daemon's entry point in the installed server package. */
+const DAEMON_MAIN = require.resolve("@stubrun/server/daemon-main");
 
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 15_000;
-
-export function pidFilePath(home: string): string {
-  return path.join(home, "server.pid");
-}
-
-export function logFilePath(home: string): string {
-  return path.join(home, "server.log");
-}
-
-/** What the pid file says, if the process it names is alive. */
-export function readDaemon(home: string): DaemonInfo | undefined {
-  try {
-    const info = JSON.parse(fs.readFileSync(pidFilePath(home), "utf8")) as DaemonInfo;
-    return isProcessAlive(info.pid) ? info : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether a stubrun server answers at `url`. */
-export async function pingServer(url: string, timeoutMs = 1_000): Promise<boolean> {
-  return (await probeServer(url, timeoutMs)) === "stubrun";
-}
-
-/** What answers at `url`: a stubrun server, something else, or nothing at all. */
-export async function probeServer(url: string, timeoutMs = 1_000): Promise<"stubrun" | "other" | "nothing"> {
-  let res: Response;
-  try {
-    res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(timeoutMs) });
-  } catch {
-    return "nothing";
-  }
-  try {
-    const body = (await res.json()) as { service?: string };
-    return res.ok && body.service === "stubrun" ? "stubrun" : "other";
-  } catch {
-    return "other";
-  }
-}
 
 /** Starts the daemon on `port` and returns once it answers. */
 export async function startDaemon(home: string, port: number, host = "127.0.0.1"): Promise<DaemonInfo> {
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   const log = fs.openSync(logFilePath(home), "a");
-  const child = spawn(process.execPath, [require.resolve("./daemon-main"), "--port", String(port), "--host", host], {
+  const child = spawn(process.execPath, [DAEMON_MAIN, "--port", String(port), "--host", host], {
     detached: true,
     // The daemon never holds the caller's stdout/stderr open: its output goes to the log file.
     stdio: ["ignore", log, log],

@@ -1,0 +1,1 @@
+export { startDaemon, startDaemonAt, stopDaemon, daemonEnv } from "./local-daemon";
