@@ -6,7 +6,7 @@ import path from "node:path";
  * the worker never imports the server; nothing imports the cli but the stubrun package.
  */
 const ALLOWED: Record<string, string[]> = {
-  protocol: [],
+  protocol: ["croner"], // no dependencies of its own: the sdk and the worker load protocol
   sdk: ["@stubrun/protocol", "ws", "reflect-metadata"],
   worker: ["@stubrun/protocol", "@stubrun/sdk"],
   server: ["@stubrun/protocol", "@stubrun/worker", "ws", "better-sqlite3"],
