@@ -10,7 +10,7 @@ const ALLOWED: Record<string, string[]> = {
   sdk: ["@stubrun/protocol", "ws", "reflect-metadata"],
   worker: ["@stubrun/protocol", "@stubrun/sdk"],
   server: ["@stubrun/protocol", "@stubrun/worker", "ws", "better-sqlite3"],
-  cli: ["@stubrun/protocol", "@stubrun/sdk", "@stubrun/server", "yargs", "@swc/core", "chokidar"],
+  cli: ["@stubrun/protocol", "@stubrun/sdk", "@stubrun/server", "yargs", "@swc/core", "chokidar", "eventsource-parser"],
   stubrun: ["@stubrun/protocol", "@stubrun/sdk", "@stubrun/cli", "@stubrun/server"],
 };
 
