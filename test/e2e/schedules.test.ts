@@ -225,6 +225,12 @@ class Sched {
 
   @stub.function({ schedule: new Period({ hours: 1, minutes: 30 }) })
   slow(): void {}
+
+  @stub.function({ schedule: new Cron("@daily") })
+  nightly(): void {}
+
+  @stub.function({ schedule: new Cron("0 18 * * FRI#1,5L") })
+  fridays(): void {}
 }
 `,
     );
@@ -234,6 +240,9 @@ class Sched {
     expect(r.stdout).toMatch(/Sched\.weekdays\s+\(cron "0 9 \* \* MON-FRI" Europe\/Paris\)/);
     expect(r.stdout).toMatch(/Sched\.often\s+\(cron "\*\/5 \* \* \* \*" UTC\)/);
     expect(r.stdout).toMatch(/Sched\.slow\s+\(every 5400 s\)/);
+    // Nicknames, the nth and the last weekday of the month (croner).
+    expect(r.stdout).toMatch(/Sched\.nightly\s+\(cron "@daily" UTC\)/);
+    expect(r.stdout).toMatch(/Sched\.fridays\s+\(cron "0 18 \* \* FRI#1,5L" UTC\)/);
     expect(await server.run(["app", "stop", "schedules-cron", "--yes"])).toMatchObject({ code: 0 });
   });
 
@@ -242,7 +251,7 @@ class Sched {
       ['new Cron("bad")', /new Cron\("bad"\).*5 fields/],
       ['new Cron("61 * * * *")', /new Cron\("61 \* \* \* \*"\).*minute "61"/],
       ['new Cron("0 9 * * *", { timezone: "Mars/Olympus_Mons" })', /unknown timezone "Mars\/Olympus_Mons"/],
-      ['new Cron("0 0 30 2 *")', /new Cron\("0 0 30 2 \*"\).*never fires/],
+      ['new Cron("0 0 30 2 *")', /new Cron\("0 0 30 2 \*"\).*never fires: February has no day 30/],
       ["new Period({ seconds: 0 })", /new Period\(.*at least 1 second/],
       ["new Period({ minutes: -5 })", /new Period\(.*at least 1 second/],
     ])("%s", async (schedule, message) => {

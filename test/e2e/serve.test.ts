@@ -156,6 +156,64 @@ describe("stubrun serve", () => {
     expect((await appById(server, id)).state).toBe("stopped");
   }, 90_000);
 
+  /** Saves the way many editors do: write a temporary file beside it, then rename it over the file (a new inode). */
+  function atomicSave(file: string, text: string): void {
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  }
+
+  test("an editor's atomic save (a temporary file renamed over the file) reloads, save after save", async () => {
+    const files = servedFiles("v1");
+    written.push(files.main, files.helper);
+    const { proc, id } = await serve(files.main);
+    const url = `${server.url}/web/${id}/Site.hello`;
+
+    atomicSave(files.abs(files.main), mainSource(files.slug, "v2"));
+    await reloads(proc, 1);
+    expect(await fetchJson(url)).toEqual({ status: 200, body: "hello world v2" });
+
+    atomicSave(files.abs(files.helper), helperSource("howdy"));
+    await reloads(proc, 2);
+    expect(await fetchJson(url)).toEqual({ status: 200, body: "howdy world v2" });
+
+    atomicSave(files.abs(files.main), mainSource(files.slug, "v3"));
+    await reloads(proc, 3);
+    expect(await fetchJson(url)).toEqual({ status: 200, body: "howdy world v3" });
+
+    proc.signal("SIGINT");
+    expect((await proc.exited).code).toBe(130);
+  }, 90_000);
+
+  test("a broken atomic save keeps the previous version; the fix, saved the same way, reloads to the fix; so does a deleted file written again", async () => {
+    const files = servedFiles("v1");
+    written.push(files.main, files.helper);
+    const { proc, id } = await serve(files.main);
+    const url = `${server.url}/web/${id}/Site.hello`;
+
+    atomicSave(files.abs(files.main), mainSource(files.slug, "v2") + "\nthis is ( not typescript\n");
+    await proc.waitFor(/still serving the previous version/);
+    expect(await fetchJson(url)).toEqual({ status: 200, body: "hello world v1" });
+
+    atomicSave(files.abs(files.main), mainSource(files.slug, "v3"));
+    await reloads(proc, 1);
+    expect(await fetchJson(url)).toEqual({ status: 200, body: "hello world v3" });
+
+    // A helper deleted (a failed reload), then written again (as a checkout does): seen too.
+    const failuresBefore = count(proc.stderr, /still serving the previous version/);
+    fs.rmSync(files.abs(files.helper));
+    await waitUntil(() => count(proc.stderr, /still serving the previous version/) > failuresBefore, {
+      timeoutMs: 30_000,
+      what: () => `a failed reload for the deleted helper\nstderr: ${proc.stderr}`,
+    });
+    fs.writeFileSync(files.abs(files.helper), helperSource("back"));
+    await reloads(proc, 2);
+    expect(await fetchJson(url)).toEqual({ status: 200, body: "back world v3" });
+
+    proc.signal("SIGINT");
+    expect((await proc.exited).code).toBe(130);
+  }, 90_000);
+
   test("a web endpoint added while serving is served after the reload, and its URL printed", async () => {
     const files = servedFiles("v1");
     written.push(files.main, files.helper);

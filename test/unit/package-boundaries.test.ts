@@ -8,13 +8,13 @@ import path from "node:path";
  * the daemon starter finds the server's entry point; nothing imports the cli but the stubrun package.
  */
 const ALLOWED: Record<string, string[]> = {
-  protocol: [],
+  protocol: ["croner"], // no dependencies of its own: the sdk and the worker load protocol
   sdk: ["@stubrun/protocol", "ws", "reflect-metadata"],
   client: ["@stubrun/sdk"],
   worker: ["@stubrun/protocol", "@stubrun/sdk"],
   server: ["@stubrun/protocol", "@stubrun/worker", "ws", "better-sqlite3"],
   daemon: ["@stubrun/protocol", "@stubrun/server"],
-  cli: ["@stubrun/protocol", "@stubrun/sdk", "@stubrun/server", "@stubrun/daemon", "yargs", "@swc/core"],
+  cli: ["@stubrun/protocol", "@stubrun/sdk", "@stubrun/server", "@stubrun/daemon", "yargs", "@swc/core", "chokidar", "eventsource-parser"],
   stubrun: ["@stubrun/protocol", "@stubrun/sdk", "@stubrun/cli", "@stubrun/server", "@stubrun/daemon"],
 };
 

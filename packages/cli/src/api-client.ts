@@ -1,5 +1,6 @@
 import { startDaemonAt } from "@stubrun/daemon";
 import { clientToken, isLoopbackUrl, logFilePath, probeServer, RequestRefusedError, ServerUnavailableError, tokenRefusedMessage, UsageError, type ClientToken } from "@stubrun/protocol";
+import { createParser } from "eventsource-parser";
 import type { Status } from "./status";
 
 /**
@@ -21,23 +22,23 @@ export class ApiClient {
     return this.json<T>(await this.fetch(path, { method: "POST" }));
   }
 
-  /** Reads a server-sent event stream; resolves when the server ends it. */
+  /**
+   * Reads a server-sent event stream; resolves when the server ends it. eventsource-parser reads
+   * the format whole: CRLF and CR line ends, `data:` over several lines, comments. An event
+   * without a name is a "message", as in the browser's EventSource.
+   */
   async events(path: string, onEvent: (event: string, data: unknown) => void): Promise<void> {
     const res = await this.fetch(path);
     if (!res.ok || !res.body) return void (await this.json(res));
+    const parser = createParser({ onEvent: (message) => onEvent(message.event ?? "message", JSON.parse(message.data)) });
     const decoder = new TextDecoder();
-    let buffer = "";
+    let text = "";
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data !== undefined) onEvent(event, JSON.parse(data));
-      }
+      const decoded = decoder.decode(chunk, { stream: true });
+      if (decoded) parser.feed((text = decoded));
     }
+    // A CR that ends the stream ends its line: the parser waits to see whether an LF follows.
+    if (text.endsWith("\r")) parser.feed("\n");
   }
 
   /** What was sent: read after the server is sure to run, since a daemon started now writes its token file. */

@@ -5,7 +5,6 @@ import { checkTimezone, nextCronTime, parseCron, whyCronNeverFires } from "../sr
  * its timezone (UTC by default)"): what each field accepts, and when the schedule fires next.
  */
 
-const sorted = (set: Set<number>) => [...set].sort((a, b) => a - b);
 const at = (iso: string) => Date.parse(iso);
 /** The next fire time after `after` (an ISO instant), as an ISO instant. */
 const next = (expression: string, after: string, timezone?: string) => new Date(nextCronTime(parseCron(expression), at(after), timezone)).toISOString();
@@ -21,44 +20,59 @@ function fires(expression: string, after: string, count: number, timezone?: stri
   return out;
 }
 
+/** Which values of one field a cron fires on, read from its fire times over a window that holds each value once. */
+function values(expression: string, field: "minute" | "hour" | "day" | "month" | "weekday"): number[] {
+  const windows = {
+    minute: ["2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z", (d: Date) => d.getUTCMinutes()],
+    hour: ["2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", (d: Date) => d.getUTCHours()],
+    day: ["2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z", (d: Date) => d.getUTCDate()],
+    month: ["2024-01-01T00:00:00Z", "2025-01-01T00:00:00Z", (d: Date) => d.getUTCMonth() + 1],
+    weekday: ["2024-06-02T00:00:00Z", "2024-06-09T00:00:00Z", (d: Date) => d.getUTCDay()], // Sunday to Sunday
+  } as const;
+  const [from, to, read] = windows[field];
+  const spec = parseCron(expression);
+  const seen = new Set<number>();
+  for (let t = nextCronTime(spec, at(from) - 1); t < at(to); t = nextCronTime(spec, t)) seen.add(read(new Date(t)));
+  return [...seen].sort((a, b) => a - b);
+}
+
 describe("parseCron: the five fields", () => {
   test("a star is every value of its field", () => {
-    const spec = parseCron("* * * * *");
-    expect(spec.minutes.size).toBe(60);
-    expect(spec.hours.size).toBe(24);
-    expect(sorted(spec.daysOfMonth)).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
-    expect(sorted(spec.months)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-    expect(sorted(spec.daysOfWeek)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(values("* * * * *", "minute")).toHaveLength(60);
+    expect(values("0 * * * *", "hour")).toHaveLength(24);
+    expect(values("0 0 * * *", "day")).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
+    expect(values("0 0 * * *", "month")).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(values("0 0 * * *", "weekday")).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
   test("ranges, steps and lists", () => {
-    expect(sorted(parseCron("1-5 * * * *").minutes)).toEqual([1, 2, 3, 4, 5]);
-    expect(sorted(parseCron("*/15 * * * *").minutes)).toEqual([0, 15, 30, 45]);
-    expect(sorted(parseCron("10-30/10 * * * *").minutes)).toEqual([10, 20, 30]);
-    expect(sorted(parseCron("5/20 * * * *").minutes)).toEqual([5, 25, 45]); // a start with a step runs to the end
-    expect(sorted(parseCron("0 1,2,13-14,20-23/2 * * *").hours)).toEqual([1, 2, 13, 14, 20, 22]);
-    expect(sorted(parseCron("0 0 1,15,31 * *").daysOfMonth)).toEqual([1, 15, 31]);
-    expect(sorted(parseCron("0 0 * */3 *").months)).toEqual([1, 4, 7, 10]);
+    expect(values("1-5 * * * *", "minute")).toEqual([1, 2, 3, 4, 5]);
+    expect(values("*/15 * * * *", "minute")).toEqual([0, 15, 30, 45]);
+    expect(values("10-30/10 * * * *", "minute")).toEqual([10, 20, 30]);
+    expect(values("5/20 * * * *", "minute")).toEqual([5, 25, 45]); // a start with a step runs to the end
+    expect(values("0 1,2,13-14,20-23/2 * * *", "hour")).toEqual([1, 2, 13, 14, 20, 22]);
+    expect(values("0 0 1,15,31 * *", "day")).toEqual([1, 15, 31]);
+    expect(values("0 0 1 */3 *", "month")).toEqual([1, 4, 7, 10]);
   });
 
   test("month and weekday names, in any case", () => {
-    expect(sorted(parseCron("0 0 * JAN,jul,Dec *").months)).toEqual([1, 7, 12]);
-    expect(sorted(parseCron("0 0 * mar-MAY *").months)).toEqual([3, 4, 5]);
-    expect(sorted(parseCron("0 9 * * MON-FRI").daysOfWeek)).toEqual([1, 2, 3, 4, 5]);
-    expect(sorted(parseCron("0 9 * * sun,Sat").daysOfWeek)).toEqual([0, 6]);
+    expect(values("0 0 1 JAN,jul,Dec *", "month")).toEqual([1, 7, 12]);
+    expect(values("0 0 1 mar-MAY *", "month")).toEqual([3, 4, 5]);
+    expect(values("0 9 * * MON-FRI", "weekday")).toEqual([1, 2, 3, 4, 5]);
+    expect(values("0 9 * * sun,Sat", "weekday")).toEqual([0, 6]);
   });
 
   test("Sunday is both 0 and 7", () => {
-    expect(sorted(parseCron("0 0 * * 0").daysOfWeek)).toEqual([0]);
-    expect(sorted(parseCron("0 0 * * 7").daysOfWeek)).toEqual([0]);
-    expect(sorted(parseCron("0 0 * * 5-7").daysOfWeek)).toEqual([0, 5, 6]);
+    expect(values("0 0 * * 0", "weekday")).toEqual([0]);
+    expect(values("0 0 * * 7", "weekday")).toEqual([0]);
+    expect(values("0 0 * * 5-7", "weekday")).toEqual([0, 5, 6]);
     // 2024-06-02 is a Sunday: both spellings fire on it.
     expect(next("0 12 * * 7", "2024-05-29T00:00:00Z")).toBe("2024-06-02T12:00:00.000Z");
     expect(next("0 12 * * 0", "2024-05-29T00:00:00Z")).toBe("2024-06-02T12:00:00.000Z");
   });
 
   test("surrounding and repeated spaces are fine", () => {
-    expect(sorted(parseCron("  0   12 * *\t* ").hours)).toEqual([12]);
+    expect(values("  0   12 * *\t* ", "hour")).toEqual([12]);
   });
 
   test.each([
@@ -75,13 +89,53 @@ describe("parseCron: the five fields", () => {
     ["* * * * funday", /day of week "funday"/],
     ["a * * * *", /minute "a"/],
     ["-1 * * * *", /minute "-1"/],
-    ["5-1 * * * *", /minute "5-1" counts down/],
-    ["*/0 * * * *", /minute "\*\/0" has a bad step/],
-    ["*/x * * * *", /minute "\*\/x" has a bad step/],
+    ["5-1 * * * *", /minute "5-1" is not valid: from value is larger than to value/],
+    ["*/0 * * * *", /minute "\*\/0" is not valid: .*stepping/],
+    ["*/x * * * *", /minute "\*\/x" is not valid/],
+    ["0 0 L-2 * *", /day of month "L-2" is not valid/],
+    ["@reboot", /@reboot is not supported/],
     ["1,,2 * * * *", /minute "1,,2"/],
     ["1.5 * * * *", /minute "1.5"/],
   ])("%j is refused with an error naming the field", (expression, message) => {
     expect(() => parseCron(expression)).toThrow(message);
+  });
+});
+
+describe("what Vixie cron and Quartz add (refused before croner)", () => {
+  test("nicknames: @hourly, @daily (@midnight), @weekly, @monthly, @yearly (@annually)", () => {
+    expect(fires("@hourly", "2024-01-01T10:20:00Z", 2)).toEqual(["2024-01-01T11:00:00.000Z", "2024-01-01T12:00:00.000Z"]);
+    expect(next("@daily", "2024-01-01T10:00:00Z")).toBe("2024-01-02T00:00:00.000Z");
+    expect(next("@midnight", "2024-01-01T10:00:00Z", "Europe/Paris")).toBe("2024-01-01T23:00:00.000Z");
+    expect(next("@weekly", "2024-06-04T00:00:00Z")).toBe("2024-06-09T00:00:00.000Z"); // Sunday
+    expect(next("@monthly", "2024-01-15T00:00:00Z")).toBe("2024-02-01T00:00:00.000Z");
+    expect(next("@yearly", "2024-01-15T00:00:00Z")).toBe("2025-01-01T00:00:00.000Z");
+    expect(next("@annually", "2024-01-15T00:00:00Z")).toBe("2025-01-01T00:00:00.000Z");
+  });
+
+  test("L: the last day of the month, February's in leap years too", () => {
+    expect(fires("0 0 L * *", "2024-01-15T00:00:00Z", 4)).toEqual([
+      "2024-01-31T00:00:00.000Z",
+      "2024-02-29T00:00:00.000Z",
+      "2024-03-31T00:00:00.000Z",
+      "2024-04-30T00:00:00.000Z",
+    ]);
+    expect(fires("0 0 L 2 *", "2024-01-01T00:00:00Z", 2)).toEqual(["2024-02-29T00:00:00.000Z", "2025-02-28T00:00:00.000Z"]);
+  });
+
+  test("5L: the last Friday of the month; LW: its last weekday", () => {
+    expect(fires("0 0 * * 5L", "2024-01-01T00:00:00Z", 3)).toEqual(["2024-01-26T00:00:00.000Z", "2024-02-23T00:00:00.000Z", "2024-03-29T00:00:00.000Z"]);
+    // 2024-03-31 is a Sunday.
+    expect(next("0 0 LW 3 *", "2024-01-01T00:00:00Z")).toBe("2024-03-29T00:00:00.000Z");
+  });
+
+  test("#: the nth weekday of the month (the first Monday, the second Friday)", () => {
+    expect(fires("0 9 * * MON#1", "2024-01-02T00:00:00Z", 3)).toEqual(["2024-02-05T09:00:00.000Z", "2024-03-04T09:00:00.000Z", "2024-04-01T09:00:00.000Z"]);
+    expect(next("0 9 * * 5#2", "2024-01-01T00:00:00Z")).toBe("2024-01-12T09:00:00.000Z");
+  });
+
+  test("W: the weekday nearest a day of the month", () => {
+    // 2024-06-15 is a Saturday: the nearest weekday is Friday the 14th.
+    expect(next("0 0 15W 6 *", "2024-01-01T00:00:00Z")).toBe("2024-06-14T00:00:00.000Z");
   });
 });
 
@@ -145,7 +199,7 @@ describe("nextCronTime", () => {
   });
 
   test("a day that never comes (February 30) is an error, not a hang", () => {
-    expect(() => next("0 0 30 2 *", "2024-01-01T00:00:00Z")).toThrow('cron expression "0 0 30 2 *" never fires (no time within 8 years matches)');
+    expect(() => next("0 0 30 2 *", "2024-01-01T00:00:00Z")).toThrow('cron expression "0 0 30 2 *" never fires: February has no day 30');
   });
 
   test("February 29 across 2100, which is no leap year: 8 years on", () => {
@@ -247,15 +301,16 @@ describe("whyCronNeverFires", () => {
     expect(why("0 0 31 4 *")).toBe("April has no day 31");
     expect(why("0 0 30,31 2 *")).toBe("February has no day 30 or 31");
     expect(why("0 0 31 4,6,9,11 *")).toBe("none of the months it allows (April, June, September, November) has a day 31");
+    expect(why("0 0 30W 2 *")).toBe("February has no day 30");
   });
 
   test("anything that comes round, if rarely", () => {
-    for (const e of ["* * * * *", "0 0 29 2 *", "0 0 31 * *", "0 0 31 4,5 *", "0 0 * 2 *", "0 0 ? 2 MON"]) expect(why(e)).toBeUndefined();
+    for (const e of ["* * * * *", "0 0 29 2 *", "0 0 31 * *", "0 0 31 4,5 *", "0 0 * 2 *", "0 0 ? 2 MON", "0 0 L 2 *", "0 0 * 2 5#5", "@yearly"]) expect(why(e)).toBeUndefined();
     // With a day of week as well, a day matching either fires (Vixie cron): every Monday of February.
     expect(why("0 0 30 2 MON")).toBeUndefined();
   });
 
-  test("agrees with nextCronTime over 8 years, for every day of every month", () => {
+  test("agrees with nextCronTime, for every day of every month", () => {
     for (let month = 1; month <= 12; month++) {
       for (let day = 28; day <= 31; day++) {
         const spec = parseCron(`0 0 ${day} ${month} *`);

@@ -1,11 +1,12 @@
-import { checkTimezone, nextCronTime, parseCron, UsageError, type ScheduleManifest } from "@stubrun/protocol";
+import { checkTimezone, parseCron, UsageError, whyCronNeverFires, type ScheduleManifest } from "@stubrun/protocol";
 
 /** Runs a deployed function on a cron schedule, in a timezone (UTC by default). */
 export class Cron {
   readonly timezone: string;
 
   /**
-   * @param expression five fields: minute hour day-of-month month day-of-week, e.g. "*\/5 * * * *"
+   * @param expression five fields: minute hour day-of-month month day-of-week, e.g. "*\/5 * * * *"; or a
+   *   nickname such as "@daily" (docs/schedules.md)
    * @param options.timezone an IANA timezone name. @default "UTC"
    */
   constructor(
@@ -14,9 +15,10 @@ export class Cron {
   ) {
     this.timezone = options.timezone ?? "UTC";
     try {
-      const spec = parseCron(expression);
+      // The checks the server makes at deploy (validate.ts), so a bad schedule fails when the file loads.
+      const never = whyCronNeverFires(parseCron(expression));
+      if (never !== undefined) throw new Error(`cron expression "${expression}" never fires: ${never}`);
       checkTimezone(this.timezone);
-      nextCronTime(spec, Date.now(), this.timezone); // throws when it never fires (February 30)
     } catch (error) {
       throw new UsageError(`new Cron(${JSON.stringify(expression)}): ${(error as Error).message}`);
     }

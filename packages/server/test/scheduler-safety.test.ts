@@ -30,7 +30,7 @@ test("a cron with no next time is noted in the app's logs; the app's other sched
   ]);
   expect(() => scheduler.appChanged(app)).not.toThrow();
   expect(lines).toEqual([
-    'ap-test: schedule: Job.f0 is not scheduled: cron expression "0 0 30 2 *" never fires (no time within 8 years matches)',
+    'ap-test: schedule: Job.f0 is not scheduled: cron expression "0 0 30 2 *" never fires: February has no day 30',
     'ap-test: schedule: Job.f1 is not scheduled: cron expression "not a cron" must have 5 fields (minute hour day-of-month month day-of-week), it has 3',
   ]);
   expect((scheduler as unknown as { timers: Map<string, unknown[]> }).timers.get("ap-test")).toHaveLength(1);

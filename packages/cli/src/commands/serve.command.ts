@@ -1,10 +1,8 @@
-import { serverUrlFromEnv, UsageError, type DeployResult } from "@stubrun/protocol";
-import type { ServerConnection } from "@stubrun/sdk";
-import { execFile } from "node:child_process";
-import fs from "node:fs";
+import { serverUrlFromEnv, UsageError } from "@stubrun/protocol";
 import type { CommandModule } from "yargs";
 import type { CliContext } from "../cli-context";
-import { loadAppUpload, type AppUpload } from "../loader/load-app";
+import { loadAppUpload } from "../loader/load-app";
+import { ServeReloader } from "../run/serve.reloader";
 import { connectToServer } from "../run/server-client";
 import { Status } from "../status";
 import { describeFunctions } from "./deploy.command";
@@ -12,9 +10,6 @@ import { describeFunctions } from "./deploy.command";
 interface ServeArgs {
   file: string;
 }
-
-/** How long to wait for a burst of file changes (an editor's save) to settle before reloading. */
-const SETTLE_MS = 150;
 
 /**
  * `stubrun serve FILE`: an ephemeral app whose web endpoints stay up, reloaded whenever the file
@@ -42,7 +37,7 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
         });
       process.stdout.write(`Serving app ${appId} from ${args.file}; its web endpoints:\n${describeFunctions(upload.manifest.functions, url, appId)}`);
       status.line("Watching its files for changes; press Ctrl-C to stop.");
-      const watcher = new Reloader(args.file, appId, connection, status, url);
+      const watcher = new ServeReloader(args.file, appId, connection, status, url);
       watcher.watch(upload.sources);
       let stopping = false;
       await new Promise<void>((resolve) => {
@@ -69,68 +64,4 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
       });
     },
   };
-}
-
-/** Watches the app's files and uploads a fresh build when they change. */
-class Reloader {
-  private watchers: fs.FSWatcher[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private reloading: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly file: string,
-    private readonly appId: string,
-    private readonly connection: ServerConnection,
-    private readonly status: Status,
-    private readonly url: string,
-  ) {}
-
-  watch(paths: string[]): void {
-    for (const w of this.watchers) w.close();
-    this.watchers = paths.map((p) => fs.watch(p, () => this.changed()));
-  }
-
-  close(): void {
-    clearTimeout(this.timer);
-    for (const w of this.watchers) w.close();
-  }
-
-  private changed(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => (this.reloading = this.reloading.then(() => this.reload())), SETTLE_MS);
-  }
-
-  private async reload(): Promise<void> {
-    let upload: AppUpload;
-    try {
-      upload = await freshUpload(this.file);
-    } catch (error) {
-      process.stderr.write(`Reload failed, still serving the previous version:\n${(error as Error).message}\n`);
-      return;
-    }
-    this.watch(upload.sources);
-    try {
-      const result = await this.connection.request<DeployResult>({
-        type: "app.update",
-        appId: this.appId,
-        manifest: { ...upload.manifest, name: upload.stubNames[0] },
-        files: upload.files,
-      });
-      if (!result.changed) return;
-      this.status.line(`Reloaded ${this.file}: version ${result.version} (${result.changes})`);
-      process.stdout.write(describeFunctions(result.functions, this.url, this.appId));
-    } catch (error) {
-      process.stderr.write(`Reload refused, still serving the previous version: ${(error as Error).message}\n`);
-    }
-  }
-}
-
-/** Loads the file in a new process, so the new code's decorators run against an empty registry. */
-function freshUpload(file: string): Promise<AppUpload> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [require.resolve("../loader/bundle-main"), file], { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(stderr.trim() || error.message));
-      resolve(JSON.parse(stdout) as AppUpload);
-    });
-  });
 }

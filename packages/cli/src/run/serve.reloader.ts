@@ -1,0 +1,89 @@
+import type { DeployResult } from "@stubrun/protocol";
+import type { ServerConnection } from "@stubrun/sdk";
+import { watch, type FSWatcher } from "chokidar";
+import { execFile } from "node:child_process";
+import { describeFunctions } from "../commands/deploy.command";
+import type { AppUpload } from "../loader/load-app";
+import type { Status } from "../status";
+
+/** How long to wait for a burst of file changes (an editor's save) to settle before reloading. */
+const SETTLE_MS = 150;
+
+/**
+ * `stubrun serve`'s reloads: watches the app's files and uploads a fresh build when they change.
+ * chokidar follows a file across an editor's atomic save (a temporary file renamed over it: a new
+ * inode) and across a delete and re-create, so the watch outlives any edit, a broken one included:
+ * the fix that follows a failed reload is seen.
+ */
+export class ServeReloader {
+  private readonly watcher: FSWatcher = watch([], { ignoreInitial: true, atomic: true });
+  private watched = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private reloading: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly file: string,
+    private readonly appId: string,
+    private readonly connection: ServerConnection,
+    private readonly status: Status,
+    private readonly url: string,
+  ) {
+    this.watcher.on("all", () => this.changed());
+    this.watcher.on("error", (error) => process.stderr.write(`Watching ${this.file}'s files: ${(error as Error).message}\n`));
+  }
+
+  /** Watches exactly these files (the app's local sources), from now on. */
+  watch(paths: string[]): void {
+    const next = new Set(paths);
+    const gone = [...this.watched].filter((p) => !next.has(p));
+    const added = paths.filter((p) => !this.watched.has(p));
+    if (gone.length > 0) this.watcher.unwatch(gone);
+    if (added.length > 0) this.watcher.add(added);
+    this.watched = next;
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    void this.watcher.close();
+  }
+
+  private changed(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => (this.reloading = this.reloading.then(() => this.reload())), SETTLE_MS);
+  }
+
+  private async reload(): Promise<void> {
+    let upload: AppUpload;
+    try {
+      upload = await freshUpload(this.file);
+    } catch (error) {
+      // The files watched so far stay watched: the user's fix to them reloads.
+      process.stderr.write(`Reload failed, still serving the previous version:\n${(error as Error).message}\n`);
+      return;
+    }
+    this.watch(upload.sources);
+    try {
+      const result = await this.connection.request<DeployResult>({
+        type: "app.update",
+        appId: this.appId,
+        manifest: { ...upload.manifest, name: upload.stubNames[0] },
+        files: upload.files,
+      });
+      if (!result.changed) return;
+      this.status.line(`Reloaded ${this.file}: version ${result.version} (${result.changes})`);
+      process.stdout.write(describeFunctions(result.functions, this.url, this.appId));
+    } catch (error) {
+      process.stderr.write(`Reload refused, still serving the previous version: ${(error as Error).message}\n`);
+    }
+  }
+}
+
+/** Loads the file in a new process, so the new code's decorators run against an empty registry. */
+function freshUpload(file: string): Promise<AppUpload> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [require.resolve("../loader/bundle-main"), file], { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(stderr.trim() || error.message));
+      resolve(JSON.parse(stdout) as AppUpload);
+    });
+  });
+}
