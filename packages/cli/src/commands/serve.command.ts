@@ -6,6 +6,7 @@ import type { CommandModule } from "yargs";
 import type { CliContext } from "../cli-context";
 import { loadAppUpload, type AppUpload } from "../loader/load-app";
 import { connectToServer } from "../run/server-client";
+import { ExitStatus, INTERRUPTED } from "../exit-status";
 import { Status } from "../status";
 import { describeFunctions } from "./deploy.command";
 
@@ -45,7 +46,7 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
       const watcher = new Reloader(args.file, appId, connection, status, url);
       watcher.watch(upload.sources);
       let stopping = false;
-      await new Promise<void>((resolve) => {
+      const code = await new Promise<number>((resolve) => {
         process.once("SIGINT", () => {
           stopping = true;
           watcher.close();
@@ -55,18 +56,17 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
             .catch(() => {})
             .finally(() => {
               connection.close();
-              process.exitCode = 130;
-              resolve();
+              resolve(INTERRUPTED);
             });
         });
         connection.onClose((error) => {
           if (stopping) return;
           watcher.close();
           process.stderr.write(`Error: ${error.message}\n`);
-          process.exitCode = 1;
-          resolve();
+          resolve(1);
         });
       });
+      throw new ExitStatus(code);
     },
   };
 }
