@@ -241,13 +241,21 @@ export async function waitUntil<T>(
   }
 }
 
-/** Whether a process with this pid exists. */
+/**
+ * Whether a process with this pid is running. A zombie has exited: a daemon whose parent left is
+ * reaped by PID 1, which in some containers never does it (the server's `isProcessAlive` agrees).
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc (not Linux): kill(0) is all we know
   }
 }
 
