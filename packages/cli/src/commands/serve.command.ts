@@ -5,7 +5,7 @@ import fs from "node:fs";
 import type { CommandModule } from "yargs";
 import type { CliContext } from "../cli-context";
 import { loadAppUpload, type AppUpload } from "../loader/load-app";
-import { connectToServer } from "../run/server-client";
+import { connectOrStartServer } from "../run/server-client";
 import { ExitStatus, INTERRUPTED } from "../exit-status";
 import { Status } from "../status";
 import { describeFunctions } from "./deploy.command";
@@ -33,7 +33,7 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
         throw new UsageError(`${args.file} has no @stub.webEndpoint() to serve; add one, or run the file with: npx stubrun ${args.file}`);
       }
       const url = serverUrlFromEnv();
-      const connection = await connectToServer(url, context.home, status);
+      const connection = await connectOrStartServer(url, context.home, status);
       // A refused app ends the command: the open connection would otherwise keep the process alive.
       const { appId } = await connection
         .request<{ appId: string }>({ type: "app.create", manifest: { ...upload.manifest, name: upload.stubNames[0] }, files: upload.files })

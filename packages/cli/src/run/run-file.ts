@@ -8,7 +8,7 @@ import { formatEntrypointHelp, parseEntrypointArgs } from "./entrypoint-options"
 import { ParamsReader } from "./entrypoint-params";
 import { resolveEntrypoint, type Entrypoint } from "./entrypoint.resolver";
 import { buildManifest } from "./manifest.builder";
-import { connectToServer } from "./server-client";
+import { connectOrStartServer } from "./server-client";
 import { parseTarget } from "./target";
 
 export interface RunOptions {
@@ -41,7 +41,7 @@ export async function runFile(options: RunOptions): Promise<void> {
   const args = withHelpHint(() => parseEntrypointArgs(entryParams, options.entryArgs, entrypoint.name), `${file}::${entrypoint.name}`);
 
   const url = serverUrlFromEnv();
-  const connection = await connectToServer(url, options.home, status);
+  const connection = await connectOrStartServer(url, options.home, status);
   // Whatever ends the run (a refusal of the app, an error, success), the connection closes, so the process can exit.
   try {
     const stub = registry().stubOf(entrypoint.cls);
