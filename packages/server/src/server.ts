@@ -10,6 +10,7 @@ import { Access } from "./http/access";
 import { AppTokens } from "./http/app-tokens";
 import { ensureLocalToken } from "./local-token";
 import { AppScope, FULL_ACCESS } from "./transport/client-scope";
+import { AppSummaries } from "./http/app-summary";
 import { handleHttp } from "./http/http-routes";
 import { createHttpServer } from "./http/http-server";
 import { WebEndpoints } from "./http/web-endpoints";
@@ -103,7 +104,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   // HTTP and WebSocket on one port.
   const web = new WebEndpoints(resolver, manager, limits);
-  const httpContext = { appsRepo, resolver, manager, logs: logsRepo, deployer, access, calls: callsRepo, web, limits };
+  const summaries = new AppSummaries(appsRepo, manager);
+  const httpContext = { summaries, resolver, manager, logs: logsRepo, deployer, access, calls: callsRepo, web, limits };
   const httpServer = createHttpServer(limits, (req, res) => handleHttp(req, res, httpContext));
   // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });

@@ -1,5 +1,6 @@
 import type { AppOwner, CallListener } from "../src/apps/app-manager";
 import type { CallOutcome } from "../src/dispatcher/dispatcher";
+import { AppSummaries } from "../src/http/app-summary";
 import { appWorld, files, fn, manifest, type AppWorld } from "./app-fixtures";
 
 /**
@@ -165,5 +166,19 @@ describe("AppManager", () => {
     expect(world.manager.workerCount(app.id)).toBe(1);
     await world.manager.stop(app.id);
     expect(heard).toEqual(["changed 1", "stopped"]);
+  });
+
+  test("summaries show each app's state as this server knows it, newest first", async () => {
+    const client = new Client();
+    const stopped = world.manager.create(manifest([fn("A.f")]), files("1"), { detach: false, owner: client });
+    await world.manager.stop(stopped.id);
+    jest.setSystemTime(Date.parse("2031-01-01T00:01:00Z"));
+    const running = world.manager.create(manifest([fn("A.f"), fn("A.g")], "svc"), files("2"), { detach: true, owner: client });
+    world.manager.startCall(running.id, "A.f", [], client);
+    const summaries = new AppSummaries(world.appsRepo, world.manager);
+    expect(summaries.list()).toEqual([
+      { id: running.id, name: "svc", state: "detached", version: 1, createdAt: "2031-01-01T00:01:00.000Z", stoppedAt: null, runningTasks: 1, functions: ["A.f", "A.g"] },
+      expect.objectContaining({ id: stopped.id, state: "stopped", stoppedAt: "2031-01-01T00:00:00.000Z", runningTasks: 0 }),
+    ]);
   });
 });

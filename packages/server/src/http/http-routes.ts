@@ -8,14 +8,14 @@ import type { Access } from "./access";
 import { renderAppPage, renderAppsPage } from "./apps-page";
 import type { WebEndpoints } from "./web-endpoints";
 import { refusedHttp } from "./http-guard";
-import type { AppRecord, AppsRepository } from "../state/apps.repository";
+import type { AppRecord } from "../state/apps.repository";
 import type { LogsRepository } from "../state/logs.repository";
 import { unknownApp, type AppResolver } from "../apps/app-resolver";
-import { toAppSummary } from "./app-summary";
+import type { AppSummaries } from "./app-summary";
 import { followLogs, omittedReason } from "./log-follower";
 
 export interface HttpContext {
-  appsRepo: AppsRepository;
+  summaries: AppSummaries;
   resolver: AppResolver;
   manager: AppManager;
   logs: LogsRepository;
@@ -42,20 +42,20 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;
   switch (route) {
     case "GET /apps":
-      return html(res, 200, renderAppsPage(ctx.appsRepo.list().map((app) => toAppSummary(app, ctx.manager))));
+      return html(res, 200, renderAppsPage(ctx.summaries.list()));
     case "GET /apps/:app":
       return withApp(res, ctx, parts[1], (app) => {
         const webBase = `http://${req.headers.host ?? "localhost"}/web/${encodeURIComponent(app.state === "deployed" && app.name ? app.name : app.id)}`;
-        html(res, 200, renderAppPage(toAppSummary(app, ctx.manager), app.manifest.functions, ctx.calls.recent(app.id), webBase));
+        html(res, 200, renderAppPage(ctx.summaries.of(app), app.manifest.functions, ctx.calls.recent(app.id), webBase));
       });
     case "GET /api/apps/:app/calls":
       return withApp(res, ctx, parts[2], (app) => json(res, 200, ctx.calls.recent(app.id)));
     case "GET /health":
       return json(res, 200, { ok: true, service: "stubrun", pid: process.pid });
     case "GET /api/apps":
-      return json(res, 200, ctx.appsRepo.list().map((app) => toAppSummary(app, ctx.manager)));
+      return json(res, 200, ctx.summaries.list());
     case "GET /api/apps/:app":
-      return withApp(res, ctx, parts[2], (app) => json(res, 200, toAppSummary(app, ctx.manager)));
+      return withApp(res, ctx, parts[2], (app) => json(res, 200, ctx.summaries.of(app)));
     case "POST /api/apps/:app/stop":
       return withApp(res, ctx, parts[2], (app) => {
         ctx.manager.stop(app.id).then(
@@ -67,7 +67,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
       return refusalsAs404(res, () => {
         const { app, versions } = ctx.deployer.history(parts[2]);
         json(res, 200, {
-          app: toAppSummary(app, ctx.manager),
+          app: ctx.summaries.of(app),
           versions: versions.map((v) => ({ version: v.version, createdAt: new Date(v.createdAt).toISOString(), changes: v.changes })),
         });
       });
