@@ -122,7 +122,8 @@ export function runBin(args: string[], options: { cwd?: string; env?: NodeJS.Pro
       child.kill("SIGKILL");
       reject(new Error(`stubrun ${args.join(" ")} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, options.timeoutMs ?? 45_000);
-    child.on("exit", (code, signal) => {
+    // "close", not "exit": the process can exit before its pipes are drained, cutting output short.
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });

@@ -1,3 +1,4 @@
+import { ExitStatus } from "./exit-status";
 import { StubrunError, UsageError } from "@stubrun/protocol";
 import yargs, { type Argv } from "yargs";
 import { contextFromEnv, type CliContext } from "./cli-context";
@@ -59,8 +60,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (argv.length === 0) throw new UsageError("give a file to run, like: npx stubrun examples/hello.ts\nSee the commands with: npx stubrun --help");
     await createCli(argv).parseAsync();
-    return typeof process.exitCode === "number" ? process.exitCode : 0;
+    return 0;
   } catch (error) {
+    if (error instanceof ExitStatus) return error.code;
     return reportError(error);
   }
 }

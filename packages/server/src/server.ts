@@ -10,6 +10,7 @@ import { Access } from "./http/access";
 import { AppTokens } from "./http/app-tokens";
 import { ensureLocalToken } from "./local-token";
 import { AppScope, FULL_ACCESS } from "./transport/client-scope";
+import { AppSummaries } from "./http/app-summary";
 import { handleHttp } from "./http/http-routes";
 import { createHttpServer } from "./http/http-server";
 import { WebEndpoints } from "./http/web-endpoints";
@@ -18,9 +19,14 @@ import { CallsRepository } from "./state/calls.repository";
 import { LogsRepository } from "./state/logs.repository";
 import { VersionsRepository } from "./state/versions.repository";
 import { Deployer } from "./apps/deployer";
+import { AppResolver } from "./apps/app-resolver";
+import { AppUploads } from "./apps/app-uploads";
+import { CallRecorder } from "./apps/call-recorder";
+import { AppReloader } from "./apps/app-reloader";
+import { WorkerOutputRelay } from "./apps/worker-output-relay";
 import { Scheduler } from "./schedules/scheduler";
 import { openDatabase } from "./state/database";
-import { ClientConnection, type ClientConnectionOptions } from "./transport/client-connection";
+import { ClientConnection, type ClientConnectionOptions, type ClientServices } from "./transport/client-connection";
 import { HeartbeatReaper } from "./transport/heartbeat-reaper";
 import { loadLimits, type ServerLimits } from "./config/limits";
 import { Retention } from "./state/retention";
@@ -56,42 +62,55 @@ export interface RunningServer {
 /** Starts the control plane: HTTP and WebSocket on one port, state in SQLite under `home`. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const limits = loadLimits(options.home, options.limits);
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const host = options.host ?? "127.0.0.1";
+
+  // State: the database and what a server killed mid-way left in it.
   const db = openDatabase(options.home);
   const appsRepo = new AppsRepository(db);
   const callsRepo = new CallsRepository(db);
+  const logsRepo = new LogsRepository(db, limits);
+  const versionsRepo = new VersionsRepository(db);
   const now = Date.now();
   appsRepo.stopOrphans(now);
   callsRepo.failOrphans(now);
+  const codeStore = new CodeStore(path.join(options.home, "code"));
+  codeStore.removeLeftoverStaging(); // a server killed mid-upload left them; this one holds the home's lock
 
-  const host = options.host ?? "127.0.0.1";
+  // Who may ask what.
   const localToken = ensureLocalToken(options.home);
   const appTokens = new AppTokens();
   const access = Access.forHost(host, options.token ?? process.env.STUBRUN_TOKEN, localToken, appTokens);
-  let url = "";
+
+  // Apps and their calls. Workers call back at the server's address, known once it listens.
   let workerUrl = "";
-  const logsRepo = new LogsRepository(db, limits);
-  const versionsRepo = new VersionsRepository(db);
+  const recorder = new CallRecorder(callsRepo, logsRepo);
+  const workerOutput = new WorkerOutputRelay();
   const dispatcher = new LocalDispatcher(
     (appId) => workerEnv(workerUrl, appId, appTokens.forApp(appId)),
-    (appId, functionName, stream, data) => apps.workerOutput(appId, functionName, stream, data),
-    { limits, note: (appId, line) => apps.note(appId, line) },
+    (appId, functionName, stream, data) => workerOutput.workerOutput(appId, functionName, stream, data),
+    { limits, note: (appId, line) => recorder.note(appId, line) },
   );
-  const codeStore = new CodeStore(path.join(options.home, "code"));
-  codeStore.removeLeftoverStaging(); // a server killed mid-upload left them; this one holds the home's lock
-  const apps = new AppManager(appsRepo, callsRepo, codeStore, dispatcher, logsRepo, versionsRepo, limits);
-  const deployer = new Deployer(db, appsRepo, versionsRepo, apps);
-  const scheduler = new Scheduler(apps, versionsRepo, (appId, line) => apps.note(appId, line));
-  apps.listen(scheduler);
+  const uploads = new AppUploads(codeStore, limits);
+  const manager = new AppManager(appsRepo, versionsRepo, uploads, recorder, dispatcher, limits);
+  workerOutput.attach(manager);
+  const resolver = new AppResolver(appsRepo);
+  const deployer = new Deployer(db, appsRepo, versionsRepo, resolver, uploads, manager);
+  const reloader = new AppReloader(appsRepo, uploads, manager);
+  const scheduler = new Scheduler(manager, versionsRepo, (appId, line) => recorder.note(appId, line));
+  manager.listen(scheduler);
   // A stopped app's workers lose their credential with it.
-  apps.listen({ appChanged: () => undefined, appStopped: (appId) => appTokens.drop(appId) });
+  manager.listen({ appChanged: () => undefined, appStopped: (appId) => appTokens.drop(appId) });
 
-  const web = new WebEndpoints(appsRepo, apps, limits);
-  const httpContext = { apps: appsRepo, manager: apps, logs: logsRepo, deployer, access, calls: callsRepo, web, limits };
+  // HTTP and WebSocket on one port.
+  const web = new WebEndpoints(resolver, manager, limits);
+  const summaries = new AppSummaries(appsRepo, manager);
+  const httpContext = { summaries, resolver, manager, logs: logsRepo, deployer, access, calls: callsRepo, web, limits };
   const httpServer = createHttpServer(limits, (req, res) => handleHttp(req, res, httpContext));
   // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
   const clients = new Map<WebSocket, ClientConnection>();
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const services: ClientServices = { manager, deployer, reloader, resolver };
   const clientOptions: ClientConnectionOptions = { limits, log };
 
   // No listener may throw (DESIGN §5): a bad request is answered, never let through to crash the process.
@@ -107,18 +126,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const scope =
         credential.kind === "app"
           ? new AppScope(credential.appId, {
-              deployedAppId: (name) => appsRepo.findDeployed(name)?.id,
-              appOfCall: (callId) => apps.appOfCall(callId),
+              appIdOf: (ref) => resolver.resolve(ref)?.id,
+              appOfCall: (callId) => manager.appOfCall(callId),
             })
           : FULL_ACCESS;
       wss.handleUpgrade(req, socket, head, (ws) => {
         try {
-          const client = new ClientConnection(ws, apps, deployer, clientOptions, scope);
+          const client = new ClientConnection(ws, services, clientOptions, scope);
           clients.set(ws, client);
           ws.on("error", () => {}); // "close" follows.
           ws.on("close", () => {
             clients.delete(ws);
-            void apps.ownerGone(client).catch(() => undefined);
+            void manager.ownerGone(client).catch(() => undefined);
           });
         } catch {
           ws.terminate();
@@ -141,7 +160,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const port = (httpServer.address() as { port: number }).port;
   access.listening(port);
-  url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   // Workers call back at the server's own address (with their app's credential); a server on
   // every address is reached on loopback, since 0.0.0.0 is not an address to connect to.
   workerUrl = host === "0.0.0.0" || host === "::" ? `http://127.0.0.1:${port}` : url;
@@ -150,7 +169,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // that cannot be served is marked failed, with why in its logs; the others are served. This
   // runs once the URL is known, since keepWarm workers start now and call back at it; no request
   // is read before it finishes (it runs in the same turn as the listen callback).
-  for (const record of appsRepo.listDeployed()) apps.restore(record);
+  for (const record of appsRepo.listDeployed()) manager.restore(record);
   const retention = new Retention(db, codeStore.directory, limits.retentionDays, (line) => process.stderr.write(`stubrun server: ${line}\n`));
   retention.start();
 
@@ -166,7 +185,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         for (const ws of clients.keys()) ws.terminate();
         scheduler.close();
         await retention.close();
-        await apps.shutdown();
+        await manager.shutdown();
         await dispatcher.close();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         callsRepo.flush();

@@ -6,6 +6,8 @@ const { main } = require("@stubrun/cli");
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // Ctrl-C: the app is stopped; a local entrypoint's timers or sockets must not keep the process up.
+    if (code === 130) process.exit();
   },
   (error) => {
     process.stderr.write(`stubrun: unexpected error: ${(error && error.stack) || error}\n`);

@@ -2,7 +2,7 @@ import { APP_NAME_PATTERN, serverUrlFromEnv, UsageError, type DeployResult, type
 import type { CommandModule } from "yargs";
 import type { CliContext } from "../cli-context";
 import { loadAppUpload } from "../loader/load-app";
-import { connectToServer } from "../run/server-client";
+import { connectOrStartServer } from "../run/server-client";
 import { Status } from "../status";
 
 interface DeployArgs {
@@ -35,7 +35,7 @@ export function deployCommand(context: CliContext): CommandModule<object, Deploy
         }
       }
       const url = serverUrlFromEnv();
-      const connection = await connectToServer(url, context.home, status);
+      const connection = await connectOrStartServer(url, context.home, status);
       try {
         const result = await connection.request<DeployResult>({ type: "app.deploy", manifest, files: upload.files });
         printDeploy(result, url);

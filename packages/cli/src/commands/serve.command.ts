@@ -3,7 +3,8 @@ import type { CommandModule } from "yargs";
 import type { CliContext } from "../cli-context";
 import { loadAppUpload } from "../loader/load-app";
 import { ServeReloader } from "../run/serve.reloader";
-import { connectToServer } from "../run/server-client";
+import { connectOrStartServer } from "../run/server-client";
+import { ExitStatus, INTERRUPTED } from "../exit-status";
 import { Status } from "../status";
 import { describeFunctions } from "./deploy.command";
 
@@ -27,7 +28,7 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
         throw new UsageError(`${args.file} has no @stub.webEndpoint() to serve; add one, or run the file with: npx stubrun ${args.file}`);
       }
       const url = serverUrlFromEnv();
-      const connection = await connectToServer(url, context.home, status);
+      const connection = await connectOrStartServer(url, context.home, status);
       // A refused app ends the command: the open connection would otherwise keep the process alive.
       const { appId } = await connection
         .request<{ appId: string }>({ type: "app.create", manifest: { ...upload.manifest, name: upload.stubNames[0] }, files: upload.files })
@@ -40,7 +41,7 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
       const watcher = new ServeReloader(args.file, appId, connection, status, url);
       watcher.watch(upload.sources);
       let stopping = false;
-      await new Promise<void>((resolve) => {
+      const code = await new Promise<number>((resolve) => {
         process.once("SIGINT", () => {
           stopping = true;
           watcher.close();
@@ -50,18 +51,17 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
             .catch(() => {})
             .finally(() => {
               connection.close();
-              process.exitCode = 130;
-              resolve();
+              resolve(INTERRUPTED);
             });
         });
         connection.onClose((error) => {
           if (stopping) return;
           watcher.close();
           process.stderr.write(`Error: ${error.message}\n`);
-          process.exitCode = 1;
-          resolve();
+          resolve(1);
         });
       });
+      throw new ExitStatus(code);
     },
   };
 }

@@ -2,6 +2,7 @@ import { startDaemon, stopDaemon } from "@stubrun/daemon";
 import { appsPageLink, pingServer, readDaemon, readTokenFile, serverUrlFromEnv, UsageError } from "@stubrun/protocol";
 import type { CommandModule } from "yargs";
 import type { CliContext } from "../cli-context";
+import { ExitStatus } from "../exit-status";
 
 interface ServerArgs {
   action?: "start" | "stop" | "status";
@@ -59,7 +60,7 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
             info && answering ? `running on ${info.url} (pid ${info.pid})\n` : info ? `pid ${info.pid} is alive but not answering on ${info.url}\n` : "not running\n",
           );
           if (info && answering) process.stdout.write(appsPageLine(info.url, context.home));
-          if (!(info && answering)) process.exitCode = 3;
+          if (!(info && answering)) throw new ExitStatus(3);
           return;
         }
       }

@@ -2,12 +2,13 @@ import { encodeValue, serverUrlFromEnv, UsageError, type ParamManifest } from "@
 import { FunctionCall, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
 import { bundleCode } from "../loader/code-bundle";
 import { TypeScriptLoader } from "../loader/typescript.loader";
+import { ExitStatus, INTERRUPTED } from "../exit-status";
 import { Status } from "../status";
 import { formatEntrypointHelp, parseEntrypointArgs } from "./entrypoint-options";
 import { ParamsReader } from "./entrypoint-params";
 import { resolveEntrypoint, type Entrypoint } from "./entrypoint.resolver";
 import { buildManifest } from "./manifest.builder";
-import { connectToServer } from "./server-client";
+import { connectOrStartServer } from "./server-client";
 import { parseTarget } from "./target";
 
 export interface RunOptions {
@@ -40,7 +41,7 @@ export async function runFile(options: RunOptions): Promise<void> {
   const args = withHelpHint(() => parseEntrypointArgs(entryParams, options.entryArgs, entrypoint.name), `${file}::${entrypoint.name}`);
 
   const url = serverUrlFromEnv();
-  const connection = await connectToServer(url, options.home, status);
+  const connection = await connectOrStartServer(url, options.home, status);
   // Whatever ends the run (a refusal of the app, an error, success), the connection closes, so the process can exit.
   try {
     const stub = registry().stubOf(entrypoint.cls);
@@ -63,11 +64,12 @@ async function runApp(entrypoint: Entrypoint, args: unknown[], connection: Serve
   const interrupt = onInterrupt(connection, appId, detach);
   let failed = false;
   try {
-    const value = await runEntrypoint(entrypoint, args, connection, appId);
+    // Ctrl-C ends the run even while a local entrypoint is still busy.
+    const value = await Promise.race([runEntrypoint(entrypoint, args, connection, appId), interrupt.stopped]);
     if (value !== undefined) process.stdout.write(`${formatReturnValue(value)}\n`);
   } catch (error) {
-    // After Ctrl-C the calls fail as cancelled; the interrupt handler reports and exits 130.
-    if (interrupt.interrupted) await new Promise(() => {});
+    // After Ctrl-C the calls fail as cancelled: what counts is the interrupt, once the app is stopped.
+    if (interrupt.interrupted) await interrupt.stopped;
     failed = true;
     throw error;
   } finally {
@@ -107,17 +109,24 @@ async function finish(connection: ServerConnection, appId: string, status: Statu
   }
 }
 
-/** Ctrl-C: say the app is stopping, stop it, exit 130. */
-function onInterrupt(connection: ServerConnection, appId: string, detach: boolean): { handler: () => void; interrupted: boolean } {
+/**
+ * Ctrl-C: say the app is stopping, stop it; `stopped` then rejects with exit code 130 (the bin
+ * exits at once, whatever the local entrypoint still holds open).
+ */
+function onInterrupt(connection: ServerConnection, appId: string, detach: boolean): { handler: () => void; interrupted: boolean; stopped: Promise<never> } {
+  let interrupted: (error: ExitStatus) => void = () => {};
+  const stopped = new Promise<never>((_resolve, reject) => (interrupted = reject));
+  stopped.catch(() => {}); // awaited only once Ctrl-C comes
   const state = {
     interrupted: false,
+    stopped,
     handler: () => {
       state.interrupted = true;
       process.stderr.write(`\nInterrupted: ${detach ? "leaving detached" : "stopping"} app ${appId}\n`);
-      const stopped = detach ? Promise.resolve() : connection.request({ type: "app.stop", appId }).catch(() => {});
-      void stopped.finally(() => {
+      const stopping = detach ? Promise.resolve() : connection.request({ type: "app.stop", appId }).catch(() => {});
+      void stopping.finally(() => {
         connection.close();
-        process.exit(130);
+        interrupted(new ExitStatus(INTERRUPTED));
       });
     },
   };

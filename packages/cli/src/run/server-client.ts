@@ -12,7 +12,7 @@ export function useLocalDaemon(home: string): void {
 }
 
 /** Connects to the server, starting the local daemon (and saying so) when it must. */
-export function connectToServer(url: string, home: string, status: Status): Promise<ServerConnection> {
+export function connectOrStartServer(url: string, home: string, status: Status): Promise<ServerConnection> {
   useLocalDaemon(home);
   return connect(url, { onStarting: () => status.line(`Starting a local stubrun server on ${url} (log: ${logFilePath(home)})`) });
 }

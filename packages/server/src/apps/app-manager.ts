@@ -1,22 +1,14 @@
-import {
-  RequestRefusedError,
-  type AppSummary,
-  type AppManifest,
-  type CodeFile,
-  type Encoded,
-  type FunctionManifest,
-  type WireError,
-} from "@stubrun/protocol";
-import type { CodeStore } from "../code/code.store";
+import { RequestRefusedError, type AppSummary, type AppManifest, type CodeFile, type Encoded, type FunctionManifest } from "@stubrun/protocol";
 import type { CallOutcome, Dispatcher } from "../dispatcher/dispatcher";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
-import type { CallsRepository } from "../state/calls.repository";
-import type { LogsRepository } from "../state/logs.repository";
 import type { VersionsRepository } from "../state/versions.repository";
 import { DEFAULT_LIMITS } from "../config/limits";
+import type { AppUploads } from "./app-uploads";
+import { functionMap, versionOf, type AppVersion, type VersionedApp } from "./app-versions";
+import type { CallRecorder } from "./call-recorder";
+import { describeApp } from "./describe-app";
 import { newId } from "./ids";
-import { checkManifestLimits, type OptionLimits } from "./manifest-limits";
-import { checkUploadFiles } from "./upload-files";
+import type { OptionLimits } from "./manifest-limits";
 import { whyStoredAppCannotRun } from "./stored-app.checker";
 
 /** Whoever started a call, and receives its output and result. */
@@ -37,21 +29,10 @@ export interface AppListener {
 }
 
 /** An app that is running on this server. */
-interface RunningApp {
-  record: AppRecord;
-  functions: Map<string, FunctionManifest>;
+interface RunningApp extends VersionedApp {
   /** The client whose connection keeps an ephemeral app alive. */
   owner: AppOwner | undefined;
   activeCalls: Set<string>;
-  /** Earlier versions that calls were pinned to; a version never changes once written. */
-  pinned: Map<number, AppVersion>;
-}
-
-/** What a call needs of one version of an app. */
-interface AppVersion {
-  manifest: AppManifest;
-  codeDir: string;
-  functions: Map<string, FunctionManifest>;
 }
 
 /**
@@ -67,12 +48,11 @@ export class AppManager {
   private readonly failures = new Map<string, string>();
 
   constructor(
-    private readonly apps: AppsRepository,
-    private readonly calls: CallsRepository,
-    private readonly code: CodeStore,
-    private readonly dispatcher: Dispatcher,
-    private readonly logs: LogsRepository,
+    private readonly appsRepo: AppsRepository,
     private readonly versions: VersionsRepository,
+    private readonly uploads: AppUploads,
+    private readonly recorder: CallRecorder,
+    private readonly dispatcher: Dispatcher,
     private readonly limits: OptionLimits = DEFAULT_LIMITS,
   ) {}
 
@@ -80,23 +60,8 @@ export class AppManager {
     this.listeners.push(listener);
   }
 
-  /** Checks an upload (app.create, app.deploy, app.update) and stores its code; returns the code's directory. */
-  storeUpload(manifest: AppManifest, files: CodeFile[]): string {
-    if (!files.some((f) => f.path === manifest.entry)) {
-      throw new RequestRefusedError(`the upload has no entry file "${manifest.entry}"`);
-    }
-    const names = new Set<string>();
-    for (const fn of manifest.functions) {
-      if (names.has(fn.name)) throw new RequestRefusedError(`the manifest names function ${fn.name} twice`);
-      names.add(fn.name);
-    }
-    checkManifestLimits(manifest, this.limits);
-    checkUploadFiles(files);
-    return this.code.put(files);
-  }
-
   create(manifest: AppManifest, files: CodeFile[], options: { detach: boolean; owner: AppOwner }): AppRecord {
-    const codeDir = this.storeUpload(manifest, files);
+    const codeDir = this.uploads.store(manifest, files);
     const record: AppRecord = {
       id: newId("ap"),
       name: manifest.name ?? null,
@@ -107,7 +72,7 @@ export class AppManager {
       manifest,
       codeDir,
     };
-    this.apps.insert(record);
+    this.appsRepo.insert(record);
     this.run(record, options.owner);
     return record;
   }
@@ -158,7 +123,7 @@ export class AppManager {
    * code, whose idle workers are let go.
    */
   replaceCode(appId: string, version: number, manifest: AppManifest, codeDir: string): AppRecord {
-    const stored = this.failures.has(appId) ? this.apps.get(appId) : undefined;
+    const stored = this.failures.has(appId) ? this.appsRepo.get(appId) : undefined;
     if (stored) {
       // A deployed app that failed to start gets served from its new version on.
       const record: AppRecord = { ...stored, version, manifest, codeDir, unreadable: undefined };
@@ -180,7 +145,7 @@ export class AppManager {
   runningApp(appId: string): RunningApp {
     const app = this.running.get(appId);
     if (!app || app.record.state === "stopped") {
-      const known = this.apps.get(appId);
+      const known = this.appsRepo.get(appId);
       const failure = this.failures.get(appId);
       if (known && failure !== undefined) throw new RequestRefusedError(`app ${describeApp(known)} failed to start: ${failure}; deploy it again once fixed`);
       throw new RequestRefusedError(known ? `app ${describeApp(known)} is stopped` : `no app with id ${appId}`);
@@ -188,46 +153,30 @@ export class AppManager {
     return app;
   }
 
-  /** The manifest and code of one version of an app: its current one, or a stored one. */
-  private versionOf(app: RunningApp, version: number | undefined): AppVersion {
-    if (version === undefined || version === app.record.version) return { manifest: app.record.manifest, codeDir: app.record.codeDir, functions: app.functions };
-    let pinned = app.pinned.get(version);
-    if (!pinned) {
-      const stored = this.versions.get(app.record.id, version);
-      if (!stored) throw new RequestRefusedError(`app ${describeApp(app.record)} has no version ${version}; it is at version ${app.record.version}`);
-      pinned = { manifest: stored.manifest, codeDir: stored.codeDir, functions: functionMap(stored.manifest) };
-      app.pinned.set(version, pinned);
-    }
-    return pinned;
-  }
-
   /** A line of stubrun's own in the app's logs. */
   note(appId: string, line: string): void {
-    this.logs.append({ appId, callId: null, functionName: null, stream: "system", data: `${line}\n` });
+    this.recorder.note(appId, line);
   }
 
   /** Starts a call and returns its id; its output and result go to `listener`. */
   startCall(appId: string, functionName: string, args: Encoded[], listener: CallListener, version?: number): string {
     const app = this.runningApp(appId);
     const fn = this.functionOf(app, functionName, version);
-    const code = this.versionOf(app, version);
+    const code: AppVersion = versionOf(app, version, this.versions);
     this.dispatcher.admit(appId); // a full queue refuses the call before anything is recorded
     const callId = `${this.callPrefix}${(++this.callSeq).toString(36)}`;
     app.activeCalls.add(callId);
-    this.calls.started(callId, appId, functionName, Date.now());
+    this.recorder.started(callId, appId, functionName);
     this.dispatcher.enqueue(
       { callId, appId, fn, args, code: { dir: code.codeDir, entry: code.manifest.entry, projectRoot: code.manifest.projectRoot } },
       {
         output: (stream, data) => {
-          this.logs.append({ appId, callId, functionName, stream, data });
+          this.recorder.output(appId, callId, functionName, stream, data);
           listener.output(callId, stream, data);
         },
-        attempt: (n) => n > 1 && this.calls.attempt(callId, n),
+        attempt: (n) => this.recorder.attempt(callId, n),
         finished: (outcome) => {
-          const error = "error" in outcome ? describe(outcome.error) : undefined;
-          this.calls.finished(callId, outcome.state, Date.now(), error);
-          this.logs.callEnded(callId);
-          if (error) this.logs.append({ appId, callId, functionName, stream: "system", data: `${functionName} call ${callId} ${outcome.state.replace("_", " ")}: ${error}\n` });
+          this.recorder.finished(appId, callId, functionName, outcome);
           app.activeCalls.delete(callId);
           listener.result(callId, outcome);
           if (app.owner === undefined && app.record.state === "detached" && app.activeCalls.size === 0) void this.stop(appId);
@@ -239,7 +188,7 @@ export class AppManager {
 
   /** A function of a running app (of one of its versions), or a refusal naming what exists. */
   functionOf(app: RunningApp, functionName: string, version?: number): FunctionManifest {
-    const { functions } = this.versionOf(app, version);
+    const { functions } = versionOf(app, version, this.versions);
     const fn = functions.get(functionName);
     if (!fn) {
       const names = [...functions.keys()].join(", ") || "none";
@@ -250,7 +199,7 @@ export class AppManager {
 
   /** Output of a worker outside any call (enter and exit hooks): kept in the app's logs and shown to its client. */
   workerOutput(appId: string, functionName: string, stream: "stdout" | "stderr", data: string): void {
-    this.logs.append({ appId, callId: null, functionName, stream, data });
+    this.recorder.workerOutput(appId, functionName, stream, data);
     this.running.get(appId)?.owner?.appOutput(appId, functionName, stream, data);
   }
 
@@ -267,20 +216,18 @@ export class AppManager {
   /** Stops an app: its calls end as cancelled, its workers are killed. False if it was not running. */
   async stop(appId: string): Promise<boolean> {
     if (this.failures.delete(appId)) {
-      this.apps.markStopped(appId, Date.now());
+      this.appsRepo.markStopped(appId, Date.now());
       this.note(appId, `app ${appId} stopped`);
       return true;
     }
     const app = this.running.get(appId);
     if (!app || app.record.state === "stopped") return false;
     app.record.state = "stopped"; // no new calls from here on
-    this.apps.markStopped(appId, Date.now());
+    this.appsRepo.markStopped(appId, Date.now());
     for (const listener of this.listeners) listener.appStopped(appId);
     await this.dispatcher.stopApp(appId); // exit hooks may still print to the app's client
     this.running.delete(appId);
-    this.calls.flush();
-    this.note(appId, `app ${appId} stopped`);
-    this.logs.flush();
+    this.recorder.appStopped(appId);
     return true;
   }
 
@@ -317,7 +264,8 @@ export class AppManager {
     return app !== undefined && app.record.state !== "stopped";
   }
 
-  runningTasks(appId: string): number {
+  /** The app's workers, in any state (the dispatcher's `runningTasks` counts them all). */
+  workerCount(appId: string): number {
     return this.dispatcher.runningTasks(appId);
   }
 
@@ -337,15 +285,3 @@ export class AppManager {
   }
 }
 
-/** "name (id)", or the id of an app without a name. */
-export function describeApp(record: AppRecord): string {
-  return record.name ? `${record.name} (${record.id})` : record.id;
-}
-
-function functionMap(manifest: AppManifest): Map<string, FunctionManifest> {
-  return new Map(manifest.functions.map((f) => [f.name, f]));
-}
-
-function describe(error: WireError): string {
-  return `${error.name}: ${error.message}`;
-}

@@ -1,4 +1,4 @@
-import { RequestRefusedError, type AppSummary } from "@stubrun/protocol";
+import { RequestRefusedError } from "@stubrun/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppManager } from "../apps/app-manager";
 import type { Deployer } from "../apps/deployer";
@@ -8,11 +8,15 @@ import type { Access } from "./access";
 import { renderAppPage, renderAppsPage } from "./apps-page";
 import type { WebEndpoints } from "./web-endpoints";
 import { refusedHttp } from "./http-guard";
-import type { AppRecord, AppsRepository } from "../state/apps.repository";
-import type { LogEntry, LogsRepository } from "../state/logs.repository";
+import type { AppRecord } from "../state/apps.repository";
+import type { LogsRepository } from "../state/logs.repository";
+import { unknownApp, type AppResolver } from "../apps/app-resolver";
+import type { AppSummaries } from "./app-summary";
+import { followLogs, omittedReason } from "./log-follower";
 
 export interface HttpContext {
-  apps: AppsRepository;
+  summaries: AppSummaries;
+  resolver: AppResolver;
   manager: AppManager;
   logs: LogsRepository;
   deployer: Deployer;
@@ -38,20 +42,20 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;
   switch (route) {
     case "GET /apps":
-      return html(res, 200, renderAppsPage(ctx.apps.list().map((app) => toAppSummary(app, ctx.manager))));
+      return html(res, 200, renderAppsPage(ctx.summaries.list()));
     case "GET /apps/:app":
       return withApp(res, ctx, parts[1], (app) => {
         const webBase = `http://${req.headers.host ?? "localhost"}/web/${encodeURIComponent(app.state === "deployed" && app.name ? app.name : app.id)}`;
-        html(res, 200, renderAppPage(toAppSummary(app, ctx.manager), app.manifest.functions, ctx.calls.recent(app.id), webBase));
+        html(res, 200, renderAppPage(ctx.summaries.of(app), app.manifest.functions, ctx.calls.recent(app.id), webBase));
       });
     case "GET /api/apps/:app/calls":
       return withApp(res, ctx, parts[2], (app) => json(res, 200, ctx.calls.recent(app.id)));
     case "GET /health":
       return json(res, 200, { ok: true, service: "stubrun", pid: process.pid });
     case "GET /api/apps":
-      return json(res, 200, ctx.apps.list().map((app) => toAppSummary(app, ctx.manager)));
+      return json(res, 200, ctx.summaries.list());
     case "GET /api/apps/:app":
-      return withApp(res, ctx, parts[2], (app) => json(res, 200, toAppSummary(app, ctx.manager)));
+      return withApp(res, ctx, parts[2], (app) => json(res, 200, ctx.summaries.of(app)));
     case "POST /api/apps/:app/stop":
       return withApp(res, ctx, parts[2], (app) => {
         ctx.manager.stop(app.id).then(
@@ -63,7 +67,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
       return refusalsAs404(res, () => {
         const { app, versions } = ctx.deployer.history(parts[2]);
         json(res, 200, {
-          app: toAppSummary(app, ctx.manager),
+          app: ctx.summaries.of(app),
           versions: versions.map((v) => ({ version: v.version, createdAt: new Date(v.createdAt).toISOString(), changes: v.changes })),
         });
       });
@@ -75,7 +79,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
     case "GET /api/apps/:app/logs":
       return withApp(res, ctx, parts[2], (app) => {
         const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 200) || 200, 1), 10_000);
-        if (url.searchParams.get("follow") === "1") return followLogs(req, res, ctx, app, limit);
+        if (url.searchParams.get("follow") === "1") return followLogs(req, res, { logs: ctx.logs, isLive: (id) => ctx.manager.isLive(id), limits: ctx.limits }, app.id, limit);
         const { entries, omitted } = ctx.logs.recent(app.id, limit, ctx.limits.maxLogBytesPerRequest);
         // The body stays an array (what `app logs` reads); headers say what did not fit.
         if (omitted > 0) {
@@ -89,88 +93,10 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   }
 }
 
-export function toAppSummary(app: AppRecord, manager: AppManager): AppSummary {
-  const failure = manager.failure(app.id);
-  return {
-    ...(failure === undefined ? {} : { failure }),
-    id: app.id,
-    name: app.name,
-    state: manager.stateOf(app),
-    version: app.version,
-    createdAt: new Date(app.createdAt).toISOString(),
-    stoppedAt: app.stoppedAt === null ? null : new Date(app.stoppedAt).toISOString(),
-    runningTasks: manager.runningTasks(app.id),
-    functions: app.manifest.functions.map((f) => f.name),
-  };
-}
-
 function withApp(res: ServerResponse, ctx: HttpContext, ref: string, then: (app: AppRecord) => void): void {
-  const app = ctx.apps.resolve(ref);
-  if (!app) return json(res, 404, { error: `no app with id or name "${ref}"; see them with: npx stubrun app list` });
+  const app = ctx.resolver.resolve(ref);
+  if (!app) return json(res, 404, { error: unknownApp(ref) });
   then(app);
-}
-
-/**
- * Server-sent events: the recent entries, then each new one, then `end` when the app stops. A
- * follower that does not read is not buffered for without bound: once more than
- * `limits.maxBufferedBytesPerClient` wait unsent, its stream ends with a `behind` event (follow
- * again to go on), and a connection that does not take even that is closed.
- */
-function followLogs(req: IncomingMessage, res: ServerResponse, ctx: HttpContext, app: AppRecord, limit: number): void {
-  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
-  let ended = false;
-  const write = (text: string) => {
-    if (ended) return;
-    if (!res.write(text) && res.writableLength > ctx.limits.maxBufferedBytesPerClient) {
-      finish(
-        "behind",
-        { error: `this follower fell behind: over ${ctx.limits.maxBufferedBytesPerClient} bytes were waiting for it (limits.maxBufferedBytesPerClient); follow again to go on` },
-      );
-    }
-  };
-  const send = (entry: LogEntry) => write(`event: log\ndata: ${JSON.stringify(entry)}\n\n`);
-  const finish = (event: "end" | "behind", data: unknown) => {
-    if (ended) return;
-    ended = true;
-    unfollow();
-    clearInterval(watch);
-    res.end(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    // A client that reads nothing at all would hold what is buffered for it forever.
-    const giveUp = setTimeout(() => res.destroy(), ctx.limits.requestTimeoutMs);
-    giveUp.unref();
-    res.once("close", () => clearTimeout(giveUp));
-  };
-  ctx.logs.flush(); // so nothing is both in `recent` and told to the follower
-  let lastId = 0;
-  const unfollow = ctx.logs.follow(app.id, (entry) => {
-    if (entry.id > lastId) send(entry);
-  });
-  // Ends the stream once the app has stopped and its last lines (exit hooks, "stopped") are out.
-  let ticks = 0;
-  const watch = setInterval(() => {
-    if (!ctx.manager.isLive(app.id)) {
-      ctx.logs.flush();
-      finish("end", {});
-    } else if (++ticks % 40 === 0) {
-      write(": keep-alive\n\n");
-    }
-  }, 250);
-  const { entries, omitted } = ctx.logs.recent(app.id, limit, ctx.limits.maxLogBytesPerRequest);
-  if (omitted > 0) write(`event: omitted\ndata: ${JSON.stringify({ omitted, reason: omittedReason(omitted, ctx.limits.maxLogBytesPerRequest) })}\n\n`);
-  for (const entry of entries) {
-    lastId = entry.id;
-    send(entry);
-  }
-  if (!ctx.manager.isLive(app.id)) finish("end", {});
-  req.on("close", () => {
-    ended = true;
-    unfollow();
-    clearInterval(watch);
-  });
-}
-
-function omittedReason(omitted: number, maxBytes: number): string {
-  return `${omitted} older entries left out: an answer carries at most ${maxBytes} bytes of logs (limits.maxLogBytesPerRequest)`;
 }
 
 /** Runs a handler whose refusals (unknown app, no such version) answer 404 with their message. */

@@ -15,7 +15,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppManager } from "../apps/app-manager";
 import type { ServerLimits } from "../config/limits";
 import type { CallOutcome } from "../dispatcher/dispatcher";
-import type { AppRecord, AppsRepository } from "../state/apps.repository";
+import type { AppResolver } from "../apps/app-resolver";
+import type { AppRecord } from "../state/apps.repository";
 import { findTooDeepJson } from "./json-text-depth";
 
 /** An HTTP error with its status, answered as `{ error, ...extra }`. */
@@ -47,7 +48,7 @@ export class WebEndpoints {
   private readonly running = new Map<string, number>();
 
   constructor(
-    private readonly apps: AppsRepository,
+    private readonly resolver: AppResolver,
     private readonly manager: AppManager,
     private readonly limits: WebEndpointLimits,
   ) {}
@@ -77,7 +78,7 @@ export class WebEndpoints {
 
   /** The running app and its web endpoint, or the 404 or 405 that says why not. */
   private endpoint(req: IncomingMessage, res: ServerResponse, appRef: string, functionName: string): { record: AppRecord; fn: FunctionManifest } {
-    const record = this.apps.findDeployed(appRef) ?? this.apps.get(appRef);
+    const record = this.resolver.resolve(appRef);
     if (!record || !this.manager.isRunning(record.id)) throw new HttpError(404, `no running app with name or id "${appRef}"`);
     const app = this.manager.runningApp(record.id);
     let fn: FunctionManifest;

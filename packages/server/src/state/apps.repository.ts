@@ -70,13 +70,9 @@ export class AppsRepository {
     return row && toRecord(row);
   }
 
-  /** An app by id, else the deployed app of that name, else the newest app of that name. */
-  resolve(ref: string): AppRecord | undefined {
-    const byId = this.get(ref);
-    if (byId) return byId;
-    const row = this.db
-      .prepare("SELECT * FROM apps WHERE name = ? ORDER BY (state = 'deployed') DESC, created_at DESC, rowid DESC LIMIT 1")
-      .get(ref) as AppRow | undefined;
+  /** The newest app of a name, whatever its state. */
+  newestNamed(name: string): AppRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM apps WHERE name = ? ORDER BY created_at DESC, rowid DESC LIMIT 1").get(name) as AppRow | undefined;
     return row && toRecord(row);
   }
 

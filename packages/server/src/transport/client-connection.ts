@@ -16,8 +16,19 @@ import {
 import WebSocket from "ws";
 import type { AppManager, AppOwner, CallListener } from "../apps/app-manager";
 import type { Deployer } from "../apps/deployer";
+import type { AppResolver } from "../apps/app-resolver";
+import { lookupFunction } from "../apps/lookup";
+import type { AppReloader } from "../apps/app-reloader";
 import { FULL_ACCESS, type ClientScope } from "./client-scope";
 import type { ServerLimits } from "../config/limits";
+
+/** The server's objects that serve a client's requests. */
+export interface ClientServices {
+  manager: AppManager;
+  deployer: Deployer;
+  reloader: AppReloader;
+  resolver: AppResolver;
+}
 
 /** What a client connection needs to know of the server. */
 export interface ClientConnectionOptions {
@@ -39,8 +50,7 @@ export class ClientConnection implements CallListener, AppOwner {
 
   constructor(
     private readonly socket: WebSocket,
-    private readonly apps: AppManager,
-    private readonly deployer: Deployer,
+    private readonly services: ClientServices,
     private readonly options: ClientConnectionOptions,
     /** What this connection's credential allows (a worker's: only its own app). */
     private readonly scope: ClientScope = FULL_ACCESS,
@@ -117,39 +127,32 @@ export class ClientConnection implements CallListener, AppOwner {
 
   private async handle(message: ClientMessage): Promise<void> {
     this.scope.check(message);
+    const { manager, deployer, reloader, resolver } = this.services;
     switch (message.type) {
       case "heartbeat":
         return;
       case "app.create": {
-        const app = this.apps.create(message.manifest, message.files, { detach: message.detach === true, owner: this });
+        const app = manager.create(message.manifest, message.files, { detach: message.detach === true, owner: this });
         return this.reply(message.id, { appId: app.id, state: app.state });
       }
       case "app.deploy":
-        return this.reply(message.id, this.deployer.deploy(message.manifest, message.files));
+        return this.reply(message.id, deployer.deploy(message.manifest, message.files));
       case "app.update":
-        if (!this.apps.isOwnedBy(message.appId, this)) throw new RequestRefusedError(`app ${message.appId} is not this client's to update`);
-        return this.reply(message.id, this.deployer.reload(message.appId, message.manifest, message.files));
+        if (!manager.isOwnedBy(message.appId, this)) throw new RequestRefusedError(`app ${message.appId} is not this client's to update`);
+        return this.reply(message.id, reloader.reload(message.appId, message.manifest, message.files));
       case "app.lookup":
-        return this.reply(message.id, this.lookup(message.name, message.function, message.version));
+        return this.reply(message.id, lookupFunction(resolver, manager, message.name, message.function, message.version));
       case "call.start": {
-        const callId = this.apps.startCall(message.appId, message.function, message.args, this, message.version);
+        const callId = manager.startCall(message.appId, message.function, message.args, this, message.version);
         return this.reply(message.id, { callId });
       }
       case "call.cancel":
-        return this.reply(message.id, { cancelled: this.apps.cancelCall(message.callId) });
+        return this.reply(message.id, { cancelled: manager.cancelCall(message.callId) });
       case "app.stop":
-        return this.reply(message.id, { stopped: await this.apps.stop(message.appId) });
+        return this.reply(message.id, { stopped: await manager.stop(message.appId) });
       default:
         assertNever(message, "client message");
     }
-  }
-
-  /** A function of a deployed app, for `lookup()` in any program. */
-  private lookup(name: string, functionName: string, version: number | undefined): unknown {
-    const record = this.deployer.findDeployed(name);
-    const app = this.apps.runningApp(record.id);
-    const fn = this.apps.functionOf(app, functionName, version);
-    return { appId: record.id, version: version ?? app.record.version, function: fn };
   }
 
   private reply(id: number, value: unknown): void {

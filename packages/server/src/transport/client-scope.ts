@@ -11,8 +11,8 @@ export const FULL_ACCESS: ClientScope = { check: () => undefined };
 
 /** What an app scope needs to know of the server's apps. */
 export interface ScopeLookups {
-  /** The id of the deployed app of this name, if there is one. */
-  deployedAppId(name: string): string | undefined;
+  /** The id of the app `ref` names (the one APP rule), if there is one. */
+  appIdOf(ref: string): string | undefined;
   /** The app a running call belongs to, if the call is running. */
   appOfCall(callId: string): string | undefined;
 }
@@ -42,7 +42,7 @@ export class AppScope implements ClientScope {
         throw this.refusal(`cancelling call ${message.callId} of another app`);
       }
       case "app.lookup":
-        if (this.lookups.deployedAppId(message.name) === this.appId) return;
+        if (this.lookups.appIdOf(message.name) === this.appId) return;
         throw this.refusal(`looking up app ${message.name}`);
       default:
         throw this.refusal(message.type);

@@ -1,0 +1,22 @@
+import { RequestRefusedError, type FunctionManifest } from "@stubrun/protocol";
+import type { AppManager } from "./app-manager";
+import type { AppResolver } from "./app-resolver";
+
+/** What app.lookup answers. */
+export interface LookupResult {
+  appId: string;
+  version: number;
+  function: FunctionManifest;
+}
+
+/**
+ * A function of a running app, for `lookup()` in any program: APP by the one rule (an id, the
+ * deployed app of that name, the newest app of that name), optionally pinned to a version.
+ */
+export function lookupFunction(resolver: AppResolver, manager: AppManager, ref: string, functionName: string, version: number | undefined): LookupResult {
+  const record = resolver.resolve(ref);
+  if (!record) throw new RequestRefusedError(`no deployed app named ${ref}; deploy one with: npx stubrun deploy FILE`);
+  const app = manager.runningApp(record.id); // a stopped or failed app: a refusal that says so
+  const fn = manager.functionOf(app, functionName, version);
+  return { appId: record.id, version: version ?? app.record.version, function: fn };
+}

@@ -1,0 +1,34 @@
+import type { AppSummary } from "@stubrun/protocol";
+import type { AppManager } from "../apps/app-manager";
+import type { AppRecord, AppsRepository } from "../state/apps.repository";
+
+/**
+ * Apps as the apps API and the apps page show them: each stored record with what this server
+ * knows of it (running, failed, its workers).
+ */
+export class AppSummaries {
+  constructor(
+    private readonly appsRepo: AppsRepository,
+    private readonly manager: AppManager,
+  ) {}
+
+  /** Every app, newest first. */
+  list(): AppSummary[] {
+    return this.appsRepo.list().map((app) => this.of(app));
+  }
+
+  of(app: AppRecord): AppSummary {
+    const failure = this.manager.failure(app.id);
+    return {
+      ...(failure === undefined ? {} : { failure }),
+      id: app.id,
+      name: app.name,
+      state: this.manager.stateOf(app),
+      version: app.version,
+      createdAt: new Date(app.createdAt).toISOString(),
+      stoppedAt: app.stoppedAt === null ? null : new Date(app.stoppedAt).toISOString(),
+      runningTasks: this.manager.workerCount(app.id),
+      functions: app.manifest.functions.map((f) => f.name),
+    };
+  }
+}
