@@ -18,8 +18,14 @@ export class ApiClient {
     return this.json<T>(await this.fetch(path));
   }
 
-  async post<T>(path: string): Promise<T> {
-    return this.json<T>(await this.fetch(path, { method: "POST" }));
+  /** POSTs `body` as JSON when given. */
+  async post<T>(path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = body === undefined ? { method: "POST" } : { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } };
+    return this.json<T>(await this.fetch(path, init));
+  }
+
+  async delete<T>(path: string): Promise<T> {
+    return this.json<T>(await this.fetch(path, { method: "DELETE" }));
   }
 
   /**
@@ -48,7 +54,7 @@ export class ApiClient {
     await this.ensureServer();
     this.credential = clientToken(this.url);
     const headers: Record<string, string> = this.credential ? { authorization: `Bearer ${this.credential.token}` } : {};
-    return fetch(`${this.url}${path}`, { ...init, headers });
+    return fetch(`${this.url}${path}`, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers } });
   }
 
   private async json<T>(res: Response): Promise<T> {

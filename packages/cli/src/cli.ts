@@ -7,8 +7,9 @@ import { deployCommand } from "./commands/deploy.command";
 import { serveCommand } from "./commands/serve.command";
 import { runCommand } from "./commands/run.command";
 import { serverCommand } from "./commands/server.command";
+import { secretCommand } from "./commands/secret.command";
 
-const COMMANDS = new Set(["run", "server", "app", "deploy", "serve"]);
+const COMMANDS = new Set(["run", "server", "app", "deploy", "serve", "secret"]);
 const RUNNER_FLAGS_WITH_VALUE = new Set<string>();
 
 /**
@@ -38,6 +39,7 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     .command(appCommand(context))
     .command(deployCommand(context))
     .command(serveCommand(context))
+    .command(secretCommand(context))
     .strict()
     .demandCommand(1, "Give a file to run, e.g. npx stubrun examples/hello.ts")
     .help()

@@ -26,3 +26,11 @@ export interface DeployResult {
   changes: string;
   functions: FunctionManifest[];
 }
+
+/** A stored secret as `GET /api/secrets` lists it: never its values. */
+export interface SecretSummary {
+  name: string;
+  keys: string[];
+  createdAt: string;
+  updatedAt: string;
+}

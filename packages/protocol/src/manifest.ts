@@ -39,7 +39,19 @@ export interface FunctionOptionsManifest {
   keepWarm: number;
   containerIdleTimeout: number;
   schedule?: ScheduleManifest;
+  /**
+   * The function's secrets, the stub's first, then the function's own: applied in order, so a
+   * later key wins. A `name` reference is resolved by the server at each worker start; an
+   * `object` one carries the user's values, which the server never sends back to a client.
+   */
+  secrets?: SecretRef[];
 }
+
+/** A secret as the manifest carries it: a stored secret by name, or values given in the code. */
+export type SecretRef = { kind: "name"; name: string } | { kind: "object"; values: Record<string, string> };
+
+/** A secret's keys become environment variable names: letters, digits and "_", not starting with a digit. */
+export const SECRET_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** One remotely runnable function, named `Class.method`. */
 export interface FunctionManifest {
@@ -70,3 +82,6 @@ export interface AppManifest {
 }
 
 export const APP_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Secret names follow the app name rule. */
+export const SECRET_NAME_PATTERN = APP_NAME_PATTERN;

@@ -3,7 +3,7 @@ import type { Encoded } from "./codec";
 import { checkTimezone, parseCron, whyCronNeverFires } from "./cron";
 import { ProtocolError, type WireError } from "./errors";
 import { tooDeepMessage } from "./frames";
-import { APP_NAME_PATTERN, type AppManifest, type CodeFile, type FunctionManifest } from "./manifest";
+import { APP_NAME_PATTERN, SECRET_KEY_PATTERN, SECRET_NAME_PATTERN, type AppManifest, type CodeFile, type FunctionManifest } from "./manifest";
 import { isWithinDepth } from "./value-depth";
 import type { FromWorkerMessage } from "./worker-messages";
 
@@ -157,6 +157,7 @@ function validateFunction(f: unknown, i: number): FunctionManifest {
   number(r.maxDelayMs, "retries.maxDelayMs", 0);
   need(f.kind === "function" || f.kind === "webEndpoint", `${where}: "kind" must be "function" or "webEndpoint"`);
   if (o.schedule !== undefined) validateSchedule(o.schedule, `${where}: schedule`);
+  if (o.secrets !== undefined) validateSecretRefs(o.secrets, `${where}: option "secrets"`);
   (f.params as unknown[]).forEach((p, j) => validateParam(p, `${where}: params[${j}]`));
   // Passed on as sent (the server reads only what it knows); the fields above are checked.
   const options = o as unknown as FunctionManifest["options"];
@@ -169,6 +170,25 @@ function validateFunction(f: unknown, i: number): FunctionManifest {
     options,
     params: f.params as FunctionManifest["params"],
   };
+}
+
+/** Secret references; messages name keys and secret names, never a value. */
+function validateSecretRefs(refs: unknown, where: string): void {
+  need(Array.isArray(refs), `${where} must be an array`);
+  (refs as unknown[]).forEach((ref, i) => {
+    const at = `${where}[${i}]`;
+    need(isObject(ref), `${at} must be an object`);
+    if (ref.kind === "name") {
+      need(typeof ref.name === "string" && SECRET_NAME_PATTERN.test(ref.name), `${at}: "name" must be a secret name (letters, digits, "-", "_" and ".", at most 64 characters)`);
+      return;
+    }
+    need(ref.kind === "object", `${at}: "kind" must be "name" or "object"`);
+    need(isObject(ref.values), `${at}: "values" must be an object`);
+    for (const [key, value] of Object.entries(ref.values as Obj)) {
+      need(SECRET_KEY_PATTERN.test(key), `${at}: key ${JSON.stringify(key)} is not an environment variable name (letters, digits and "_", not starting with a digit)`);
+      need(typeof value === "string", `${at}: the value of ${key} must be a string`);
+    }
+  });
 }
 
 const PARAM_TYPES = new Set(["number", "string", "boolean", "date", "choice", "json"]);

@@ -1,5 +1,6 @@
 import { DEFAULT_FUNCTION_OPTIONS, UsageError, type FunctionOptionsManifest, type RetryPolicy } from "@stubrun/protocol";
 import { Cron, Period } from "./schedules";
+import { secretRefs, type Secret } from "./secret";
 
 /** Retries with backoff: attempt n (from 1) waits `min(initialDelayMs * backoffCoefficient^(n-1), maxDelayMs)`. */
 export interface RetryOptions {
@@ -27,6 +28,11 @@ export interface FunctionOptions {
   containerIdleTimeout?: number;
   /** Run the function by itself when its app is deployed: a Cron or a Period. It must take no arguments. */
   schedule?: Cron | Period;
+  /**
+   * Secrets whose keys become environment variables in this function's workers; on a clash they
+   * win over the stub's, and a later one over an earlier one. @default []
+   */
+  secrets?: Secret[];
 }
 
 /** Options of `@stub.webEndpoint()`. */
@@ -35,7 +41,7 @@ export interface WebEndpointOptions extends FunctionOptions {
   method?: "GET" | "POST";
 }
 
-const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "schedule", "method"]);
+const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "schedule", "secrets", "method"]);
 
 /** Checks options when the decorator is applied, and fills in the defaults. */
 export function normalizeFunctionOptions(options: FunctionOptions, where: string): FunctionOptionsManifest {
@@ -53,6 +59,7 @@ export function normalizeFunctionOptions(options: FunctionOptions, where: string
     keepWarm: integer(options.keepWarm ?? d.keepWarm, "keepWarm", where, 0),
     containerIdleTimeout: positive(options.containerIdleTimeout ?? d.containerIdleTimeout, "containerIdleTimeout", where),
     ...(options.schedule === undefined ? {} : { schedule: schedule(options.schedule, where) }),
+    ...(options.secrets === undefined ? {} : { secrets: secretRefs(options.secrets, where) }),
   };
 }
 

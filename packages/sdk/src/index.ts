@@ -1,6 +1,7 @@
 import "reflect-metadata";
 
-export { Stub } from "./stub";
+export { Stub, type StubOptions } from "./stub";
+export { Secret } from "./secret";
 export { fn, type FunctionHandle, type MapOptions } from "./function-handle";
 export { FunctionCall } from "./function-call";
 export { Cron, Period } from "./schedules";

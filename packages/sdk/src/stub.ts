@@ -1,8 +1,15 @@
-import { APP_NAME_PATTERN, UsageError } from "@stubrun/protocol";
+import { APP_NAME_PATTERN, UsageError, type SecretRef } from "@stubrun/protocol";
 import { methodTarget } from "./decorators/method-target";
 import { normalizeFunctionOptions, type FunctionOptions, type WebEndpointOptions } from "./function-options";
 import { addEntrypoint, addFunction, addHook, getEntrypoints, getFunctions } from "./metadata/readers";
 import { registry } from "./registry";
+import { secretRefs, type Secret } from "./secret";
+
+/** Options of `new Stub(name, options)`. */
+export interface StubOptions {
+  /** Secrets every function of the stub gets (a function's own win on a clash). @default [] */
+  secrets?: Secret[];
+}
 
 /**
  * The description of an app: a name and the functions, entrypoints and hooks its decorators
@@ -12,15 +19,27 @@ export class Stub {
   /**
    * @param name the app's name: letters, digits, "-", "_" and "."; at most 64 characters.
    *   Needed to deploy, optional to run.
+   * @param options secrets every function gets.
    */
-  constructor(readonly name?: string) {
+  constructor(
+    readonly name?: string,
+    options: StubOptions = {},
+  ) {
     if (name !== undefined && (typeof name !== "string" || !APP_NAME_PATTERN.test(name))) {
       throw new UsageError(
         `new Stub(${JSON.stringify(name)}): an app name may only hold letters, digits, "-", "_" and ".", at most 64 characters`,
       );
     }
+    if (typeof options !== "object" || options === null) throw new UsageError(`new Stub(${JSON.stringify(name)}, options): options must be an object`);
+    for (const key of Object.keys(options)) {
+      if (key !== "secrets") throw new UsageError(`new Stub(${JSON.stringify(name)}, options): unknown option "${key}"; the options are secrets`);
+    }
+    this.secrets = options.secrets === undefined ? [] : secretRefs(options.secrets, `new Stub(${JSON.stringify(name)})`);
     registry().addStub(this);
   }
+
+  /** The stub's secrets as the manifest carries them (internal). */
+  readonly secrets: SecretRef[];
 
   /** Marks a method as a function that runs remotely, in a worker. */
   function(options: FunctionOptions = {}): MethodDecorator {

@@ -18,6 +18,7 @@ import { AppsRepository } from "./state/apps.repository";
 import { CallsRepository } from "./state/calls.repository";
 import { LogsRepository } from "./state/logs.repository";
 import { VersionsRepository } from "./state/versions.repository";
+import { SecretsRepository } from "./state/secrets.repository";
 import { Deployer } from "./apps/deployer";
 import { AppResolver } from "./apps/app-resolver";
 import { AppUploads } from "./apps/app-uploads";
@@ -71,6 +72,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const callsRepo = new CallsRepository(db);
   const logsRepo = new LogsRepository(db, limits);
   const versionsRepo = new VersionsRepository(db);
+  const secretsRepo = new SecretsRepository(db);
   const now = Date.now();
   appsRepo.stopOrphans(now);
   callsRepo.failOrphans(now);
@@ -87,11 +89,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const recorder = new CallRecorder(callsRepo, logsRepo);
   const workerOutput = new WorkerOutputRelay();
   const dispatcher = new LocalDispatcher(
-    (appId) => workerEnv(workerUrl, appId, appTokens.forApp(appId)),
+    // Secrets are read at each worker start: one replaced with --force is what the next worker sees.
+    (appId, fn) => ({ ...secretsRepo.envOf(fn.options.secrets ?? []), ...workerEnv(workerUrl, appId, appTokens.forApp(appId)) }),
     (appId, functionName, stream, data) => workerOutput.workerOutput(appId, functionName, stream, data),
     { limits, note: (appId, line) => recorder.note(appId, line) },
   );
-  const uploads = new AppUploads(codeStore, limits);
+  const uploads = new AppUploads(codeStore, limits, secretsRepo);
   const manager = new AppManager(appsRepo, versionsRepo, uploads, recorder, dispatcher, limits);
   workerOutput.attach(manager);
   const resolver = new AppResolver(appsRepo);
@@ -105,7 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // HTTP and WebSocket on one port.
   const web = new WebEndpoints(resolver, manager, limits);
   const summaries = new AppSummaries(appsRepo, manager);
-  const httpContext = { summaries, resolver, manager, logs: logsRepo, deployer, access, calls: callsRepo, web, limits };
+  const httpContext = { summaries, resolver, manager, logs: logsRepo, deployer, access, calls: callsRepo, web, secrets: secretsRepo, limits };
   const httpServer = createHttpServer(limits, (req, res) => handleHttp(req, res, httpContext));
   // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });

@@ -1,11 +1,19 @@
-import type { AppManifest, DeployResult } from "@stubrun/protocol";
+import type { AppManifest, DeployResult, FunctionManifest, SecretRef } from "@stubrun/protocol";
 import { createHash } from "node:crypto";
 import path from "node:path";
 import type { AppRecord } from "../state/apps.repository";
 
 /** What deploy, rollback and reload answer. */
 export function result(app: AppRecord, created: boolean, changed: boolean, changes: string): DeployResult {
-  return { appId: app.id, name: app.name ?? app.id, version: app.version, created, changed, changes, functions: app.manifest.functions };
+  return { appId: app.id, name: app.name ?? app.id, version: app.version, created, changed, changes, functions: app.manifest.functions.map(withoutSecretValues) };
+}
+
+/** A function as clients see it: its secrets' names and keys, never the values of a Secret.fromObject(). */
+export function withoutSecretValues(fn: FunctionManifest): FunctionManifest {
+  const secrets = fn.options.secrets;
+  if (!secrets) return fn;
+  const shown: SecretRef[] = secrets.map((s) => (s.kind === "name" ? s : { kind: "object", values: Object.fromEntries(Object.keys(s.values).map((k) => [k, "***"])) }));
+  return { ...fn, options: { ...fn.options, secrets: shown } };
 }
 
 /** The code (its content-hashed directory) and what the manifest says, minus where it came from. */

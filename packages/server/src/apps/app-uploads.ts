@@ -2,12 +2,15 @@ import { RequestRefusedError, type AppManifest, type CodeFile } from "@stubrun/p
 import type { CodeStore } from "../code/code.store";
 import { checkManifestLimits, type OptionLimits } from "./manifest-limits";
 import { checkUploadFiles } from "./upload-files";
+import { missingSecretMessage, type SecretsRepository } from "../state/secrets.repository";
 
 /** Checks the uploads of app.create, app.deploy and app.update, and stores their code. */
 export class AppUploads {
   constructor(
     private readonly code: CodeStore,
     private readonly limits: OptionLimits,
+    /** Where named secrets are looked up: an upload that names a missing one is refused. */
+    private readonly secrets?: Pick<SecretsRepository, "missing">,
   ) {}
 
   /** Checks an upload and stores its code; returns the code's directory. */
@@ -22,6 +25,8 @@ export class AppUploads {
     }
     checkManifestLimits(manifest, this.limits);
     checkUploadFiles(files);
+    const missing = this.secrets?.missing(manifest.functions.flatMap((f) => f.options.secrets ?? [])) ?? [];
+    if (missing.length > 0) throw new RequestRefusedError(missingSecretMessage(missing));
     return this.code.put(files);
   }
 }

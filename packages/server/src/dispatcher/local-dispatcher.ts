@@ -7,6 +7,7 @@ import {
   WorkerCrashedError,
   WorkerStartError,
   type FromWorkerMessage,
+  type FunctionManifest,
   type WireError,
 } from "@stubrun/protocol";
 import { DEFAULT_LIMITS, type ServerLimits } from "../config/limits";
@@ -54,7 +55,7 @@ export class LocalDispatcher implements Dispatcher {
   private workerSeq = 0;
 
   constructor(
-    private readonly workerEnv: (appId: string) => NodeJS.ProcessEnv,
+    private readonly workerEnv: (appId: string, fn: FunctionManifest) => NodeJS.ProcessEnv,
     /** Output a worker wrote outside any call (its enter and exit hooks). */
     private readonly workerOutput: (appId: string, functionName: string, stream: "stdout" | "stderr", data: string) => void,
     private readonly options: LocalDispatcherOptions = {},
@@ -196,7 +197,7 @@ export class LocalDispatcher implements Dispatcher {
     let wanted = Math.min(pool.queued - starting, pool.fn.options.concurrencyLimit - pool.workers.size);
     if (!pool.everReady) wanted = Math.min(wanted, 1 - starting);
     while (wanted > 0 && this.workers.size < this.limits.maxWorkers) {
-      this.startWorker(pool);
+      if (!this.startWorker(pool)) return;
       wanted--;
     }
     if (wanted > 0) {
@@ -248,12 +249,21 @@ export class LocalDispatcher implements Dispatcher {
     const keep = Math.min(pool.fn.options.keepWarm, pool.fn.options.concurrencyLimit);
     // Until one worker was ready, one at a time: code that cannot start costs one worker, not `keep`.
     const target = pool.everReady ? keep : Math.min(keep, 1);
-    while (pool.workers.size < target && this.workers.size < this.limits.maxWorkers) this.startWorker(pool);
+    while (pool.workers.size < target && this.workers.size < this.limits.maxWorkers) if (!this.startWorker(pool)) break;
     if (pool.workers.size < target) this.wantWarm.add(pool);
   }
 
-  private startWorker(pool: Pool): void {
+  /** Starts a worker of the pool; false when its environment cannot be made (a named secret was deleted): its waiting calls fail. */
+  private startWorker(pool: Pool): boolean {
     const { fn, code } = pool;
+    let env: NodeJS.ProcessEnv;
+    try {
+      env = this.workerEnv(pool.appId, fn);
+    } catch (cause) {
+      const error = new WorkerStartError(`the worker for ${fn.name} cannot start: ${(cause as Error).message}`);
+      this.failStart(pool, systemWireError(error));
+      return false;
+    }
     const workerId = `wk-${process.pid.toString(36)}-${(++this.workerSeq).toString(36)}`;
     const events: WorkerEvents = {
       message: (worker, message) => this.onMessage(worker, message),
@@ -262,7 +272,7 @@ export class LocalDispatcher implements Dispatcher {
     };
     const worker = this.startWorkerProcess(
       { workerId, codeDir: code.dir, entry: code.entry, projectRoot: code.projectRoot, className: fn.className, methodName: fn.methodName },
-      this.workerEnv(pool.appId),
+      env,
       events,
       { memoryMb: this.limits.workerMemoryMb },
     );
@@ -270,6 +280,7 @@ export class LocalDispatcher implements Dispatcher {
     const note = `\nstubrun: worker ${workerId} of ${fn.name} wrote more than ${max} bytes outside its calls (limits.maxOutputBytesOutsideCalls); the rest of that output is dropped\n`;
     pool.workers.add(worker);
     this.workers.set(worker, { pool, startedAt: Date.now(), stopRequested: false, outside: new OutputBudget(max, note) });
+    return true;
   }
 
   /** Runs the next waiting call on an idle worker; false when none is waiting. */

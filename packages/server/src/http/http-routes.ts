@@ -13,6 +13,8 @@ import type { LogsRepository } from "../state/logs.repository";
 import { unknownApp, type AppResolver } from "../apps/app-resolver";
 import type { AppSummaries } from "./app-summary";
 import { followLogs, omittedReason } from "./log-follower";
+import { handleSecrets } from "./secrets-routes";
+import type { SecretsRepository } from "../state/secrets.repository";
 
 export interface HttpContext {
   summaries: AppSummaries;
@@ -23,7 +25,8 @@ export interface HttpContext {
   access: Access;
   calls: CallsRepository;
   web: WebEndpoints;
-  limits: Pick<ServerLimits, "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs">;
+  secrets: SecretsRepository;
+  limits: Pick<ServerLimits, "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs" | "maxBodyBytes">;
 }
 
 /**
@@ -37,6 +40,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   const parts = url.pathname.split("/").filter(Boolean).map(safeDecode);
   if (parts[0] === "web" && parts.length === 3) return ctx.web.handle(req, res, url, parts[1], parts[2]);
   if (refusedHttp(req, res, ctx.access, parts)) return; // Host, Origin and credential: see access.ts
+  if (parts[0] === "api" && parts[1] === "secrets") return handleSecrets(req, res, parts, ctx.secrets, ctx.limits.maxBodyBytes);
   // The APP part of /api/apps/APP/... and /apps/APP becomes ":app".
   const appAt = parts[0] === "api" && parts[1] === "apps" ? 2 : parts[0] === "apps" ? 1 : -1;
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;

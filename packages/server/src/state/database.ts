@@ -38,14 +38,31 @@ CREATE TABLE IF NOT EXISTS app_versions (
   changes     TEXT NOT NULL,
   PRIMARY KEY (app_id, version)
 );
+CREATE TABLE IF NOT EXISTS secrets (
+  name        TEXT PRIMARY KEY,
+  data        TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
 `;
 
 export function openDatabase(home: string): StateDatabase {
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-  const db = new Database(path.join(home, "state.db"));
+  const file = path.join(home, "state.db");
+  // Secrets live here, and so do the values of Secret.fromObject() in stored manifests: the whole
+  // database is the owner's alone (0600), created so before SQLite opens it. SQLite gives its
+  // -wal and -shm files the database's mode; they are set again below for files an older server made.
+  fs.closeSync(fs.openSync(file, "a", 0o600));
+  restrict(file);
+  const db = new Database(file);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
   db.exec(SCHEMA);
+  for (const extra of ["-wal", "-shm"]) if (fs.existsSync(file + extra)) restrict(file + extra);
   return db;
+}
+
+function restrict(file: string): void {
+  if ((fs.statSync(file).mode & 0o777) !== 0o600) fs.chmodSync(file, 0o600);
 }
