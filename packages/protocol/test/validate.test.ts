@@ -239,3 +239,23 @@ describe("validateWorkerMessage", () => {
     expect(() => validateWorkerMessage({ type: "done", ok: true, value: 1 })).toThrow('done: "callId" must be a string');
   });
 });
+
+describe("manifest secrets", () => {
+  const withSecrets = (secrets: unknown) => ({ ...appCreate, manifest: { ...manifest, functions: [{ ...fnManifest, options: { ...DEFAULT_FUNCTION_OPTIONS, secrets } }] } });
+
+  test("names and objects of strings pass as sent", () => {
+    const secrets = [{ kind: "name", name: "stripe" }, { kind: "object", values: { KEY: "v" } }];
+    const message = parse(withSecrets(secrets));
+    expect(message.type === "app.create" && message.manifest.functions[0].options.secrets).toEqual(secrets);
+  });
+
+  test("a bad reference is refused; the message names keys, never a value", () => {
+    expect(refused(withSecrets("stripe"))).toBe('function Calc.square: option "secrets" must be an array');
+    expect(refused(withSecrets([{ kind: "name", name: "bad name" }]))).toMatch(/option "secrets"\[0\]: "name" must be a secret name/);
+    expect(refused(withSecrets([{ kind: "env" }]))).toMatch(/"kind" must be "name" or "object"/);
+    expect(refused(withSecrets([{ kind: "object", values: { "1X": "hidden-value" } }]))).toMatch(/key "1X" is not an environment variable name/);
+    const nonString = refused(withSecrets([{ kind: "object", values: { K: 12345 } }]));
+    expect(nonString).toBe('function Calc.square: option "secrets"[0]: the value of K must be a string');
+    expect(refused(withSecrets([{ kind: "object", values: { "1X": "hidden-value" } }]))).not.toContain("hidden-value");
+  });
+});

@@ -90,14 +90,14 @@ interface Harness {
   call(callId: string, fn: FunctionManifest): void;
 }
 
-function setUp(limits: Partial<DispatcherLimits> = {}): Harness {
+function setUp(limits: Partial<DispatcherLimits> = {}, env: (appId: string, fn: FunctionManifest) => NodeJS.ProcessEnv = () => ({})): Harness {
   const workers: FakeWorker[] = [];
   const outcomes = new Map<string, CallOutcome>();
   const attempts = new Map<string, number[]>();
   const outside: string[] = [];
   const notes: string[] = [];
   const dispatcher = new LocalDispatcher(
-    () => ({}),
+    env,
     (_appId, _fn, _stream, data) => outside.push(data),
     {
       limits: { ...DEFAULT_LIMITS, ...limits },
@@ -320,4 +320,20 @@ test("output outside calls is capped per worker, then one note", () => {
   expect(h.outside[1]).toBe("é789");
   expect(h.outside[2]).toContain("limits.maxOutputBytesOutsideCalls");
   expect(h.outside).toHaveLength(3);
+});
+
+test("a worker's environment is asked for per function; one that cannot be made fails the waiting calls, and keepWarm stops trying", async () => {
+  const asked: string[] = [];
+  const h = setUp({}, (_appId, f) => {
+    asked.push(f.name);
+    if (f.name === "A.gone") throw new Error('secret "s" does not exist on this server');
+    return { K: f.name };
+  });
+  h.call("c1", fn("A.f"));
+  h.call("c2", fn("A.gone", { keepWarm: 2 }));
+  expect(asked).toEqual(["A.f", "A.gone"]);
+  expect(h.workers).toHaveLength(1);
+  expect(h.outcomes.get("c2")).toMatchObject({ state: "failed", error: { name: "WorkerStartError", message: 'the worker for A.gone cannot start: secret "s" does not exist on this server' } });
+  h.workers[0].ready();
+  expect(h.workers[0].runs).toEqual(["c1"]);
 });
