@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { RawClient } from "./raw-client";
 import { appList, BinProcess, removeTempDirs, tempDir, TestServer, writeFixture, type RunResult } from "./harness";
 
 /**
@@ -162,6 +163,19 @@ describe("secrets in functions", () => {
     const deploy = await server.run(["deploy", PRECEDENCE]);
     expect(seen(deploy)).toMatchObject({ code: 0 });
 
+    // What lookup() and rollback answer: keys of a fromObject secret at most.
+    const raw = await RawClient.open(server);
+    raw.send({ type: "app.lookup", id: 1, name: "secrets-app", function: "Secrets.show" });
+    const lookedUp = JSON.stringify(await raw.take((m) => m.type === "reply" && m.id === 1, "the lookup reply"));
+    raw.socket.close();
+    expect(lookedUp).toContain("B_OVER");
+    // A version that names a secret deleted since cannot be rolled back to.
+    expect((await server.run(["secret", "delete", "sec-b"])).code).toBe(0);
+    const rollback = await server.run(["app", "rollback", "secrets-app", "1"]);
+    expect(rollback.code).not.toBe(0);
+    expect(rollback.stderr).toContain('secret "sec-b" does not exist');
+    expect((await server.run(["secret", "create", "sec-b", "SHARED=named-b", "B_OVER=named-b"])).code).toBe(0);
+
     const app = (await appList(server)).find((a) => a.name === "secrets-app" && a.state === "stopped");
     expect(app).toBeDefined();
     const id = (app as { id: string }).id;
@@ -170,6 +184,8 @@ describe("secrets in functions", () => {
       run.stderr,
       deploy.stdout,
       deploy.stderr,
+      lookedUp,
+      rollback.stdout + rollback.stderr,
       JSON.stringify(seen(await server.run(["app", "logs", id]))),
       JSON.stringify(seen(await server.run(["app", "list", "--json"]))),
       JSON.stringify(seen(await server.run(["app", "history", "secrets-app"]))),

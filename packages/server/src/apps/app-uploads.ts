@@ -25,8 +25,13 @@ export class AppUploads {
     }
     checkManifestLimits(manifest, this.limits);
     checkUploadFiles(files);
+    this.checkSecrets(manifest);
+    return this.code.put(files);
+  }
+
+  /** Refuses a manifest that names a secret the server does not have, naming it and how to create it. */
+  checkSecrets(manifest: AppManifest): void {
     const missing = this.secrets?.missing(manifest.functions.flatMap((f) => f.options.secrets ?? [])) ?? [];
     if (missing.length > 0) throw new RequestRefusedError(missingSecretMessage(missing));
-    return this.code.put(files);
   }
 }

@@ -47,6 +47,7 @@ export class Deployer {
       if (version === undefined) throw new RequestRefusedError(`app ${app.name} has no version before version ${app.version} to roll back to; its versions are ${known}`);
       throw new RequestRefusedError(`app ${app.name} has no version ${target}; its versions are ${known}`);
     }
+    this.uploads.checkSecrets(old.manifest); // the old version may name a secret deleted since
     return this.newVersion(app, old.manifest, old.codeDir, () => `rollback to version ${target}`, true);
   }
 

@@ -1,6 +1,7 @@
 import { RequestRefusedError, type FunctionManifest } from "@stubrun/protocol";
 import type { AppManager } from "./app-manager";
 import type { AppResolver } from "./app-resolver";
+import { withoutSecretValues } from "./app-changes";
 
 /** What app.lookup answers. */
 export interface LookupResult {
@@ -18,5 +19,6 @@ export function lookupFunction(resolver: AppResolver, manager: AppManager, ref: 
   if (!record) throw new RequestRefusedError(`no deployed app named ${ref}; deploy one with: npx stubrun deploy FILE`);
   const app = manager.runningApp(record.id); // a stopped or failed app: a refusal that says so
   const fn = manager.functionOf(app, functionName, version);
-  return { appId: record.id, version: version ?? app.record.version, function: fn };
+  // The caller may be any client: a Secret.fromObject()'s values stay on the server.
+  return { appId: record.id, version: version ?? app.record.version, function: withoutSecretValues(fn) };
 }
