@@ -64,4 +64,11 @@ class Uses {
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.code).toBe(2);
   });
+
+  test("a path inside stubrun that does not exist is a usage error saying the API is in stubrun", async () => {
+    const file = write("deep.ts", 'import { Stub } from "stubrun/nothing-here";\nnew Stub();\n');
+    const result = await server.run([file], { cwd: dir });
+    expect(result.stderr).toContain('deep.ts imports "stubrun/nothing-here", which stubrun does not offer: its whole API is in "stubrun"');
+    expect(result.code).toBe(2);
+  });
 });

@@ -99,7 +99,11 @@ export class PackageNotInstalledError extends Error {
   ) {
     const name = packageName(request);
     const shown = path.relative(process.cwd(), importer) || importer;
-    super(`${shown} imports "${request}", which is not installed where the file is: npm install ${name}`);
+    super(
+      name === "stubrun"
+        ? `${shown} imports "${request}", which stubrun does not offer: its whole API is in "stubrun"`
+        : `${shown} imports "${request}", which is not installed where the file is: npm install ${name}`,
+    );
     this.name = "PackageNotInstalledError";
   }
 }
