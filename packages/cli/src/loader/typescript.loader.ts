@@ -40,6 +40,32 @@ export class TypeScriptLoader {
       if (error instanceof PackageNotInstalledError) throw new UsageError(error.message);
       throw error;
     }
+    this.addUnloaded();
+  }
+
+  /**
+   * Records the local files that loading did not run, such as those a function imports with
+   * `await import("./lib/util.js")`: the upload needs them too. Compiled, not run.
+   */
+  private addUnloaded(): void {
+    const internals = Module as ModuleInternals;
+    const pending = [...this.files.values()];
+    for (let file = pending.pop(); file; file = pending.pop()) {
+      for (const [, request] of file.compiled.matchAll(/\brequire\("(\.\.?\/[^"]*)"\)/g)) {
+        let target: string;
+        try {
+          target = internals._resolveFilename(request, parentIn(file.absolutePath), false);
+        } catch {
+          continue; // the import fails at run time, with Node's message
+        }
+        if (this.files.has(target) || !isLocal(target) || !/\.(c|m)?(t|j)sx?$/.test(target)) continue;
+        const source = fs.readFileSync(target, "utf8");
+        const compiled = /\.(c|m)?tsx?$/.test(target) ? compileTypeScript(source, target) : source;
+        const loaded = { absolutePath: target, source, compiled };
+        this.files.set(target, loaded);
+        pending.push(loaded);
+      }
+    }
   }
 
   private install(): void {
@@ -83,6 +109,11 @@ export class TypeScriptLoader {
 
 /** What a user's file gets when it imports `stubrun` (or `@stubrun/client`), wherever the file is. */
 const CLIENT_PACKAGES = new Set(["stubrun", "@stubrun/client"]);
+/** A stand-in parent module at `filename`, so a request resolves as that file's would. */
+function parentIn(filename: string): { id: string; filename: string; paths: string[] } {
+  return { id: filename, filename, paths: (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.dirname(filename)) };
+}
+
 /** A stand-in parent module in this package, so `@stubrun/sdk` resolves from here. */
 const SELF = { id: __filename, filename: __filename, paths: (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(__dirname) };
 
