@@ -14,7 +14,8 @@ export function compileTypeScript(source: string, fileName: string): string {
     sourceMaps: "inline",
     swcrc: false,
     configFile: false,
-    module: { type: "commonjs", ignoreDynamic: true },
+    // import() becomes a require, so it goes through the loader's hooks (a local .ts file, `stubrun`) locally and in workers.
+    module: { type: "commonjs" },
     jsc: {
       target: "es2022",
       keepClassNames: true,

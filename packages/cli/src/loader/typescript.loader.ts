@@ -34,7 +34,38 @@ export class TypeScriptLoader {
     if (!fs.statSync(absolutePath).isFile()) throw new UsageError(`${file} is a directory; give a .ts file`);
     this.install();
     process.setSourceMapsEnabled(true);
-    require(absolutePath);
+    try {
+      require(absolutePath);
+    } catch (error) {
+      if (error instanceof PackageNotInstalledError) throw new UsageError(error.message);
+      throw error;
+    }
+    this.addUnloaded();
+  }
+
+  /**
+   * Records the local files that loading did not run, such as those a function imports with
+   * `await import("./lib/util.js")`: the upload needs them too. Compiled, not run.
+   */
+  private addUnloaded(): void {
+    const internals = Module as ModuleInternals;
+    const pending = [...this.files.values()];
+    for (let file = pending.pop(); file; file = pending.pop()) {
+      for (const [, request] of file.compiled.matchAll(/\brequire\("(\.\.?\/[^"]*)"\)/g)) {
+        let target: string;
+        try {
+          target = internals._resolveFilename(request, parentIn(file.absolutePath), false);
+        } catch {
+          continue; // the import fails at run time, with Node's message
+        }
+        if (this.files.has(target) || !isLocal(target) || !/\.(c|m)?(t|j)sx?$/.test(target)) continue;
+        const source = fs.readFileSync(target, "utf8");
+        const compiled = /\.(c|m)?tsx?$/.test(target) ? compileTypeScript(source, target) : source;
+        const loaded = { absolutePath: target, source, compiled };
+        this.files.set(target, loaded);
+        pending.push(loaded);
+      }
+    }
   }
 
   private install(): void {
@@ -58,17 +89,66 @@ export class TypeScriptLoader {
       loadJs(module, filename);
     };
 
-    // TypeScript written for ESM imports "./lib.js" when the file on disk is lib.ts.
     const resolve = internals._resolveFilename;
     internals._resolveFilename = function (request, parent, isMain, options) {
+      // `stubrun` is this CLI's own SDK, as in workers: a file anywhere runs without installing it,
+      // and the program and the CLI share one copy (one registry, one session).
+      if (CLIENT_PACKAGES.has(request)) return resolve.call(this, "@stubrun/sdk", SELF, false);
       try {
         return resolve.call(this, request, parent, isMain, options);
       } catch (error) {
-        if (!/^\.\.?\//.test(request) || !/\.(c|m)?js$/.test(request)) throw error;
-        return resolve.call(this, request.replace(/\.(c|m)?js$/, ".$1ts"), parent, isMain, options);
+        // TypeScript written for ESM imports "./lib.js" when the file on disk is lib.ts.
+        if (/^\.\.?\//.test(request) && /\.(c|m)?js$/.test(request)) {
+          return resolve.call(this, request.replace(/\.(c|m)?js$/, ".$1ts"), parent, isMain, options);
+        }
+        throw notInstalled(error, request, (parent as { filename?: string } | undefined)?.filename);
       }
     };
   }
+}
+
+/** What a user's file gets when it imports `stubrun` (or `@stubrun/client`), wherever the file is. */
+const CLIENT_PACKAGES = new Set(["stubrun", "@stubrun/client"]);
+/** A stand-in parent module at `filename`, so a request resolves as that file's would. */
+function parentIn(filename: string): { id: string; filename: string; paths: string[] } {
+  return { id: filename, filename, paths: (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.dirname(filename)) };
+}
+
+/** A stand-in parent module in this package, so `@stubrun/sdk` resolves from here. */
+const SELF = { id: __filename, filename: __filename, paths: (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(__dirname) };
+
+/**
+ * A bare package that a local file imports and that is not installed where the file is: the error
+ * names both and says how to install it. It keeps Node's `MODULE_NOT_FOUND` code, so a program
+ * that tries an optional package still catches it; the loader turns it into a usage error.
+ */
+export class PackageNotInstalledError extends Error {
+  readonly code = "MODULE_NOT_FOUND";
+  constructor(
+    readonly request: string,
+    readonly importer: string,
+  ) {
+    const name = packageName(request);
+    const shown = path.relative(process.cwd(), importer) || importer;
+    super(
+      name === "stubrun"
+        ? `${shown} imports "${request}", which stubrun does not offer: its whole API is in "stubrun"`
+        : `${shown} imports "${request}", which is not installed where the file is: npm install ${name}`,
+    );
+    this.name = "PackageNotInstalledError";
+  }
+}
+
+function notInstalled(error: unknown, request: string, importer: string | undefined): unknown {
+  const bare = !/^(\.|\/|node:)/.test(request) && !path.isAbsolute(request) && !Module.isBuiltin(request);
+  if (!bare || !importer || !isLocal(importer) || (error as { code?: string })?.code !== "MODULE_NOT_FOUND") return error;
+  return new PackageNotInstalledError(request, importer);
+}
+
+/** The package a bare specifier names: `lodash/fp` is `lodash`, `@scope/pkg/sub` is `@scope/pkg`. */
+function packageName(request: string): string {
+  const parts = request.split("/");
+  return request.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
 }
 
 /** stubrun's own packages, when they are linked from a checkout rather than installed in node_modules. */
