@@ -135,3 +135,19 @@ export function appWorld(): AppWorld {
     },
   };
 }
+
+/** The fake clock's start in tests that use `withAppWorld`. */
+export const T0 = Date.parse("2031-01-01T00:00:00Z");
+
+/** A fresh AppWorld for each test, with jest's fake timers at `T0`; closed after it. */
+export function withAppWorld(use: (world: AppWorld) => void): void {
+  let world: AppWorld | undefined;
+  beforeEach(() => {
+    jest.useFakeTimers({ now: T0 });
+    use((world = appWorld()));
+  });
+  afterEach(() => {
+    world?.close();
+    jest.useRealTimers();
+  });
+}

@@ -1,7 +1,7 @@
 import type { AppOwner, CallListener } from "../src/apps/app-manager";
 import type { CallOutcome } from "../src/dispatcher/dispatcher";
 import { AppSummaries } from "../src/http/app-summary";
-import { appWorld, files, fn, manifest, type AppWorld } from "./app-fixtures";
+import { files, fn, manifest, withAppWorld, type AppWorld } from "./app-fixtures";
 
 /**
  * The AppManager on a fake dispatcher and a temp SQLite: what a client sees of its apps and
@@ -9,14 +9,7 @@ import { appWorld, files, fn, manifest, type AppWorld } from "./app-fixtures";
  */
 
 let world: AppWorld;
-beforeEach(() => {
-  jest.useFakeTimers({ now: Date.parse("2031-01-01T00:00:00Z") });
-  world = appWorld();
-});
-afterEach(() => {
-  world.close();
-  jest.useRealTimers();
-});
+withAppWorld((w) => (world = w));
 
 /** A client that keeps what it is told. */
 class Client implements CallListener, AppOwner {

@@ -1,18 +1,10 @@
 import { lookupFunction } from "../src/apps/lookup";
-import { appWorld, files, fn, manifest, type AppWorld } from "./app-fixtures";
+import { files, fn, manifest, T0, withAppWorld, type AppWorld } from "./app-fixtures";
 
 /** The one rule for APP (SPEC §3), as the apps API, web endpoints and lookup() use it. */
 
-const T0 = Date.parse("2031-01-01T00:00:00Z");
 let world: AppWorld;
-beforeEach(() => {
-  jest.useFakeTimers({ now: T0 });
-  world = appWorld();
-});
-afterEach(() => {
-  world.close();
-  jest.useRealTimers();
-});
+withAppWorld((w) => (world = w));
 
 const owner = { appOutput: () => undefined };
 

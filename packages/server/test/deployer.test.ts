@@ -1,17 +1,9 @@
-import { appWorld, files, fn, manifest, type AppWorld } from "./app-fixtures";
+import { files, fn, manifest, T0, withAppWorld, type AppWorld } from "./app-fixtures";
 
 /** The Deployer and serve's reloader on a temp SQLite and a fake dispatcher: versions, what changed, rollback. */
 
-const T0 = Date.parse("2031-01-01T00:00:00Z");
 let world: AppWorld;
-beforeEach(() => {
-  jest.useFakeTimers({ now: T0 });
-  world = appWorld();
-});
-afterEach(() => {
-  world.close();
-  jest.useRealTimers();
-});
+withAppWorld((w) => (world = w));
 
 describe("Deployer", () => {
   test("the first deploy creates the app at version 1; a redeploy with no change keeps it", () => {
