@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { BIN, runBin, writeFixture } from "./harness";
 import { TestHost, testWithTestHost } from "./test-host";
 
@@ -17,6 +17,26 @@ describe("a server listening beyond loopback", () => {
     lan?.destroy();
     homes.forEach((h) => fs.rmSync(h, { recursive: true, force: true }));
   });
+
+  /** `stubrun server --host HOST` with STUBRUN_TOKEN=s3cret on a fresh home, once it listens. */
+  async function startServerWithToken(host: string): Promise<{ home: string; server: ChildProcess; port: string }> {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-token-"));
+    homes.push(home);
+    const server = spawn(process.execPath, [BIN, "server", "--host", host, "--port", "0"], {
+      env: { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: "s3cret" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const port = await new Promise<string>((resolve, reject) => {
+      let log = "";
+      server.stderr.setEncoding("utf8").on("data", (d: string) => {
+        log += d;
+        const m = /listening on http:\/\/[^:]+:(\d+)/.exec(log);
+        if (m) resolve(m[1]);
+      });
+      server.once("exit", () => reject(new Error(log)));
+    });
+    return { home, server, port };
+  }
 
   /** The test host, made on first use (only tests that need it make it). */
   async function testHost(): Promise<TestHost> {
@@ -35,22 +55,8 @@ describe("a server listening beyond loopback", () => {
 
   testWithTestHost("answers clients elsewhere only with the token; clients on this machine read its token file", async () => {
     const elsewhere = await testHost();
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-token-"));
-    homes.push(home);
-    const server = spawn(process.execPath, [BIN, "server", "--host", "0.0.0.0", "--port", "0"], {
-      env: { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: "s3cret" },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const { home, server, port } = await startServerWithToken("0.0.0.0");
     try {
-      const port = await new Promise<string>((resolve, reject) => {
-        let log = "";
-        server.stderr.setEncoding("utf8").on("data", (d: string) => {
-          log += d;
-          const m = /listening on http:\/\/[^:]+:(\d+)/.exec(log);
-          if (m) resolve(m[1]);
-        });
-        server.once("exit", () => reject(new Error(log)));
-      });
       const remote = `http://${elsewhere.hostAddress}:${port}`;
       const base = { ...process.env, STUBRUN_HOME: home };
       // The client elsewhere: the real bin, run inside the test host.
@@ -93,22 +99,8 @@ class Nest {
       const elsewhere = await testHost();
       // "One LAN address" is this machine's end of the test host's veth.
       const host = bind.startsWith("one") ? elsewhere.hostAddress : "0.0.0.0";
-      const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-token-"));
-      homes.push(home);
-      const server = spawn(process.execPath, [BIN, "server", "--host", host, "--port", "0"], {
-        env: { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: "s3cret" },
-        stdio: ["ignore", "ignore", "pipe"],
-      });
+      const { home, server, port } = await startServerWithToken(host);
       try {
-        const port = await new Promise<string>((resolve, reject) => {
-          let log = "";
-          server.stderr.setEncoding("utf8").on("data", (d: string) => {
-            log += d;
-            const m = /listening on http:\/\/[^:]+:(\d+)/.exec(log);
-            if (m) resolve(m[1]);
-          });
-          server.once("exit", () => reject(new Error(log)));
-        });
         const remote = `http://${elsewhere.hostAddress}:${port}`;
         const r = await elsewhere.runBin([`${NESTED}::Nest.outer`, "--x", "41"], { env: { ...process.env, STUBRUN_HOME: home, STUBRUN_SERVER_URL: remote, STUBRUN_TOKEN: "s3cret" } });
         expect(r.stderr).not.toContain("Error");
