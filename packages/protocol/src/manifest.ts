@@ -45,6 +45,40 @@ export interface FunctionOptionsManifest {
    * `object` one carries the user's values, which the server never sends back to a client.
    */
   secrets?: SecretRef[];
+  /** The function's image (its own, else the stub's); none means plain Node with the app's packages. */
+  image?: ImageManifest;
+}
+
+/**
+ * An image: the worker's environment, described by steps in order. `npmInstall`, `env` and
+ * `runCommands` are built where the workers run, once per content; `files` steps carry files
+ * from the client (a folder kept by content hash, a "blob") that land in the code's folder at
+ * `path`, relative to the root of the upload.
+ */
+export interface ImageManifest {
+  steps: ImageStep[];
+}
+
+/** One step of an image. */
+export type ImageStep =
+  | { kind: "npmInstall"; packages: string[] }
+  | { kind: "env"; values: Record<string, string> }
+  | { kind: "runCommands"; commands: string[] }
+  | { kind: "files"; path: string; blob: string };
+
+/** A blob's name: the sha256 (hex) of its content in the tree format (see `tree-format.ts`). */
+export const BLOB_HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+/**
+ * An npm package the app's code needs, as installed where the CLI ran: its folder (without its
+ * own node_modules) is the blob `blob`, placed at `path` (relative to the upload's root, e.g.
+ * "node_modules/left-pad") so Node resolves it in the worker as it did on the client.
+ */
+export interface PackageRef {
+  name: string;
+  version: string;
+  path: string;
+  blob: string;
 }
 
 /** A secret as the manifest carries it: a stored secret by name, or values given in the code. */
@@ -76,9 +110,11 @@ export interface AppManifest {
   name?: string;
   /** Path of the entry module inside the upload. */
   entry: string;
-  /** Absolute directory on the client's machine from which bare imports resolve (same-machine servers). */
+  /** Absolute directory on the client's machine that the upload's paths were relative to (shown, never read). */
   projectRoot: string;
   functions: FunctionManifest[];
+  /** The npm packages the code imports, with what they depend on. */
+  packages?: PackageRef[];
 }
 
 export const APP_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
