@@ -24,6 +24,12 @@ export class ApiClient {
     return this.json<T>(await this.fetch(path, init));
   }
 
+  /** PUTs a body that is read as it is sent (an upload's bytes). */
+  async put<T>(path: string, body: AsyncIterable<Uint8Array>, length: number): Promise<T> {
+    const init = { method: "PUT", body, duplex: "half", headers: { "content-type": "application/octet-stream", "content-length": String(length) } };
+    return this.json<T>(await this.fetch(path, init as unknown as RequestInit));
+  }
+
   async delete<T>(path: string): Promise<T> {
     return this.json<T>(await this.fetch(path, { method: "DELETE" }));
   }

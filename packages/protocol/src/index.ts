@@ -16,3 +16,4 @@ export * from "./client-token";
 export * from "./process-alive";
 export * from "./daemon-files";
 export * from "./server-probe";
+export * from "./tree-format";

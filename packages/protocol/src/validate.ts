@@ -3,7 +3,7 @@ import type { Encoded } from "./codec";
 import { checkTimezone, parseCron, whyCronNeverFires } from "./cron";
 import { ProtocolError, type WireError } from "./errors";
 import { tooDeepMessage } from "./frames";
-import { APP_NAME_PATTERN, SECRET_KEY_PATTERN, SECRET_NAME_PATTERN, type AppManifest, type CodeFile, type FunctionManifest } from "./manifest";
+import { APP_NAME_PATTERN, BLOB_HASH_PATTERN, SECRET_KEY_PATTERN, SECRET_NAME_PATTERN, type AppManifest, type CodeFile, type FunctionManifest, type PackageRef } from "./manifest";
 import { isWithinDepth } from "./value-depth";
 import type { FromWorkerMessage } from "./worker-messages";
 
@@ -126,7 +126,22 @@ export function validateManifest(m: Obj): AppManifest {
   need(isSafeRelativePath(entry), `${where}: entry "${entry}" must be a relative path inside the upload`);
   need(Array.isArray(m.functions), `${where}: "functions" must be an array`);
   const functions = (m.functions as unknown[]).map(validateFunction);
-  return { name: m.name as string | undefined, entry, projectRoot: str(m, "projectRoot", where), functions };
+  const manifest: AppManifest = { name: m.name as string | undefined, entry, projectRoot: str(m, "projectRoot", where), functions };
+  if (m.packages !== undefined) manifest.packages = validatePackages(m.packages);
+  return manifest;
+}
+
+/** The packages an upload carries: each a blob placed at a path inside the upload. */
+function validatePackages(packages: unknown): PackageRef[] {
+  need(Array.isArray(packages), `manifest: "packages" must be an array`);
+  return (packages as unknown[]).map((p, i) => {
+    const where = `manifest.packages[${i}]`;
+    need(isObject(p), `${where} must be an object`);
+    const ref = { name: str(p, "name", where), version: str(p, "version", where), path: str(p, "path", where), blob: str(p, "blob", where) };
+    need(isSafeRelativePath(ref.path), `${where}: path "${ref.path}" must be relative and stay inside the upload`);
+    need(BLOB_HASH_PATTERN.test(ref.blob), `${where}: "blob" must be a blob hash (64 lowercase hex digits)`);
+    return ref;
+  });
 }
 
 function validateFunction(f: unknown, i: number): FunctionManifest {

@@ -8,8 +8,6 @@ export interface WorkerConfig {
   codeDir: string;
   /** Entry module, relative to `codeDir`. */
   entry: string;
-  /** Where bare imports resolve when the code directory has no node_modules. */
-  projectRoot: string;
   className: string;
   methodName: string;
 }

@@ -4,6 +4,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { AppManager } from "./apps/app-manager";
+import { BlobStore } from "./code/blob.store";
 import { CodeStore } from "./code/code.store";
 import { LocalDispatcher } from "./dispatcher/local-dispatcher";
 import { Access } from "./http/access";
@@ -94,7 +95,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     (appId, functionName, stream, data) => workerOutput.workerOutput(appId, functionName, stream, data),
     { limits, note: (appId, line) => recorder.note(appId, line) },
   );
-  const uploads = new AppUploads(codeStore, limits, secretsRepo);
+  const blobs = new BlobStore(path.join(options.home, "blobs"));
+  blobs.removeLeftoverStaging();
+  const uploads = new AppUploads(codeStore, limits, secretsRepo, blobs);
   const manager = new AppManager(appsRepo, versionsRepo, uploads, recorder, dispatcher, limits);
   workerOutput.attach(manager);
   const resolver = new AppResolver(appsRepo);
@@ -108,7 +111,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // HTTP and WebSocket on one port.
   const web = new WebEndpoints(resolver, manager, limits);
   const summaries = new AppSummaries(appsRepo, manager);
-  const httpContext = { summaries, resolver, manager, logs: logsRepo, deployer, access, calls: callsRepo, web, secrets: secretsRepo, limits };
+  const httpContext = { summaries, resolver, manager, logs: logsRepo, deployer, access, calls: callsRepo, web, secrets: secretsRepo, blobs, limits };
   const httpServer = createHttpServer(limits, (req, res) => handleHttp(req, res, httpContext));
   // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });

@@ -26,22 +26,15 @@ function parentIn(dir: string): ParentModule {
 const CLIENT_PACKAGES = new Set(["stubrun", "@stubrun/client"]);
 
 /**
- * Makes uploaded code resolve its imports as it did on the client: `stubrun` is always this
- * worker's own SDK (above), and anything the upload lacks (a bare package, a data file) resolves
- * from the file's original directory, which exists when the server runs on the client's machine.
+ * Makes uploaded code resolve `stubrun` to this worker's own SDK (above). Everything else
+ * resolves as Node does, inside the code's folder: the npm packages the app imports travel with
+ * it and sit in that folder's node_modules, so nothing is read from the client's disk.
  */
-export function installModuleResolution(codeDir: string, projectRoot: string): void {
+export function installModuleResolution(): void {
   const resolve = internals._resolveFilename;
   const workerDir = parentIn(__dirname);
   internals._resolveFilename = function (request, parent, isMain, options) {
     if (CLIENT_PACKAGES.has(request)) return resolve.call(this, "@stubrun/sdk", workerDir, false);
-    try {
-      return resolve.call(this, request, parent, isMain, options);
-    } catch (error) {
-      const from = parent?.filename;
-      if (!from || !from.startsWith(codeDir + path.sep)) throw error;
-      const originalDir = path.join(projectRoot, path.relative(codeDir, path.dirname(from)));
-      return resolve.call(this, request, parentIn(originalDir), false, options);
-    }
+    return resolve.call(this, request, parent, isMain, options);
   };
 }

@@ -1,5 +1,6 @@
 import { APP_NAME_PATTERN, serverUrlFromEnv, UsageError, type DeployResult, type FunctionManifest } from "@stubrun/protocol";
 import type { CommandModule } from "yargs";
+import { ApiClient } from "../api-client";
 import type { CliContext } from "../cli-context";
 import { loadAppUpload } from "../loader/load-app";
 import { connectOrStartServer } from "../run/server-client";
@@ -37,6 +38,7 @@ export function deployCommand(context: CliContext): CommandModule<object, Deploy
       const url = serverUrlFromEnv();
       const connection = await connectOrStartServer(url, context.home, status);
       try {
+        await upload.assets.upload(new ApiClient(url, context.home, status), status);
         const result = await connection.request<DeployResult>({ type: "app.deploy", manifest, files: upload.files });
         printDeploy(result, url);
       } finally {

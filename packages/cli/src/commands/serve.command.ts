@@ -1,5 +1,6 @@
 import { serverUrlFromEnv, UsageError } from "@stubrun/protocol";
 import type { CommandModule } from "yargs";
+import { ApiClient } from "../api-client";
 import type { CliContext } from "../cli-context";
 import { loadAppUpload } from "../loader/load-app";
 import { ServeReloader } from "../run/serve.reloader";
@@ -29,6 +30,11 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
       }
       const url = serverUrlFromEnv();
       const connection = await connectOrStartServer(url, context.home, status);
+      const api = new ApiClient(url, context.home, status);
+      await upload.assets.upload(api, status).catch((error: unknown) => {
+        connection.close();
+        throw error;
+      });
       // A refused app ends the command: the open connection would otherwise keep the process alive.
       const { appId } = await connection
         .request<{ appId: string }>({ type: "app.create", manifest: { ...upload.manifest, name: upload.stubNames[0] }, files: upload.files })
@@ -38,7 +44,7 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
         });
       process.stdout.write(`Serving app ${appId} from ${args.file}; its web endpoints:\n${describeFunctions(upload.manifest.functions, url, appId)}`);
       status.line("Watching its files for changes; press Ctrl-C to stop.");
-      const watcher = new ServeReloader(args.file, appId, connection, status, url);
+      const watcher = new ServeReloader(args.file, appId, connection, status, url, api);
       watcher.watch(upload.sources);
       let stopping = false;
       const code = await new Promise<number>((resolve) => {

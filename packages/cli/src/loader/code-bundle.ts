@@ -1,4 +1,4 @@
-import type { CodeFile } from "@stubrun/protocol";
+import type { CodeFile, PackageRef } from "@stubrun/protocol";
 import path from "node:path";
 import type { LoadedFile } from "./typescript.loader";
 
@@ -9,22 +9,28 @@ export interface CodeBundle {
   /** The entry module's path inside the bundle. */
   entry: string;
   files: CodeFile[];
+  /** The npm packages that travel with the code (see bundleApp). */
+  packages: PackageRef[];
 }
 
-/** Bundles the files the loader saw; `.ts` files are stored as `.js` so `require("./lib")` finds them. */
-export function bundleCode(entryFile: string, loaded: Iterable<LoadedFile>): CodeBundle {
+/**
+ * Bundles the files the loader saw; `.ts` files are stored as `.js` so `require("./lib")` finds
+ * them. The root holds them all, and `alsoUnder` too (where the packages' node_modules are).
+ */
+export function bundleCode(entryFile: string, loaded: Iterable<LoadedFile>, alsoUnder: string[] = []): CodeBundle {
   const files = [...loaded];
-  const root = commonDirectory(files.map((f) => path.dirname(f.absolutePath)));
+  const root = commonDirectory([...files.map((f) => path.dirname(f.absolutePath)), ...alsoUnder]);
   const toBundlePath = (absolutePath: string) =>
     path.relative(root, absolutePath).split(path.sep).join("/").replace(/\.(ts|tsx|mts)$/, ".js").replace(/\.cts$/, ".cjs");
   return {
     root,
     entry: toBundlePath(path.resolve(entryFile)),
     files: files.map((f) => ({ path: toBundlePath(f.absolutePath), code: f.compiled })),
+    packages: [],
   };
 }
 
-function commonDirectory(dirs: string[]): string {
+export function commonDirectory(dirs: string[]): string {
   return dirs.reduce((common, dir) => {
     while (common !== dir && !dir.startsWith(common + path.sep) && common !== path.dirname(common)) common = path.dirname(common);
     return common;

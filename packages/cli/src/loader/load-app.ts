@@ -2,7 +2,8 @@ import type { AppManifest, CodeFile } from "@stubrun/protocol";
 import { registry } from "@stubrun/sdk";
 import { ParamsReader } from "../run/entrypoint-params";
 import { buildManifest } from "../run/manifest.builder";
-import { bundleCode } from "./code-bundle";
+import { AppAssets } from "../upload/app-assets";
+import { bundleApp } from "../upload/app-bundle";
 import { TypeScriptLoader } from "./typescript.loader";
 
 /** A user's file, loaded and ready to upload as an app. */
@@ -13,6 +14,14 @@ export interface AppUpload {
   sources: string[];
   /** The names given to `new Stub()` in the file. */
   stubNames: string[];
+  /** The packages and files it carries, to upload before the app is made. */
+  assets: AppAssets;
+}
+
+/** An AppUpload printed as JSON by another process (bundle-main.ts). */
+export function uploadFromJson(text: string): AppUpload {
+  const parsed = JSON.parse(text) as Omit<AppUpload, "assets"> & { assets: Parameters<typeof AppAssets.from>[0] };
+  return { ...parsed, assets: AppAssets.from(parsed.assets) };
 }
 
 /** Loads `file` (and its local imports) and makes its manifest and code bundle. */
@@ -20,12 +29,14 @@ export function loadAppUpload(file: string): AppUpload {
   const loader = new TypeScriptLoader();
   loader.load(file);
   const params = new ParamsReader(loader.files.values());
-  const bundle = bundleCode(file, loader.files.values());
+  const assets = new AppAssets();
+  const bundle = bundleApp(file, loader.files.values(), assets);
   const stubNames = [...new Set(registry().stubs.map((s) => s.name).filter((n): n is string => !!n))];
   return {
     manifest: buildManifest(undefined, bundle, params),
     files: bundle.files,
     sources: [...loader.files.keys()],
     stubNames,
+    assets,
   };
 }

@@ -23,5 +23,7 @@ export function buildManifest(stub: Stub | undefined, bundle: CodeBundle, params
       });
     }
   }
-  return { name: stub?.name, entry: bundle.entry, projectRoot: bundle.root, functions };
+  const manifest: AppManifest = { name: stub?.name, entry: bundle.entry, projectRoot: bundle.root, functions };
+  if (bundle.packages.length > 0) manifest.packages = bundle.packages;
+  return manifest;
 }

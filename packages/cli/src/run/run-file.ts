@@ -1,6 +1,8 @@
 import { encodeValue, serverUrlFromEnv, UsageError, type ParamManifest } from "@stubrun/protocol";
 import { FunctionCall, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
-import { bundleCode } from "../loader/code-bundle";
+import { ApiClient } from "../api-client";
+import { AppAssets } from "../upload/app-assets";
+import { bundleApp } from "../upload/app-bundle";
 import { TypeScriptLoader } from "../loader/typescript.loader";
 import { ExitStatus, INTERRUPTED } from "../exit-status";
 import { Status } from "../status";
@@ -45,7 +47,9 @@ export async function runFile(options: RunOptions): Promise<void> {
   // Whatever ends the run (a refusal of the app, an error, success), the connection closes, so the process can exit.
   try {
     const stub = registry().stubOf(entrypoint.cls);
-    const bundle = bundleCode(file, loader.files.values());
+    const assets = new AppAssets();
+    const bundle = bundleApp(file, loader.files.values(), assets);
+    await assets.upload(new ApiClient(url, options.home, status), status);
     const { appId } = await connection.request<{ appId: string }>({
       type: "app.create",
       manifest: buildManifest(stub, bundle, params),

@@ -3,7 +3,8 @@ import type { ServerConnection } from "@stubrun/sdk";
 import { watch, type FSWatcher } from "chokidar";
 import { execFile } from "node:child_process";
 import { describeFunctions } from "../commands/deploy.command";
-import type { AppUpload } from "../loader/load-app";
+import type { ApiClient } from "../api-client";
+import { uploadFromJson, type AppUpload } from "../loader/load-app";
 import type { Status } from "../status";
 
 /** How long to wait for a burst of file changes (an editor's save) to settle before reloading. */
@@ -27,6 +28,8 @@ export class ServeReloader {
     private readonly connection: ServerConnection,
     private readonly status: Status,
     private readonly url: string,
+    /** Uploads the packages and files a new version carries. */
+    private readonly api: ApiClient,
   ) {
     this.watcher.on("all", () => this.changed());
     this.watcher.on("error", (error) => process.stderr.write(`Watching ${this.file}'s files: ${(error as Error).message}\n`));
@@ -63,6 +66,7 @@ export class ServeReloader {
     }
     this.watch(upload.sources);
     try {
+      await upload.assets.upload(this.api, this.status);
       const result = await this.connection.request<DeployResult>({
         type: "app.update",
         appId: this.appId,
@@ -83,7 +87,7 @@ function freshUpload(file: string): Promise<AppUpload> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [require.resolve("../loader/bundle-main"), file], { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) return reject(new Error(stderr.trim() || error.message));
-      resolve(JSON.parse(stdout) as AppUpload);
+      resolve(uploadFromJson(stdout));
     });
   });
 }

@@ -168,7 +168,7 @@ export class AppManager {
     app.activeCalls.add(callId);
     this.recorder.started(callId, appId, functionName);
     this.dispatcher.enqueue(
-      { callId, appId, fn, args, code: { dir: code.codeDir, entry: code.manifest.entry, projectRoot: code.manifest.projectRoot } },
+      { callId, appId, fn, args, code: { dir: code.codeDir, entry: code.manifest.entry } },
       {
         output: (stream, data) => {
           this.recorder.output(appId, callId, functionName, stream, data);
@@ -244,7 +244,7 @@ export class AppManager {
 
   /** Starts the `keepWarm` workers of each function, so they are ready before the first call. */
   private warmUp(record: AppRecord): void {
-    const code = { dir: record.codeDir, entry: record.manifest.entry, projectRoot: record.manifest.projectRoot };
+    const code = { dir: record.codeDir, entry: record.manifest.entry };
     for (const fn of record.manifest.functions) {
       if (fn.options.keepWarm > 0) this.dispatcher.keepWarm(record.id, fn, code);
     }

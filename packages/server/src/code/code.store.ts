@@ -3,9 +3,19 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
+/** A stored blob (a package, files an image adds) that lands in a code folder at `path` ("" for its root). */
+export interface CodeLayer {
+  path: string;
+  blob: string;
+  /** The blob's folder in the blob store. */
+  dir: string;
+}
+
 /**
- * Uploaded code, kept by content hash under `$STUBRUN_HOME/code/<hash>/`. A directory never
- * changes once written, so a running version's code never changes under it.
+ * Uploaded code, kept by content hash under `$STUBRUN_HOME/code/<hash>/`, with the packages and
+ * files the app carries linked in beside it (hard links to the blob store: nothing is copied),
+ * so Node resolves and reads in the worker as it did on the client. A directory never changes
+ * once written, so a running version's code never changes under it.
  */
 export class CodeStore {
   constructor(private readonly root: string) {}
@@ -29,9 +39,9 @@ export class CodeStore {
     return this.root;
   }
 
-  /** Stores the files (once per content) and returns their directory. */
-  put(files: CodeFile[]): string {
-    const dir = path.join(this.root, contentHash(files).slice(0, 32));
+  /** Stores the files with their layers (once per content) and returns their directory. */
+  put(files: CodeFile[], layers: CodeLayer[] = []): string {
+    const dir = path.join(this.root, codeFolderHash(files, layers).slice(0, 32));
     if (fs.existsSync(dir)) {
       touch(dir); // in use again: retention measures a folder's age from its last upload
       return dir;
@@ -45,6 +55,7 @@ export class CodeStore {
       }
       // Uploads are compiled to CommonJS, whatever the user's package.json says.
       fs.writeFileSync(path.join(staging, "package.json"), '{ "type": "commonjs" }\n');
+      for (const layer of layers) linkTree(layer.dir, path.join(staging, ...layer.path.split("/").filter(Boolean)));
       fs.renameSync(staging, dir);
     } catch (error) {
       // Nothing half-written stays behind, whatever failed (a full disk, a name too long).
@@ -52,6 +63,42 @@ export class CodeStore {
       if (!fs.existsSync(dir)) throw error;
     }
     return dir;
+  }
+}
+
+/** The name of a code folder: its code's hash, and what its layers put where. */
+function codeFolderHash(files: CodeFile[], layers: CodeLayer[]): string {
+  const code = contentHash(files);
+  if (layers.length === 0) return code; // as before layers existed: stored code keeps its folder
+  const hash = createHash("sha256").update(code);
+  for (const layer of layers) hash.update(`\n${Buffer.byteLength(layer.path)}:${layer.path}:${layer.blob}`);
+  return hash.digest("hex");
+}
+
+/**
+ * Links every file of `from` into `to` (hard links; a copy where the file system refuses), and
+ * recreates its symbolic links. What is there already stays: code wins over a package's file,
+ * and an earlier layer over a later one.
+ */
+function linkTree(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true });
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    const target = path.join(to, entry.name);
+    if (entry.isDirectory()) {
+      if (fs.lstatSync(target, { throwIfNoEntry: false })?.isSymbolicLink()) continue;
+      linkTree(source, target);
+    } else if (fs.lstatSync(target, { throwIfNoEntry: false })) {
+      continue;
+    } else if (entry.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(source), target);
+    } else {
+      try {
+        fs.linkSync(source, target);
+      } catch {
+        fs.copyFileSync(source, target);
+      }
+    }
   }
 }
 

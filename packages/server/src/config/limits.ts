@@ -51,6 +51,10 @@ export interface ServerLimits {
    * version refers to any more. Deployed apps and their versions are never removed. @default 7
    */
   retentionDays: number;
+  /** Largest upload of an npm package or of the files an image adds (`PUT /api/blobs/HASH`), in bytes. @default 2 GiB */
+  maxBlobBytes: number;
+  /** Most files and links in one such upload. @default 200000 */
+  maxBlobEntries: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -74,6 +78,8 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   requestTimeoutMs: 30_000,
   maxWebRequestsPerApp: 256,
   retentionDays: 7,
+  maxBlobBytes: 2 * 1024 * 1024 * 1024,
+  maxBlobEntries: 200_000,
 });
 
 /** The file holding the server's configuration in `$STUBRUN_HOME`. */

@@ -6,7 +6,7 @@ export interface CallRequest {
   appId: string;
   fn: FunctionManifest;
   /** Where the app's code is, and how to load it. */
-  code: { dir: string; entry: string; projectRoot: string };
+  code: { dir: string; entry: string };
   args: Encoded[];
 }
 

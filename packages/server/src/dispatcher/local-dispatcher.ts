@@ -271,7 +271,7 @@ export class LocalDispatcher implements Dispatcher {
       exit: (worker, description) => this.onExit(worker, description),
     };
     const worker = this.startWorkerProcess(
-      { workerId, codeDir: code.dir, entry: code.entry, projectRoot: code.projectRoot, className: fn.className, methodName: fn.methodName },
+      { workerId, codeDir: code.dir, entry: code.entry, className: fn.className, methodName: fn.methodName },
       env,
       events,
       { memoryMb: this.limits.workerMemoryMb },

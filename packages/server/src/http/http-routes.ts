@@ -14,6 +14,9 @@ import { unknownApp, type AppResolver } from "../apps/app-resolver";
 import type { AppSummaries } from "./app-summary";
 import { followLogs, omittedReason } from "./log-follower";
 import { handleSecrets } from "./secrets-routes";
+import { handleBlobs } from "./blobs-routes";
+import { json } from "./http-json";
+import type { BlobStore } from "../code/blob.store";
 import type { SecretsRepository } from "../state/secrets.repository";
 
 export interface HttpContext {
@@ -26,7 +29,8 @@ export interface HttpContext {
   calls: CallsRepository;
   web: WebEndpoints;
   secrets: SecretsRepository;
-  limits: Pick<ServerLimits, "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs" | "maxBodyBytes">;
+  blobs: BlobStore;
+  limits: Pick<ServerLimits, "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs" | "maxBodyBytes" | "maxBlobBytes" | "maxBlobEntries">;
 }
 
 /**
@@ -41,6 +45,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   if (parts[0] === "web" && parts.length === 3) return ctx.web.handle(req, res, url, parts[1], parts[2]);
   if (refusedHttp(req, res, ctx.access, parts)) return; // Host, Origin and credential: see access.ts
   if (parts[0] === "api" && parts[1] === "secrets") return handleSecrets(req, res, parts, ctx.secrets, ctx.limits.maxBodyBytes);
+  if (parts[0] === "api" && parts[1] === "blobs") return handleBlobs(req, res, parts, ctx.blobs, ctx.limits);
   // The APP part of /api/apps/APP/... and /apps/APP becomes ":app".
   const appAt = parts[0] === "api" && parts[1] === "apps" ? 2 : parts[0] === "apps" ? 1 : -1;
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;
@@ -137,7 +142,3 @@ function html(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
-  res.end(JSON.stringify(body));
-}

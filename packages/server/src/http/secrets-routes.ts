@@ -1,6 +1,7 @@
 import { SECRET_KEY_PATTERN, SECRET_NAME_PATTERN } from "@stubrun/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SecretsRepository } from "../state/secrets.repository";
+import { json, readBody } from "./http-json";
 
 /**
  * The secrets API the `secret` commands use, behind the full token (a worker's app credential
@@ -37,31 +38,4 @@ export async function handleSecrets(req: IncomingMessage, res: ServerResponse, p
   }
   const { created } = secrets.put(name, values as Record<string, string>, body.force === true);
   json(res, 200, { name, keys: entries.map(([k]) => k), created });
-}
-
-/** The JSON object body, or why it cannot be read (a message that never quotes the body). */
-function readBody(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown> | string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBytes) chunks.push(chunk);
-    });
-    req.on("error", () => resolve("the request body was cut off"));
-    req.on("end", () => {
-      if (size > maxBytes) return resolve(`the body is over ${maxBytes} bytes`);
-      try {
-        const value = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
-        resolve(typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : "the body must be a JSON object");
-      } catch {
-        resolve("the body is not valid JSON");
-      }
-    });
-  });
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
-  res.end(JSON.stringify(body));
 }

@@ -1,0 +1,45 @@
+import { BLOB_HASH_PATTERN } from "@stubrun/protocol";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { BlobRefusedError, type BlobStore } from "../code/blob.store";
+import type { ServerLimits } from "../config/limits";
+import { json, readBody } from "./http-json";
+
+/**
+ * The blobs API the CLI uploads an app's packages and files with, behind the full token:
+ * `POST /api/blobs/missing` with `{ hashes }` answers which the server lacks; `PUT /api/blobs/HASH`
+ * with the tree's bytes stores one, checked against its hash as it arrives.
+ */
+export async function handleBlobs(
+  req: IncomingMessage,
+  res: ServerResponse,
+  parts: string[],
+  blobs: BlobStore,
+  limits: Pick<ServerLimits, "maxBodyBytes" | "maxBlobBytes" | "maxBlobEntries">,
+): Promise<void> {
+  if (parts.length === 3 && parts[2] === "missing") {
+    if (req.method !== "POST") return json(res, 405, { error: "use POST /api/blobs/missing with { hashes: [...] }" });
+    const body = await readBody(req, limits.maxBodyBytes);
+    if (typeof body === "string") return json(res, 400, { error: body });
+    const hashes = body.hashes;
+    if (!Array.isArray(hashes) || !hashes.every((h) => typeof h === "string" && BLOB_HASH_PATTERN.test(h))) {
+      return json(res, 400, { error: `the body needs "hashes": an array of blob hashes (64 lowercase hex digits)` });
+    }
+    return json(res, 200, { missing: blobs.missing(hashes as string[]) });
+  }
+  const hash = parts[2];
+  if (parts.length !== 3 || !BLOB_HASH_PATTERN.test(hash)) return json(res, 400, { error: "a blob's path is /api/blobs/HASH, HASH being 64 lowercase hex digits" });
+  if (req.method !== "PUT") return json(res, 405, { error: `use PUT /api/blobs/${hash} with the tree's bytes` });
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limits.maxBlobBytes) {
+    return json(res, 413, { error: `the upload of ${declared} bytes is over the limit of ${limits.maxBlobBytes} bytes (limits.maxBlobBytes in the server's config.json)` });
+  }
+  try {
+    await blobs.receive(hash, req, { maxBlobBytes: limits.maxBlobBytes, maxEntries: limits.maxBlobEntries, maxEntryBytes: limits.maxBlobBytes });
+  } catch (error) {
+    if (!(error instanceof BlobRefusedError)) throw error;
+    // The rest of the body is not read: close the connection once answered.
+    res.setHeader("connection", "close");
+    return json(res, 400, { error: error.message });
+  }
+  json(res, 200, { blob: hash, stored: true });
+}
