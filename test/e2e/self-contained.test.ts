@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { withTestServer, type TestServer } from "./harness";
+import os from "node:os";
+import { BIN, runBin, withTestServer, type TestServer } from "./harness";
 import { lookupProgram, npmProject } from "./npm-project";
+import { TestHost, testWithTestHost } from "./test-host";
 
 /**
  * Issue 9, "an app is self-contained" (SPEC §2): a deployed app keeps working when the folder it
@@ -94,4 +96,45 @@ describe("a self-contained app", () => {
     expect(fs.readdirSync(path.join(server.home, "blobs")).filter((name) => name.startsWith("0000") || name.startsWith("1111") || name.includes(".tmp-"))).toEqual([]);
     expect((await server.api("/api/apps")).status).toBe(200);
   });
+
+  testWithTestHost("on a server on another host: deployed with STUBRUN_TOKEN, the folder deleted, called from this machine", async () => {
+    const host = await TestHost.create();
+    const serverHome = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-remote-server-"));
+    const clientHome = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-remote-client-"));
+    try {
+      const remote = host.run(process.execPath, [BIN, "server", "--host", host.nsAddress, "--port", "0"], {
+        env: { PATH: process.env.PATH, HOME: serverHome, STUBRUN_HOME: serverHome, STUBRUN_TOKEN: "remote-s3cret" },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      const port = await new Promise<string>((resolve, reject) => {
+        let log = "";
+        remote.stderr!.setEncoding("utf8").on("data", (d: string) => {
+          log += d;
+          const m = /listening on http:\/\/[^:]+:(\d+)/.exec(log);
+          if (m) resolve(m[1]);
+        });
+        remote.once("exit", () => reject(new Error(log)));
+      });
+      const env = { ...process.env, STUBRUN_HOME: clientHome, STUBRUN_SERVER_URL: `http://${host.nsAddress}:${port}`, STUBRUN_TOKEN: "remote-s3cret" };
+      const project = npmProject("self-contained-remote", {
+        "src/app.ts": APP.replace('"self-contained"', '"self-contained-remote"'),
+        "src/rates.json": JSON.stringify({ eur: 2 }),
+        "src/data/note.txt": "remote note\n",
+      });
+      const deployed = await runBin(["deploy", "src/app.ts"], { cwd: project, env });
+      expect(deployed.stderr).toMatch(/Uploading \d+ package folder/);
+      expect(deployed.code).toBe(0);
+      fs.rmSync(project, { recursive: true, force: true });
+
+      const program = lookupProgram("self-contained-remote", "Shop.quote", [5]);
+      const called = await run(program, env, path.dirname(program));
+      expect(called.stderr).toBe("");
+      expect(JSON.parse(JSON.parse(called.stdout))).toEqual({ padded: "00000010", same: true, note: "remote note" });
+      fs.rmSync(path.dirname(program), { recursive: true, force: true });
+    } finally {
+      host.destroy();
+      fs.rmSync(serverHome, { recursive: true, force: true });
+      fs.rmSync(clientHome, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
