@@ -35,11 +35,17 @@ export function collectPackages(files: Iterable<LoadedFile>): LocalPackage[] {
     const location = nestedUnder && isInside(at, nestedUnder.realDir) ? path.join(nestedUnder.location, path.relative(nestedUnder.realDir, at)) : at;
     if (!found.has(location) && !queue.some((q) => q.location === location)) queue.push({ name, location });
   };
-  for (const file of files) {
+  const local = [...files];
+  for (const file of local) {
     for (const [, request] of file.compiled.matchAll(BARE_REQUIRE)) {
       if (Module.isBuiltin(request) || path.isAbsolute(request)) continue;
       want(packageName(request), path.dirname(file.absolutePath));
     }
+  }
+  // What loading actually required, undeclared dependencies included (a package that relies on
+  // npm's hoisting works on the client, so it must work in the worker).
+  for (const dir of packagesLoadedBy(local.map((f) => f.absolutePath))) {
+    if (!found.has(dir) && !queue.some((q) => q.location === dir)) queue.push({ name: path.basename(dir), location: dir });
   }
   for (let next = queue.shift(); next; next = queue.shift()) {
     const realDir = fs.realpathSync(next.location);
@@ -50,6 +56,41 @@ export function collectPackages(files: Iterable<LoadedFile>): LocalPackage[] {
     for (const dep of Object.keys(deps)) want(dep, realDir, pkg);
   }
   return [...found.values()].sort((a, b) => (a.location < b.location ? -1 : 1));
+}
+
+/**
+ * The package folders of every module that the given files required, directly or through other
+ * modules (Node's module tree, as loading left it). The walk goes through the user's files and
+ * npm packages only: stubrun's own modules (what `stubrun` resolves to) are a dead end.
+ */
+function packagesLoadedBy(filenames: string[]): Set<string> {
+  const local = new Set(filenames);
+  const dirs = new Set<string>();
+  const seen = new Set<Module>();
+  const pending = filenames.map((f) => require.cache[f]).filter((m): m is Module => m !== undefined);
+  for (let mod = pending.pop(); mod; mod = pending.pop()) {
+    if (seen.has(mod)) continue;
+    seen.add(mod);
+    for (const child of mod.children) {
+      const dir = local.has(child.filename) ? undefined : packageDirOf(child.filename);
+      if (dir === undefined && !local.has(child.filename)) continue;
+      if (dir !== undefined) {
+        if (isStubrun(String(readPackageJson(dir).name))) continue;
+        dirs.add(dir);
+      }
+      pending.push(child);
+    }
+  }
+  return dirs;
+}
+
+/** `/p/node_modules/@scope/name` for a file anywhere inside that package; undefined outside node_modules. */
+function packageDirOf(file: string): string | undefined {
+  const parts = file.split(path.sep);
+  const at = parts.lastIndexOf("node_modules");
+  if (at < 0 || at + 1 >= parts.length - 1) return undefined;
+  const end = parts[at + 1].startsWith("@") ? at + 3 : at + 2;
+  return parts.slice(0, end).join(path.sep);
 }
 
 /** The folder that holds the outermost node_modules of a package's location: the upload's root must include it. */
