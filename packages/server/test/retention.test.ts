@@ -77,7 +77,7 @@ describe("Retention", () => {
 
     const swept = await new Retention(db, path.join(home, "code"), 7, undefined, () => NOW).sweep();
 
-    expect(swept).toEqual({ apps: 2, calls: 4, logs: 5_003, codeDirs: 3 });
+    expect(swept).toEqual({ apps: 2, calls: 4, logs: 5_003, codeDirs: 3, blobs: 0 });
     expect(rows("old")).toEqual([0, 0, 0, 0]);
     expect(rows("old-versioned")).toEqual([0, 0, 0, 0]);
     expect(rows("recent")).toEqual([1, 0, 2, 3]);
@@ -90,7 +90,7 @@ describe("Retention", () => {
     addApp("deployed", "deployed", NOW - 400 * DAY); // a stopped_at left from before a redeploy
     ageCode(48);
     const swept = await new Retention(db, path.join(home, "code"), 1, undefined, () => NOW + 1000 * DAY).sweep();
-    expect(swept).toEqual({ apps: 0, calls: 0, logs: 0, codeDirs: 0 });
+    expect(swept).toEqual({ apps: 0, calls: 0, logs: 0, codeDirs: 0, blobs: 0 });
     expect(rows("deployed")).toEqual([1, 1, 2, 3]);
   });
 
@@ -119,7 +119,33 @@ describe("Retention", () => {
     retention.start();
     for (let i = 0; i < 100 && lines.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     await retention.close();
-    expect(lines).toEqual(["retention: removed 1 app(s) stopped over 7 day(s) ago (2 calls, 3 log entries) and 1 unused code folder(s)"]);
+    expect(lines).toEqual(["retention: removed 1 app(s) stopped over 7 day(s) ago (2 calls, 3 log entries), 1 unused code folder(s) and 0 unused package or file set(s)"]);
     expect(rows("old")).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe("blobs (packages and added files)", () => {
+  /** A blob folder with one file, stored `hoursAgo`; linked into a code folder of `app` when given. */
+  function addBlob(hash: string, hoursAgo: number, app?: AppRecord): string {
+    const dir = path.join(home, "blobs", hash);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "index.js"), "module.exports = 1;\n");
+    if (app) {
+      fs.mkdirSync(path.join(app.codeDir, "node_modules", hash), { recursive: true });
+      fs.linkSync(path.join(dir, "index.js"), path.join(app.codeDir, "node_modules", hash, "index.js"));
+    }
+    const then = new Date(Date.now() - hoursAgo * 3_600_000);
+    fs.utimesSync(dir, then, then);
+    return dir;
+  }
+
+  test("go once no code folder links them and they are over an hour old; linked and fresh ones stay", async () => {
+    const deployed = addApp("deployed-app", "deployed", null);
+    const used = addBlob("a".repeat(64), 5, deployed);
+    const unused = addBlob("b".repeat(64), 5);
+    const fresh = addBlob("c".repeat(64), 0);
+    const swept = await new Retention(db, path.join(home, "code"), 7, undefined, () => NOW).sweep();
+    expect(swept.blobs).toBe(1);
+    expect([fs.existsSync(used), fs.existsSync(unused), fs.existsSync(fresh)]).toEqual([true, false, true]);
   });
 });

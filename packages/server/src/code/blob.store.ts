@@ -59,7 +59,7 @@ export class BlobStore {
     return done;
   }
 
-  /** Removes staging folders a killed server left behind (call it holding the home's lock). */
+    /** Removes staging folders a killed server left behind (call it holding the home's lock). */
   removeLeftoverStaging(): void {
     for (const name of safeReaddir(this.root)) {
       if (/\.tmp-\d+-\d+$/.test(name)) fs.rmSync(path.join(this.root, name), { recursive: true, force: true });
@@ -137,4 +137,43 @@ function safeReaddir(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Removes the blobs no code folder uses and that were stored before `storedBefore` (ms): code
+ * folders hard-link a blob's files, so a blob whose every file has one link is used by none.
+ * A blob with no file of its own (only links, or empty) is kept. Returns how many went.
+ */
+export function removeUnusedBlobs(root: string, storedBefore: number): number {
+  let removed = 0;
+  for (const name of safeReaddir(root)) {
+    if (!BLOB_HASH_PATTERN.test(name)) continue;
+    const dir = path.join(root, name);
+    try {
+      if (fs.statSync(dir).mtimeMs > storedBefore || !hasOnlyUnlinkedFiles(dir)) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+      removed++;
+    } catch {
+      // gone already, or not readable: try again next sweep
+    }
+  }
+  return removed;
+}
+
+/** True when the folder holds files and none of them is linked from elsewhere. */
+function hasOnlyUnlinkedFiles(dir: string): boolean {
+  let files = 0;
+  const walk = (at: string): boolean => {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, entry.name);
+      if (entry.isDirectory()) {
+        if (!walk(full)) return false;
+      } else if (entry.isFile()) {
+        files++;
+        if (fs.statSync(full).nlink > 1) return false;
+      }
+    }
+    return true;
+  };
+  return walk(dir) && files > 0;
 }

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { removeUnusedBlobs } from "../code/blob.store";
 import type { StateDatabase } from "./database";
 
 const DAY_MS = 86_400_000;
@@ -15,11 +16,13 @@ export interface RetentionSweep {
   calls: number;
   logs: number;
   codeDirs: number;
+  blobs: number;
 }
 
 /**
  * Cleans up what nothing needs any more: the calls, logs, versions and row of each app stopped
- * more than `retentionDays` ago, then code folders no app or version refers to. Deployed apps
+ * more than `retentionDays` ago, then code folders no app or version refers to, then the blobs
+ * (packages, added files) no code folder links. Deployed apps
  * (failed ones included) and their versions are never touched. Runs at start and every hour.
  */
 export class Retention {
@@ -52,8 +55,8 @@ export class Retention {
   private run(): Promise<RetentionSweep | undefined> {
     this.sweeping ??= this.sweep()
       .then((done) => {
-        if (done.apps + done.codeDirs > 0) {
-          this.log(`retention: removed ${done.apps} app(s) stopped over ${this.retentionDays} day(s) ago (${done.calls} calls, ${done.logs} log entries) and ${done.codeDirs} unused code folder(s)`);
+        if (done.apps + done.codeDirs + done.blobs > 0) {
+          this.log(`retention: removed ${done.apps} app(s) stopped over ${this.retentionDays} day(s) ago (${done.calls} calls, ${done.logs} log entries), ${done.codeDirs} unused code folder(s) and ${done.blobs} unused package or file set(s)`);
         }
         return done;
       })
@@ -67,7 +70,7 @@ export class Retention {
 
   /** One sweep; resolves with what it removed. */
   async sweep(): Promise<RetentionSweep> {
-    const done: RetentionSweep = { apps: 0, calls: 0, logs: 0, codeDirs: 0 };
+    const done: RetentionSweep = { apps: 0, calls: 0, logs: 0, codeDirs: 0, blobs: 0 };
     const cutoff = this.now() - this.retentionDays * DAY_MS;
     const expired = this.db.prepare("SELECT id FROM apps WHERE state = 'stopped' AND stopped_at IS NOT NULL AND stopped_at < ? LIMIT 100");
     const deleteLogs = this.db.prepare(`DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE app_id = ? LIMIT ${CHUNK})`);
@@ -89,6 +92,8 @@ export class Retention {
       }
     }
     if (!this.closed) done.codeDirs = this.removeUnusedCode();
+    // Packages and added files live in blobs/ beside code/; once no code folder links them, they go too.
+    if (!this.closed) done.blobs = removeUnusedBlobs(path.join(path.dirname(this.codeRoot), "blobs"), Date.now() - CODE_GRACE_MS);
     return done;
   }
 
