@@ -64,4 +64,24 @@ describe("CodeStore", () => {
     expect(() => store.put(conflict)).toThrow();
     expect(fs.readdirSync(root)).toEqual([]);
   });
+
+  test("layers: a package's files are hard links at their path, the code wins over a layer, and where they land names the folder", () => {
+    const blob = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-layer-"));
+    try {
+      fs.writeFileSync(path.join(blob, "index.js"), "module.exports = 1;");
+      fs.writeFileSync(path.join(blob, "main.js"), "from the layer");
+      fs.symlinkSync("index.js", path.join(blob, "alias.js"));
+      const store = new CodeStore(path.join(root, "code"));
+      const files = [{ path: "main.js", code: "from the code" }];
+      const dir = store.put(files, [{ path: "node_modules/pkg", blob: "b".repeat(64), dir: blob }, { path: "", blob: "b".repeat(64), dir: blob }]);
+      expect(fs.statSync(path.join(dir, "node_modules/pkg/index.js")).ino).toBe(fs.statSync(path.join(blob, "index.js")).ino);
+      expect(fs.readlinkSync(path.join(dir, "node_modules/pkg/alias.js"))).toBe("index.js");
+      expect(fs.readFileSync(path.join(dir, "main.js"), "utf8")).toBe("from the code");
+      expect(fs.readFileSync(path.join(dir, "index.js"), "utf8")).toBe("module.exports = 1;");
+      expect(store.put(files, [{ path: "node_modules/other", blob: "b".repeat(64), dir: blob }])).not.toBe(dir);
+      expect(store.put(files)).not.toBe(dir);
+    } finally {
+      fs.rmSync(blob, { recursive: true, force: true });
+    }
+  });
 });
