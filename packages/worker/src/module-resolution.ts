@@ -29,8 +29,9 @@ const CLIENT_PACKAGES = new Set(["stubrun", "@stubrun/client"]);
  * Makes uploaded code resolve its imports as it did on the client: `stubrun` is always this
  * worker's own SDK (above), and anything the upload lacks (a bare package, a data file) resolves
  * from the file's original directory, which exists when the server runs on the client's machine.
+ * A bare import the code's folder cannot resolve falls back to the function's image first.
  */
-export function installModuleResolution(codeDir: string, projectRoot: string): void {
+export function installModuleResolution(codeDir: string, projectRoot: string, imageDir?: string): void {
   const resolve = internals._resolveFilename;
   const workerDir = parentIn(__dirname);
   internals._resolveFilename = function (request, parent, isMain, options) {
@@ -38,6 +39,15 @@ export function installModuleResolution(codeDir: string, projectRoot: string): v
     try {
       return resolve.call(this, request, parent, isMain, options);
     } catch (error) {
+      // The image's packages (SPEC §2 Images): its node_modules alone, not the folders above it.
+      if (imageDir !== undefined && !request.startsWith(".") && !path.isAbsolute(request)) {
+        const image = { id: imageDir, filename: path.join(imageDir, "__stubrun_resolve__.js"), paths: [path.join(imageDir, "node_modules")] };
+        try {
+          return resolve.call(this, request, image, false, options);
+        } catch {
+          // not in the image either: the fallback below, then the original error
+        }
+      }
       const from = parent?.filename;
       if (!from || !from.startsWith(codeDir + path.sep)) throw error;
       const originalDir = path.join(projectRoot, path.relative(codeDir, path.dirname(from)));

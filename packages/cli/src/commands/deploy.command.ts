@@ -2,6 +2,7 @@ import { APP_NAME_PATTERN, serverUrlFromEnv, UsageError, type DeployResult, type
 import type { CommandModule } from "yargs";
 import type { CliContext } from "../cli-context";
 import { loadAppUpload } from "../loader/load-app";
+import { buildImages } from "../run/image-builds";
 import { connectOrStartServer } from "../run/server-client";
 import { Status } from "../status";
 
@@ -37,6 +38,7 @@ export function deployCommand(context: CliContext): CommandModule<object, Deploy
       const url = serverUrlFromEnv();
       const connection = await connectOrStartServer(url, context.home, status);
       try {
+        await buildImages(connection, manifest, status);
         const result = await connection.request<DeployResult>({ type: "app.deploy", manifest, files: upload.files });
         printDeploy(result, url);
       } finally {

@@ -7,6 +7,7 @@ import { Status } from "../status";
 import { formatEntrypointHelp, parseEntrypointArgs } from "./entrypoint-options";
 import { ParamsReader } from "./entrypoint-params";
 import { resolveEntrypoint, type Entrypoint } from "./entrypoint.resolver";
+import { buildImages } from "./image-builds";
 import { buildManifest } from "./manifest.builder";
 import { connectOrStartServer } from "./server-client";
 import { parseTarget } from "./target";
@@ -46,9 +47,11 @@ export async function runFile(options: RunOptions): Promise<void> {
   try {
     const stub = registry().stubOf(entrypoint.cls);
     const bundle = bundleCode(file, loader.files.values());
+    const manifest = buildManifest(stub, bundle, params);
+    await buildImages(connection, manifest, status);
     const { appId } = await connection.request<{ appId: string }>({
       type: "app.create",
-      manifest: buildManifest(stub, bundle, params),
+      manifest,
       files: bundle.files,
       detach: options.detach,
     });

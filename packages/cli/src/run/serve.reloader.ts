@@ -5,6 +5,7 @@ import { execFile } from "node:child_process";
 import { describeFunctions } from "../commands/deploy.command";
 import type { AppUpload } from "../loader/load-app";
 import type { Status } from "../status";
+import { buildImages } from "./image-builds";
 
 /** How long to wait for a burst of file changes (an editor's save) to settle before reloading. */
 const SETTLE_MS = 150;
@@ -63,6 +64,7 @@ export class ServeReloader {
     }
     this.watch(upload.sources);
     try {
+      await buildImages(this.connection, upload.manifest, this.status);
       const result = await this.connection.request<DeployResult>({
         type: "app.update",
         appId: this.appId,

@@ -1,4 +1,6 @@
-import { RequestRefusedError, type AppManifest, type CodeFile } from "@stubrun/protocol";
+import { imageBuildSteps, RequestRefusedError, type AppManifest, type CodeFile } from "@stubrun/protocol";
+import { imageHash, shortImageHash } from "../images/image-hash";
+import type { ImageStore } from "../images/image-store";
 import type { CodeStore } from "../code/code.store";
 import { checkManifestLimits, type OptionLimits } from "./manifest-limits";
 import { checkUploadFiles } from "./upload-files";
@@ -11,6 +13,8 @@ export class AppUploads {
     private readonly limits: OptionLimits,
     /** Where named secrets are looked up: an upload that names a missing one is refused. */
     private readonly secrets?: Pick<SecretsRepository, "missing">,
+    /** Where built images are: an upload whose image is not built is refused. */
+    private readonly images?: Pick<ImageStore, "isBuilt">,
   ) {}
 
   /** Checks an upload and stores its code; returns the code's directory. */
@@ -26,7 +30,22 @@ export class AppUploads {
     checkManifestLimits(manifest, this.limits);
     checkUploadFiles(files);
     this.checkSecrets(manifest);
+    this.checkImages(manifest);
     return this.code.put(files);
+  }
+
+  /** Refuses a manifest whose image is not built here: clients build it first (`image.build`), as the CLI does. */
+  checkImages(manifest: AppManifest): void {
+    if (!this.images) return;
+    for (const fn of manifest.functions) {
+      if (imageBuildSteps(fn.options.image).length === 0) continue;
+      const hash = imageHash(fn.options.image);
+      if (!this.images.isBuilt(hash)) {
+        throw new RequestRefusedError(
+          `function ${fn.name}: its image ${shortImageHash(hash)} is not built on this server; build it first (the image.build request; the stubrun CLI does it before it creates or deploys an app)`,
+        );
+      }
+    }
   }
 
   /** Refuses a manifest that names a secret the server does not have, naming it and how to create it. */

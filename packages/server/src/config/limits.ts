@@ -51,6 +51,10 @@ export interface ServerLimits {
    * version refers to any more. Deployed apps and their versions are never removed. @default 7
    */
   retentionDays: number;
+  /** How long an image build may take, all its steps together, in seconds; then it fails. @default 1800 */
+  imageBuildTimeoutSeconds: number;
+  /** Lines of an image's build log kept while it builds (what a client that joins late replays). @default 10000 */
+  maxImageLogLines: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -74,6 +78,8 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   requestTimeoutMs: 30_000,
   maxWebRequestsPerApp: 256,
   retentionDays: 7,
+  imageBuildTimeoutSeconds: 1800,
+  maxImageLogLines: 10_000,
 });
 
 /** The file holding the server's configuration in `$STUBRUN_HOME`. */
