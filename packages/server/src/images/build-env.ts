@@ -1,8 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
 
-/** The server's variables a build keeps: the basics workers get (SPEC §2), and how to reach the npm registry. */
-const KEPT = ["PATH", "HOME", "LANG", "TZ", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "npm_config_registry", "NPM_CONFIG_REGISTRY"];
+/**
+ * The server's variables a build keeps: the basics workers get (SPEC §2), and how this machine
+ * reaches the npm registry (proxies, a registry mirror, the certificates it trusts).
+ */
+const KEPT = [
+  ...["PATH", "HOME", "LANG", "TZ"],
+  ...["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"],
+  ...["npm_config_registry", "NPM_CONFIG_REGISTRY", "npm_config_cafile", "NPM_CONFIG_CAFILE"],
+  ...["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"],
+];
 
 /**
  * The environment of a build step: the basics, the image's variables so far, and PATH led by the

@@ -113,7 +113,7 @@ export class ImageBuilder {
         log({ line: describeImageStep(step), step: { index: i + 1, count: steps.length } });
         const fail = (why: string) => new RequestRefusedError(failureMessage(hash, i + 1, steps.length, step, why, build));
         const run = async (command: string, args: string[]) => {
-          const outcome = await runBuildProcess({ command, args, cwd: dir, env: buildEnv(dir, imageEnv, this.env), onLine: (line) => log({ line }), signal });
+          const outcome = await runBuildProcess({ command, args, cwd: dir, env: buildEnv(dir, imageEnv, this.env), onLine: (line) => line.trim() !== "" && log({ line }), signal });
           if (!outcome.ok) throw fail(outcome.why);
         };
         if (step.kind === "env") Object.assign(imageEnv, step.values);
