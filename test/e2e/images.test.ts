@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { callDeployed, writeCallScript } from "./deploy-helpers";
 import { RawClient } from "./raw-client";
 import { BinProcess, removeTempDirs, runBin, tempDir, TestServer, waitUntil, writeFixture, type RunResult } from "./harness";
 
@@ -114,6 +115,23 @@ class Slow {
 `,
 );
 
+/** The same code with another image, chosen by the CLI's environment when the file loads. */
+const CHOSEN = writeFixture(
+  "images-chosen.ts",
+  `import { Stub, Image } from "stubrun";
+
+const stub = new Stub("images-chosen", { image: Image.node().env({ CHOSEN: process.env.IMAGE_CHOICE ?? "unset" }) });
+
+class Chosen {
+  @stub.function()
+  which() {
+    return process.env.CHOSEN;
+  }
+}
+`,
+);
+const CALL = writeCallScript("images");
+
 const BUILDING = /Building image ([0-9a-f]{12}) \(step (\d+)\/(\d+): ([^)]*)\)/;
 
 function builds(): number {
@@ -216,6 +234,15 @@ describe("images (SPEC §2): built once where the workers run, cached by content
       expect(reply.error?.message).toMatch(/function A\.f: its image [0-9a-f]{12} is not built on this server; build it first/);
     } finally {
       await client.close();
+    }
+  });
+
+  test("a redeploy that changes only the image (same code) is served by new workers in the new image", async () => {
+    for (const choice of ["one", "two"]) {
+      const deploy = await runBin(["deploy", CHOSEN], { env: { ...server.env, IMAGE_CHOICE: choice } });
+      expectSucceeded(deploy);
+      // The first call leaves an idle worker of the first image behind; the second must not use it.
+      expect(await callDeployed(CALL, server.env, "images-chosen", "Chosen.which")).toBe(choice);
     }
   });
 
