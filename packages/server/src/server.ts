@@ -211,6 +211,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 /** The environment variables of the server that workers keep (SPEC §2: "the basics"). */
 const WORKER_BASICS = ["PATH", "HOME", "LANG", "TZ"] as const;
 
+/** What a secret cannot override in a worker (docs/secrets.md). */
+const SET_BY_STUBRUN = new Set<string>([...WORKER_BASICS, "STUBRUN_SERVER_URL", "STUBRUN_APP_ID", "STUBRUN_TOKEN", "STUBRUN_IMAGE_DIR"]);
+
 /**
  * A worker's whole environment (SPEC §2): the basics, where to call back, its app, and a
  * credential for that app alone. Nothing else of the server's environment, nor of the client
@@ -225,8 +228,9 @@ export function workerEnv(serverUrl: string, appId: string, appToken: string, fr
 
 /**
  * A worker's environment in layers, later ones winning: the basics, the image's variables (with
- * its `node_modules/.bin` first on PATH, and `STUBRUN_IMAGE_DIR`), the function's secrets, and
- * stubrun's own variables (where to call back, the app, its credential), which nothing overrides.
+ * its `node_modules/.bin` first on PATH, and `STUBRUN_IMAGE_DIR`), then the function's secrets,
+ * which override neither the basics nor stubrun's own variables (docs/secrets.md); stubrun's
+ * (where to call back, the app, its credential) nothing overrides.
  */
 export function withImageAndSecrets(
   base: NodeJS.ProcessEnv,
@@ -239,7 +243,7 @@ export function withImageAndSecrets(
     env.PATH = [path.join(imageDir, "node_modules", ".bin"), env.PATH].filter(Boolean).join(path.delimiter);
     env.STUBRUN_IMAGE_DIR = imageDir;
   }
-  Object.assign(env, secrets);
+  for (const [key, value] of Object.entries(secrets)) if (!SET_BY_STUBRUN.has(key)) env[key] = value;
   for (const key of ["STUBRUN_SERVER_URL", "STUBRUN_APP_ID", "STUBRUN_TOKEN"]) env[key] = base[key];
   return env;
 }
