@@ -1,5 +1,5 @@
 import type { Encoded } from "./codec";
-import type { AppManifest, CodeFile } from "./manifest";
+import type { AppManifest, CodeFile, ImageManifest } from "./manifest";
 
 /** Messages a client (CLI or SDK) sends to the server over the WebSocket. Requests carry an `id`. */
 export type ClientMessage =
@@ -10,6 +10,7 @@ export type ClientMessage =
   | CallStartRequest
   | CallCancelRequest
   | AppStopRequest
+  | ImageBuildRequest
   | Heartbeat;
 
 /** Create an ephemeral app from a manifest and its code; replies `{ appId }`. */
@@ -73,6 +74,17 @@ export interface AppStopRequest {
   type: "app.stop";
   id: number;
   appId: string;
+}
+
+/**
+ * Build an image where the workers run (or find it built); streams `image.log` events with this
+ * request's id while it builds, then replies `{ image, built, seconds }` (ImageBuildResult).
+ * An app whose image is not built is refused, so clients send this before app.create/deploy/update.
+ */
+export interface ImageBuildRequest {
+  type: "image.build";
+  id: number;
+  image: ImageManifest;
 }
 
 /** Tells the server this client is alive. */

@@ -4,6 +4,7 @@ export * from "./codec";
 export * from "./defaults";
 export * from "./errors";
 export * from "./manifest";
+export * from "./image-rules";
 export * from "./server-messages";
 export * from "./validate";
 export * from "./worker-messages";

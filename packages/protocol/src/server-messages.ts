@@ -2,7 +2,7 @@ import type { Encoded } from "./codec";
 import type { WireError } from "./errors";
 
 /** Messages the server sends to a client over the WebSocket. */
-export type ServerMessage = Reply | CallOutput | CallResult | AppOutput;
+export type ServerMessage = Reply | CallOutput | CallResult | AppOutput | ImageLog;
 
 /** The answer to a request, matched by `id` (null when the request was too broken to have one). */
 export type Reply =
@@ -30,3 +30,26 @@ export interface AppOutput {
 export type CallResult =
   | { type: "call.result"; callId: string; ok: true; value: Encoded }
   | { type: "call.result"; callId: string; ok: false; error: WireError };
+
+/**
+ * A line of an image's build log, sent while an `image.build` request (`id`) waits. A line that
+ * starts a build step carries `step` (from 1, of `count`), so clients can show progress.
+ */
+export interface ImageLog {
+  type: "image.log";
+  id: number;
+  /** The image's content hash. */
+  image: string;
+  line: string;
+  step?: { index: number; count: number };
+}
+
+/** The reply to `image.build`. */
+export interface ImageBuildResult {
+  /** The image's content hash. */
+  image: string;
+  /** False when the image was already built (cached), true when this request waited for a build. */
+  built: boolean;
+  /** How long this request waited for the build, in seconds (0 when cached). */
+  seconds: number;
+}

@@ -3,7 +3,19 @@ import type { Encoded } from "./codec";
 import { checkTimezone, parseCron, whyCronNeverFires } from "./cron";
 import { ProtocolError, type WireError } from "./errors";
 import { tooDeepMessage } from "./frames";
-import { APP_NAME_PATTERN, BLOB_HASH_PATTERN, SECRET_KEY_PATTERN, SECRET_NAME_PATTERN, type AppManifest, type CodeFile, type FunctionManifest, type PackageRef } from "./manifest";
+import { commandProblem, envValueProblem, packageSpecProblem } from "./image-rules";
+import {
+  APP_NAME_PATTERN,
+  BLOB_HASH_PATTERN,
+  SECRET_KEY_PATTERN,
+  SECRET_NAME_PATTERN,
+  type AppManifest,
+  type CodeFile,
+  type FunctionManifest,
+  type ImageManifest,
+  type ImageStep,
+  type PackageRef,
+} from "./manifest";
 import { isWithinDepth } from "./value-depth";
 import type { FromWorkerMessage } from "./worker-messages";
 
@@ -97,6 +109,11 @@ export function validateClientMessage(m: unknown, limits: ClientMessageLimits = 
       return { type, id: int(m, "id", type), callId: str(m, "callId", type) };
     case "app.stop":
       return { type, id: int(m, "id", type), appId: str(m, "appId", type) };
+    case "image.build": {
+      const id = int(m, "id", type);
+      need(isObject(m.image), `${type}: "image" must be an object`);
+      return { type, id, image: validateImage(m.image, `${type}: image`) };
+    }
     default:
       throw new ProtocolError(`unknown message type "${type}"`);
   }
@@ -176,6 +193,7 @@ function validateFunction(f: unknown, i: number): FunctionManifest {
   (f.params as unknown[]).forEach((p, j) => validateParam(p, `${where}: params[${j}]`));
   // Passed on as sent (the server reads only what it knows); the fields above are checked.
   const options = o as unknown as FunctionManifest["options"];
+  if (o.image !== undefined) options.image = validateImage(o.image, `${where}: option "image"`);
   return {
     name,
     className: str(f, "className", where),
@@ -204,6 +222,60 @@ function validateSecretRefs(refs: unknown, where: string): void {
       need(typeof value === "string", `${at}: the value of ${key} must be a string`);
     }
   });
+}
+
+/** Most steps an image may have (a typo guard: a real image has a handful). */
+const MAX_IMAGE_STEPS = 256;
+
+/**
+ * An image manifest (SPEC §2 Images): steps in order, each of a known kind with checked content;
+ * returned as a fresh copy holding only the fields that are read, so nothing unchecked is stored.
+ */
+export function validateImage(image: unknown, where: string): ImageManifest {
+  need(isObject(image), `${where} must be an object`);
+  need(Array.isArray(image.steps), `${where}: "steps" must be an array`);
+  const steps = image.steps as unknown[];
+  need(steps.length <= MAX_IMAGE_STEPS, `${where}: ${steps.length} steps, over the most of ${MAX_IMAGE_STEPS}`);
+  return { steps: steps.map((step, i) => validateImageStep(step, `${where}: steps[${i}]`)) };
+}
+
+function validateImageStep(step: unknown, where: string): ImageStep {
+  need(isObject(step), `${where} must be an object`);
+  const list = (key: string, problem: (value: unknown) => string | undefined): string[] => {
+    const values = step[key];
+    need(Array.isArray(values) && values.length > 0, `${where}: "${key}" must be a non-empty array of strings`);
+    for (const value of values as unknown[]) {
+      const why = problem(value);
+      need(why === undefined, `${where}: ${why}`);
+    }
+    return [...(values as string[])];
+  };
+  switch (step.kind) {
+    case "npmInstall":
+      return { kind: "npmInstall", packages: list("packages", packageSpecProblem) };
+    case "runCommands":
+      return { kind: "runCommands", commands: list("commands", commandProblem) };
+    case "env": {
+      need(isObject(step.values), `${where}: "values" must be an object of strings`);
+      const values: Record<string, string> = {};
+      for (const [key, value] of Object.entries(step.values as Obj)) {
+        need(SECRET_KEY_PATTERN.test(key), `${where}: key ${JSON.stringify(key)} is not an environment variable name (letters, digits and "_", not starting with a digit)`);
+        const why = envValueProblem(key, value);
+        need(why === undefined, `${where}: ${why}`);
+        values[key] = value as string;
+      }
+      return { kind: "env", values };
+    }
+    case "files": {
+      const path = str(step, "path", where);
+      need(path === "" || isSafeRelativePath(path), `${where}: path "${path}" must be relative and stay inside the upload ("" for its root)`);
+      const blob = str(step, "blob", where);
+      need(BLOB_HASH_PATTERN.test(blob), `${where}: "blob" must be a sha256 in hex (64 characters 0-9a-f)`);
+      return { kind: "files", path, blob };
+    }
+    default:
+      throw new ProtocolError(`${where}: "kind" must be npmInstall, env, runCommands or files`);
+  }
 }
 
 const PARAM_TYPES = new Set(["number", "string", "boolean", "date", "choice", "json"]);

@@ -10,6 +10,8 @@ export interface WorkerConfig {
   entry: string;
   className: string;
   methodName: string;
+  /** The function's built image: bare imports the code's folder cannot resolve fall back to its node_modules. */
+  imageDir?: string;
 }
 
 /** Messages from the server to a worker. */

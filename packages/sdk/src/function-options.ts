@@ -1,5 +1,6 @@
 import { DEFAULT_FUNCTION_OPTIONS, UsageError, type FunctionOptionsManifest, type RetryPolicy } from "@stubrun/protocol";
 import { Cron, Period } from "./schedules";
+import type { Image } from "./image";
 import { secretRefs, type Secret } from "./secret";
 
 /** Retries with backoff: attempt n (from 1) waits `min(initialDelayMs * backoffCoefficient^(n-1), maxDelayMs)`. */
@@ -33,6 +34,11 @@ export interface FunctionOptions {
    * win over the stub's, and a later one over an earlier one. @default []
    */
   secrets?: Secret[];
+  /**
+   * The environment this function's workers run in: `Image.node().npmInstall(...)...`. It
+   * replaces the stub's image. @default the stub's image, else plain Node with the app's packages
+   */
+  image?: Image;
 }
 
 /** Options of `@stub.webEndpoint()`. */
@@ -41,7 +47,7 @@ export interface WebEndpointOptions extends FunctionOptions {
   method?: "GET" | "POST";
 }
 
-const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "schedule", "secrets", "method"]);
+const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "schedule", "secrets", "image", "method"]);
 
 /** Checks options when the decorator is applied, and fills in the defaults. */
 export function normalizeFunctionOptions(options: FunctionOptions, where: string): FunctionOptionsManifest {

@@ -2,6 +2,7 @@ import "reflect-metadata";
 
 export { Stub, type StubOptions } from "./stub";
 export { Secret } from "./secret";
+export { Image, imageManifest, type LocalFilesStep, type PackLocalFiles } from "./image";
 export { fn, type FunctionHandle, type MapOptions } from "./function-handle";
 export { FunctionCall } from "./function-call";
 export { Cron, Period } from "./schedules";

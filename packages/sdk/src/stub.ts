@@ -3,12 +3,15 @@ import { methodTarget } from "./decorators/method-target";
 import { normalizeFunctionOptions, type FunctionOptions, type WebEndpointOptions } from "./function-options";
 import { addEntrypoint, addFunction, addHook, getEntrypoints, getFunctions } from "./metadata/readers";
 import { registry } from "./registry";
+import { checkImage, type Image } from "./image";
 import { secretRefs, type Secret } from "./secret";
 
 /** Options of `new Stub(name, options)`. */
 export interface StubOptions {
   /** Secrets every function of the stub gets (a function's own win on a clash). @default [] */
   secrets?: Secret[];
+  /** The image every function of the stub runs in, unless it gives its own. @default plain Node with the app's packages */
+  image?: Image;
 }
 
 /**
@@ -19,7 +22,7 @@ export class Stub {
   /**
    * @param name the app's name: letters, digits, "-", "_" and "."; at most 64 characters.
    *   Needed to deploy, optional to run.
-   * @param options secrets every function gets.
+   * @param options secrets every function gets, and the image they run in.
    */
   constructor(
     readonly name?: string,
@@ -32,11 +35,15 @@ export class Stub {
     }
     if (typeof options !== "object" || options === null) throw new UsageError(`new Stub(${JSON.stringify(name)}, options): options must be an object`);
     for (const key of Object.keys(options)) {
-      if (key !== "secrets") throw new UsageError(`new Stub(${JSON.stringify(name)}, options): unknown option "${key}"; the options are secrets`);
+      if (key !== "secrets" && key !== "image") throw new UsageError(`new Stub(${JSON.stringify(name)}, options): unknown option "${key}"; the options are secrets, image`);
     }
     this.secrets = options.secrets === undefined ? [] : secretRefs(options.secrets, `new Stub(${JSON.stringify(name)})`);
+    this.image = options.image === undefined ? undefined : checkImage(options.image, `new Stub(${JSON.stringify(name)})`);
     registry().addStub(this);
   }
+
+  /** The stub's image (internal): its functions run in it unless they give their own. */
+  readonly image: Image | undefined;
 
   /** The stub's secrets as the manifest carries them (internal). */
   readonly secrets: SecretRef[];
@@ -47,7 +54,7 @@ export class Stub {
       const { cls, methodName, method } = methodTarget("@stub.function()", target, key, descriptor);
       const where = `@stub.function() on ${cls.name}.${methodName}`;
       this.claim(cls, methodName, method, where);
-      addFunction(cls, { methodName, kind: "function", options: normalizeFunctionOptions(options, where) });
+      addFunction(cls, { methodName, kind: "function", options: normalizeFunctionOptions(options, where), image: imageOption(options, where) });
     };
   }
 
@@ -59,7 +66,7 @@ export class Stub {
       const webMethod = options.method ?? "GET";
       if (webMethod !== "GET" && webMethod !== "POST") throw new UsageError(`${where}: "method" must be "GET" or "POST"`);
       this.claim(cls, methodName, method, where);
-      addFunction(cls, { methodName, kind: "webEndpoint", webMethod, options: normalizeFunctionOptions(options, where) });
+      addFunction(cls, { methodName, kind: "webEndpoint", webMethod, options: normalizeFunctionOptions(options, where), image: imageOption(options, where) });
     };
   }
 
@@ -93,4 +100,9 @@ export class Stub {
     if (taken) throw new UsageError(`${where}: the method already has a stubrun decorator; use only one of function, webEndpoint and localEntrypoint`);
     registry().addMethod(this, cls, methodName, method);
   }
+}
+
+/** A decorator's `image` option, checked when it is applied. */
+function imageOption(options: FunctionOptions, where: string): Image | undefined {
+  return typeof options === "object" && options !== null && options.image !== undefined ? checkImage(options.image, where) : undefined;
 }

@@ -32,6 +32,8 @@ import { ClientConnection, type ClientConnectionOptions, type ClientServices } f
 import { HeartbeatReaper } from "./transport/heartbeat-reaper";
 import { loadLimits, type ServerLimits } from "./config/limits";
 import { Retention } from "./state/retention";
+import { ImageBuilder } from "./images/image-builder";
+import { ImageStore } from "./images/image-store";
 
 export interface ServerOptions {
   /** `$STUBRUN_HOME`: the database, uploaded code and logs. */
@@ -79,6 +81,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   callsRepo.failOrphans(now);
   const codeStore = new CodeStore(path.join(options.home, "code"));
   codeStore.removeLeftoverStaging(); // a server killed mid-upload left them; this one holds the home's lock
+  const imageStore = new ImageStore(path.join(options.home, "images"));
+  imageStore.removeUnfinished(); // the same for image builds
+  const imageBuilder = new ImageBuilder(imageStore, limits);
 
   // Who may ask what.
   const localToken = ensureLocalToken(options.home);
@@ -91,13 +96,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const workerOutput = new WorkerOutputRelay();
   const dispatcher = new LocalDispatcher(
     // Secrets are read at each worker start: one replaced with --force is what the next worker sees.
-    (appId, fn) => ({ ...secretsRepo.envOf(fn.options.secrets ?? []), ...workerEnv(workerUrl, appId, appTokens.forApp(appId)) }),
+    (appId, fn) => {
+      const image = imageStore.forWorker(fn.options.image);
+      if (image.dir !== undefined && !imageStore.isBuilt(path.basename(image.dir))) throw new Error(`its image ${path.basename(image.dir).slice(0, 12)} is not built on this server; run or deploy the app again to build it`);
+      return withImageAndSecrets(workerEnv(workerUrl, appId, appTokens.forApp(appId)), image.dir, image.env, secretsRepo.envOf(fn.options.secrets ?? []));
+    },
     (appId, functionName, stream, data) => workerOutput.workerOutput(appId, functionName, stream, data),
-    { limits, note: (appId, line) => recorder.note(appId, line) },
+    { limits, note: (appId, line) => recorder.note(appId, line), imageDirOf: (fn) => imageStore.forWorker(fn.options.image).dir },
   );
   const blobs = new BlobStore(path.join(options.home, "blobs"));
   blobs.removeLeftoverStaging();
-  const uploads = new AppUploads(codeStore, limits, secretsRepo, blobs);
+  const uploads = new AppUploads(codeStore, limits, secretsRepo, imageStore, blobs);
   const manager = new AppManager(appsRepo, versionsRepo, uploads, recorder, dispatcher, limits);
   workerOutput.attach(manager);
   const resolver = new AppResolver(appsRepo);
@@ -116,7 +125,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
   const clients = new Map<WebSocket, ClientConnection>();
-  const services: ClientServices = { manager, deployer, reloader, resolver };
+  const services: ClientServices = { manager, deployer, reloader, resolver, images: imageBuilder };
   const clientOptions: ClientConnectionOptions = { limits, log };
 
   // No listener may throw (DESIGN §5): a bad request is answered, never let through to crash the process.
@@ -190,6 +199,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         reaper.stop();
         for (const ws of clients.keys()) ws.terminate();
         scheduler.close();
+        await imageBuilder.close();
         await retention.close();
         await manager.shutdown();
         await dispatcher.close();
@@ -204,6 +214,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 /** The environment variables of the server that workers keep (SPEC §2: "the basics"). */
 const WORKER_BASICS = ["PATH", "HOME", "LANG", "TZ"] as const;
 
+/** What a secret cannot override in a worker (docs/secrets.md). */
+const SET_BY_STUBRUN = new Set<string>([...WORKER_BASICS, "STUBRUN_SERVER_URL", "STUBRUN_APP_ID", "STUBRUN_TOKEN", "STUBRUN_IMAGE_DIR"]);
+
 /**
  * A worker's whole environment (SPEC §2): the basics, where to call back, its app, and a
  * credential for that app alone. Nothing else of the server's environment, nor of the client
@@ -214,6 +227,28 @@ export function workerEnv(serverUrl: string, appId: string, appToken: string, fr
   const env: NodeJS.ProcessEnv = {};
   for (const key of WORKER_BASICS) if (from[key] !== undefined) env[key] = from[key];
   return { ...env, STUBRUN_SERVER_URL: serverUrl, STUBRUN_APP_ID: appId, STUBRUN_TOKEN: appToken };
+}
+
+/**
+ * A worker's environment in layers, later ones winning: the basics, the image's variables (with
+ * its `node_modules/.bin` first on PATH, and `STUBRUN_IMAGE_DIR`), then the function's secrets,
+ * which override neither the basics nor stubrun's own variables (docs/secrets.md); stubrun's
+ * (where to call back, the app, its credential) nothing overrides.
+ */
+export function withImageAndSecrets(
+  base: NodeJS.ProcessEnv,
+  imageDir: string | undefined,
+  imageEnv: Record<string, string>,
+  secrets: Record<string, string>,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, ...imageEnv };
+  if (imageDir !== undefined) {
+    env.PATH = [path.join(imageDir, "node_modules", ".bin"), env.PATH].filter(Boolean).join(path.delimiter);
+    env.STUBRUN_IMAGE_DIR = imageDir;
+  }
+  for (const [key, value] of Object.entries(secrets)) if (!SET_BY_STUBRUN.has(key)) env[key] = value;
+  for (const key of ["STUBRUN_SERVER_URL", "STUBRUN_APP_ID", "STUBRUN_TOKEN"]) env[key] = base[key];
+  return env;
 }
 
 /** The path of a request's URL, or undefined when it cannot be read (`//%`). */

@@ -43,7 +43,7 @@ function send(message: FromWorkerMessage): void {
 
 async function start(): Promise<void> {
   process.setSourceMapsEnabled(true);
-  installModuleResolution();
+  installModuleResolution(config.imageDir);
   captureOutput(() => currentCallId ?? null, (callId, stream, data) => send({ type: "output", callId, stream, data }));
   connectNestedCalls();
   require(path.join(config.codeDir, config.entry));

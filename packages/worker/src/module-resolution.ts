@@ -28,13 +28,25 @@ const CLIENT_PACKAGES = new Set(["stubrun", "@stubrun/client"]);
 /**
  * Makes uploaded code resolve `stubrun` to this worker's own SDK (above). Everything else
  * resolves as Node does, inside the code's folder: the npm packages the app imports travel with
- * it and sit in that folder's node_modules, so nothing is read from the client's disk.
+ * it and sit in that folder's node_modules, so nothing is read from the client's disk. A bare
+ * import the code's folder cannot resolve falls back to the function's image, if it has one.
  */
-export function installModuleResolution(): void {
+export function installModuleResolution(imageDir?: string): void {
   const resolve = internals._resolveFilename;
   const workerDir = parentIn(__dirname);
   internals._resolveFilename = function (request, parent, isMain, options) {
     if (CLIENT_PACKAGES.has(request)) return resolve.call(this, "@stubrun/sdk", workerDir, false);
-    return resolve.call(this, request, parent, isMain, options);
+    try {
+      return resolve.call(this, request, parent, isMain, options);
+    } catch (error) {
+      // The image's packages (SPEC §2 Images): its node_modules alone, not the folders above it.
+      if (imageDir === undefined || request.startsWith(".") || path.isAbsolute(request)) throw error;
+      const image = { id: imageDir, filename: path.join(imageDir, "__stubrun_resolve__.js"), paths: [path.join(imageDir, "node_modules")] };
+      try {
+        return resolve.call(this, request, image, false, options);
+      } catch {
+        throw error; // not in the image either: Node's own message, naming the importing file
+      }
+    }
   };
 }

@@ -3,6 +3,7 @@ import type { CommandModule } from "yargs";
 import { ApiClient } from "../api-client";
 import type { CliContext } from "../cli-context";
 import { loadAppUpload } from "../loader/load-app";
+import { buildImages } from "../run/image-builds";
 import { connectOrStartServer } from "../run/server-client";
 import { Status } from "../status";
 
@@ -39,6 +40,7 @@ export function deployCommand(context: CliContext): CommandModule<object, Deploy
       const connection = await connectOrStartServer(url, context.home, status);
       try {
         await upload.assets.upload(new ApiClient(url, context.home, status), status);
+        await buildImages(connection, manifest, status);
         const result = await connection.request<DeployResult>({ type: "app.deploy", manifest, files: upload.files });
         printDeploy(result, url);
       } finally {

@@ -4,6 +4,7 @@ import { ApiClient } from "../api-client";
 import type { CliContext } from "../cli-context";
 import { loadAppUpload } from "../loader/load-app";
 import { ServeReloader } from "../run/serve.reloader";
+import { buildImages } from "../run/image-builds";
 import { connectOrStartServer } from "../run/server-client";
 import { ExitStatus, INTERRUPTED } from "../exit-status";
 import { Status } from "../status";
@@ -36,8 +37,8 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
         throw error;
       });
       // A refused app ends the command: the open connection would otherwise keep the process alive.
-      const { appId } = await connection
-        .request<{ appId: string }>({ type: "app.create", manifest: { ...upload.manifest, name: upload.stubNames[0] }, files: upload.files })
+      const { appId } = await buildImages(connection, upload.manifest, status)
+        .then(() => connection.request<{ appId: string }>({ type: "app.create", manifest: { ...upload.manifest, name: upload.stubNames[0] }, files: upload.files }))
         .catch((error: unknown) => {
           connection.close();
           throw error;

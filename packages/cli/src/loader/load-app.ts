@@ -3,7 +3,7 @@ import { registry } from "@stubrun/sdk";
 import { ParamsReader } from "../run/entrypoint-params";
 import { buildManifest } from "../run/manifest.builder";
 import { AppAssets } from "../upload/app-assets";
-import { bundleApp } from "../upload/app-bundle";
+import { bundleApp, packLocalFiles } from "../upload/app-bundle";
 import { TypeScriptLoader } from "./typescript.loader";
 
 /** A user's file, loaded and ready to upload as an app. */
@@ -33,7 +33,7 @@ export function loadAppUpload(file: string): AppUpload {
   const bundle = bundleApp(file, loader.files.values(), assets);
   const stubNames = [...new Set(registry().stubs.map((s) => s.name).filter((n): n is string => !!n))];
   return {
-    manifest: buildManifest(undefined, bundle, params),
+    manifest: buildManifest(undefined, bundle, params, packLocalFiles(bundle, assets)),
     files: bundle.files,
     sources: [...loader.files.keys()],
     stubNames,

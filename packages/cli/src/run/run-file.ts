@@ -2,13 +2,14 @@ import { encodeValue, serverUrlFromEnv, UsageError, type ParamManifest } from "@
 import { FunctionCall, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
 import { ApiClient } from "../api-client";
 import { AppAssets } from "../upload/app-assets";
-import { bundleApp } from "../upload/app-bundle";
+import { bundleApp, packLocalFiles } from "../upload/app-bundle";
 import { TypeScriptLoader } from "../loader/typescript.loader";
 import { ExitStatus, INTERRUPTED } from "../exit-status";
 import { Status } from "../status";
 import { formatEntrypointHelp, parseEntrypointArgs } from "./entrypoint-options";
 import { ParamsReader } from "./entrypoint-params";
 import { resolveEntrypoint, type Entrypoint } from "./entrypoint.resolver";
+import { buildImages } from "./image-builds";
 import { buildManifest } from "./manifest.builder";
 import { connectOrStartServer } from "./server-client";
 import { parseTarget } from "./target";
@@ -49,10 +50,12 @@ export async function runFile(options: RunOptions): Promise<void> {
     const stub = registry().stubOf(entrypoint.cls);
     const assets = new AppAssets();
     const bundle = bundleApp(file, loader.files.values(), assets);
+    const manifest = buildManifest(stub, bundle, params, packLocalFiles(bundle, assets));
     await assets.upload(new ApiClient(url, options.home, status), status);
+    await buildImages(connection, manifest, status);
     const { appId } = await connection.request<{ appId: string }>({
       type: "app.create",
-      manifest: buildManifest(stub, bundle, params),
+      manifest,
       files: bundle.files,
       detach: options.detach,
     });

@@ -6,6 +6,7 @@ import { describeFunctions } from "../commands/deploy.command";
 import type { ApiClient } from "../api-client";
 import { uploadFromJson, type AppUpload } from "../loader/load-app";
 import type { Status } from "../status";
+import { buildImages } from "./image-builds";
 
 /** How long to wait for a burst of file changes (an editor's save) to settle before reloading. */
 const SETTLE_MS = 150;
@@ -67,6 +68,7 @@ export class ServeReloader {
     this.watch(upload.sources);
     try {
       await upload.assets.upload(this.api, this.status);
+      await buildImages(this.connection, upload.manifest, this.status);
       const result = await this.connection.request<DeployResult>({
         type: "app.update",
         appId: this.appId,

@@ -11,6 +11,9 @@ import {
   type CallResult,
   type ClientMessage,
   type Encoded,
+  type ImageBuildResult,
+  type ImageLog,
+  type ImageManifest,
   type ServerMessage,
 } from "@stubrun/protocol";
 import WebSocket from "ws";
@@ -31,6 +34,8 @@ interface Pending {
   reject(error: Error): void;
   /** Runs synchronously with the reply, before any later message is handled. */
   onValue?(value: unknown): void;
+  /** The request's `image.log` events, while it waits. */
+  onImageLog?(log: ImageLog): void;
 }
 
 /**
@@ -119,6 +124,20 @@ export class ServerConnection {
     });
   }
 
+  /**
+   * Builds an image where the workers run (or finds it built): `onLog` gets its build log as it
+   * is written; resolves once it is built, rejects with the log's tail when the build fails.
+   */
+  buildImage(image: ImageManifest, onLog: (log: ImageLog) => void): Promise<ImageBuildResult> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const id = this.nextId++;
+    return new Promise<ImageBuildResult>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onImageLog: onLog });
+      this.updateRef();
+      this.send({ type: "image.build", id, image });
+    });
+  }
+
   /** Starts a call; its handlers are registered before any of its events can arrive. */
   async startCall(appId: string, functionName: string, args: Encoded[], handlers: CallHandlers, version?: number): Promise<string> {
     const { callId } = await this.request<{ callId: string }>({ type: "call.start", appId, function: functionName, args, version }, (value) => {
@@ -199,6 +218,9 @@ export class ServerConnection {
         return;
       case "app.output":
         (message.stream === "stdout" ? process.stdout : process.stderr).write(message.data);
+        return;
+      case "image.log":
+        this.pending.get(message.id)?.onImageLog?.(message);
         return;
       case "call.result": {
         const handlers = this.calls.get(message.callId);

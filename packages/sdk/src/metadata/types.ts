@@ -1,4 +1,5 @@
 import type { FunctionOptionsManifest } from "@stubrun/protocol";
+import type { Image } from "../image";
 
 /** What `@stub.function()` / `@stub.webEndpoint()` records for one method. */
 export interface FunctionEntry {
@@ -6,6 +7,8 @@ export interface FunctionEntry {
   kind: "function" | "webEndpoint";
   webMethod?: "GET" | "POST";
   options: FunctionOptionsManifest;
+  /** The function's own image (it replaces the stub's); the CLI turns it into `options.image`. */
+  image?: Image;
 }
 
 /** What `@stub.enter()` / `@stub.exit()` record on a class. */

@@ -132,9 +132,12 @@ export class AppManager {
     }
     const app = this.runningApp(appId);
     const oldCodeDir = app.record.codeDir;
+    // Workers run in their function's image: a new image needs new workers even for the same code.
+    const imagesOf = (m: AppManifest) => JSON.stringify(m.functions.map((f) => [f.name, f.options.image]));
+    const imageChanged = imagesOf(app.record.manifest) !== imagesOf(manifest);
     app.record = { ...app.record, version, manifest, codeDir };
     app.functions = functionMap(manifest);
-    if (oldCodeDir !== codeDir) this.dispatcher.retire(appId, oldCodeDir);
+    if (oldCodeDir !== codeDir || imageChanged) this.dispatcher.retire(appId, oldCodeDir);
     this.note(appId, `app ${appId} now runs version ${version}`);
     this.warmUp(app.record);
     for (const listener of this.listeners) listener.appChanged(app.record);

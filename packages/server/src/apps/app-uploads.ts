@@ -1,4 +1,6 @@
-import { RequestRefusedError, type AppManifest, type CodeFile } from "@stubrun/protocol";
+import { imageBuildSteps, RequestRefusedError, type AppManifest, type CodeFile } from "@stubrun/protocol";
+import { imageHash, shortImageHash } from "../images/image-hash";
+import type { ImageStore } from "../images/image-store";
 import type { BlobStore } from "../code/blob.store";
 import type { CodeLayer, CodeStore } from "../code/code.store";
 import { checkManifestLimits, type OptionLimits } from "./manifest-limits";
@@ -12,6 +14,8 @@ export class AppUploads {
     private readonly limits: OptionLimits,
     /** Where named secrets are looked up: an upload that names a missing one is refused. */
     private readonly secrets?: Pick<SecretsRepository, "missing">,
+    /** Where built images are: an upload whose image is not built is refused. */
+    private readonly images?: Pick<ImageStore, "isBuilt">,
     /** Where the packages and files an upload carries were stored (`PUT /api/blobs/HASH`). */
     private readonly blobs?: Pick<BlobStore, "has" | "dir">,
   ) {}
@@ -29,19 +33,44 @@ export class AppUploads {
     checkManifestLimits(manifest, this.limits);
     checkUploadFiles(files);
     this.checkSecrets(manifest);
+    this.checkImages(manifest);
     return this.code.put(files, this.layers(manifest));
   }
 
-  /** The packages the upload carries, each a stored blob; refused (naming it) when one is not stored. */
+  /**
+   * What lands in the code folder beside the code, each a stored blob: the packages, then the
+   * files the functions' images add (each once). Refused, naming it, when a blob is not stored.
+   */
   private layers(manifest: AppManifest): CodeLayer[] {
     const layers: CodeLayer[] = [];
-    for (const pkg of manifest.packages ?? []) {
-      if (!this.blobs?.has(pkg.blob)) {
-        throw new RequestRefusedError(`the upload needs package ${pkg.name}@${pkg.version}, whose files (blob ${pkg.blob.slice(0, 12)}) the server does not have: upload them first (PUT /api/blobs/HASH; the CLI does it)`);
+    const add = (at: string, blob: string, what: string) => {
+      if (layers.some((l) => l.path === at && l.blob === blob)) return;
+      if (!this.blobs?.has(blob)) {
+        throw new RequestRefusedError(`the upload needs ${what}, whose files (blob ${blob.slice(0, 12)}) the server does not have: upload them first (PUT /api/blobs/HASH; the CLI does it)`);
       }
-      layers.push({ path: pkg.path, blob: pkg.blob, dir: this.blobs.dir(pkg.blob) });
+      layers.push({ path: at, blob, dir: this.blobs.dir(blob) });
+    };
+    for (const pkg of manifest.packages ?? []) add(pkg.path, pkg.blob, `package ${pkg.name}@${pkg.version}`);
+    for (const fn of manifest.functions) {
+      for (const step of fn.options.image?.steps ?? []) {
+        if (step.kind === "files") add(step.path, step.blob, `the files ${fn.name}'s image adds at "${step.path || "."}"`);
+      }
     }
     return layers;
+  }
+
+  /** Refuses a manifest whose image is not built here: clients build it first (`image.build`), as the CLI does. */
+  checkImages(manifest: AppManifest): void {
+    if (!this.images) return;
+    for (const fn of manifest.functions) {
+      if (imageBuildSteps(fn.options.image).length === 0) continue;
+      const hash = imageHash(fn.options.image);
+      if (!this.images.isBuilt(hash)) {
+        throw new RequestRefusedError(
+          `function ${fn.name}: its image ${shortImageHash(hash)} is not built on this server; build it first (the image.build request; the stubrun CLI does it before it creates or deploys an app)`,
+        );
+      }
+    }
   }
 
   /** Refuses a manifest that names a secret the server does not have, naming it and how to create it. */

@@ -55,6 +55,10 @@ export interface ServerLimits {
   maxBlobBytes: number;
   /** Most files and links in one such upload. @default 200000 */
   maxBlobEntries: number;
+  /** How long an image build may take, all its steps together, in seconds; then it fails. @default 1800 */
+  imageBuildTimeoutSeconds: number;
+  /** Lines of an image's build log kept while it builds (what a client that joins late replays). @default 10000 */
+  maxImageLogLines: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -80,6 +84,8 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   retentionDays: 7,
   maxBlobBytes: 2 * 1024 * 1024 * 1024,
   maxBlobEntries: 200_000,
+  imageBuildTimeoutSeconds: 1800,
+  maxImageLogLines: 10_000,
 });
 
 /** The file holding the server's configuration in `$STUBRUN_HOME`. */

@@ -33,6 +33,8 @@ export interface LocalDispatcherOptions {
   note?: (appId: string, line: string) => void;
   /** Starts a worker. @default forkWorker (a real child process) */
   startWorker?: WorkerFactory;
+  /** The folder of the function's built image, if it has one (its packages resolve from there). @default none */
+  imageDirOf?: (fn: FunctionManifest) => string | undefined;
 }
 
 /**
@@ -270,8 +272,9 @@ export class LocalDispatcher implements Dispatcher {
       rawOutput: (worker, stream, data) => this.onRawOutput(worker, stream, data),
       exit: (worker, description) => this.onExit(worker, description),
     };
+    const imageDir = this.options.imageDirOf?.(fn);
     const worker = this.startWorkerProcess(
-      { workerId, codeDir: code.dir, entry: code.entry, className: fn.className, methodName: fn.methodName },
+      { workerId, codeDir: code.dir, entry: code.entry, className: fn.className, methodName: fn.methodName, ...(imageDir ? { imageDir } : {}) },
       env,
       events,
       { memoryMb: this.limits.workerMemoryMb },

@@ -19,6 +19,7 @@ import type { Deployer } from "../apps/deployer";
 import type { AppResolver } from "../apps/app-resolver";
 import { lookupFunction } from "../apps/lookup";
 import type { AppReloader } from "../apps/app-reloader";
+import type { ImageBuilder } from "../images/image-builder";
 import { FULL_ACCESS, type ClientScope } from "./client-scope";
 import type { ServerLimits } from "../config/limits";
 
@@ -28,6 +29,7 @@ export interface ClientServices {
   deployer: Deployer;
   reloader: AppReloader;
   resolver: AppResolver;
+  images: ImageBuilder;
 }
 
 /** What a client connection needs to know of the server. */
@@ -127,7 +129,7 @@ export class ClientConnection implements CallListener, AppOwner {
 
   private async handle(message: ClientMessage): Promise<void> {
     this.scope.check(message);
-    const { manager, deployer, reloader, resolver } = this.services;
+    const { manager, deployer, reloader, resolver, images } = this.services;
     switch (message.type) {
       case "heartbeat":
         return;
@@ -150,6 +152,11 @@ export class ClientConnection implements CallListener, AppOwner {
         return this.reply(message.id, { cancelled: manager.cancelCall(message.callId) });
       case "app.stop":
         return this.reply(message.id, { stopped: await manager.stop(message.appId) });
+      case "image.build": {
+        const { id } = message;
+        const result = await images.build(message.image, (image, entry) => this.send({ type: "image.log", id, image, ...entry }));
+        return this.reply(id, result);
+      }
       default:
         assertNever(message, "client message");
     }
