@@ -36,6 +36,8 @@ export async function handleBlobs(
   try {
     await blobs.receive(hash, req, { maxBlobBytes: limits.maxBlobBytes, maxEntries: limits.maxBlobEntries, maxEntryBytes: limits.maxBlobBytes });
   } catch (error) {
+    // The client went away mid-upload: nothing of it was kept, and there is no one to answer.
+    if (req.destroyed && !(error instanceof BlobRefusedError)) return;
     if (!(error instanceof BlobRefusedError)) throw error;
     // The rest of the body is not read: close the connection once answered.
     res.setHeader("connection", "close");
