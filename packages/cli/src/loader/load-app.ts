@@ -16,9 +16,9 @@ export interface AppUpload {
 }
 
 /** Loads `file` (and its local imports) and makes its manifest and code bundle. */
-export function loadAppUpload(file: string): AppUpload {
+export async function loadAppUpload(file: string): Promise<AppUpload> {
   const loader = new TypeScriptLoader();
-  loader.load(file);
+  await loader.load(file);
   const params = new ParamsReader(loader.files.values());
   const bundle = bundleCode(file, loader.files.values());
   const stubNames = [...new Set(registry().stubs.map((s) => s.name).filter((n): n is string => !!n))];

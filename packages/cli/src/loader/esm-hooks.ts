@@ -1,0 +1,67 @@
+/**
+ * Module hooks (`module.register`) for a program that runs as ES modules, because it awaits at its
+ * top level (esm.loader.ts). They run on Node's hooks thread, not in the program's: they resolve
+ * and compile, and tell the loader what they compiled through `port`.
+ *
+ * - `stubrun` and `@stubrun/client` are the CLI's own `@stubrun/sdk`, as the require hook makes
+ *   them (typescript.loader.ts): one registry for the program and the CLI.
+ * - `./lib.js` finds `lib.ts` when there is no `lib.js`, as TypeScript written for ESM imports it.
+ * - every `.ts` file an ES module imports is compiled by SWC to an ES module (decorator metadata
+ *   included, source map inline); the local ones are posted to the loader for the upload.
+ */
+import fs from "node:fs";
+import type { InitializeHook, LoadHook, ResolveHook } from "node:module";
+import { fileURLToPath } from "node:url";
+import type { MessagePort } from "node:worker_threads";
+import { compileTypeScript } from "./compile";
+import { isLocal } from "./local-files";
+import type { LoadedFile } from "./typescript.loader";
+
+/** What the loader hands the hooks when it registers them. */
+export interface EsmHooksData {
+  /** The URL of the CLI's `@stubrun/sdk` entry. */
+  sdkUrl: string;
+  /** Where the hooks post each local file they compile (a `LoadedFile`). */
+  port: MessagePort;
+}
+
+let data: EsmHooksData;
+
+export const initialize: InitializeHook<EsmHooksData> = (given) => {
+  data = given;
+};
+
+const CLIENT_PACKAGES = new Set(["stubrun", "@stubrun/client"]);
+
+export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
+  if (CLIENT_PACKAGES.has(specifier)) return { url: data.sdkUrl, format: "commonjs", shortCircuit: true };
+  try {
+    return await nextResolve(specifier, context);
+  } catch (error) {
+    if (!/^\.\.?\//.test(specifier) || !context.parentURL?.startsWith("file:")) throw error;
+    for (const candidate of typeScriptNames(specifier)) {
+      try {
+        return await nextResolve(candidate, context);
+      } catch {
+        // not this one either
+      }
+    }
+    throw error;
+  }
+};
+
+/** The TypeScript files a relative import may mean: `./a.js` is `./a.ts`, `./a` is `./a.ts` or `./a/index.ts`. */
+function typeScriptNames(specifier: string): string[] {
+  if (/\.(c|m)?jsx?$/.test(specifier)) return [specifier.replace(/\.(c|m)?js(x?)$/, ".$1ts$2")];
+  if (/\.(c|m)?tsx?$/.test(specifier)) return [];
+  return [`${specifier}.ts`, `${specifier}.tsx`, `${specifier}/index.ts`];
+}
+
+export const load: LoadHook = async (url, context, nextLoad) => {
+  const file = url.startsWith("file:") ? fileURLToPath(url) : "";
+  if (!/\.(m?ts|tsx)$/.test(file)) return nextLoad(url, context);
+  const source = fs.readFileSync(file, "utf8");
+  const compiled = compileTypeScript(source, file, "module");
+  if (isLocal(file)) data.port.postMessage({ absolutePath: file, source, compiled, format: "module" } satisfies LoadedFile);
+  return { format: "module", source: compiled, shortCircuit: true };
+};
