@@ -25,6 +25,8 @@ export function compileTypeScript(source: string, fileName: string, format: Modu
       keepClassNames: true,
       parser: { syntax: "typescript", decorators: true, tsx: fileName.endsWith(".tsx") },
       transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+      // `import data from "./data.json" with { type: "json" }`: an ES module needs its attributes.
+      experimental: { keepImportAttributes: true },
     },
   };
   try {
