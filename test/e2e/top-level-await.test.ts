@@ -116,6 +116,28 @@ class Uses {
     expect(result.code).toBe(1);
   });
 
+  test("a module awaiting at its top level that only a computed import() reaches fails saying to import it by a literal path", async () => {
+    const dir = project({
+      "plugins/slow.ts": "export const name = await Promise.resolve(\"slow\");\n",
+      "app.ts": `import { Stub, fn } from "stubrun";
+const stub = new Stub();
+class Plugins {
+  @stub.function()
+  async load(plugin: string): Promise<string> {
+    return (await import(\`./plugins/\${plugin}.js\`)).name;
+  }
+  @stub.localEntrypoint()
+  async main() {
+    console.log(await fn(this.load).local("slow"));
+  }
+}
+`,
+    });
+    const result = await server.run(["app.ts"], { cwd: dir });
+    expect(result.stderr).toContain("plugins/slow.ts awaits at its top level, so it must be imported by a literal path");
+    expect(result.code).toBe(1);
+  });
+
   test("a syntax error in a module of such a program is file:line, exit 2", async () => {
     const dir = project({
       "app.ts": `import { value } from "./lib/broken.js";\nconst v = await Promise.resolve(value);\n`,

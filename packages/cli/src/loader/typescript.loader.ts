@@ -200,10 +200,14 @@ function loadingError(error: unknown): unknown {
 function awaitingAtTop(error: unknown, filename: string): unknown {
   if ((error as { code?: unknown })?.code !== "ERR_REQUIRE_ASYNC_MODULE") return error;
   const shown = path.relative(process.cwd(), filename) || filename;
-  return Object.assign(
+  const clearer = Object.assign(
     new Error(`${shown} awaits at its top level, so it must be imported by a literal path (import "./x.js" or import("./x.js")): then stubrun sees it before running and loads the program as ES modules`),
     { code: "ERR_REQUIRE_ASYNC_MODULE" },
   );
+  // Node's frames (where the import was), not this function's.
+  const frames = String((error as Error).stack ?? "").split("\n").filter((line) => line.startsWith("    at "));
+  clearer.stack = [`Error: ${clearer.message}`, ...frames].join("\n");
+  return clearer;
 }
 
 function notInstalled(error: unknown, request: string, importer: string | undefined): unknown {
