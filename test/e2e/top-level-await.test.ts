@@ -85,6 +85,30 @@ class Lazy {
     expect(result.code).toBe(0);
   });
 
+  test("a file written for CommonJS keeps __dirname and __filename when its program runs as ES modules", async () => {
+    const dir = project({
+      "lib/where.ts": `import path from "node:path";\nexport const where = (): string => path.basename(__dirname) + "/" + path.basename(__filename);\n`,
+      "app.ts": `import { Stub, fn } from "stubrun";
+import { where } from "./lib/where.js";
+const stub = new Stub();
+const ready = await Promise.resolve(true);
+class Where {
+  @stub.function()
+  where(): string { return where(); }
+  @stub.localEntrypoint()
+  async main() {
+    console.log("local:", where());
+    console.log("remote:", await fn(this.where).remote());
+  }
+}
+`,
+    });
+    const result = await server.run(["app.ts"], { cwd: dir });
+    // Uploaded ES modules are .mjs files in the same folders.
+    expect(result.stdout).toBe("local: lib/where.ts\nremote: lib/where.mjs\n");
+    expect(result.code).toBe(0);
+  });
+
   test("a deployed app that awaits at its top level answers lookup() after its folder is gone", async () => {
     const dir = project({ "app.ts": calc("tla-deployed"), "lib/settings.ts": settings });
     const deploy = await server.run(["deploy", "app.ts"], { cwd: dir });

@@ -5,6 +5,9 @@ import path from "node:path";
 /** What a file is compiled to: CommonJS (the default), or an ES module for a program with top-level `await`. */
 export type ModuleFormat = "commonjs" | "module";
 
+/** What `__dirname` and `__filename` are in an ES module (Node 20.11+). */
+const ESM_DIRNAME = { __dirname: "import.meta.dirname", __filename: "import.meta.filename" };
+
 /**
  * Compiles one TypeScript file to CommonJS (or to an ES module) with SWC. SWC, unlike tsx and
  * esbuild, emits `design:paramtypes` for experimental decorators, which stubrun reads to build CLI
@@ -24,7 +27,14 @@ export function compileTypeScript(source: string, fileName: string, format: Modu
       target: "es2022",
       keepClassNames: true,
       parser: { syntax: "typescript", decorators: true, tsx: fileName.endsWith(".tsx") },
-      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+      transform: {
+        legacyDecorator: true,
+        decoratorMetadata: true,
+        useDefineForClassFields: false,
+        // A file written for CommonJS keeps its `__dirname` when its program runs as ES modules
+        // (a top-level await elsewhere); SWC replaces only the free ones, not a file's own.
+        ...(format === "module" ? { optimizer: { simplify: false, globals: { vars: ESM_DIRNAME } } } : {}),
+      },
       // `import data from "./data.json" with { type: "json" }`: an ES module needs its attributes.
       experimental: { keepImportAttributes: true },
     },
