@@ -25,6 +25,9 @@ export interface EsmHooksData {
   port: MessagePort;
 }
 
+/** The code of a syntax error found on the hooks thread. */
+export const SYNTAX_ERROR = "STUBRUN_SYNTAX_ERROR";
+
 let data: EsmHooksData;
 
 export const initialize: InitializeHook<EsmHooksData> = (given) => {
@@ -61,7 +64,13 @@ export const load: LoadHook = async (url, context, nextLoad) => {
   const file = url.startsWith("file:") ? fileURLToPath(url) : "";
   if (!/\.(m?ts|tsx)$/.test(file)) return nextLoad(url, context);
   const source = fs.readFileSync(file, "utf8");
-  const compiled = compileTypeScript(source, file, "module");
+  let compiled: string;
+  try {
+    compiled = compileTypeScript(source, file, "module");
+  } catch (error) {
+    // Its class does not cross to the program's thread; this code tells the loader it is a usage error.
+    throw Object.assign(new Error((error as Error).message), { code: SYNTAX_ERROR });
+  }
   if (isLocal(file)) data.port.postMessage({ absolutePath: file, source, compiled, format: "module" } satisfies LoadedFile);
   return { format: "module", source: compiled, shortCircuit: true };
 };

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import Module from "node:module";
 import path from "node:path";
 import { compileTypeScript, type ModuleFormat } from "./compile";
+import { SYNTAX_ERROR } from "./esm-hooks";
 import { importAsEsm } from "./esm.loader";
 import { scanImportGraph } from "./import-graph";
 import { isLocal, TYPESCRIPT_FILE } from "./local-files";
@@ -179,15 +180,15 @@ export class PackageNotInstalledError extends Error {
 }
 
 /**
- * Errors of stubrun's own while loading are usage errors. From the ES module hooks' thread a usage
- * error (a syntax error) arrives as a plain Error with its code, and a missing package as Node's
+ * Errors of stubrun's own while loading are usage errors. From the ES module hooks' thread a
+ * syntax error arrives as a plain Error with the code SYNTAX_ERROR, and a missing package as Node's
  * `ERR_MODULE_NOT_FOUND`; both are said as the require hook says them.
  */
 function loadingError(error: unknown): unknown {
   if (error instanceof PackageNotInstalledError) return new UsageError(error.message);
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (typeof message !== "string" || error instanceof UsageError) return error;
-  if (code === "USAGE") return new UsageError(message);
+  if (code === SYNTAX_ERROR) return new UsageError(message);
   const missing = code === "ERR_MODULE_NOT_FOUND" ? /^Cannot find package '([^']+)' imported from (.+)$/.exec(message) : null;
   if (missing && isLocal(missing[2])) return new UsageError(new PackageNotInstalledError(missing[1], missing[2]).message);
   return error;
