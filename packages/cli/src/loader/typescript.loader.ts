@@ -57,16 +57,17 @@ export class TypeScriptLoader {
   }
 
   /**
-   * Runs the program as ES modules, and records its local files as ES modules too: those that
-   * ran, and those that only a function imports (compiled, not run), since the upload needs them.
+   * Runs the program as ES modules. Every file the import scan found is compiled here and
+   * recorded, those that only a function imports too (the upload needs them), then handed to the
+   * hooks, which compile only what the scan could not see (a computed `import()`).
    */
   private async loadAsModules(entry: string, graphFiles: string[]): Promise<void> {
-    for (const loaded of await importAsEsm(entry)) this.files.set(loaded.absolutePath, loaded);
-    for (const file of graphFiles) {
-      if (this.files.has(file)) continue;
+    const compiled = graphFiles.map((file): LoadedFile => {
       const source = fs.readFileSync(file, "utf8");
-      this.files.set(file, { absolutePath: file, source, compiled: compileTypeScript(source, file, "module"), format: "module" });
-    }
+      return { absolutePath: file, source, compiled: compileTypeScript(source, file, "module"), format: "module" };
+    });
+    for (const loaded of compiled) this.files.set(loaded.absolutePath, loaded);
+    for (const loaded of await importAsEsm(entry, compiled)) this.files.set(loaded.absolutePath, loaded);
   }
 
   /** The local TypeScript file a relative import names, resolved as require resolves it (`./a.js` is `a.ts`). */
