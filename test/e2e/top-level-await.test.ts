@@ -172,6 +172,24 @@ class Plugins {
     expect(result.code).toBe(2);
   });
 
+  test("a package that is not installed is a usage error naming it and the file, exit 2", async () => {
+    const dir = project({
+      "app.ts": `import { Stub } from "stubrun";
+import chunk from "lodash/chunk.js";
+const stub = new Stub();
+const size = await Promise.resolve(2);
+class Uses {
+  @stub.function()
+  f(): number[][] { return chunk([1, 2, 3], size); }
+}
+`,
+    });
+    const result = await server.run(["app.ts"], { cwd: dir });
+    expect(result.stderr).toContain('app.ts imports "lodash", which is not installed where the file is: npm install lodash');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.code).toBe(2);
+  });
+
   test("stubrun serve loads such a program, and again after an edit", async () => {
     const dir = project({
       "site.ts": `import { Stub } from "stubrun";
