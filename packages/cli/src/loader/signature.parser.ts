@@ -42,7 +42,7 @@ interface FileContext {
 
 /** The signatures of every method of every class (declared or assigned to a variable) in the file. */
 export function parseSignatures(source: string, fileName: string): MethodSignature[] {
-  const { text, module } = parseSource(source, fileName);
+  const { text, module } = parseSource(source, fileName, { last: true });
   const classes: { name: string; members: ClassMember[] }[] = [];
   const aliases = new Map<string, TsType>();
   const classNames = new WeakMap<object, string>();

@@ -5,7 +5,7 @@ import { syntaxError } from "./compile";
 // in syntax error messages as `[file:line:col]`.
 const compiler = new Compiler();
 
-/** The last parse of each file: the loader's import scan and the signature reader share it. */
+/** Trees kept for their next reader: the loader's import scan parses, the signature reader reads again. */
 const parsed = new Map<string, { text: string; module: Module }>();
 
 /**
@@ -13,10 +13,13 @@ const parsed = new Map<string, { text: string; module: Module }>();
  * a file's imports and top-level `await` from the same tree that the CLI later reads its method
  * signatures from. A syntax error is a usage error, `file:line: message`, as compile.ts says it.
  * swc skips a leading BOM, so offsets in the tree count from after it: `text` is the source without it.
+ * @param options.last the caller is the tree's last reader: it is not kept (a tree is some 20
+ *   times the size of its source)
  */
-export function parseSource(source: string, fileName: string): { text: string; module: Module } {
+export function parseSource(source: string, fileName: string, options: { last?: boolean } = {}): { text: string; module: Module } {
   const text = source.replace(/^\uFEFF/, "");
   const cached = parsed.get(fileName);
+  if (options.last) parsed.delete(fileName);
   if (cached?.text === text) return cached;
   let module: Module;
   try {
@@ -25,6 +28,6 @@ export function parseSource(source: string, fileName: string): { text: string; m
     throw syntaxError(error, fileName);
   }
   const entry = { text, module };
-  parsed.set(fileName, entry);
+  if (!options.last) parsed.set(fileName, entry);
   return entry;
 }
