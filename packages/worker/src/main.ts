@@ -17,6 +17,7 @@ import {
 } from "@stubrun/protocol";
 import { getHooks, registry, ServerConnection, setSessionProvider, type AppSession } from "@stubrun/sdk";
 import path from "node:path";
+import { importEsmEntry } from "./esm-loader";
 import { installModuleResolution } from "./module-resolution";
 import { captureOutput } from "./output-capture";
 
@@ -46,7 +47,9 @@ async function start(): Promise<void> {
   installModuleResolution(config.imageDir);
   captureOutput(() => currentCallId ?? null, (callId, stream, data) => send({ type: "output", callId, stream, data }));
   connectNestedCalls();
-  require(path.join(config.codeDir, config.entry));
+  // A program that awaits at its top level was uploaded as ES modules, its entry `.mjs`.
+  if (config.entry.endsWith(".mjs")) await importEsmEntry(config.codeDir, config.entry, config.imageDir);
+  else require(path.join(config.codeDir, config.entry));
   const cls = registry().findClass(config.className);
   if (!cls) throw new UsageError(`the uploaded code defines no decorated class ${config.className}`);
   const created = new (cls as unknown as new () => Record<string, unknown>)();

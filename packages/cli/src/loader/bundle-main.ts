@@ -6,9 +6,10 @@
 import { UsageError } from "@stubrun/protocol";
 import { loadAppUpload } from "./load-app";
 
-try {
-  process.stdout.write(JSON.stringify(loadAppUpload(process.argv[2])));
-} catch (error) {
-  process.stderr.write(`${error instanceof UsageError ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
-  process.exitCode = error instanceof UsageError ? 2 : 1;
-}
+loadAppUpload(process.argv[2]).then(
+  (upload) => process.stdout.write(JSON.stringify(upload)),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof UsageError ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
+    process.exitCode = error instanceof UsageError ? 2 : 1;
+  },
+);

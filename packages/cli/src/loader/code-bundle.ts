@@ -15,13 +15,19 @@ export interface CodeBundle {
 
 /**
  * Bundles the files the loader saw; `.ts` files are stored as `.js` so `require("./lib")` finds
- * them. The root holds them all, and `alsoUnder` too (where the packages' node_modules are).
+ * them, and those compiled to ES modules as `.mjs`, since the upload's root says CommonJS (the
+ * worker's ESM hooks find `./lib.js` as `lib.mjs`). The root holds them all, and `alsoUnder`
+ * too (where the packages' node_modules are, the files images add).
  */
 export function bundleCode(entryFile: string, loaded: Iterable<LoadedFile>, alsoUnder: string[] = []): CodeBundle {
   const files = [...loaded];
   const root = commonDirectory([...files.map((f) => path.dirname(f.absolutePath)), ...alsoUnder]);
-  const toBundlePath = (absolutePath: string) =>
-    path.relative(root, absolutePath).split(path.sep).join("/").replace(/\.(ts|tsx|mts)$/, ".js").replace(/\.cts$/, ".cjs");
+  const modules = new Set(files.filter((f) => f.format === "module").map((f) => f.absolutePath));
+  const toBundlePath = (absolutePath: string) => {
+    const relative = path.relative(root, absolutePath).split(path.sep).join("/");
+    if (modules.has(absolutePath)) return relative.replace(/\.(ts|tsx|mts)$/, ".mjs");
+    return relative.replace(/\.(ts|tsx|mts)$/, ".js").replace(/\.cts$/, ".cjs");
+  };
   return {
     root,
     entry: toBundlePath(path.resolve(entryFile)),

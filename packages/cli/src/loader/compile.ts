@@ -2,25 +2,41 @@ import { transformSync, type Options } from "@swc/core";
 import { UsageError } from "@stubrun/protocol";
 import path from "node:path";
 
+/** What a file is compiled to: CommonJS (the default), or an ES module for a program with top-level `await`. */
+export type ModuleFormat = "commonjs" | "module";
+
+/** What `__dirname` and `__filename` are in an ES module (Node 20.11+). */
+const ESM_DIRNAME = { __dirname: "import.meta.dirname", __filename: "import.meta.filename" };
+
 /**
- * Compiles one TypeScript file to CommonJS with SWC. SWC, unlike tsx and esbuild, emits
- * `design:paramtypes` for experimental decorators, which stubrun reads to build CLI options.
- * The source map is inline, so stack traces (in the CLI and in workers) point into the .ts file.
+ * Compiles one TypeScript file to CommonJS (or to an ES module) with SWC. SWC, unlike tsx and
+ * esbuild, emits `design:paramtypes` for experimental decorators, which stubrun reads to build CLI
+ * options. The source map is inline, so stack traces (in the CLI and in workers) point into the .ts file.
  */
-export function compileTypeScript(source: string, fileName: string): string {
+export function compileTypeScript(source: string, fileName: string, format: ModuleFormat = "commonjs"): string {
   const options: Options = {
     filename: fileName,
     sourceFileName: fileName,
     sourceMaps: "inline",
     swcrc: false,
     configFile: false,
-    // import() becomes a require, so it goes through the loader's hooks (a local .ts file, `stubrun`) locally and in workers.
-    module: { type: "commonjs" },
+    // In CommonJS, import() becomes a require, so it goes through the loader's hooks (a local .ts
+    // file, `stubrun`) locally and in workers; an ES module keeps it, for the ESM hooks (esm-hooks.ts).
+    module: { type: format === "module" ? "es6" : "commonjs" },
     jsc: {
       target: "es2022",
       keepClassNames: true,
       parser: { syntax: "typescript", decorators: true, tsx: fileName.endsWith(".tsx") },
-      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+      transform: {
+        legacyDecorator: true,
+        decoratorMetadata: true,
+        useDefineForClassFields: false,
+        // A file written for CommonJS keeps its `__dirname` when its program runs as ES modules
+        // (a top-level await elsewhere); SWC replaces only the free ones, not a file's own.
+        ...(format === "module" ? { optimizer: { simplify: false, globals: { vars: ESM_DIRNAME } } } : {}),
+      },
+      // `import data from "./data.json" with { type: "json" }`: an ES module needs its attributes.
+      experimental: { keepImportAttributes: true },
     },
   };
   try {

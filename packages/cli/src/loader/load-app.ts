@@ -25,9 +25,9 @@ export function uploadFromJson(text: string): AppUpload {
 }
 
 /** Loads `file` (and its local imports) and makes its manifest and code bundle. */
-export function loadAppUpload(file: string): AppUpload {
+export async function loadAppUpload(file: string): Promise<AppUpload> {
   const loader = new TypeScriptLoader();
-  loader.load(file);
+  await loader.load(file);
   const params = new ParamsReader(loader.files.values());
   const assets = new AppAssets();
   const bundle = bundleApp(file, loader.files.values(), assets);

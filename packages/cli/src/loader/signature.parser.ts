@@ -3,7 +3,6 @@
  * parameter names, optionality or literal unions (DESIGN.md §3), so the CLI options of an
  * entrypoint come from the source, parsed with SWC (no type checking).
  */
-import { Compiler } from "@swc/core";
 import type {
   ClassDeclaration,
   ClassExpression,
@@ -21,6 +20,7 @@ import type {
   VariableDeclarator,
 } from "@swc/core";
 import type { ParamManifest, ParamType } from "@stubrun/protocol";
+import { parseSource } from "./source-parser";
 
 export interface MethodSignature {
   className: string;
@@ -29,10 +29,6 @@ export interface MethodSignature {
   /** The TSDoc summary: the comment's text before its first @tag. */
   description?: string;
 }
-
-// The Compiler method (unlike the exported parseSync) takes the file name, which then appears
-// in syntax error messages as `[file:line:col]`.
-const compiler = new Compiler();
 
 /** What the per-parameter helpers need to know about the file. */
 interface FileContext {
@@ -46,9 +42,7 @@ interface FileContext {
 
 /** The signatures of every method of every class (declared or assigned to a variable) in the file. */
 export function parseSignatures(source: string, fileName: string): MethodSignature[] {
-  // swc skips a leading BOM, so its offsets count from after it.
-  const text = source.replace(/^\uFEFF/, "");
-  const module = compiler.parseSync(text, { syntax: "typescript", decorators: true, tsx: false }, fileName);
+  const { text, module } = parseSource(source, fileName, { last: true });
   const classes: { name: string; members: ClassMember[] }[] = [];
   const aliases = new Map<string, TsType>();
   const classNames = new WeakMap<object, string>();

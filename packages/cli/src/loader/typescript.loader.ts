@@ -2,14 +2,20 @@ import { UsageError } from "@stubrun/protocol";
 import fs from "node:fs";
 import Module from "node:module";
 import path from "node:path";
-import { compileTypeScript } from "./compile";
+import { compileTypeScript, type ModuleFormat } from "./compile";
+import { SYNTAX_ERROR } from "./esm-hooks";
+import { importAsEsm } from "./esm.loader";
+import { scanImportGraph } from "./import-graph";
+import { isLocal, TYPESCRIPT_FILE } from "./local-files";
 
 /** A local file of the user's program as the loader saw it. */
 export interface LoadedFile {
   absolutePath: string;
   source: string;
-  /** The CommonJS code that ran (and that workers will run). */
+  /** The code that ran (and that workers will run). */
   compiled: string;
+  /** What `compiled` is. @default "commonjs" */
+  format?: ModuleFormat;
 }
 
 const TS_EXTENSIONS = [".ts", ".tsx", ".mts", ".cts"];
@@ -22,25 +28,56 @@ type ModuleInternals = typeof Module & {
 /**
  * Loads a user's TypeScript program with decorator metadata: a require hook compiles each .ts file
  * with SWC, and records every local file (outside node_modules), so the same code can be uploaded.
+ * A program that awaits at its top level (in any file its literal imports reach) cannot be
+ * CommonJS: it runs as ES modules instead (esm.loader.ts), every local .ts file of it compiled to one.
  */
 export class TypeScriptLoader {
   readonly files = new Map<string, LoadedFile>();
   private installed = false;
 
-  /** Loads `file` (and, through require, everything it imports). */
-  load(file: string): void {
+  /** Loads `file` (and, through require or import, everything it imports). */
+  async load(file: string): Promise<void> {
     const absolutePath = path.resolve(file);
     if (!fs.existsSync(absolutePath)) throw new UsageError(`no such file: ${file}`);
     if (!fs.statSync(absolutePath).isFile()) throw new UsageError(`${file} is a directory; give a .ts file`);
     this.install();
     process.setSourceMapsEnabled(true);
+    // Parsed before anything runs (the signature reader reuses the trees): top-level await decides how the program loads.
+    const graph = TYPESCRIPT_FILE.test(absolutePath) ? scanImportGraph(absolutePath, (request, importer) => this.resolveLocal(request, importer)) : undefined;
     try {
-      require(absolutePath);
+      if (graph && graph.awaitingAtTop.length > 0) {
+        await this.loadAsModules(absolutePath, graph.files);
+      } else {
+        require(absolutePath);
+        this.addUnloaded();
+      }
     } catch (error) {
-      if (error instanceof PackageNotInstalledError) throw new UsageError(error.message);
-      throw error;
+      throw loadingError(error);
     }
-    this.addUnloaded();
+  }
+
+  /**
+   * Runs the program as ES modules. Every file the import scan found is compiled here and
+   * recorded, those that only a function imports too (the upload needs them), then handed to the
+   * hooks, which compile only what the scan could not see (a computed `import()`).
+   */
+  private async loadAsModules(entry: string, graphFiles: string[]): Promise<void> {
+    const compiled = graphFiles.map((file): LoadedFile => {
+      const source = fs.readFileSync(file, "utf8");
+      return { absolutePath: file, source, compiled: compileTypeScript(source, file, "module"), format: "module" };
+    });
+    for (const loaded of compiled) this.files.set(loaded.absolutePath, loaded);
+    for (const loaded of await importAsEsm(entry, compiled)) this.files.set(loaded.absolutePath, loaded);
+  }
+
+  /** The local TypeScript file a relative import names, resolved as require resolves it (`./a.js` is `a.ts`). */
+  private resolveLocal(request: string, importer: string): string | undefined {
+    try {
+      const target = (Module as ModuleInternals)._resolveFilename(request, parentIn(importer), false);
+      return isLocal(target) && TYPESCRIPT_FILE.test(target) ? target : undefined;
+    } catch {
+      return undefined; // the import fails when it runs, with Node's message
+    }
   }
 
   /**
@@ -76,7 +113,11 @@ export class TypeScriptLoader {
       const source = fs.readFileSync(filename, "utf8");
       const compiled = compileTypeScript(source, filename);
       if (isLocal(filename)) this.files.set(filename, { absolutePath: filename, source, compiled });
-      module._compile(compiled, filename);
+      try {
+        module._compile(compiled, filename);
+      } catch (error) {
+        throw awaitingAtTop(error, filename);
+      }
     };
     for (const ext of TS_EXTENSIONS) internals._extensions[ext] = compileTs;
 
@@ -139,6 +180,38 @@ export class PackageNotInstalledError extends Error {
   }
 }
 
+/**
+ * Errors of stubrun's own while loading are usage errors. From the ES module hooks' thread a
+ * syntax error arrives as a plain Error with the code SYNTAX_ERROR, and a missing package as Node's
+ * `ERR_MODULE_NOT_FOUND`; both are said as the require hook says them.
+ */
+function loadingError(error: unknown): unknown {
+  if (error instanceof PackageNotInstalledError) return new UsageError(error.message);
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof message !== "string" || error instanceof UsageError) return error;
+  if (code === SYNTAX_ERROR) return new UsageError(message);
+  const missing = code === "ERR_MODULE_NOT_FOUND" ? /^Cannot find package '([^']+)' imported from (.+)$/.exec(message) : null;
+  if (missing && isLocal(missing[2])) return new UsageError(new PackageNotInstalledError(missing[1], missing[2]).message);
+  return error;
+}
+
+/**
+ * A file that awaits at its top level, reached by a require or by an `import()` of a computed
+ * path, which the import scan could not follow: Node's advice (use import()) does not help there.
+ */
+function awaitingAtTop(error: unknown, filename: string): unknown {
+  if ((error as { code?: unknown })?.code !== "ERR_REQUIRE_ASYNC_MODULE") return error;
+  const shown = path.relative(process.cwd(), filename) || filename;
+  const clearer = Object.assign(
+    new Error(`${shown} awaits at its top level, so it must be imported by a literal path (import "./x.js" or import("./x.js")): then stubrun sees it before running and loads the program as ES modules`),
+    { code: "ERR_REQUIRE_ASYNC_MODULE" },
+  );
+  // Node's frames (where the import was), not this function's.
+  const frames = String((error as Error).stack ?? "").split("\n").filter((line) => line.startsWith("    at "));
+  clearer.stack = [`Error: ${clearer.message}`, ...frames].join("\n");
+  return clearer;
+}
+
 function notInstalled(error: unknown, request: string, importer: string | undefined): unknown {
   const bare = !/^(\.|\/|node:)/.test(request) && !path.isAbsolute(request) && !Module.isBuiltin(request);
   if (!bare || !importer || !isLocal(importer) || (error as { code?: string })?.code !== "MODULE_NOT_FOUND") return error;
@@ -149,12 +222,4 @@ function notInstalled(error: unknown, request: string, importer: string | undefi
 function packageName(request: string): string {
   const parts = request.split("/");
   return request.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
-}
-
-/** stubrun's own packages, when they are linked from a checkout rather than installed in node_modules. */
-const STUBRUN_PACKAGES = path.resolve(__dirname, "../../..") + path.sep;
-
-/** A file of the user's own project: what gets uploaded. */
-function isLocal(filename: string): boolean {
-  return !filename.split(path.sep).includes("node_modules") && !filename.startsWith(STUBRUN_PACKAGES);
 }

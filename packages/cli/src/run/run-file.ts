@@ -33,7 +33,7 @@ export async function runFile(options: RunOptions): Promise<void> {
   const status = new Status(options.quiet);
   const { file, ref } = parseTarget(options.target);
   const loader = new TypeScriptLoader();
-  loader.load(file);
+  await loader.load(file);
   const entrypoint = resolveEntrypoint(file, ref);
   const params = new ParamsReader(loader.files.values());
   const entryParams = params.params(entrypoint.cls, entrypoint.methodName);

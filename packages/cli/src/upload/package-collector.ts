@@ -15,8 +15,11 @@ export interface LocalPackage {
 
 const nodeModulePaths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths;
 
-/** A require of a bare name in compiled code (import and import() compile to one). */
-const BARE_REQUIRE = /\brequire\(\s*"([^".\/][^"]*)"\s*\)/g;
+/**
+ * A bare name imported by compiled code: a require (CommonJS output, where import and import()
+ * become one), or an import, import(), or export-from (a program compiled to ES modules).
+ */
+const BARE_IMPORT = /(?:\brequire\s*\(\s*|\bimport\s*\(\s*|\bfrom\s*|\bimport\s*)(["'])([^"'.\/][^"']*)\1/g;
 
 /**
  * The packages the app's local files import, and everything those depend on (`dependencies`,
@@ -37,7 +40,7 @@ export function collectPackages(files: Iterable<LoadedFile>): LocalPackage[] {
   };
   const local = [...files];
   for (const file of local) {
-    for (const [, request] of file.compiled.matchAll(BARE_REQUIRE)) {
+    for (const [, , request] of file.compiled.matchAll(BARE_IMPORT)) {
       if (Module.isBuiltin(request) || path.isAbsolute(request)) continue;
       want(packageName(request), path.dirname(file.absolutePath));
     }
