@@ -1,4 +1,5 @@
 import { encodeValue, UsageError, type Encoded } from "@stubrun/protocol";
+import { beginCall } from "./calls-in-flight";
 import { FunctionCall } from "./function-call";
 import { getFunctions, getHooks } from "./metadata/readers";
 import { registry, type AnyClass } from "./registry";
@@ -70,9 +71,17 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
   }
 
   async spawn(...args: A): Promise<FunctionCall<R>> {
-    const encoded = this.encodeArgs(args);
-    const session = await this.target.session();
-    return FunctionCall.start<R>(session, this.name, encoded);
+    const end = beginCall(this.name);
+    try {
+      const encoded = this.encodeArgs(args);
+      const session = await this.target.session();
+      const call = await FunctionCall.start<R>(session, this.name, encoded);
+      call.get().then(end, end);
+      return call;
+    } catch (error) {
+      end();
+      throw error;
+    }
   }
 
   map(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, options?: MapOptions): AsyncIterable<R> {

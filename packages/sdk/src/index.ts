@@ -26,3 +26,4 @@ export { setSessionProvider, currentSession, type AppSession } from "./session";
 export { registry, type AnyClass, type MethodRef } from "./registry";
 export { getFunctions, getEntrypoints, getHooks, getParamTypes } from "./metadata/readers";
 export type { FunctionEntry, LifecycleHooks } from "./metadata/types";
+export { callsInFlight } from "./calls-in-flight";

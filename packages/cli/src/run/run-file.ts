@@ -1,5 +1,5 @@
-import { encodeValue, serverUrlFromEnv, UsageError, type ParamManifest } from "@stubrun/protocol";
-import { FunctionCall, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
+import { CallCancelledError, encodeValue, ServerUnavailableError, serverUrlFromEnv, UsageError, type ParamManifest } from "@stubrun/protocol";
+import { callsInFlight, FunctionCall, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
 import { ApiClient } from "../api-client";
 import { AppAssets } from "../upload/app-assets";
 import { bundleApp, packLocalFiles } from "../upload/app-bundle";
@@ -73,6 +73,7 @@ async function runApp(entrypoint: Entrypoint, args: unknown[], connection: Serve
   try {
     // Ctrl-C ends the run even while a local entrypoint is still busy.
     const value = await Promise.race([runEntrypoint(entrypoint, args, connection, appId), interrupt.stopped]);
+    leftRunning(entrypoint, detach);
     if (value !== undefined) process.stdout.write(`${formatReturnValue(value)}\n`);
   } catch (error) {
     // After Ctrl-C the calls fail as cancelled: what counts is the interrupt, once the app is stopped.
@@ -85,6 +86,28 @@ async function runApp(entrypoint: Entrypoint, args: unknown[], connection: Serve
       await finish(connection, appId, status, detach, failed);
     }
   }
+}
+
+/**
+ * A local entrypoint that returned while calls it started still run (a forgotten `await`): they
+ * are cut short when the app stops, so say so and fail, unless the app is detached (they finish
+ * there). Either way their promises reject once the app or the connection goes, with nobody
+ * awaiting them: that is expected, not a crash.
+ */
+function leftRunning(entrypoint: Entrypoint, detach: boolean): void {
+  const running = callsInFlight();
+  if (running.length === 0) return;
+  process.on("unhandledRejection", (reason) => {
+    if (reason instanceof CallCancelledError || reason instanceof ServerUnavailableError) return;
+    throw reason;
+  });
+  if (detach) return;
+  const names = [...new Set(running)].join(", ");
+  const calls = running.length === 1 ? "1 call was" : `${running.length} calls were`;
+  process.stderr.write(
+    `Error: ${entrypoint.name} returned while ${calls} still running (${names}): await ${running.length === 1 ? "it" : "them"} (await fn(this.f).remote(...)), or run with --detach to let ${running.length === 1 ? "it" : "them"} finish\n`,
+  );
+  throw new ExitStatus(1);
 }
 
 function runEntrypoint(entrypoint: Entrypoint, args: unknown[], connection: ServerConnection, appId: string): Promise<unknown> {
