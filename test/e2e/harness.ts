@@ -133,8 +133,8 @@ export function runBin(args: string[], options: { cwd?: string; env?: NodeJS.Pro
 /** Writes a throwaway TypeScript file for a test, inside the repository so `stubrun` resolves. */
 export function writeFixture(name: string, source: string): string {
   const dir = path.join(ROOT, "test/e2e/.fixtures");
-  fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, name);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, source);
   return path.relative(ROOT, file);
 }

@@ -12,6 +12,8 @@ export interface ParamManifest {
   type: ParamType;
   /** The allowed values of a `choice` parameter. */
   choices?: string[];
+  /** The choices are numbers (`1 | 2 | 3`, a numeric enum): the value passed is the number. */
+  numeric?: boolean;
   /** False when the parameter has a default value or is marked `?`. */
   required: boolean;
   /** The default as written in the source, for help texts. */

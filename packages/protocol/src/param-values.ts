@@ -21,7 +21,7 @@ export function describeParamType(param: ParamManifest): string {
     case "date":
       return "an ISO date like 2024-01-31 or 2024-01-31T09:30:00Z";
     case "choice":
-      return `one of ${(param.choices ?? []).map((c) => JSON.stringify(c)).join(", ")}`;
+      return `one of ${(param.choices ?? []).map((c) => (param.numeric ? c : JSON.stringify(c))).join(", ")}`;
     case "json":
       return "a JSON value";
   }
@@ -49,7 +49,7 @@ export function parseParamText(param: ParamManifest, text: string, label: string
     }
     case "choice":
       if (!(param.choices ?? []).includes(text)) throw bad();
-      return text;
+      return param.numeric ? Number(text) : text;
     case "json":
       try {
         return JSON.parse(text);

@@ -286,6 +286,7 @@ function validateParam(p: unknown, where: string): void {
   need(PARAM_TYPES.has(p.type as string), `${where}: "type" must be one of ${[...PARAM_TYPES].join(", ")}`);
   need(typeof p.required === "boolean", `${where}: "required" must be a boolean`);
   need(p.choices === undefined || (Array.isArray(p.choices) && p.choices.every((c) => typeof c === "string")), `${where}: "choices" must be strings`);
+  need(p.numeric === undefined || typeof p.numeric === "boolean", `${where}: "numeric" must be a boolean`);
 }
 
 function validateSchedule(s: unknown, where: string): void {

@@ -21,6 +21,7 @@ import type {
 } from "@swc/core";
 import type { ParamManifest, ParamType } from "@stubrun/protocol";
 import { parseSource } from "./source-parser";
+import { TypeIndex } from "./type-index";
 
 export interface MethodSignature {
   className: string;
@@ -36,12 +37,18 @@ interface FileContext {
   text(start: number, end: number): string;
   /** Source text from the beginning of the file up to an swc position. */
   before(pos: number): string;
-  /** The file's type aliases, by name. */
+  /** The file's own type aliases, by name (nested ones too). */
   aliases: Map<string, TsType>;
+  fileName: string;
+  /** Type names across local files: imports, re-exports, enums. */
+  types: TypeIndex;
 }
 
-/** The signatures of every method of every class (declared or assigned to a variable) in the file. */
-export function parseSignatures(source: string, fileName: string): MethodSignature[] {
+/**
+ * The signatures of every method of every class (declared or assigned to a variable) in the file.
+ * Type names it does not declare are looked up in `types` (the program's other local files).
+ */
+export function parseSignatures(source: string, fileName: string, types = new TypeIndex(new Map([[fileName, source]]))): MethodSignature[] {
   const { text, module } = parseSource(source, fileName, { last: true });
   const classes: { name: string; members: ClassMember[] }[] = [];
   const aliases = new Map<string, TsType>();
@@ -56,7 +63,7 @@ export function parseSignatures(source: string, fileName: string): MethodSignatu
       if (name) classes.push({ name, members: node.body as ClassMember[] });
     }
   });
-  const ctx = { ...sourceSlicer(text, module), aliases };
+  const ctx = { ...sourceSlicer(text, module), aliases, fileName, types };
   return classes.flatMap(({ name, members }) =>
     members
       .filter((m): m is ClassMethod => m.type === "ClassMethod" && m.kind === "method" && m.key.type !== "Computed")
@@ -108,7 +115,7 @@ function paramManifest(param: Param | TsParameterProperty, ctx: FileContext, doc
   }
   const annotation = (pat as { typeAnnotation?: TsTypeAnnotation }).typeAnnotation;
   let name: string;
-  let kind: { type: ParamType; choices?: string[]; allowsUndefined?: boolean };
+  let kind: { type: ParamType; choices?: string[]; numeric?: boolean; allowsUndefined?: boolean };
   if (pat.type === "RestElement") {
     name = pat.argument.type === "Identifier" ? pat.argument.value : ctx.text(spanOf(pat.argument).start, spanOf(pat.argument).end);
     kind = { type: "json", allowsUndefined: true };
@@ -116,7 +123,7 @@ function paramManifest(param: Param | TsParameterProperty, ctx: FileContext, doc
     // Destructuring patterns are named by their text, without the type annotation.
     name = pat.type === "Identifier" ? pat.value : ctx.text(spanOf(pat).start, annotation?.span.start ?? spanOf(pat).end).trim();
     kind = pat.type !== "Identifier" ? { type: "json" }
-      : annotation ? annotatedType(annotation.typeAnnotation, ctx.aliases)
+      : annotation ? annotatedType(annotation.typeAnnotation, ctx)
       : { type: defaultValue ? typeOfDefault(defaultValue) : "json" };
   }
   const optional = (pat as { optional?: boolean }).optional === true;
@@ -125,6 +132,7 @@ function paramManifest(param: Param | TsParameterProperty, ctx: FileContext, doc
     name,
     type: kind.type,
     ...(kind.choices ? { choices: kind.choices } : {}),
+    ...(kind.numeric ? { numeric: true } : {}),
     required: !defaultValue && !optional && !kind.allowsUndefined,
     ...(defaultValue ? { defaultText: ctx.text(spanOf(defaultValue).start, spanOf(defaultValue).end) } : {}),
     ...(description ? { description } : {}),
@@ -136,27 +144,42 @@ function spanOf(node: Pattern | Expression): Span {
   return (node as { span: Span }).span;
 }
 
-function annotatedType(type: TsType, aliases: Map<string, TsType>): { type: ParamType; choices?: string[]; allowsUndefined: boolean } {
-  const members = unionMembers(type, aliases, new Set());
+function annotatedType(type: TsType, ctx: FileContext): { type: ParamType; choices?: string[]; numeric?: boolean; allowsUndefined: boolean } {
+  const members = unionMembers(type, ctx.fileName, ctx, new Set());
   const allowsUndefined = members.some((t) => t.type === "TsKeywordType" && t.kind === "undefined");
   const rest = members.filter((t) => !(t.type === "TsKeywordType" && (t.kind === "undefined" || t.kind === "null")));
-  const stringLiterals = rest.map((t) => (t.type === "TsLiteralType" && t.literal.type === "StringLiteral" ? t.literal.value : undefined));
-  if (rest.length > 0 && stringLiterals.every((s) => s !== undefined)) {
-    return { type: "choice", choices: stringLiterals as string[], allowsUndefined };
-  }
+  const literals = rest.map((t) => (t.type === "TsLiteralType" && (t.literal.type === "StringLiteral" || t.literal.type === "NumericLiteral") ? t.literal.value : undefined));
+  if (rest.length > 0 && literals.every((v) => typeof v === "string")) return { type: "choice", choices: literals as string[], allowsUndefined };
+  // Numbers only (`1 | 2 | 3`, a numeric enum): choices too, passed as numbers.
+  if (rest.length > 0 && literals.every((v) => typeof v === "number")) return { type: "choice", choices: literals.map(String), numeric: true, allowsUndefined };
   const types = new Set(rest.map(simpleType));
   return { type: types.size === 1 ? [...types][0] : "json", allowsUndefined };
 }
 
-/** The members of a union, with parentheses and the file's type aliases resolved. */
-function unionMembers(type: TsType, aliases: Map<string, TsType>, seen: Set<string>): TsType[] {
-  if (type.type === "TsUnionType") return type.types.flatMap((t) => unionMembers(t, aliases, seen));
-  if (type.type === "TsParenthesizedType") return unionMembers(type.typeAnnotation, aliases, seen);
+/**
+ * The members of a union, with parentheses, type aliases and enums resolved: the file's own, and
+ * those imported from other local files (an alias is read in the file that declares it).
+ */
+function unionMembers(type: TsType, file: string, ctx: FileContext, seen: Set<string>): TsType[] {
+  if (type.type === "TsUnionType") return type.types.flatMap((t) => unionMembers(t, file, ctx, seen));
+  if (type.type === "TsParenthesizedType") return unionMembers(type.typeAnnotation, file, ctx, seen);
   if (type.type === "TsTypeReference" && type.typeName.type === "Identifier" && !type.typeParams) {
-    const alias = aliases.get(type.typeName.value);
-    if (alias && !seen.has(type.typeName.value)) return unionMembers(alias, aliases, new Set(seen).add(type.typeName.value));
+    const name = type.typeName.value;
+    const key = `${file}#${name}`;
+    if (seen.has(key)) return [type];
+    const own = file === ctx.fileName ? ctx.aliases.get(name) : undefined;
+    const resolved = own ? { kind: "alias" as const, type: own, file } : ctx.types.resolve(name, file);
+    if (resolved?.kind === "alias") return unionMembers(resolved.type, resolved.file, ctx, new Set(seen).add(key));
+    if (resolved?.kind === "enum") return resolved.values.map(literalType);
   }
   return [type];
+}
+
+/** An enum member's value as the literal type it is. */
+function literalType(value: string | number): TsType {
+  const span = { start: 0, end: 0, ctxt: 0 };
+  const literal = typeof value === "string" ? { type: "StringLiteral", value, span } : { type: "NumericLiteral", value, span };
+  return { type: "TsLiteralType", literal, span } as unknown as TsType;
 }
 
 function simpleType(type: TsType): ParamType {

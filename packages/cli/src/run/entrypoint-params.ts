@@ -2,6 +2,7 @@ import type { ParamManifest, ParamType } from "@stubrun/protocol";
 import { getParamTypes, type AnyClass } from "@stubrun/sdk";
 import type { LoadedFile } from "../loader/typescript.loader";
 import { parseSignatures, type MethodSignature } from "../loader/signature.parser";
+import { TypeIndex } from "../loader/type-index";
 
 /**
  * The parameters of a method, as options and web endpoints see them. Names, optionality, defaults,
@@ -12,9 +13,11 @@ export class ParamsReader {
   private readonly signatures = new Map<string, MethodSignature>();
 
   constructor(files: Iterable<LoadedFile>) {
-    for (const file of files) {
-      if (!/\.(c|m)?tsx?$/.test(file.absolutePath)) continue;
-      for (const sig of parseSignatures(file.source, file.absolutePath)) {
+    const typeScript = [...files].filter((file) => /\.(c|m)?tsx?$/.test(file.absolutePath));
+    // One index over the program's files: a parameter's type may be declared in another one.
+    const types = new TypeIndex(new Map(typeScript.map((file) => [file.absolutePath, file.source])));
+    for (const file of typeScript) {
+      for (const sig of parseSignatures(file.source, file.absolutePath, types)) {
         this.signatures.set(`${sig.className}.${sig.methodName}`, sig);
       }
     }
