@@ -22,6 +22,26 @@ class Forgot {
 `,
 );
 
+const CONSTRUCTOR = writeFixture(
+  "mistakes-constructor.ts",
+  `import { Stub, fn } from "stubrun";
+const stub = new Stub("mistakes-constructor");
+class Greeter {
+  constructor(private readonly prefix: string) {}
+
+  @stub.function()
+  hello(name: string) {
+    return this.prefix.toUpperCase() + " " + name;
+  }
+
+  @stub.localEntrypoint()
+  async main() {
+    console.log(await fn(this.hello).remote("ann"));
+  }
+}
+`,
+);
+
 describe("mistakes that teach", () => {
   let server: TestServer;
   withTestServer((s) => (server = s));
@@ -39,5 +59,16 @@ describe("mistakes that teach", () => {
     expect(r.stderr).toContain("keeps running detached");
     expect(r.stderr).not.toContain("returned while");
     expect(r.code).toBe(0);
+  });
+
+  test("a class whose constructor takes parameters is refused before anything runs, saying what to do (exit 2)", async () => {
+    for (const args of [[CONSTRUCTOR], ["deploy", CONSTRUCTOR]]) {
+      const r = await server.run(args);
+      expect(r.stderr).toContain(
+        "Error: class Greeter's constructor takes parameters (prefix), but stubrun creates its instances with no arguments: give them defaults, or set them up in a method marked @stub.enter()",
+      );
+      expect(r.stderr).not.toContain("Cannot read properties of undefined");
+      expect(r.code).toBe(2);
+    }
   });
 });

@@ -1,12 +1,25 @@
-import type { AppManifest, FunctionManifest } from "@stubrun/protocol";
+import { UsageError, type AppManifest, type FunctionManifest } from "@stubrun/protocol";
 import { getFunctions, imageManifest, registry, type PackLocalFiles, type Stub } from "@stubrun/sdk";
 import type { CodeBundle } from "../loader/code-bundle";
 import type { ParamsReader } from "./entrypoint-params";
+
+/**
+ * stubrun makes each instance itself, with no arguments (a worker's, a local entrypoint's): a
+ * constructor that needs some would leave its fields undefined and fail later, far from the cause.
+ */
+function checkConstructible(cls: Function): void {
+  if (cls.length === 0) return;
+  const names = /constructor\s*\(([^)]*)\)/.exec(Function.prototype.toString.call(cls))?.[1].trim() || `${cls.length} parameter(s)`;
+  throw new UsageError(
+    `class ${cls.name}'s constructor takes parameters (${names}), but stubrun creates its instances with no arguments: give them defaults, or set them up in a method marked @stub.enter()`,
+  );
+}
 
 /** The manifest of the app: every function the loaded code decorated, with its options and parameters. */
 export function buildManifest(stub: Stub | undefined, bundle: CodeBundle, params: ParamsReader, pack: PackLocalFiles): AppManifest {
   const functions: FunctionManifest[] = [];
   for (const cls of registry().allClasses()) {
+    checkConstructible(cls);
     const owner = registry().stubOf(cls);
     const stubSecrets = owner?.secrets ?? [];
     for (const entry of getFunctions(cls)) {
