@@ -544,7 +544,7 @@ describe("failures", () => {
           "remote extra: bigint:-7",
           "remote keeps undefined key: true; error stack: true",
           `local got: {${sent},made=Date:1970-01-01T00:00:00.000Z,bigger=bigint:1180591620717411303424,` +
-            "err=RangeError(RangeError: made remotely),custom=Error(QuotaExceeded: over quota)," +
+            "err=RangeError(RangeError: made remotely),custom=QuotaExceeded(QuotaExceeded: over quota)," +
             "nothing=undefined,sparse=[undefined,number:1]}",
           "",
         ].join("\n"),

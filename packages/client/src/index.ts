@@ -16,5 +16,6 @@ export {
   FunctionTimeoutError,
   CallCancelledError,
   WorkerStartError,
+  registerErrorClass,
 } from "@stubrun/sdk";
 export type { FunctionHandle, MapOptions, LookupOptions } from "@stubrun/sdk";

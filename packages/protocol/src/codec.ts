@@ -1,4 +1,4 @@
-import { fromWireError, toWireError, UncarriableValueError, type WireError } from "./errors";
+import { fromWireError, toWireError, UncarriableValueError, useFieldCodec, type WireError } from "./errors";
 
 /**
  * The value codec: turns the values SPEC §2 allows (JSON plus undefined, Date, BigInt, Map, Set,
@@ -142,3 +142,6 @@ function decodeObject(data: { [key: string]: Encoded }): Record<string, unknown>
 function setData(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
+
+// Errors carry their own fields, encoded as values are.
+useFieldCodec({ encode: (value, path) => encodeValue(value, path), decode: (data) => decodeValue(data as Encoded) });

@@ -81,14 +81,48 @@ export interface WireError {
   message: string;
   stack?: string;
   code?: string;
+  /** The error's own fields (`new QuotaError(...).limit`), each encoded by the value codec. */
+  fields?: Record<string, unknown>;
 }
 
-/** Flattens any thrown value into a WireError. */
+/** How error fields are encoded and decoded: the value codec, which sets it when it loads (codec.ts imports this file). */
+let fieldCodec: { encode(value: unknown, path: string): unknown; decode(data: unknown): unknown } | undefined;
+export function useFieldCodec(codec: NonNullable<typeof fieldCodec>): void {
+  fieldCodec = codec;
+}
+
+/** Error classes known in this process, by name: an error of that name from a worker comes back as one. */
+const ERROR_CLASSES = Symbol.for("stubrun.errorClasses");
+const errorClasses = ((globalThis as { [ERROR_CLASSES]?: Map<string, Function> })[ERROR_CLASSES] ??= new Map<string, Function>());
+
+/**
+ * Makes errors of this class thrown in a worker arrive as instances of it (`instanceof` works,
+ * with their fields). The CLI registers the error classes your files declare by itself.
+ */
+export function registerErrorClass(cls: new (...args: never[]) => Error): void {
+  if (typeof cls !== "function" || !(cls.prototype instanceof Error)) throw new TypeError("registerErrorClass(cls): cls must be a class that extends Error");
+  errorClasses.set(cls.name, cls);
+}
+
+/** Fields of an error that are its own and not the standard ones. */
+const STANDARD_FIELDS = new Set(["name", "message", "stack", "code", "cause"]);
+
+/** Flattens any thrown value into a WireError, with the fields the value codec can carry (the others are left out). */
 export function toWireError(error: unknown): WireError {
   if (error instanceof Error) {
     const wire: WireError = { name: error.name, message: error.message, stack: error.stack };
     const code = (error as { code?: unknown }).code;
     if (typeof code === "string") wire.code = code;
+    const fields: Record<string, unknown> = {};
+    for (const key of Object.keys(error)) {
+      if (STANDARD_FIELDS.has(key) || !fieldCodec) continue;
+      try {
+        fields[key] = fieldCodec.encode((error as unknown as Record<string, unknown>)[key], `field ${key} of ${error.name}`);
+      } catch {
+        // a field the codec cannot carry (a function, a class instance) stays behind
+      }
+    }
+    if (Object.keys(fields).length > 0) wire.fields = fields;
     return wire;
   }
   return { name: "Error", message: `a non-Error value was thrown: ${describeThrown(error)}` };
@@ -110,16 +144,26 @@ export function systemWireError(error: StubrunError): WireError {
   return { name: error.name, message: error.message, stack: `${error.name}: ${error.message}`, code: error.code };
 }
 
-/** Rebuilds an Error from its wire form: our own classes and the built-ins come back as themselves. */
+/**
+ * Rebuilds an Error from its wire form: our own classes, the built-ins and the classes known here
+ * (registerErrorClass) come back as themselves, with their fields; any other keeps its name and fields.
+ */
 export function fromWireError(wire: WireError): Error {
+  const registered = errorClasses.get(wire.name);
   const Known = Object.prototype.hasOwnProperty.call(knownErrors, wire.name) ? knownErrors[wire.name] : Error;
-  const error = new Known(wire.message);
+  // A user's class is not constructed (its constructor may want other arguments): made from its prototype.
+  const error: Error = registered ? Object.create(registered.prototype) : new Known(wire.message);
+  if (registered) Object.defineProperty(error, "message", { value: wire.message, writable: true, configurable: true, enumerable: false });
   if (error.name !== wire.name) {
     Object.defineProperty(error, "name", { value: wire.name, writable: true, configurable: true, enumerable: false });
   }
   error.stack = wire.stack ?? `${wire.name}: ${wire.message}`;
   if (wire.code !== undefined && !(error instanceof StubrunError)) {
     Object.defineProperty(error, "code", { value: wire.code, writable: true, configurable: true, enumerable: true });
+  }
+  for (const [key, data] of Object.entries(wire.fields ?? {})) {
+    if (STANDARD_FIELDS.has(key) || key === "__proto__" || !fieldCodec) continue;
+    Object.defineProperty(error, key, { value: fieldCodec.decode(data), writable: true, configurable: true, enumerable: true });
   }
   return error;
 }

@@ -342,8 +342,10 @@ export function validateWireError(e: unknown, where: string): WireError {
   const message = str(e, "message", where);
   need(e.stack === undefined || typeof e.stack === "string", `${where}: "stack" must be a string`);
   need(e.code === undefined || typeof e.code === "string", `${where}: "code" must be a string`);
+  need(e.fields === undefined || (isObject(e.fields) && isWithinDepth(e.fields, 256)), `${where}: "fields" must be an object, nested at most 256 deep`);
   const error: WireError = { name, message };
   if (e.stack !== undefined) error.stack = e.stack as string;
   if (e.code !== undefined) error.code = e.code as string;
+  if (e.fields !== undefined) error.fields = e.fields as Record<string, unknown>;
   return error;
 }

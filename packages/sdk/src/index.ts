@@ -21,6 +21,7 @@ export {
   FunctionTimeoutError,
   CallCancelledError,
   WorkerStartError,
+  registerErrorClass,
 } from "@stubrun/protocol";
 export { setSessionProvider, currentSession, type AppSession } from "./session";
 export { registry, type AnyClass, type MethodRef } from "./registry";

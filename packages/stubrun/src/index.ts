@@ -19,6 +19,7 @@ export {
   FunctionTimeoutError,
   CallCancelledError,
   WorkerStartError,
+  registerErrorClass,
 } from "@stubrun/protocol";
 
 // Like the CLI, a program that uses lookup() starts the local daemon when nothing answers at a

@@ -39,11 +39,30 @@ export function compileTypeScript(source: string, fileName: string, format: Modu
       experimental: { keepImportAttributes: true },
     },
   };
+  let code: string;
   try {
-    return transformSync(source, options).code;
+    code = transformSync(source, options).code;
   } catch (error) {
     throw syntaxError(error, fileName);
   }
+  return withErrorClassesRegistered(code, source);
+}
+
+/** A class declared at the top of a file (at the start of a line) that extends another. */
+const TOP_LEVEL_SUBCLASS = /^(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)\s+extends\b/gm;
+
+/**
+ * Registers the file's error classes by name when it has run (protocol's registerErrorClass
+ * map), so an error of one of them thrown in a worker comes back to the caller as an instance,
+ * with its fields. Added before the source map comment: line numbers stay as they were.
+ */
+function withErrorClassesRegistered(code: string, source: string): string {
+  const names = [...new Set([...source.matchAll(TOP_LEVEL_SUBCLASS)].map((m) => m[1]))];
+  if (names.length === 0) return code;
+  const candidates = names.map((name) => `typeof ${name} === "function" ? ${name} : undefined`).join(", ");
+  const register = `;(() => { const known = (globalThis[Symbol.for("stubrun.errorClasses")] ??= new Map()); for (const c of [${candidates}]) if (c && c.prototype instanceof Error) known.set(c.name, c); })();\n`;
+  const map = code.lastIndexOf("\n//# sourceMappingURL=");
+  return map < 0 ? `${code}\n${register}` : `${code.slice(0, map + 1)}${register}${code.slice(map + 1)}`;
 }
 
 /** Turns SWC's report into `file:line: message` plus its code frame, without SWC's native backtrace. */
