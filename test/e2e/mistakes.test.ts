@@ -42,6 +42,45 @@ class Greeter {
 `,
 );
 
+const HELLO = writeFixture(
+  "mistakes-hello.ts",
+  `import { Stub, fn } from "stubrun";
+const stub = new Stub("mistakes-hello");
+class Hello {
+  @stub.function()
+  square(x: number) {
+    return x * x;
+  }
+
+  @stub.localEntrypoint()
+  async main(n = 2) {
+    console.log(await fn(this.square).remote(n));
+  }
+
+  @stub.localEntrypoint()
+  async direct() {
+    return (this.square as unknown as { remote(x: number): Promise<number> }).remote(3);
+  }
+
+  @stub.localEntrypoint()
+  async *squares(n = 3) {
+    for (let i = 1; i <= n; i++) yield await fn(this.square).remote(i);
+  }
+}
+`,
+);
+
+const QUOTED = writeFixture(
+  "mistakes-quoted.ts",
+  `import { Stub } from "stubrun";
+const stub = new Stub("mistakes-quoted");
+class Quoted {
+  @stub.function({ timeout: "30" as unknown as number })
+  f() {}
+}
+`,
+);
+
 describe("mistakes that teach", () => {
   let server: TestServer;
   withTestServer((s) => (server = s));
@@ -70,5 +109,42 @@ describe("mistakes that teach", () => {
       expect(r.stderr).not.toContain("Cannot read properties of undefined");
       expect(r.code).toBe(2);
     }
+  });
+
+  test("a misspelled ::reference suggests the closest candidate", async () => {
+    const byName = await server.run([`${HELLO}::Hello.mian`]);
+    expect(byName.stderr).toContain(`has no runnable Hello.mian (did you mean ${HELLO}::Hello.main?)`);
+    const byMethod = await server.run([`${HELLO}::sqare`]);
+    expect(byMethod.stderr).toContain(`has no class or method named sqare (did you mean ${HELLO}::square?)`);
+    expect([byName.code, byMethod.code]).toEqual([2, 2]);
+  });
+
+  test("runner flags after FILE, an option typed with two dashes, and values after -- each get a sentence that says what to do", async () => {
+    const quiet = await server.run([`${HELLO}::Hello.main`, "-q"]);
+    expect(quiet.stderr).toContain("unknown option -q for Hello.main");
+    expect(quiet.stderr).toContain("--quiet is stubrun's own flag: it goes before FILE");
+    const typed = await server.run([`${HELLO}::Hello.main`, "--x", "1"]);
+    expect(typed.stderr).toContain("unknown option --x for Hello.main; its options are: --n");
+    const dashes = await server.run([`${HELLO}::Hello.main`, "--", "--n", "3"]);
+    expect(dashes.stderr).toContain('what follows "--" is not read as options, and Hello.main takes its values as options: drop the "--" (--n 3)');
+    expect([quiet.code, typed.code, dashes.code]).toEqual([2, 2, 2]);
+  });
+
+  test("an option of the wrong type shows the value as written: a string quoted", async () => {
+    const r = await server.run([QUOTED]);
+    expect(r.stderr).toContain('"timeout" must be a number of seconds above 0, got "30"');
+    expect(r.code).toBe(2);
+  });
+
+  test("this.f.remote() points to fn(this.f).remote()", async () => {
+    const r = await server.run([`${HELLO}::Hello.direct`]);
+    expect(r.stderr).toContain('this.square.remote(...) is not how a function is called: wrap it first, fn(this.square).remote(...) (fn comes from the \"stubrun\" package)');
+    expect(r.code).toBe(2);
+  });
+
+  test("a generator entrypoint prints each value it yields", async () => {
+    const r = await server.run(["-q", `${HELLO}::Hello.squares`, "--n", "4"]);
+    expect(r.stdout).toBe("1\n4\n9\n16\n");
+    expect(r.code).toBe(0);
   });
 });

@@ -98,21 +98,26 @@ function atMost(value: number, max: number, key: string, where: string): number 
 
 function positive(value: unknown, key: string, where: string): number {
   if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value)) {
-    throw new UsageError(`${where}: "${key}" must be a number of seconds above 0, got ${String(value)}`);
+    throw new UsageError(`${where}: "${key}" must be a number of seconds above 0, got ${shown(value)}`);
   }
   return value;
 }
 
 function nonNegative(value: unknown, key: string, where: string): number {
   if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
-    throw new UsageError(`${where}: "${key}" must be a number >= 0, got ${String(value)}`);
+    throw new UsageError(`${where}: "${key}" must be a number >= 0, got ${shown(value)}`);
   }
   return value;
 }
 
 function integer(value: unknown, key: string, where: string, min: number): number {
   if (!Number.isSafeInteger(value) || (value as number) < min) {
-    throw new UsageError(`${where}: "${key}" must be a whole number >= ${min}, got ${String(value)}`);
+    throw new UsageError(`${where}: "${key}" must be a whole number >= ${min}, got ${shown(value)}`);
   }
   return value as number;
+}
+
+/** A value as the user wrote it: a string quoted (`"30"`), so it is not mistaken for the number. */
+function shown(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }

@@ -54,6 +54,7 @@ export class Stub {
       const { cls, methodName, method } = methodTarget("@stub.function()", target, key, descriptor);
       const where = `@stub.function() on ${cls.name}.${methodName}`;
       this.claim(cls, methodName, method, where);
+      pointToFn(method, methodName);
       addFunction(cls, { methodName, kind: "function", options: normalizeFunctionOptions(options, where), image: imageOption(options, where) });
     };
   }
@@ -66,6 +67,7 @@ export class Stub {
       const webMethod = options.method ?? "GET";
       if (webMethod !== "GET" && webMethod !== "POST") throw new UsageError(`${where}: "method" must be "GET" or "POST"`);
       this.claim(cls, methodName, method, where);
+      pointToFn(method, methodName);
       addFunction(cls, { methodName, kind: "webEndpoint", webMethod, options: normalizeFunctionOptions(options, where), image: imageOption(options, where) });
     };
   }
@@ -99,6 +101,22 @@ export class Stub {
     const taken = getFunctions(cls).some((f) => f.methodName === methodName) || getEntrypoints(cls).includes(methodName);
     if (taken) throw new UsageError(`${where}: the method already has a stubrun decorator; use only one of function, webEndpoint and localEntrypoint`);
     registry().addMethod(this, cls, methodName, method);
+  }
+}
+
+/**
+ * `this.square.remote(2)` reads as it would in Modal but is not how stubrun calls: the handle is
+ * `fn(this.square)`. The method gets stand-ins that say so, rather than "is not a function".
+ */
+function pointToFn(method: Function, methodName: string): void {
+  for (const name of ["remote", "spawn", "map", "starmap", "local"]) {
+    if (name in method) continue;
+    Object.defineProperty(method, name, {
+      configurable: true,
+      value: () => {
+        throw new UsageError(`this.${methodName}.${name}(...) is not how a function is called: wrap it first, fn(this.${methodName}).${name}(...) (fn comes from the "stubrun" package)`);
+      },
+    });
   }
 }
 

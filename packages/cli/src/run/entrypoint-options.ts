@@ -13,7 +13,7 @@ export function parseEntrypointArgs(params: ParamManifest[], argv: string[], ent
     .strictOptions()
     .parserConfiguration({ "camel-case-expansion": true, "boolean-negation": true, "parse-positional-numbers": false })
     .fail((message: string | null, error: Error | undefined) => {
-      throw new UsageError(optionError(message ?? error?.message ?? "bad options", params, entrypoint));
+      throw new UsageError(optionError(message ?? error?.message ?? "bad options", params, entrypoint, argv));
     });
   for (const param of params) {
     const name = kebabCase(param.name);
@@ -24,6 +24,12 @@ export function parseEntrypointArgs(params: ParamManifest[], argv: string[], ent
   }
   const parsed = parser.parseSync() as Record<string, unknown> & { _: (string | number)[] };
   if (parsed._.length > 0) {
+    const dashes = argv.indexOf("--");
+    if (dashes >= 0 && argv.slice(dashes + 1).includes(String(parsed._[0]))) {
+      throw new UsageError(
+        `what follows "--" is not read as options, and ${entrypoint} takes its values as options: drop the "--" (${argv.filter((_, i) => i !== dashes).join(" ")})`,
+      );
+    }
     throw new UsageError(`unexpected argument ${JSON.stringify(String(parsed._[0]))} for ${entrypoint}: give values as options, like ${example(params)}`);
   }
   return toArgs(params, parsed);
@@ -64,7 +70,14 @@ function toArgs(params: ParamManifest[], parsed: Record<string, unknown>): unkno
   return args;
 }
 
-function optionError(message: string, params: ParamManifest[], entrypoint: string): string {
+/** The runner's own flags: given after FILE they reach the entrypoint, which has no such option. */
+const RUNNER_FLAGS = new Map([
+  ["q", "--quiet"],
+  ["quiet", "--quiet"],
+  ["detach", "--detach"],
+]);
+
+function optionError(message: string, params: ParamManifest[], entrypoint: string, argv: string[]): string {
   const missingValue = /Not enough arguments following: (\S+)/.exec(message);
   if (missingValue) {
     const param = params.find((p) => kebabCase(p.name) === missingValue[1] || p.name === missingValue[1]);
@@ -72,9 +85,13 @@ function optionError(message: string, params: ParamManifest[], entrypoint: strin
   }
   const unknown = /Unknown arguments?: (.*)/.exec(message);
   if (unknown) {
-    const names = unknown[1].split(", ").map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(", ");
+    const given = unknown[1].split(", ");
+    // Shown as typed: yargs reports "--x" and "-x" alike as "x".
+    const names = given.map((n) => argv.find((arg) => arg === `--${n}` || arg.startsWith(`--${n}=`) || arg === `-${n}`)?.split("=")[0] ?? (n.length === 1 ? `-${n}` : `--${n}`)).join(", ");
     const known = params.map((p) => `--${kebabCase(p.name)}`).join(", ") || "none";
-    return `unknown option ${names} for ${entrypoint}; its options are: ${known} (see --help)`;
+    const runner = given.map((n) => RUNNER_FLAGS.get(n)).find((flag) => flag !== undefined && !params.some((p) => kebabCase(p.name) === flag.slice(2)));
+    const hint = runner ? `\n${runner} is stubrun's own flag: it goes before FILE (npx stubrun ${runner} FILE ...)` : "";
+    return `unknown option ${names} for ${entrypoint}; its options are: ${known} (see --help)${hint}`;
   }
   return message;
 }

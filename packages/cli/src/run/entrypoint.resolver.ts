@@ -58,7 +58,7 @@ function byReference(file: string, ref: string, all: Candidate[]): Entrypoint {
   if (dot >= 0) {
     const found = all.find((c) => c.name === ref);
     if (found) return found;
-    throw ambiguous(file, `${file} has no runnable ${ref}`, all);
+    throw ambiguous(file, `${file} has no runnable ${ref}${didYouMean(ref, all.map((c) => c.name), file)}`, all);
   }
   const byMethod = all.filter((c) => c.methodName === ref);
   if (byMethod.length === 1) return byMethod[0];
@@ -66,7 +66,30 @@ function byReference(file: string, ref: string, all: Candidate[]): Entrypoint {
   const ofClass = all.filter((c) => c.cls.name === ref);
   if (ofClass.length === 1) return ofClass[0];
   if (ofClass.length > 1) throw ambiguous(file, `class ${ref} has ${ofClass.length} runnable methods`, ofClass);
-  throw ambiguous(file, `${file} has no class or method named ${ref}`, all);
+  const names = [...new Set(all.flatMap((c) => [c.methodName, c.cls.name]))];
+  throw ambiguous(file, `${file} has no class or method named ${ref}${didYouMean(ref, names, file)}`, all);
+}
+
+/** ` (did you mean FILE::X?)` for the closest name, when one is close enough to be a typo. */
+function didYouMean(ref: string, names: string[], file: string): string {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of names) {
+    const distance = editDistance(ref.toLowerCase(), name.toLowerCase());
+    if (!best || distance < best.distance) best = { name, distance };
+  }
+  return best && best.distance <= Math.max(1, Math.floor(ref.length / 3)) ? ` (did you mean ${file}::${best.name}?)` : "";
+}
+
+/** Levenshtein distance, with a swap of two neighbours counting as one edit (mian, main). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
 }
 
 function ambiguous(file: string, why: string, list: Candidate[]): UsageError {

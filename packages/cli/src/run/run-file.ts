@@ -73,8 +73,12 @@ async function runApp(entrypoint: Entrypoint, args: unknown[], connection: Serve
   try {
     // Ctrl-C ends the run even while a local entrypoint is still busy.
     const value = await Promise.race([runEntrypoint(entrypoint, args, connection, appId), interrupt.stopped]);
+    if (isGenerator(value)) {
+      // A generator entrypoint (`async *main()`): each value it yields is printed as it comes.
+      const items = value as AsyncIterable<unknown>;
+      await Promise.race([(async () => { for await (const item of items) printValue(item); })(), interrupt.stopped]);
+    } else printValue(value);
     leftRunning(entrypoint, detach);
-    if (value !== undefined) process.stdout.write(`${formatReturnValue(value)}\n`);
   } catch (error) {
     // After Ctrl-C the calls fail as cancelled: what counts is the interrupt, once the app is stopped.
     if (interrupt.interrupted) await interrupt.stopped;
@@ -168,6 +172,16 @@ function help(file: string, entrypoint: Entrypoint, entryParams: ParamManifest[]
   const where = entrypoint.where === "local" ? "a local entrypoint, runs in this process" : "a function, runs remotely";
   const summary = [params.description(entrypoint.cls, entrypoint.methodName), `${entrypoint.name}: ${where}.`].filter(Boolean).join("\n\n");
   return formatEntrypointHelp(entryParams, `stubrun ${file}::${entrypoint.name} [options]`, summary);
+}
+
+function printValue(value: unknown): void {
+  if (value !== undefined) process.stdout.write(`${formatReturnValue(value)}\n`);
+}
+
+/** What a generator method (`*main()`, `async *main()`) returns. */
+function isGenerator(value: unknown): boolean {
+  const tag = Object.prototype.toString.call(value);
+  return tag === "[object AsyncGenerator]" || tag === "[object Generator]";
 }
 
 /** A string as is; anything else as compact JSON (BigInt as digits, Map as an object, Set as an array). */
