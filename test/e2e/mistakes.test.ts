@@ -63,6 +63,11 @@ class Hello {
   }
 
   @stub.localEntrypoint()
+  async called() {
+    return (fn(this.square) as unknown as (x: number) => unknown)(3);
+  }
+
+  @stub.localEntrypoint()
   async *squares(n = 3) {
     for (let i = 1; i <= n; i++) yield await fn(this.square).remote(i);
   }
@@ -77,6 +82,17 @@ const stub = new Stub("mistakes-quoted");
 class Quoted {
   @stub.function({ timeout: "30" as unknown as number })
   f() {}
+}
+`,
+);
+
+const DECORATED_JS = writeFixture(
+  "mistakes-decorated.js",
+  `const { Stub } = require("stubrun");
+const stub = new Stub("mistakes-js");
+class D {
+  @stub.function()
+  f() { return 1; }
 }
 `,
 );
@@ -146,5 +162,17 @@ describe("mistakes that teach", () => {
     const r = await server.run(["-q", `${HELLO}::Hello.squares`, "--n", "4"]);
     expect(r.stdout).toBe("1\n4\n9\n16\n");
     expect(r.code).toBe(0);
+  });
+
+  test("fn(this.f)(3) says to pick .remote() and the others", async () => {
+    const r = await server.run([`${HELLO}::Hello.called`]);
+    expect(r.stderr).toContain("fn(this.square)(...) does not call it: say where it runs, fn(this.square).remote(...) (or .local(...), .spawn(...), .map(...))");
+    expect(r.code).toBe(2);
+  });
+
+  test("a .js file with decorators says they need TypeScript (exit 2)", async () => {
+    const r = await server.run([DECORATED_JS]);
+    expect(r.stderr).toContain("mistakes-decorated.js:4: decorators need TypeScript: rename mistakes-decorated.js to mistakes-decorated.ts");
+    expect(r.code).toBe(2);
   });
 });

@@ -39,13 +39,30 @@ export function fn<A extends unknown[], R>(method: (...args: A) => R): FunctionH
     throw new UsageError(`fn(${what}): pass a method decorated with @stub.function() or @stub.webEndpoint(), like fn(this.square)`);
   }
   const { cls, methodName } = ref;
-  return new RemoteFunction<A, Awaited<R>>(`${cls.name}.${methodName}`, {
+  const handle = new RemoteFunction<A, Awaited<R>>(`${cls.name}.${methodName}`, {
     session: currentSession,
     local: async (args) => {
       const instance = await localInstance(cls);
       return (instance[methodName] as (...a: unknown[]) => unknown)(...args);
     },
   });
+  return sayHowToCall(handle, methodName);
+}
+
+/**
+ * The handle, which may also be called by mistake (`fn(this.f)(3)`): that says to pick how the
+ * call runs, rather than "is not a function". Everything else reaches the handle itself.
+ */
+function sayHowToCall<H extends object>(handle: H, methodName: string): H {
+  const mistake = () => {
+    throw new UsageError(`fn(this.${methodName})(...) does not call it: say where it runs, fn(this.${methodName}).remote(...) (or .local(...), .spawn(...), .map(...))`);
+  };
+  return new Proxy(mistake, {
+    apply: () => mistake(),
+    get: (_target, key) => Reflect.get(handle, key, handle),
+    has: (_target, key) => Reflect.has(handle, key),
+    getPrototypeOf: () => Object.getPrototypeOf(handle),
+  }) as unknown as H;
 }
 
 /** Where a handle's calls go: the app they run in, and (for decorated methods) the code for `.local()`. */

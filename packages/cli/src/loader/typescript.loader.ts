@@ -123,11 +123,14 @@ export class TypeScriptLoader {
 
     const loadJs = internals._extensions[".js"];
     internals._extensions[".js"] = (module, filename) => {
-      if (isLocal(filename)) {
-        const source = fs.readFileSync(filename, "utf8");
-        this.files.set(filename, { absolutePath: filename, source, compiled: source });
+      if (!isLocal(filename)) return loadJs(module, filename);
+      const source = fs.readFileSync(filename, "utf8");
+      this.files.set(filename, { absolutePath: filename, source, compiled: source });
+      try {
+        loadJs(module, filename);
+      } catch (error) {
+        throw decoratorsInJs(error, filename, source);
       }
-      loadJs(module, filename);
     };
 
     const resolve = internals._resolveFilename;
@@ -222,4 +225,16 @@ function notInstalled(error: unknown, request: string, importer: string | undefi
 function packageName(request: string): string {
   const parts = request.split("/");
   return request.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+/**
+ * A `.js` file with decorators is a syntax error to Node, which runs JavaScript as it is: say
+ * that decorators need TypeScript, where the file is.
+ */
+function decoratorsInJs(error: unknown, filename: string, source: string): unknown {
+  if (!(error instanceof SyntaxError)) return error;
+  const line = source.split("\n").findIndex((text) => /^\s*@[A-Za-z_$][\w$.]*\(/.test(text));
+  if (line < 0) return error;
+  const shown = path.relative(process.cwd(), filename) || filename;
+  return new UsageError(`${shown}:${line + 1}: decorators need TypeScript: rename ${path.basename(filename)} to ${path.basename(filename).replace(/\.(c|m)?js$/, ".ts")} (stubrun compiles .ts files itself, with the decorator metadata it reads)`);
 }
