@@ -7,9 +7,10 @@ import { deployCommand } from "./commands/deploy.command";
 import { serveCommand } from "./commands/serve.command";
 import { runCommand } from "./commands/run.command";
 import { serverCommand } from "./commands/server.command";
+import { initCommand } from "./commands/init.command";
 import { secretCommand } from "./commands/secret.command";
 
-const COMMANDS = new Set(["run", "server", "app", "deploy", "serve", "secret"]);
+const COMMANDS = new Set(["run", "server", "app", "deploy", "serve", "secret", "init"]);
 const RUNNER_FLAGS_WITH_VALUE = new Set<string>();
 
 /**
@@ -40,6 +41,7 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     .command(deployCommand(context))
     .command(serveCommand(context))
     .command(secretCommand(context))
+    .command(initCommand())
     .strict()
     .demandCommand(1, "Give a file to run, e.g. npx stubrun examples/hello.ts")
     .help()
