@@ -71,7 +71,7 @@ describe("stubrun serve", () => {
     });
   }
 
-  test("prints the endpoint URLs with the app id, answers them, reloads on edits to the file and to a local import, stops on Ctrl-C (exit 130)", async () => {
+  test("prints the endpoint URLs by the stub's name, answers them (by name and by id), reloads on edits to the file and to a local import, stops on Ctrl-C (exit 130)", async () => {
     const dir = tempDir("serve");
     const files = servedFiles(
       "v1",
@@ -86,7 +86,9 @@ describe("stubrun serve", () => {
 
     const { proc, id } = await serve(files.main);
     const url = `${server.url}/web/${id}/Site.hello`;
-    expect(proc.stdout).toContain(`Site.hello  GET ${url}`);
+    // By the stub's name: the same URL from one serve to the next.
+    expect(proc.stdout).toContain(`Site.hello  GET ${server.url}/web/serve-site/Site.hello`);
+    expect(await fetchJson(`${server.url}/web/serve-site/Site.hello`)).toEqual({ status: 200, body: "hello world v1" });
     expect(proc.stderr).toMatch(/Ctrl-C/);
     expect(await appById(server, id)).toMatchObject({ state: "ephemeral", name: "serve-site" });
 
@@ -232,7 +234,8 @@ describe("stubrun serve", () => {
       ),
     );
     await reloads(proc, 1);
-    const addUrl = `${server.url}/web/${id}/Site.add`;
+    // The printed URL names the app by its stub's name (stable across serves); the id works too.
+    const addUrl = `${server.url}/web/serve-site/Site.add`;
     await proc.waitFor(new RegExp(`Site\\.add\\s+POST ${addUrl.replace(/[.]/g, "\\.")}`), "stdout");
     const r = await fetchJson(addUrl, { method: "POST", body: JSON.stringify({ a: 2, b: "3" }), headers: { "content-type": "application/json" } });
     expect(r).toEqual({ status: 200, body: 5 });

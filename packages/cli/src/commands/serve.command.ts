@@ -43,9 +43,10 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
           connection.close();
           throw error;
         });
-      process.stdout.write(`Serving app ${appId} from ${args.file}; its web endpoints:\n${describeFunctions(upload.manifest.functions, url, appId)}`);
+      const webRef = await stableName(api, upload.stubNames[0], appId);
+      process.stdout.write(`Serving app ${appId} from ${args.file}; its web endpoints:\n${describeFunctions(upload.manifest.functions, url, webRef)}`);
       status.line("Watching its files for changes; press Ctrl-C to stop.");
-      const watcher = new ServeReloader(args.file, appId, connection, status, url, api);
+      const watcher = new ServeReloader(args.file, appId, connection, status, url, api, webRef);
       watcher.watch(upload.sources);
       let stopping = false;
       const code = await new Promise<number>((resolve) => {
@@ -71,4 +72,14 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
       throw new ExitStatus(code);
     },
   };
+}
+
+/**
+ * The stub's name in the served URLs, so they stay the same from one `serve` to the next: when
+ * the name leads to this app (SPEC §3: a deployed app of that name would win), else the app's id.
+ */
+async function stableName(api: ApiClient, name: string | undefined, appId: string): Promise<string> {
+  if (!name) return appId;
+  const found = await api.get<{ id: string }>(`/api/apps/${encodeURIComponent(name)}`).catch(() => undefined);
+  return found?.id === appId ? name : appId;
 }

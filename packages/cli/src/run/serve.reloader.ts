@@ -31,6 +31,8 @@ export class ServeReloader {
     private readonly url: string,
     /** Uploads the packages and files a new version carries. */
     private readonly api: ApiClient,
+    /** What the web endpoints' URLs name the app by: its stub's name, or its id. */
+    private readonly webRef: string = appId,
   ) {
     this.watcher.on("all", () => this.changed());
     this.watcher.on("error", (error) => process.stderr.write(`Watching ${this.file}'s files: ${(error as Error).message}\n`));
@@ -77,7 +79,7 @@ export class ServeReloader {
       });
       if (!result.changed) return;
       this.status.line(`Reloaded ${this.file}: version ${result.version} (${result.changes})`);
-      process.stdout.write(describeFunctions(result.functions, this.url, this.appId));
+      process.stdout.write(describeFunctions(result.functions, this.url, this.webRef));
     } catch (error) {
       process.stderr.write(`Reload refused, still serving the previous version: ${(error as Error).message}\n`);
     }
