@@ -107,6 +107,10 @@ describe("app commands", () => {
     expect((await server.run(["app", "list"])).stdout).not.toContain(id); // SPEC §3: stopped apps only with --all
     const after = (await server.run(["app", "list", "--all"])).stdout.split("\n").find((l) => l.startsWith(id)) as string;
     expect(after.split(/\s{2,}/)).toEqual([id, "appcmd-list", "stopped", "1", "0", expect.any(String), expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/)]);
+    // --all lists the apps that run first, then the stopped ones: a stopped app newer than a running one comes after it.
+    const states = (await server.run(["app", "list", "--all"])).stdout.trimEnd().split("\n").slice(1).map((l) => l.split(/\s{2,}/)[2]);
+    expect(states.indexOf("stopped")).toBeGreaterThan(-1);
+    expect(states.slice(states.indexOf("stopped")).every((state) => state === "stopped")).toBe(true);
   });
 
   test("app list --json lists every app, newest first", async () => {

@@ -23,7 +23,7 @@ export function appCommand(context: CliContext): CommandModule {
           describe: "List the apps that are not stopped: id, name, state, version, running tasks, created, stopped",
           builder: (y: Argv) =>
             y
-              .option("all", { alias: "a", type: "boolean", default: false, describe: "Also list stopped apps (newest first)" })
+              .option("all", { alias: "a", type: "boolean", default: false, describe: "Also list stopped apps, after the running ones (newest first)" })
               .option("json", { type: "boolean", default: false, describe: "Print every app, stopped ones included, as a JSON array" }),
           handler: async (args) => listApps(api(), args.json as boolean, args.all as boolean),
         })
@@ -70,8 +70,9 @@ async function listApps(api: ApiClient, asJson: boolean, all: boolean): Promise<
     process.stdout.write(`${JSON.stringify(every, null, 2)}\n`);
     return;
   }
-  // SPEC §3: the apps that are not stopped; --all adds the stopped ones.
-  const apps = all ? every : every.filter((a) => a.state !== "stopped");
+  // SPEC §3: the apps that are not stopped; --all adds the stopped ones, after them (each part newest first).
+  const running = every.filter((a) => a.state !== "stopped");
+  const apps = all ? [...running, ...every.filter((a) => a.state === "stopped")] : running;
   const rows = [
     ["APP ID", "NAME", "STATE", "VERSION", "TASKS", "CREATED", "STOPPED"],
     ...apps.map((a) => [a.id, a.name ?? "-", a.state, String(a.version), String(a.runningTasks), time(a.createdAt), a.stoppedAt ? time(a.stoppedAt) : "-"]),
