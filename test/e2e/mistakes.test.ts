@@ -63,6 +63,11 @@ class Hello {
   }
 
   @stub.localEntrypoint()
+  async wrongType() {
+    return fn(this.square).remote("abc" as unknown as number);
+  }
+
+  @stub.localEntrypoint()
   async called() {
     return (fn(this.square) as unknown as (x: number) => unknown)(3);
   }
@@ -173,6 +178,12 @@ describe("mistakes that teach", () => {
   test("a .js file with decorators says they need TypeScript (exit 2)", async () => {
     const r = await server.run([DECORATED_JS]);
     expect(r.stderr).toContain("mistakes-decorated.js:4: decorators need TypeScript: rename mistakes-decorated.js to mistakes-decorated.ts");
+    expect(r.code).toBe(2);
+  });
+
+  test("an argument that does not match the function's parameter type is refused, naming the parameter", async () => {
+    const r = await server.run([`${HELLO}::Hello.wrongType`]);
+    expect(r.stderr).toContain('Error: Hello.square: argument 1 (x) must be a number, got a string "abc"');
     expect(r.code).toBe(2);
   });
 });

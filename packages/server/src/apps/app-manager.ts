@@ -1,4 +1,4 @@
-import { RequestRefusedError, type AppSummary, type AppManifest, type CodeFile, type Encoded, type FunctionManifest } from "@stubrun/protocol";
+import { checkCallArgs, RequestRefusedError, type AppSummary, type AppManifest, type CodeFile, type Encoded, type FunctionManifest } from "@stubrun/protocol";
 import type { CallOutcome, Dispatcher } from "../dispatcher/dispatcher";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { VersionsRepository } from "../state/versions.repository";
@@ -166,6 +166,7 @@ export class AppManager {
     const app = this.runningApp(appId);
     const fn = this.functionOf(app, functionName, version);
     const code: AppVersion = versionOf(app, version, this.versions);
+    checkCallArgs(fn, args); // `square("abc")` is refused naming the parameter, before anything is recorded
     this.dispatcher.admit(appId); // a full queue refuses the call before anything is recorded
     const callId = `${this.callPrefix}${(++this.callSeq).toString(36)}`;
     app.activeCalls.add(callId);
