@@ -58,8 +58,15 @@ class Hello {
   }
 
   @stub.localEntrypoint()
-  async direct() {
+  async dotRemote() {
     return (this.square as unknown as { remote(x: number): Promise<number> }).remote(3);
+  }
+
+  @stub.localEntrypoint()
+  async direct() {
+    const first = this.square(3);
+    const second = this.square(4);
+    return [first, second, await fn(this.square).remote(5)];
   }
 
   @stub.localEntrypoint()
@@ -158,7 +165,7 @@ describe("mistakes that teach", () => {
   });
 
   test("this.f.remote() points to fn(this.f).remote()", async () => {
-    const r = await server.run([`${HELLO}::Hello.direct`]);
+    const r = await server.run([`${HELLO}::Hello.dotRemote`]);
     expect(r.stderr).toContain('this.square.remote(...) is not how a function is called: wrap it first, fn(this.square).remote(...) (fn comes from the \"stubrun\" package)');
     expect(r.code).toBe(2);
   });
@@ -185,5 +192,13 @@ describe("mistakes that teach", () => {
     const r = await server.run([`${HELLO}::Hello.wrongType`]);
     expect(r.stderr).toContain('Error: Hello.square: argument 1 (x) must be a number, got a string "abc"');
     expect(r.code).toBe(2);
+  });
+
+  test("this.f(3) in an entrypoint runs here, and says so once, pointing to fn(this.f).remote()", async () => {
+    const r = await server.run(["-q", `${HELLO}::Hello.direct`]);
+    expect(r.stdout).toBe("[9,16,25]\n");
+    expect(r.stderr.match(/runs Hello\.square here/g)).toHaveLength(1);
+    expect(r.stderr).toContain("stubrun: this.square(...) runs Hello.square here, in this process; to run it remotely: await fn(this.square).remote(...)");
+    expect(r.code).toBe(0);
   });
 });

@@ -58,6 +58,12 @@ export class Registry {
   refOf(method: Function): MethodRef | undefined {
     return this.methods.get(method);
   }
+
+  /** Makes `stand_in` (a wrapper of a decorated method) mean the same method to `fn()`. */
+  alias(standIn: Function, method: Function): void {
+    const ref = this.methods.get(method);
+    if (ref) this.methods.set(standIn, ref);
+  }
 }
 
 function describeStub(stub: Stub): string {

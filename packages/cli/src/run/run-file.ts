@@ -1,5 +1,5 @@
 import { CallCancelledError, encodeValue, ServerUnavailableError, serverUrlFromEnv, UsageError, type ParamManifest } from "@stubrun/protocol";
-import { callsInFlight, FunctionCall, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
+import { callsInFlight, FunctionCall, getFunctions, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
 import { ApiClient } from "../api-client";
 import { AppAssets } from "../upload/app-assets";
 import { bundleApp, packLocalFiles } from "../upload/app-bundle";
@@ -114,6 +114,29 @@ function leftRunning(entrypoint: Entrypoint, detach: boolean): void {
   throw new ExitStatus(1);
 }
 
+/**
+ * `this.square(3)` in a local entrypoint runs the function here, not remotely, which is rarely
+ * what was meant: the first such call of each function says so once (fn(this.square) still
+ * knows the method, through the registry's alias).
+ */
+function noteDirectCalls(cls: Entrypoint["cls"], instance: Record<string, (...a: unknown[]) => unknown>): void {
+  for (const { methodName } of getFunctions(cls)) {
+    const method = instance[methodName];
+    if (typeof method !== "function") continue;
+    let said = false;
+    const direct = function (this: unknown, ...args: unknown[]) {
+      if (!said) {
+        said = true;
+        process.stderr.write(`stubrun: this.${methodName}(...) runs ${cls.name}.${methodName} here, in this process; to run it remotely: await fn(this.${methodName}).remote(...)\n`);
+      }
+      return method.apply(this, args);
+    };
+    Object.setPrototypeOf(direct, method); // keeps what the decorator put on it (this.f.remote says how to call)
+    registry().alias(direct, method);
+    Object.defineProperty(instance, methodName, { value: direct, configurable: true, writable: true });
+  }
+}
+
 function runEntrypoint(entrypoint: Entrypoint, args: unknown[], connection: ServerConnection, appId: string): Promise<unknown> {
   setSessionProvider(async () => ({ connection, appId }));
   if (entrypoint.where === "remote") {
@@ -121,6 +144,7 @@ function runEntrypoint(entrypoint: Entrypoint, args: unknown[], connection: Serv
     return FunctionCall.start({ connection, appId }, entrypoint.name, encoded).then((call) => call.get());
   }
   const instance = new (entrypoint.cls as unknown as new () => Record<string, (...a: unknown[]) => unknown>)();
+  noteDirectCalls(entrypoint.cls, instance);
   return Promise.resolve(instance[entrypoint.methodName](...args));
 }
 
