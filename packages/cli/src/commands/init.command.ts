@@ -21,7 +21,10 @@ const TSCONFIG = {
   },
 };
 
-const EXAMPLE = `import { fn, Stub } from "stubrun";
+/** The package the example imports (named apart, so the example's import is not read as this file's own). */
+const PACKAGE = "stubrun";
+
+const EXAMPLE = `import { fn, Stub } from ${JSON.stringify(PACKAGE)};
 
 const stub = new Stub("hello");
 
