@@ -210,8 +210,11 @@ export class ClientConnection implements CallListener, AppOwner {
   }
 }
 
-/** An error the server raised, as a reply carries it: name, message and code, without the server's stack. */
+/**
+ * An error the server raised, as a reply carries it: name, message and code, without the
+ * server's stack or fields (a file system error's would show the server's paths).
+ */
 function serverWireError(error: unknown): WireError {
-  const { stack: _stack, ...wire } = toWireError(error);
+  const { stack: _stack, fields: _fields, ...wire } = toWireError(error);
   return wire;
 }
