@@ -18,3 +18,4 @@ export * from "./process-alive";
 export * from "./daemon-files";
 export * from "./server-probe";
 export * from "./tree-format";
+export * from "./tree-packer";
