@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import net from "node:net";
 import { RedisServer } from "./redis-server";
+import { TestHost, testWithTestHost } from "./test-host";
 
 /** Sends one inline command over a fresh TCP connection and resolves with the first reply line. */
 function ask(host: string, port: number, command: string): Promise<string> {
@@ -46,6 +47,29 @@ describe("RedisServer (the tests' own Redis)", () => {
       expect(await ask(b.host, b.port, "PING")).toBe("+PONG");
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  testWithTestHost("bound to a test host's address, nodes in the namespace reach it (and loopback there is not it)", async () => {
+    const lan = await TestHost.create();
+    const redis = await RedisServer.start({ host: lan.hostAddress });
+    try {
+      expect(redis.url).toBe(`redis://${lan.hostAddress}:${redis.port}`);
+      const ping = (host: string) =>
+        new Promise<string>((resolve) => {
+          const program = `const s = require("node:net").connect(${redis.port}, ${JSON.stringify(host)});
+s.on("connect", () => s.write("PING\\r\\n")); s.on("data", (d) => { console.log(String(d).trim()); s.end(); });
+s.on("error", (e) => console.log(e.code));`;
+          const child = lan.run(process.execPath, ["-e", program], { stdio: ["ignore", "pipe", "inherit"] });
+          let out = "";
+          child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+          child.on("close", () => resolve(out.trim()));
+        });
+      expect(await ping(lan.hostAddress)).toBe("+PONG");
+      expect(await ping("127.0.0.1")).toBe("ECONNREFUSED");
+    } finally {
+      await redis.stop();
+      lan.destroy();
     }
   });
 });
