@@ -204,7 +204,9 @@ describe("CodeCache (a worker node's copy of the code)", () => {
 
   test("a blob whose bytes do not match its hash is refused, and nothing of it stays on the node", async () => {
     const pkg = packageFolder();
+    fs.writeFileSync(path.join(pkg, "only-here.txt"), "a blob of this test's own"); // the others' blob stays whole
     const hash = await upload(pkg);
+    expect(hash).not.toBe(blobHash);
     const code = path.basename(new CodeStore(path.join(serverHome, "code")).put([{ path: "main.js", code: "3" }], [{ path: "node_modules/pkg", blob: hash, dir: path.join(serverHome, "blobs", hash) }]));
     // Changed on the server's disk after it was stored (the node must not trust the server's disk either).
     fs.unlinkSync(path.join(serverHome, "blobs", hash, "lib/index.js"));
@@ -213,5 +215,18 @@ describe("CodeCache (a worker node's copy of the code)", () => {
     await expect(new CodeCache(nodeHome, server.url, server.token).ensure(code)).rejects.toThrow(new RegExp(`fetching blob ${hash} from the server at .* failed: the upload's content hashes to [0-9a-f]{64}, not ${hash}`));
     expect(fs.readdirSync(path.join(nodeHome, "blobs"))).toEqual([]);
     expect(fs.existsSync(path.join(nodeHome, "code", code))).toBe(false);
+  });
+
+  test("what a node killed mid-fetch left half-written is removed at its next start", async () => {
+    const nodeHome = home("node");
+    const cache = new CodeCache(nodeHome, server.url, server.token);
+    const dir = await cache.ensure(codeHash);
+    const leftovers = [`${dir}.tmp-4242-1764380000000`, `${dir}.json.tmp-4242-1764380000000`, path.join(nodeHome, "blobs", `${"e".repeat(64)}.tmp-4242-1764380000000`)];
+    fs.mkdirSync(leftovers[0]);
+    fs.writeFileSync(leftovers[1], "{ half");
+    fs.mkdirSync(leftovers[2]);
+    new CodeCache(nodeHome, server.url, server.token).removeLeftoverStaging();
+    expect(leftovers.filter((f) => fs.existsSync(f))).toEqual([]);
+    expect(fs.existsSync(path.join(dir, "main.js"))).toBe(true);
   });
 });

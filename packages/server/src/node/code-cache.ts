@@ -51,6 +51,15 @@ export class CodeCache {
     this.idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
   }
 
+  /**
+   * Removes what a node killed mid-fetch left half-written (staging folders and files). Call it
+   * when the node starts, before any `ensure`, and only when no other process uses this home.
+   */
+  removeLeftoverStaging(): void {
+    this.code.removeLeftoverStaging();
+    this.blobs.removeLeftoverStaging();
+  }
+
   /** The local code folder of `codeHash` (a code folder's name on the server), fetched when missing. */
   ensure(codeHash: string): Promise<string> {
     if (!CODE_HASH_PATTERN.test(codeHash)) return Promise.reject(new Error(`"${codeHash}" is not a code hash (32 lowercase hex digits)`));
