@@ -34,3 +34,13 @@ export interface SecretSummary {
   createdAt: string;
   updatedAt: string;
 }
+
+/**
+ * What a code folder is made of, as `GET /api/code/HASH` answers it: the app's compiled files,
+ * and the blobs (packages, files an image adds) linked in at their paths ("" for the folder's
+ * root). A worker node rebuilds the folder from it, byte for byte; HASH names the result.
+ */
+export interface CodeRecipe {
+  files: { path: string; code: string }[];
+  layers: { path: string; blob: string }[];
+}

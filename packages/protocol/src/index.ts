@@ -19,3 +19,4 @@ export * from "./daemon-files";
 export * from "./server-probe";
 export * from "./tree-format";
 export * from "./call-args";
+export * from "./tree-packer";

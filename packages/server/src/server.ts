@@ -120,7 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // HTTP and WebSocket on one port.
   const web = new WebEndpoints(resolver, manager, limits);
   const summaries = new AppSummaries(appsRepo, manager);
-  const httpContext = { summaries, resolver, manager, logs: logsRepo, deployer, access, calls: callsRepo, web, secrets: secretsRepo, blobs, limits };
+  const httpContext = { summaries, resolver, manager, logs: logsRepo, deployer, access, calls: callsRepo, web, secrets: secretsRepo, blobs, code: codeStore, limits };
   const httpServer = createHttpServer(limits, (req, res) => handleHttp(req, res, httpContext));
   // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });

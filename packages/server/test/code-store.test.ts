@@ -45,8 +45,9 @@ describe("CodeStore", () => {
       { path: "main.js", code: "1" },
       { path: "lib/x.js", code: "2" },
     ];
-    expect(store.put(files)).toBe(store.put([...files].reverse()));
-    expect(fs.readdirSync(root)).toHaveLength(1);
+    const dir = store.put(files);
+    expect(store.put([...files].reverse())).toBe(dir);
+    expect(fs.readdirSync(root).sort()).toEqual([path.basename(dir), `${path.basename(dir)}.json`]); // the folder and its recipe
   });
 
   test("a write that fails half-way leaves no staging folder behind", () => {
@@ -83,5 +84,44 @@ describe("CodeStore", () => {
     } finally {
       fs.rmSync(blob, { recursive: true, force: true });
     }
+  });
+
+  test("each folder's recipe is kept beside it, never inside: its files and which blob lands where", () => {
+    const blob = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-layer-"));
+    try {
+      fs.writeFileSync(path.join(blob, "index.js"), "module.exports = 1;");
+      const store = new CodeStore(path.join(root, "code"));
+      const files = [
+        { path: "lib/x.js", code: "2" },
+        { path: "main.js", code: "1" },
+      ];
+      const dir = store.put([...files].reverse(), [{ path: "node_modules/pkg", blob: "b".repeat(64), dir: blob }]);
+      const hash = path.basename(dir);
+      const recipeFile = store.recipePath(hash)!;
+      expect(recipeFile).toBe(path.join(root, "code", `${hash}.json`));
+      expect(JSON.parse(fs.readFileSync(recipeFile, "utf8"))).toEqual({ files, layers: [{ path: "node_modules/pkg", blob: "b".repeat(64) }] });
+      expect(fs.readdirSync(dir).sort()).toEqual(["lib", "main.js", "node_modules", "package.json"]);
+      // The recipe alone rebuilds the same folder in another store.
+      const recipe = JSON.parse(fs.readFileSync(recipeFile, "utf8")) as { files: typeof files; layers: { path: string; blob: string }[] };
+      const other = new CodeStore(path.join(root, "elsewhere"));
+      expect(path.basename(other.put(recipe.files, recipe.layers.map((l) => ({ ...l, dir: blob }))))).toBe(hash);
+      expect(store.recipePath("0".repeat(32))).toBeUndefined();
+      expect(store.recipePath("../code")).toBeUndefined();
+    } finally {
+      fs.rmSync(blob, { recursive: true, force: true });
+    }
+  });
+
+  test("a folder stored before recipes were kept gets one when its code is uploaded again; staging recipes are leftovers", () => {
+    const store = new CodeStore(root);
+    const files = [{ path: "main.js", code: "1" }];
+    const dir = store.put(files);
+    fs.rmSync(`${dir}.json`);
+    expect(store.recipePath(path.basename(dir))).toBeUndefined();
+    expect(store.put(files)).toBe(dir);
+    expect(store.recipePath(path.basename(dir))).toBe(`${dir}.json`);
+    fs.writeFileSync(`${dir}.json.tmp-4242-1764380000000`, "{ half");
+    expect(store.removeLeftoverStaging()).toBe(1);
+    expect(fs.readdirSync(root).sort()).toEqual([path.basename(dir), `${path.basename(dir)}.json`]);
   });
 });

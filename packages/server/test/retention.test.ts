@@ -104,6 +104,20 @@ describe("Retention", () => {
     expect(count("apps", "old")).toBe(1);
   });
 
+  test("a code folder's recipe goes with it; a recipe whose folder never came goes once it is old", async () => {
+    const unused = "a".repeat(32);
+    const lost = "b".repeat(32);
+    fs.mkdirSync(path.join(home, "code", unused), { recursive: true });
+    fs.writeFileSync(path.join(home, "code", `${unused}.json`), "{}");
+    fs.writeFileSync(path.join(home, "code", `${lost}.json`), "{}");
+    const fresh = "c".repeat(32);
+    ageCode(2);
+    fs.writeFileSync(path.join(home, "code", `${fresh}.json`), "{}"); // an upload on its way
+    const swept = await new Retention(db, path.join(home, "code"), 7, undefined, () => NOW).sweep();
+    expect(swept.codeDirs).toBe(1);
+    expect(fs.readdirSync(path.join(home, "code"))).toEqual([`${fresh}.json`]);
+  });
+
   test("the retention period is the configured one", async () => {
     addApp("stopped", "stopped", NOW - 3 * DAY);
     ageCode(2);

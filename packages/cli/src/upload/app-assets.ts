@@ -1,7 +1,7 @@
+import { listFile, listTree, packTree, treeBytes, type PackedTree } from "@stubrun/protocol";
 import path from "node:path";
 import type { ApiClient } from "../api-client";
 import type { Status } from "../status";
-import { listFile, listTree, packTree, treeBytes, type PackedTree } from "./tree-packer";
 
 /**
  * The folders an app carries besides its code (its npm packages, the files its images add), each

@@ -1,7 +1,8 @@
-import type { CodeFile } from "@stubrun/protocol";
+import type { CodeFile, CodeRecipe } from "@stubrun/protocol";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { CODE_HASH_PATTERN } from "./code-recipe";
 
 /** A stored blob (a package, files an image adds) that lands in a code folder at `path` ("" for its root). */
 export interface CodeLayer {
@@ -16,6 +17,10 @@ export interface CodeLayer {
  * files the app carries linked in beside it (hard links to the blob store: nothing is copied),
  * so Node resolves and reads in the worker as it did on the client. A directory never changes
  * once written, so a running version's code never changes under it.
+ *
+ * Beside each folder, `<hash>.json` keeps its recipe (its files, and which blob lands where):
+ * what a worker node needs to rebuild the same folder in its own store (`GET /api/code/HASH`).
+ * It is outside the folder, so the function never sees it.
  */
 export class CodeStore {
   constructor(private readonly root: string) {}
@@ -43,10 +48,15 @@ export class CodeStore {
   put(files: CodeFile[], layers: CodeLayer[] = []): string {
     const dir = path.join(this.root, codeFolderHash(files, layers).slice(0, 32));
     if (fs.existsSync(dir)) {
+      // Code stored before recipes were kept gets one the next time it is uploaded.
+      if (!fs.existsSync(`${dir}.json`)) this.writeRecipe(dir, files, layers);
       touch(dir); // in use again: retention measures a folder's age from its last upload
       return dir;
     }
-    const staging = `${dir}.tmp-${process.pid}-${Date.now()}`;
+    // The recipe first: a folder is never there without one (a recipe without its folder, left by
+    // a crash between the two renames, is rewritten by the next upload and swept by retention).
+    this.writeRecipe(dir, files, layers);
+    const staging = stagingName(dir);
     try {
       for (const file of files) {
         const target = path.join(staging, file.path);
@@ -60,9 +70,36 @@ export class CodeStore {
     } catch (error) {
       // Nothing half-written stays behind, whatever failed (a full disk, a name too long).
       fs.rmSync(staging, { recursive: true, force: true });
-      if (!fs.existsSync(dir)) throw error;
+      if (!fs.existsSync(dir)) {
+        fs.rmSync(`${dir}.json`, { force: true });
+        throw error;
+      }
     }
     return dir;
+  }
+
+  /** The recipe of the code folder named `hash`, or undefined when there is none. */
+  recipePath(hash: string): string | undefined {
+    if (!CODE_HASH_PATTERN.test(hash)) return undefined;
+    const file = path.join(this.root, `${hash}.json`);
+    return fs.existsSync(file) && fs.existsSync(path.join(this.root, hash)) ? file : undefined;
+  }
+
+  /** Writes `<dir>.json` through a staging file and a rename, so it is whole or absent. */
+  private writeRecipe(dir: string, files: CodeFile[], layers: CodeLayer[]): void {
+    const recipe: CodeRecipe = {
+      files: [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((f) => ({ path: f.path, code: f.code })),
+      layers: layers.map((l) => ({ path: l.path, blob: l.blob })),
+    };
+    fs.mkdirSync(this.root, { recursive: true });
+    const staging = stagingName(`${dir}.json`);
+    try {
+      fs.writeFileSync(staging, JSON.stringify(recipe));
+      fs.renameSync(staging, `${dir}.json`);
+    } catch (error) {
+      fs.rmSync(staging, { force: true });
+      throw error;
+    }
   }
 }
 
@@ -118,8 +155,12 @@ export function contentHash(files: CodeFile[]): string {
   return hash.digest("hex");
 }
 
-/** `<hash>.tmp-<pid>-<time>`: an upload being written (see `put`). */
-const STAGING = /^[0-9a-f]{32}\.tmp-\d+-\d+$/;
+/** `<hash>[.json].tmp-<pid>-<time>`: an upload or its recipe being written (see `put`). */
+const STAGING = /^[0-9a-f]{32}(\.json)?\.tmp-\d+-\d+$/;
+
+function stagingName(final: string): string {
+  return `${final}.tmp-${process.pid}-${Date.now()}`;
+}
 
 function safeReaddir(dir: string): string[] {
   try {

@@ -15,6 +15,8 @@ import type { AppSummaries } from "./app-summary";
 import { followLogs, omittedReason } from "./log-follower";
 import { handleSecrets } from "./secrets-routes";
 import { handleBlobs } from "./blobs-routes";
+import { handleCode } from "./code-routes";
+import type { CodeStore } from "../code/code.store";
 import { json } from "./http-json";
 import type { BlobStore } from "../code/blob.store";
 import type { SecretsRepository } from "../state/secrets.repository";
@@ -30,6 +32,7 @@ export interface HttpContext {
   web: WebEndpoints;
   secrets: SecretsRepository;
   blobs: BlobStore;
+  code: CodeStore;
   limits: Pick<ServerLimits, "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs" | "maxBodyBytes" | "maxBlobBytes" | "maxBlobEntries">;
 }
 
@@ -46,6 +49,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   if (refusedHttp(req, res, ctx.access, parts)) return; // Host, Origin and credential: see access.ts
   if (parts[0] === "api" && parts[1] === "secrets") return handleSecrets(req, res, parts, ctx.secrets, ctx.limits.maxBodyBytes);
   if (parts[0] === "api" && parts[1] === "blobs") return handleBlobs(req, res, parts, ctx.blobs, ctx.limits);
+  if (parts[0] === "api" && parts[1] === "code") return handleCode(req, res, parts, ctx.code);
   // The APP part of /api/apps/APP/... and /apps/APP becomes ":app".
   const appAt = parts[0] === "api" && parts[1] === "apps" ? 2 : parts[0] === "apps" ? 1 : -1;
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;

@@ -131,9 +131,21 @@ export class Retention {
       try {
         if (fs.statSync(dir).mtimeMs > oldEnough) continue;
         fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(`${dir}.json`, { force: true }); // its recipe (code.store.ts) goes with it
         removed++;
       } catch {
         // gone already, or not ours to remove: try again next sweep
+      }
+    }
+    // A recipe whose folder never got there (a crash between the two renames of an upload).
+    for (const entry of entries) {
+      const folder = /^([0-9a-f]{32})\.json$/.exec(entry.name)?.[1];
+      if (!entry.isFile() || !folder || fs.existsSync(path.join(this.codeRoot, folder))) continue;
+      const file = path.join(this.codeRoot, entry.name);
+      try {
+        if (fs.statSync(file).mtimeMs <= oldEnough) fs.rmSync(file, { force: true });
+      } catch {
+        // gone already: nothing to do
       }
     }
     return removed;

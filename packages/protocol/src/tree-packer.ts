@@ -1,4 +1,4 @@
-import { isLinkInside, TREE_END, TREE_MAGIC, treeEntryHeader, type TreeEntryKind } from "@stubrun/protocol";
+import { isLinkInside, TREE_END, TREE_MAGIC, treeEntryHeader, type TreeEntryKind } from "./tree-format";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -56,6 +56,17 @@ export function listFile(file: string): TreeFile[] {
   return [fileEntry(path.basename(file), file, fs.statSync(file))];
 }
 
+/**
+ * The number of bytes `treeBytes(files)` yields, without reading any file (a Content-Length).
+ * The listing lives here, beside the format, because both ends send trees: the CLI uploads an
+ * app's packages, and the server sends them on to worker nodes (`GET /api/blobs/HASH`).
+ */
+export function treeByteLength(files: TreeFile[]): number {
+  let bytes = TREE_MAGIC.length + TREE_END.length;
+  for (const file of files) bytes += treeEntryHeader(file.kind, file.size, file.path).length + file.size;
+  return bytes;
+}
+
 /** Hashes a listed tree, reading each file once. */
 export function packTree(files: TreeFile[]): PackedTree {
   const hash = createHash("sha256").update(TREE_MAGIC);
@@ -69,7 +80,7 @@ export function packTree(files: TreeFile[]): PackedTree {
   return { files, hash: hash.digest("hex"), bytes };
 }
 
-/** The tree's bytes, file by file (a body for `PUT /api/blobs/HASH`). */
+/** The tree's bytes, file by file (a body for `PUT /api/blobs/HASH`, and `GET`'s answer). */
 export async function* treeBytes(files: TreeFile[]): AsyncGenerator<Uint8Array> {
   yield Buffer.from(TREE_MAGIC);
   for (const file of files) {
