@@ -34,12 +34,14 @@ function mismatch(param: ParamManifest, arg: Encoded): string | undefined {
     }
     case "json":
       return undefined;
+    case "request":
+      return tag === "request" ? undefined : shown(arg, tag);
   }
 }
 
 function expected(param: ParamManifest): string {
   if (param.type === "choice") return `one of ${(param.choices ?? []).map((c) => (param.numeric ? c : JSON.stringify(c))).join(", ")}`;
-  return { number: "a number", string: "a string", boolean: "true or false", date: "a Date", json: "a value" }[param.type];
+  return { number: "a number", string: "a string", boolean: "true or false", date: "a Date", json: "a value", request: "a Request" }[param.type];
 }
 
 function shown(arg: Encoded, tag: unknown): string {

@@ -1,4 +1,5 @@
 import { fromWireError, toWireError, UncarriableValueError, useFieldCodec, type WireError } from "./errors";
+import { requestFromWire, responseFromWire } from "./web-values";
 
 /**
  * The value codec: turns the values SPEC §2 allows (JSON plus undefined, Date, BigInt, Map, Set,
@@ -125,6 +126,10 @@ export function decodeValue(data: Encoded): unknown {
       return new Set((Array.isArray(v) ? v : []).map(decodeValue));
     case "error":
       return fromWireError(data as unknown as WireError);
+    case "request":
+      return requestFromWire(v);
+    case "response":
+      return responseFromWire(v);
     case "obj":
       return v !== null && typeof v === "object" && !Array.isArray(v) ? decodeObject(v) : {};
     default:

@@ -20,3 +20,4 @@ export * from "./server-probe";
 export * from "./tree-format";
 export * from "./call-args";
 export * from "./tree-packer";
+export * from "./web-values";

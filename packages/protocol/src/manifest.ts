@@ -4,7 +4,8 @@
  */
 
 /** How a parameter is parsed from text (CLI options, query strings). */
-export type ParamType = "number" | "string" | "boolean" | "date" | "choice" | "json";
+/** `request`: the Web's `Request`, for a web endpoint that reads the raw HTTP request. */
+export type ParamType = "number" | "string" | "boolean" | "date" | "choice" | "json" | "request";
 
 /** One parameter of a function or entrypoint. */
 export interface ParamManifest {

@@ -24,6 +24,8 @@ export function describeParamType(param: ParamManifest): string {
       return `one of ${(param.choices ?? []).map((c) => (param.numeric ? c : JSON.stringify(c))).join(", ")}`;
     case "json":
       return "a JSON value";
+    case "request":
+      return "the HTTP request (a web endpoint passes it)";
   }
 }
 
@@ -56,6 +58,8 @@ export function parseParamText(param: ParamManifest, text: string, label: string
       } catch {
         throw bad();
       }
+    case "request":
+      throw new UsageError(`${label} is the HTTP request: only a web endpoint passes it, call the function at its URL`);
   }
 }
 

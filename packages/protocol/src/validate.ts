@@ -278,7 +278,7 @@ function validateImageStep(step: unknown, where: string): ImageStep {
   }
 }
 
-const PARAM_TYPES = new Set(["number", "string", "boolean", "date", "choice", "json"]);
+const PARAM_TYPES = new Set(["number", "string", "boolean", "date", "choice", "json", "request"]);
 
 function validateParam(p: unknown, where: string): void {
   need(isObject(p), `${where} must be an object`);

@@ -6,6 +6,7 @@
 import {
   clientToken,
   decodeValue,
+  encodeResponse,
   encodeValue,
   toWireError,
   UncarriableValueError,
@@ -65,7 +66,8 @@ async function run(callId: string, encodedArgs: Encoded[]): Promise<void> {
     const args = encodedArgs.map(decodeValue);
     const method = (instance as Record<string, (...a: unknown[]) => unknown>)[config.methodName];
     const value = await method.apply(instance, args);
-    const encoded = encodeValue(value, `the return value of ${functionName}`);
+    // A web endpoint that owns its response returns one: its body is read here, whole.
+    const encoded = value instanceof Response ? await encodeResponse(value) : encodeValue(value, `the return value of ${functionName}`);
     currentCallId = undefined;
     try {
       send({ type: "done", callId, ok: true, value: encoded });

@@ -186,6 +186,7 @@ function simpleType(type: TsType): ParamType {
   if (type.type === "TsKeywordType" && (type.kind === "number" || type.kind === "string" || type.kind === "boolean")) return type.kind;
   if (type.type === "TsLiteralType" && type.literal.type === "BooleanLiteral") return "boolean";
   if (type.type === "TsTypeReference" && type.typeName.type === "Identifier" && type.typeName.value === "Date") return "date";
+  if (type.type === "TsTypeReference" && type.typeName.type === "Identifier" && type.typeName.value === "Request") return "request";
   return "json";
 }
 

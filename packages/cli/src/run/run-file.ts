@@ -198,8 +198,10 @@ function help(file: string, entrypoint: Entrypoint, entryParams: ParamManifest[]
   return formatEntrypointHelp(entryParams, `stubrun ${file}::${entrypoint.name} [options]`, summary);
 }
 
+/** A return value on stdout: bytes as they are (`stubrun gen.ts > out.png`, as a web endpoint serves them), the rest as text. */
 function printValue(value: unknown): void {
-  if (value !== undefined) process.stdout.write(`${formatReturnValue(value)}\n`);
+  if (value instanceof Uint8Array) process.stdout.write(value);
+  else if (value !== undefined) process.stdout.write(`${formatReturnValue(value)}\n`);
 }
 
 /** What a generator method (`*main()`, `async *main()`) returns. */

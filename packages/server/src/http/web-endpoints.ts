@@ -1,7 +1,10 @@
 import {
   decodeValue,
   describeParamType,
+  encodeRequest,
   encodeValue,
+  wireResponseOf,
+  type Encoded,
   isWithinDepth,
   kebabCase,
   parseParamText,
@@ -59,11 +62,19 @@ export class WebEndpoints {
     try {
       const { record, fn } = this.endpoint(req, res, appRef, functionName);
       const method = fn.webMethod ?? "GET";
-      if (method === "POST") refuseDeclaredBody(req, this.limits.maxBodyBytes);
+      const raw = ownsHttp(fn);
+      if (method === "POST" || raw) refuseDeclaredBody(req, this.limits.maxBodyBytes);
       this.checkCapacity(record);
-      const args = method === "GET" ? argsFromQuery(fn, url.searchParams) : argsFromBody(fn, await readJson(req, this.limits.maxBodyBytes, this.limits.maxValueDepth), this.limits.maxValueDepth);
-      args.forEach((value, i) => checkValue(fn.params[i]?.name ?? String(i + 1), value, this.limits.maxValueDepth));
-      const encoded = args.map((value, i) => encodeValue(value, `parameter "${fn.params[i]?.name ?? i + 1}"`));
+      let encoded: Encoded[];
+      if (raw) {
+        // It takes the Request: the HTTP request as it came, body included (up to maxBodyBytes).
+        const body = req.method === "GET" || req.method === "HEAD" ? undefined : await readBytes(req, this.limits.maxBodyBytes);
+        encoded = [encodeRequest({ method: req.method ?? "GET", url: `http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, headers: headerPairs(req), ...(body ? { body: body.toString("base64") } : {}) })];
+      } else {
+        const args = method === "GET" ? argsFromQuery(fn, url.searchParams) : argsFromBody(fn, await readJson(req, this.limits.maxBodyBytes, this.limits.maxValueDepth), this.limits.maxValueDepth);
+        args.forEach((value, i) => checkValue(fn.params[i]?.name ?? String(i + 1), value, this.limits.maxValueDepth));
+        encoded = args.map((value, i) => encodeValue(value, `parameter "${fn.params[i]?.name ?? i + 1}"`));
+      }
       if (closed) return; // the client left while its body arrived: nothing to run for
       this.checkCapacity(record);
       this.start(res, record, functionName, encoded);
@@ -89,7 +100,8 @@ export class WebEndpoints {
     }
     if (fn.kind !== "webEndpoint") throw new HttpError(404, `${functionName} of app ${appRef} is not a web endpoint`);
     const method = fn.webMethod ?? "GET";
-    if (req.method !== method) {
+    // One that takes the Request answers any method: it sees which in request.method.
+    if (req.method !== method && !ownsHttp(fn)) {
       res.setHeader("allow", method);
       throw new HttpError(405, `${functionName} answers ${method}, not ${req.method}`);
     }
@@ -147,6 +159,7 @@ export class WebEndpoints {
 function answerOutcome(res: ServerResponse, outcome: CallOutcome, record: AppRecord): void {
   if (res.headersSent || res.destroyed) return;
   if (outcome.state === "succeeded") {
+    if (answerRaw(res, outcome.value)) return;
     let value: unknown;
     try {
       value = toJson(decodeValue(outcome.value));
@@ -292,7 +305,21 @@ function answerTooLarge(req: IncomingMessage, res: ServerResponse, error: HttpEr
 }
 
 /** The body as JSON (`{}` when empty), read up to `maxBytes`; its values may nest `maxDepth` deep. */
-function readJson(req: IncomingMessage, maxBytes: number, maxDepth: number): Promise<unknown> {
+async function readJson(req: IncomingMessage, maxBytes: number, maxDepth: number): Promise<unknown> {
+  const text = (await readBytes(req, maxBytes)).toString("utf8");
+  if (text.trim() === "") return {};
+  // Measured on the text: parsing megabytes of "[[[[" would hold the event loop for seconds.
+  const deep = findTooDeepJson(text, maxDepth + 1);
+  if (deep) throw tooDeep(deep.key === undefined ? "the body" : `parameter "${deep.key}"`, maxDepth);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError("the body is not valid JSON");
+  }
+}
+
+/** The body's bytes, read up to `maxBytes` (413 past them). */
+function readBytes(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -309,20 +336,7 @@ function readJson(req: IncomingMessage, maxBytes: number, maxDepth: number): Pro
       else chunks.push(chunk);
     };
     req.on("data", onData);
-    req.on("end", () =>
-      settle(() => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        if (text.trim() === "") return resolve({});
-        // Measured on the text: parsing megabytes of "[[[[" would hold the event loop for seconds.
-        const deep = findTooDeepJson(text, maxDepth + 1);
-        if (deep) return reject(tooDeep(deep.key === undefined ? "the body" : `parameter "${deep.key}"`, maxDepth));
-        try {
-          resolve(JSON.parse(text));
-        } catch {
-          reject(new UsageError("the body is not valid JSON"));
-        }
-      }),
-    );
+    req.on("end", () => settle(() => resolve(Buffer.concat(chunks))));
     req.on("error", () => settle(() => reject(new HttpError(400, "the request body was cut off"))));
     req.on("close", () => settle(() => reject(new HttpError(400, "the request body was cut off"))));
   });
@@ -346,4 +360,50 @@ function reply(res: ServerResponse, status: number, body: unknown, headers: Reco
   if (res.headersSent || res.destroyed) return;
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
   res.end(JSON.stringify(body));
+}
+
+/** A web endpoint whose first parameter is the Web's Request: it reads the HTTP request itself, and may answer with a Response. */
+function ownsHttp(fn: FunctionManifest): boolean {
+  return fn.params[0]?.type === "request";
+}
+
+/** The request's headers as name/value pairs, repeated ones each on its own. */
+function headerPairs(req: IncomingMessage): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) pairs.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+  return pairs;
+}
+
+/** Headers the server sets itself from the body it writes. */
+const FRAMING_HEADERS = new Set(["content-length", "transfer-encoding", "connection", "keep-alive"]);
+
+/**
+ * Answers with a Response the function returned (its status, headers and body) or with the bytes
+ * of a Uint8Array it returned (as a file: `application/octet-stream` unless it says otherwise).
+ * False for any other value (answered as JSON).
+ */
+function answerRaw(res: ServerResponse, value: Encoded): boolean {
+  if (res.headersSent || res.destroyed) return true;
+  const response = wireResponseOf(value);
+  if (response) {
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, text] of response.headers) {
+      const key = name.toLowerCase();
+      if (FRAMING_HEADERS.has(key)) continue;
+      const before = headers[key];
+      headers[key] = before === undefined ? text : [...(Array.isArray(before) ? before : [before]), text];
+    }
+    const body = Buffer.from(response.body, "base64");
+    const status = response.status >= 200 && response.status <= 599 ? response.status : 500;
+    res.writeHead(status, { ...headers, "content-length": String(body.length) });
+    res.end(body);
+    return true;
+  }
+  if (value !== null && typeof value === "object" && !Array.isArray(value) && value.$ === "bytes" && typeof value.v === "string") {
+    const body = Buffer.from(value.v, "base64");
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(body.length) });
+    res.end(body);
+    return true;
+  }
+  return false;
 }
