@@ -60,6 +60,8 @@ export interface CallStartRequest {
   args: Encoded[];
   /** A deployed app's version to run; its current one when absent. */
   version?: number;
+  /** The caller iterates what a generator function yields (`remoteGen`); without it, the call must be of one that returns. */
+  stream?: boolean;
 }
 
 /** Cancel a running call; replies `{ cancelled: boolean }`. */

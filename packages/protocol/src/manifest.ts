@@ -97,6 +97,8 @@ export interface FunctionManifest {
   methodName: string;
   kind: "function" | "webEndpoint";
   webMethod?: "GET" | "POST";
+  /** A generator function (`*f()`, `async *f()`): callers iterate what it yields. */
+  generator?: boolean;
   options: FunctionOptionsManifest;
   params: ParamManifest[];
 }

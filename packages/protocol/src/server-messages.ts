@@ -2,7 +2,14 @@ import type { Encoded } from "./codec";
 import type { WireError } from "./errors";
 
 /** Messages the server sends to a client over the WebSocket. */
-export type ServerMessage = Reply | CallOutput | CallResult | AppOutput | ImageLog;
+export type ServerMessage = Reply | CallOutput | CallYield | CallResult | AppOutput | ImageLog;
+
+/** A value a generator function yielded, in order with the call's output, before its result. */
+export interface CallYield {
+  type: "call.yield";
+  callId: string;
+  value: Encoded;
+}
 
 /** The answer to a request, matched by `id` (null when the request was too broken to have one). */
 export type Reply =

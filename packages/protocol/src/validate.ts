@@ -103,7 +103,8 @@ export function validateClientMessage(m: unknown, limits: ClientMessageLimits = 
       // Checked here, since the call's arguments are later encoded again (to its worker) by recursive code.
       const max = limits.maxValueDepth;
       if (max !== undefined) (m.args as unknown[]).forEach((arg, i) => need(isWithinDepth(arg, max), tooDeepMessage(`${type}: argument ${i + 1} of ${fn}`, max)));
-      return { type, id, appId: str(m, "appId", type), function: fn, args: m.args as Encoded[], version: m.version as number | undefined };
+      need(m.stream === undefined || typeof m.stream === "boolean", `${type}: "stream" must be a boolean`);
+      return { type, id, appId: str(m, "appId", type), function: fn, args: m.args as Encoded[], version: m.version as number | undefined, ...(m.stream === true ? { stream: true } : {}) };
     }
     case "call.cancel":
       return { type, id: int(m, "id", type), callId: str(m, "callId", type) };
@@ -200,6 +201,7 @@ function validateFunction(f: unknown, i: number): FunctionManifest {
     methodName: str(f, "methodName", where),
     kind: f.kind,
     webMethod: f.webMethod === "POST" ? "POST" : f.kind === "webEndpoint" ? "GET" : undefined,
+    ...(f.generator === true ? { generator: true } : {}),
     options,
     params: f.params as FunctionManifest["params"],
   };
@@ -320,6 +322,10 @@ export function validateWorkerMessage(m: unknown): FromWorkerMessage {
     case "output":
       need(m.stream === "stdout" || m.stream === "stderr", 'output: "stream" must be stdout or stderr');
       return { type, callId: m.callId === null ? null : str(m, "callId", type), stream: m.stream, data: str(m, "data", type) };
+    case "yield":
+      // Passed through to the caller, like a return value.
+      need(m.value !== undefined, 'yield: "value" is missing');
+      return { type, callId: str(m, "callId", type), value: m.value as Encoded };
     case "done": {
       const callId = str(m, "callId", type);
       need(typeof m.ok === "boolean", 'done: "ok" must be a boolean');

@@ -30,7 +30,14 @@ export interface WorkerShutdown {
 }
 
 /** Messages from a worker to the server. */
-export type FromWorkerMessage = WorkerReady | WorkerStartFailed | WorkerOutput | WorkerCallDone;
+export type FromWorkerMessage = WorkerReady | WorkerStartFailed | WorkerOutput | WorkerYield | WorkerCallDone;
+
+/** A value a generator function yielded during a call, in order with its output. */
+export interface WorkerYield {
+  type: "yield";
+  callId: string;
+  value: Encoded;
+}
 
 /** The code is loaded and the enter hooks ran: calls may come. */
 export interface WorkerReady {

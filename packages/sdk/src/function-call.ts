@@ -11,14 +11,17 @@ export class FunctionCall<R = unknown> {
     private readonly connection: ServerConnection,
   ) {}
 
-  /** Starts a call and returns once the server has accepted it. */
-  static async start<R>(session: AppSession, functionName: string, args: Encoded[]): Promise<FunctionCall<R>> {
+  /**
+   * Starts a call and returns once the server has accepted it. With `onYield`, the call is of a
+   * generator function and each value it yields is handed over as it comes (`remoteGen`).
+   */
+  static async start<R>(session: AppSession, functionName: string, args: Encoded[], onYield?: (value: unknown) => void): Promise<FunctionCall<R>> {
     let settle!: (result: CallResult) => void;
     const result = new Promise<R>((resolve, reject) => {
       settle = (r) => (r.ok ? resolve(decodeValue(r.value) as R) : reject(fromWireError(r.error)));
     });
     result.catch(() => {}); // a spawned call nobody waits for must not crash the process.
-    const handlers: CallHandlers = { onOutput: writeOutput, onResult: settle };
+    const handlers: CallHandlers = { onOutput: writeOutput, onResult: settle, ...(onYield ? { onYield: (value: Encoded) => onYield(decodeValue(value)) } : {}) };
     const id = await session.connection.startCall(session.appId, functionName, args, handlers, session.version);
     return new FunctionCall(id, result, session.connection);
   }

@@ -27,7 +27,12 @@ export interface FunctionHandle<A extends unknown[], R> {
   map(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, options?: MapOptions): AsyncIterable<R>;
   /** One remote call per argument list, in parallel; yields the results. */
   starmap(argLists: Iterable<A> | AsyncIterable<A>, options?: MapOptions): AsyncIterable<R>;
+  /** Runs a generator function (`async *f()`) remotely and yields its values as it produces them (Modal's `remote_gen`). */
+  remoteGen(...args: A): AsyncIterable<Yielded<R>>;
 }
+
+/** What a generator function yields. */
+export type Yielded<R> = R extends AsyncGenerator<infer Y> ? Y : R extends Generator<infer Y> ? Y : R extends AsyncIterable<infer Y> ? Y : never;
 
 /**
  * The handle of a decorated method: `fn(this.square)` or `fn(Hello.prototype.square)`.
@@ -80,6 +85,45 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
 
   async remote(...args: A): Promise<R> {
     return (await this.spawn(...args)).get();
+  }
+
+  async *remoteGen(...args: A): AsyncGenerator<Yielded<R>> {
+    const end = beginCall(this.name);
+    const values: unknown[] = [];
+    let wake: (() => void) | undefined;
+    const arrived = () => {
+      wake?.();
+      wake = undefined;
+    };
+    let finished = false;
+    let failure: unknown;
+    try {
+      const session = await this.target.session();
+      const call = await FunctionCall.start<unknown>(session, this.name, this.encodeArgs(args), (value) => {
+        values.push(value);
+        arrived();
+      });
+      call.get().then(
+        () => ((finished = true), arrived()),
+        (error) => ((failure = error), (finished = true), arrived()),
+      );
+      try {
+        for (;;) {
+          if (values.length > 0) {
+            yield values.shift() as Yielded<R>;
+            continue;
+          }
+          if (finished) break;
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+        if (failure !== undefined) throw failure;
+      } finally {
+        // The caller stopped early (break, a throw): the call is not left running.
+        if (!finished) await call.cancel().catch(() => {});
+      }
+    } finally {
+      end();
+    }
   }
 
   async local(...args: A): Promise<R> {

@@ -55,7 +55,12 @@ export class Stub {
       const where = `@stub.function() on ${cls.name}.${methodName}`;
       this.claim(cls, methodName, method, where);
       pointToFn(method, methodName);
-      addFunction(cls, { methodName, kind: "function", options: normalizeFunctionOptions(options, where), image: imageOption(options, where) });
+      const normalized = normalizeFunctionOptions(options, where);
+      const generator = isGeneratorFunction(method);
+      if (generator && normalized.retries.maxRetries > 0) {
+        throw new UsageError(`${where}: a generator function cannot be retried: the values a failed attempt yielded have reached the caller already; drop "retries"`);
+      }
+      addFunction(cls, { methodName, kind: "function", options: normalized, image: imageOption(options, where), ...(generator ? { generator } : {}) });
     };
   }
 
@@ -66,6 +71,7 @@ export class Stub {
       const where = `@stub.webEndpoint() on ${cls.name}.${methodName}`;
       const webMethod = options.method ?? "GET";
       if (webMethod !== "GET" && webMethod !== "POST") throw new UsageError(`${where}: "method" must be "GET" or "POST"`);
+      if (isGeneratorFunction(method)) throw new UsageError(`${where}: a web endpoint answers once, so it cannot be a generator function; return an array, or a Response`);
       this.claim(cls, methodName, method, where);
       pointToFn(method, methodName);
       addFunction(cls, { methodName, kind: "webEndpoint", webMethod, options: normalizeFunctionOptions(options, where), image: imageOption(options, where) });
@@ -118,6 +124,12 @@ function pointToFn(method: Function, methodName: string): void {
       },
     });
   }
+}
+
+/** `*f()` or `async *f()`. */
+function isGeneratorFunction(method: Function): boolean {
+  const kind = method.constructor?.name;
+  return kind === "GeneratorFunction" || kind === "AsyncGeneratorFunction";
 }
 
 /** A decorator's `image` option, checked when it is applied. */

@@ -34,6 +34,7 @@ export function buildManifest(stub: Stub | undefined, bundle: CodeBundle, params
         methodName: entry.methodName,
         kind: entry.kind,
         webMethod: entry.webMethod,
+        ...(entry.generator ? { generator: true } : {}),
         options: { ...options, ...(secrets.length > 0 ? { secrets } : {}), ...(image ? { image: imageManifest(image, pack) } : {}) },
         params: params.params(cls, entry.methodName),
       });

@@ -141,6 +141,10 @@ function runEntrypoint(entrypoint: Entrypoint, args: unknown[], connection: Serv
   setSessionProvider(async () => ({ connection, appId }));
   if (entrypoint.where === "remote") {
     const encoded = args.map((arg, i) => encodeValue(arg, `argument ${i + 1} of ${entrypoint.name}`));
+    // A generator function run directly: each value it yields is printed as it comes.
+    if (getFunctions(entrypoint.cls).find((f) => f.methodName === entrypoint.methodName)?.generator) {
+      return FunctionCall.start({ connection, appId }, entrypoint.name, encoded, printValue).then((call) => call.get().then(() => undefined));
+    }
     return FunctionCall.start({ connection, appId }, entrypoint.name, encoded).then((call) => call.get());
   }
   const instance = new (entrypoint.cls as unknown as new () => Record<string, (...a: unknown[]) => unknown>)();

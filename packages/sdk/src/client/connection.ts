@@ -24,6 +24,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /** Receives the events of one call. */
 export interface CallHandlers {
   onOutput(stream: "stdout" | "stderr", data: string): void;
+  /** A value the call's generator function yielded (calls started with `stream`). */
+  onYield?(value: Encoded): void;
   onResult(result: CallResult): void;
 }
 
@@ -140,7 +142,8 @@ export class ServerConnection {
 
   /** Starts a call; its handlers are registered before any of its events can arrive. */
   async startCall(appId: string, functionName: string, args: Encoded[], handlers: CallHandlers, version?: number): Promise<string> {
-    const { callId } = await this.request<{ callId: string }>({ type: "call.start", appId, function: functionName, args, version }, (value) => {
+    const stream = handlers.onYield ? { stream: true } : {};
+    const { callId } = await this.request<{ callId: string }>({ type: "call.start", appId, function: functionName, args, version, ...stream }, (value) => {
       this.calls.set((value as { callId: string }).callId, handlers);
     });
     return callId;
@@ -215,6 +218,9 @@ export class ServerConnection {
       }
       case "call.output":
         this.calls.get(message.callId)?.onOutput(message.stream, message.data);
+        return;
+      case "call.yield":
+        this.calls.get(message.callId)?.onYield?.(message.value);
         return;
       case "app.output":
         (message.stream === "stdout" ? process.stdout : process.stderr).write(message.data);

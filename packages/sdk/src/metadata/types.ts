@@ -9,6 +9,8 @@ export interface FunctionEntry {
   options: FunctionOptionsManifest;
   /** The function's own image (it replaces the stub's); the CLI turns it into `options.image`. */
   image?: Image;
+  /** A generator function: callers iterate what it yields (`remoteGen`). */
+  generator?: boolean;
 }
 
 /** What `@stub.enter()` / `@stub.exit()` record on a class. */

@@ -1,4 +1,4 @@
-import { checkCallArgs, RequestRefusedError, type AppSummary, type AppManifest, type CodeFile, type Encoded, type FunctionManifest } from "@stubrun/protocol";
+import { checkCallArgs, RequestRefusedError, UsageError, type AppSummary, type AppManifest, type CodeFile, type Encoded, type FunctionManifest } from "@stubrun/protocol";
 import type { CallOutcome, Dispatcher } from "../dispatcher/dispatcher";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { VersionsRepository } from "../state/versions.repository";
@@ -14,6 +14,8 @@ import { whyStoredAppCannotRun } from "./stored-app.checker";
 /** Whoever started a call, and receives its output and result. */
 export interface CallListener {
   output(callId: string, stream: "stdout" | "stderr", data: string): void;
+  /** A value the call's generator function yielded. */
+  yield?(callId: string, value: Encoded): void;
   result(callId: string, outcome: CallOutcome): void;
 }
 
@@ -162,9 +164,17 @@ export class AppManager {
   }
 
   /** Starts a call and returns its id; its output and result go to `listener`. */
-  startCall(appId: string, functionName: string, args: Encoded[], listener: CallListener, version?: number): string {
+  /**
+   * @param stream whether the client iterates what the function yields (`remoteGen`): refused
+   *   when it does not match what the function is; undefined for the server's own calls.
+   */
+  startCall(appId: string, functionName: string, args: Encoded[], listener: CallListener, version?: number, stream?: boolean): string {
     const app = this.runningApp(appId);
     const fn = this.functionOf(app, functionName, version);
+    if (stream === false && fn.generator) {
+      throw new UsageError(`${functionName} is a generator function: iterate what it yields with for await (const x of fn(...).remoteGen(...)); .remote(), .spawn() and .map() are for functions that return`);
+    }
+    if (stream === true && !fn.generator) throw new UsageError(`${functionName} is not a generator function: call it with .remote(...), not .remoteGen(...)`);
     const code: AppVersion = versionOf(app, version, this.versions);
     checkCallArgs(fn, args); // `square("abc")` is refused naming the parameter, before anything is recorded
     this.dispatcher.admit(appId); // a full queue refuses the call before anything is recorded
@@ -178,6 +188,7 @@ export class AppManager {
           this.recorder.output(appId, callId, functionName, stream, data);
           listener.output(callId, stream, data);
         },
+        yield: (value) => listener.yield?.(callId, value),
         attempt: (n) => this.recorder.attempt(callId, n),
         finished: (outcome) => {
           this.recorder.finished(appId, callId, functionName, outcome);

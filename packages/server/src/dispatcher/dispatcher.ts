@@ -18,6 +18,8 @@ export type CallOutcome =
 /** Receives what happens to a call: output while it runs, then exactly one outcome. */
 export interface CallObserver {
   output(stream: "stdout" | "stderr", data: string): void;
+  /** A value a generator function yielded (before the outcome, in order with the output). */
+  yield?(value: Encoded): void;
   attempt?(attempt: number): void;
   finished(outcome: CallOutcome): void;
 }

@@ -349,6 +349,11 @@ export class LocalDispatcher implements Dispatcher {
         else if (message.callId === null) this.outsideOutput(info, message.stream, message.data);
         return;
       }
+      case "yield": {
+        const call = this.calls.get(message.callId);
+        if (call && call.worker === worker && call.state === "running") call.observer.yield?.(message.value);
+        return;
+      }
       case "done": {
         const call = this.calls.get(message.callId);
         if (message.callId !== worker.currentCallId) return; // not the call it runs: ignored

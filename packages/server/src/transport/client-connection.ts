@@ -10,6 +10,7 @@ import {
   StubrunError,
   toWireError,
   type ClientMessage,
+  type Encoded,
   type ServerMessage,
   type WireError,
 } from "@stubrun/protocol";
@@ -73,6 +74,10 @@ export class ClientConnection implements CallListener, AppOwner {
 
   appOutput(appId: string, functionName: string, stream: "stdout" | "stderr", data: string): void {
     this.send({ type: "app.output", appId, functionName, stream, data });
+  }
+
+  yield(callId: string, value: Encoded): void {
+    this.send({ type: "call.yield", callId, value });
   }
 
   result(callId: string, outcome: Parameters<CallListener["result"]>[1]): void {
@@ -145,7 +150,7 @@ export class ClientConnection implements CallListener, AppOwner {
       case "app.lookup":
         return this.reply(message.id, lookupFunction(resolver, manager, message.name, message.function, message.version));
       case "call.start": {
-        const callId = manager.startCall(message.appId, message.function, message.args, this, message.version);
+        const callId = manager.startCall(message.appId, message.function, message.args, this, message.version, message.stream === true);
         return this.reply(message.id, { callId });
       }
       case "call.cancel":
