@@ -60,6 +60,8 @@ describe("stubrun serve", () => {
     const proc = spawnBin(server, ["serve", file]);
     const id = (await proc.waitFor(/Serving app (ap-\S+)/, "stdout"))[1];
     await proc.waitFor(/Site\.hello\s+GET \S+/, "stdout");
+    // Said once the watch is in place: edits from now on are seen.
+    await proc.waitFor(/Watching its files for changes/, "stderr");
     return { proc, id };
   }
 

@@ -45,9 +45,9 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
         });
       const webRef = await stableName(api, upload.stubNames[0], appId);
       process.stdout.write(`Serving app ${appId} from ${args.file}; its web endpoints:\n${describeFunctions(upload.manifest.functions, url, webRef)}`);
-      status.line("Watching its files for changes; press Ctrl-C to stop.");
       const watcher = new ServeReloader(args.file, appId, connection, status, url, api, webRef);
-      watcher.watch(upload.sources);
+      await watcher.start(upload.sources);
+      status.line("Watching its files for changes; press Ctrl-C to stop.");
       let stopping = false;
       const code = await new Promise<number>((resolve) => {
         process.once("SIGINT", () => {

@@ -18,7 +18,7 @@ const SETTLE_MS = 150;
  * the fix that follows a failed reload is seen.
  */
 export class ServeReloader {
-  private readonly watcher: FSWatcher = watch([], { ignoreInitial: true, atomic: true });
+  private watcher: FSWatcher | undefined;
   private watched = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> = Promise.resolve();
@@ -34,12 +34,23 @@ export class ServeReloader {
     /** What the web endpoints' URLs name the app by: its stub's name, or its id. */
     private readonly webRef: string = appId,
   ) {
-    this.watcher.on("all", () => this.changed());
-    this.watcher.on("error", (error) => process.stderr.write(`Watching ${this.file}'s files: ${(error as Error).message}\n`));
+  }
+
+  /**
+   * Starts watching the app's files; resolves once the watch is in place (chokidar's "ready"),
+   * so an edit made right after "Watching its files" is seen.
+   */
+  start(paths: string[]): Promise<void> {
+    const watcher = (this.watcher = watch(paths, { ignoreInitial: true, atomic: true }));
+    this.watched = new Set(paths);
+    watcher.on("all", () => this.changed());
+    watcher.on("error", (error) => process.stderr.write(`Watching ${this.file}'s files: ${(error as Error).message}\n`));
+    return new Promise((resolve) => watcher.once("ready", () => resolve()));
   }
 
   /** Watches exactly these files (the app's local sources), from now on. */
   watch(paths: string[]): void {
+    if (!this.watcher) return;
     const next = new Set(paths);
     const gone = [...this.watched].filter((p) => !next.has(p));
     const added = paths.filter((p) => !this.watched.has(p));
@@ -50,7 +61,7 @@ export class ServeReloader {
 
   close(): void {
     clearTimeout(this.timer);
-    void this.watcher.close();
+    void this.watcher?.close();
   }
 
   private changed(): void {
