@@ -109,6 +109,18 @@ class D {
 `,
 );
 
+// What a build with standard (TC39) decorators leaves: the decorator called with (value, context).
+writeFixture(
+  "mistakes-tc39-built.js",
+  `const { Stub } = require("stubrun");
+const stub = new Stub("mistakes-tc39");
+class Built { f() { return 1; } }
+stub.function()(Built.prototype.f, { kind: "method", name: "f", static: false, private: false });
+module.exports = { Built };
+`,
+);
+const TC39 = writeFixture("mistakes-tc39.ts", `import { Built } from "./mistakes-tc39-built";\nconsole.log(Built);\n`);
+
 describe("mistakes that teach", () => {
   let server: TestServer;
   withTestServer((s) => (server = s));
@@ -200,5 +212,12 @@ describe("mistakes that teach", () => {
     expect(r.stderr.match(/runs Hello\.square here/g)).toHaveLength(1);
     expect(r.stderr).toContain("stubrun: this.square(...) runs Hello.square here, in this process; to run it remotely: await fn(this.square).remote(...)");
     expect(r.code).toBe(0);
+  });
+
+  test("code built with standard decorators is named as such, without telling to run stubrun (which was done)", async () => {
+    const r = await server.run([TC39]);
+    expect(r.stderr).toContain("@stub.function() was compiled with standard (TC39) decorators before stubrun loaded it");
+    expect(r.stderr).not.toContain('run the file with "npx stubrun FILE"');
+    expect(r.code).toBe(2);
   });
 });

@@ -1,3 +1,4 @@
+import { markStubrunCli } from "@stubrun/sdk";
 import { ExitStatus } from "./exit-status";
 import { StubrunError, UsageError } from "@stubrun/protocol";
 import yargs, { type Argv } from "yargs";
@@ -57,6 +58,7 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
 
 /** Runs the CLI and returns the exit code: 0 ok, 1 the run failed, 2 usage error, 130 interrupted. */
 export async function main(argv: string[]): Promise<number> {
+  markStubrunCli();
   if (argv.length === 1 && argv[0] === "--version") {
     process.stdout.write(`${(require("../package.json") as { version: string }).version}\n`);
     return 0;

@@ -28,3 +28,4 @@ export { registry, type AnyClass, type MethodRef } from "./registry";
 export { getFunctions, getEntrypoints, getHooks, getParamTypes } from "./metadata/readers";
 export type { FunctionEntry, LifecycleHooks } from "./metadata/types";
 export { callsInFlight } from "./calls-in-flight";
+export { markStubrunCli } from "./decorators/method-target";

@@ -1,6 +1,14 @@
 import { UsageError } from "@stubrun/protocol";
 import type { AnyClass } from "../registry";
 
+/** Set by the stubrun CLI (`markStubrunCli`) in its own process. */
+const CLI_MARK = Symbol.for("stubrun.cli");
+
+/** Says that this process is the stubrun CLI, which compiles .ts files with experimental decorators itself. */
+export function markStubrunCli(): void {
+  (globalThis as { [CLI_MARK]?: boolean })[CLI_MARK] = true;
+}
+
 /** A decorated instance method, after checking the decorator was applied where it can work. */
 export interface MethodTarget {
   cls: AnyClass;
@@ -15,9 +23,15 @@ export interface MethodTarget {
  */
 export function methodTarget(decorator: string, target: unknown, key: unknown, descriptor: unknown): MethodTarget {
   if (typeof key === "object" && key !== null && "kind" in key) {
+    // Under the stubrun CLI, .ts files get experimental decorators: this code was compiled before
+    // (a .js file built with standard decorators), so running it with stubrun again would not help.
+    const underCli = (globalThis as { [CLI_MARK]?: boolean })[CLI_MARK] === true;
     throw new UsageError(
-      `${decorator} needs TypeScript experimental decorators: run the file with "npx stubrun FILE", ` +
-        `or set "experimentalDecorators": true and "emitDecoratorMetadata": true in tsconfig.json`,
+      underCli
+        ? `${decorator} was compiled with standard (TC39) decorators before stubrun loaded it (a .js file built by tsc or another tool): ` +
+            `import its TypeScript source instead, or build it with "experimentalDecorators": true and "emitDecoratorMetadata": true`
+        : `${decorator} needs TypeScript experimental decorators: run the file with "npx stubrun FILE", ` +
+            `or set "experimentalDecorators": true and "emitDecoratorMetadata": true in tsconfig.json`,
     );
   }
   if (typeof key !== "string") throw new UsageError(`${decorator} can only decorate a method with a plain name`);
