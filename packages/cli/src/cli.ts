@@ -8,8 +8,9 @@ import { serveCommand } from "./commands/serve.command";
 import { runCommand } from "./commands/run.command";
 import { serverCommand } from "./commands/server.command";
 import { secretCommand } from "./commands/secret.command";
+import { workerCommand } from "./commands/worker.command";
 
-const COMMANDS = new Set(["run", "server", "app", "deploy", "serve", "secret"]);
+const COMMANDS = new Set(["run", "server", "worker", "app", "deploy", "serve", "secret"]);
 const RUNNER_FLAGS_WITH_VALUE = new Set<string>();
 
 /**
@@ -40,6 +41,7 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     .command(deployCommand(context))
     .command(serveCommand(context))
     .command(secretCommand(context))
+    .command(workerCommand(context))
     .strict()
     .demandCommand(1, "Give a file to run, e.g. npx stubrun examples/hello.ts")
     .help()

@@ -18,3 +18,5 @@ export * from "./process-alive";
 export * from "./daemon-files";
 export * from "./server-probe";
 export * from "./tree-format";
+export * from "./node-messages";
+export * from "./node-validate";

@@ -8,6 +8,7 @@ interface ServerArgs {
   action?: "start" | "stop" | "status";
   port?: number;
   host?: string;
+  queue?: string;
 }
 
 /** `stubrun server [--port N]` in the foreground; `stubrun server start|stop|status` for the daemon. */
@@ -19,7 +20,8 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
       yargs
         .positional("action", { choices: ["start", "stop", "status"] as const, describe: "manage the background daemon" })
         .option("port", { type: "number", describe: "Port to listen on (default: the port of STUBRUN_SERVER_URL, 7420)" })
-        .option("host", { type: "string", describe: "Address to listen on", default: "127.0.0.1" }) as never,
+        .option("host", { type: "string", describe: "Address to listen on", default: "127.0.0.1" })
+        .option("queue", { type: "string", describe: "Run calls through BullMQ on this Redis (redis://HOST:PORT), on `stubrun worker` nodes" }) as never,
     handler: async (args) => {
       const url = new URL(serverUrlFromEnv());
       const port = args.port ?? Number(url.port || 7420);
@@ -28,7 +30,7 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
       switch (args.action) {
         case undefined: {
           const { runServerProcess } = await import("@stubrun/server");
-          await runServerProcess({ home: context.home, port, host });
+          await runServerProcess({ home: context.home, port, host, queue: args.queue });
           await new Promise(() => {}); // serve until a signal ends the process
           return;
         }
@@ -39,7 +41,7 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
             process.stderr.write(appsPageLine(running.url, context.home));
             return;
           }
-          const info = await startDaemon(context.home, port, host);
+          const info = await startDaemon(context.home, port, host, args.queue);
           process.stderr.write(`Started the stubrun server on ${info.url} (pid ${info.pid}, STUBRUN_HOME=${context.home})\n`);
           process.stderr.write(appsPageLine(info.url, context.home));
           return;

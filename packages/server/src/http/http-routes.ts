@@ -19,6 +19,7 @@ import { json } from "./http-json";
 import type { BlobStore } from "../code/blob.store";
 import type { SecretsRepository } from "../state/secrets.repository";
 
+import type { NodeHub } from "../nodes/node-hub";
 export interface HttpContext {
   summaries: AppSummaries;
   resolver: AppResolver;
@@ -30,6 +31,8 @@ export interface HttpContext {
   web: WebEndpoints;
   secrets: SecretsRepository;
   blobs: BlobStore;
+  /** Worker nodes connected to a server started with `--queue`; none otherwise. */
+  nodes?: NodeHub;
   limits: Pick<ServerLimits, "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs" | "maxBodyBytes" | "maxBlobBytes" | "maxBlobEntries">;
 }
 
@@ -59,6 +62,8 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
       });
     case "GET /api/apps/:app/calls":
       return withApp(res, ctx, parts[2], (app) => json(res, 200, ctx.calls.recent(app.id)));
+    case "GET /api/nodes":
+      return json(res, 200, { queue: ctx.nodes !== undefined, nodes: ctx.nodes?.list().map((n) => n.info()) ?? [] });
     case "GET /health":
       return json(res, 200, { ok: true, service: "stubrun", pid: process.pid });
     case "GET /api/apps":

@@ -1,0 +1,116 @@
+import type { Encoded } from "./codec";
+import type { WireError } from "./errors";
+import type { FunctionManifest } from "./manifest";
+
+/**
+ * Messages between the server and a worker node (`stubrun worker`) on the node's WebSocket
+ * (`/nodes`, full token). Calls themselves travel through BullMQ queues on Redis; this socket
+ * carries what must reach the caller in order (a call's output, then its outcome), the
+ * worker's environment (secrets never go through Redis), and cancels.
+ */
+
+/** A call's outcome as a node reports it: the LocalDispatcher's `CallOutcome`. */
+export type NodeCallOutcome =
+  | { state: "succeeded"; value: Encoded }
+  | { state: "failed" | "cancelled" | "timed_out"; error: WireError };
+
+/** Messages from a node to the server. */
+export type FromNodeMessage = NodeHello | NodeStarted | NodeOutput | NodeDone | NodeEnvRequest | NodeWorkerOutput;
+
+/** The node introduces itself once connected; the server answers with `node.functions`. */
+export interface NodeHello {
+  type: "node.hello";
+  nodeId: string;
+  /** How many calls it runs at once. */
+  slots: number;
+}
+
+/** An attempt of a call started on the node (attempts count from 1). */
+export interface NodeStarted {
+  type: "node.started";
+  callId: string;
+  attempt: number;
+}
+
+/** Output a call wrote while it ran on the node. */
+export interface NodeOutput {
+  type: "node.output";
+  callId: string;
+  stream: "stdout" | "stderr";
+  data: string;
+}
+
+/** Output a worker wrote outside any call (its enter and exit hooks): the app's logs and its client show it. */
+export interface NodeWorkerOutput {
+  type: "node.worker-output";
+  appId: string;
+  functionName: string;
+  stream: "stdout" | "stderr";
+  data: string;
+}
+
+/** A call's final outcome (a failed attempt that BullMQ will retry is not one). */
+export interface NodeDone {
+  type: "node.done";
+  callId: string;
+  outcome: NodeCallOutcome;
+}
+
+/** Asks for the environment a worker of a call's function starts with: the app's credential and the function's secrets. */
+export interface NodeEnvRequest {
+  type: "node.env";
+  id: number;
+  callId: string;
+}
+
+/** Messages from the server to a node. */
+export type ToNodeMessage = NodeFunctions | NodeCancel | NodeEnvReply;
+
+/** One function queue a node should take calls from. */
+export interface NodeQueue {
+  /** The BullMQ queue's name. */
+  queue: string;
+  appId: string;
+  /** `Class.method`. */
+  functionName: string;
+  /** The most calls of the function running at once, across all nodes. */
+  concurrencyLimit: number;
+}
+
+/** Every function queue that exists now: the node takes from these and leaves any other. */
+export interface NodeFunctions {
+  type: "node.functions";
+  queues: NodeQueue[];
+}
+
+/** Cancel a call the node may be running (or about to run). */
+export interface NodeCancel {
+  type: "node.cancel";
+  callId: string;
+}
+
+/** What a worker's environment needs from the server, for `node.env` request `id`. */
+export type NodeEnvReply =
+  | { type: "node.env-reply"; id: number; ok: true; value: NodeWorkerEnv }
+  | { type: "node.env-reply"; id: number; ok: false; error: WireError };
+
+/** The server's part of a worker's environment; the node adds the basics and its image. Held in memory only. */
+export interface NodeWorkerEnv {
+  /** The app's credential, for calls the function makes back to the server. */
+  appToken: string;
+  /** The function's secrets, resolved now. */
+  secrets: Record<string, string>;
+}
+
+/** What a call's BullMQ job carries (never secret values). */
+export interface CallJobData {
+  callId: string;
+  appId: string;
+  /** The function, with `options.secrets` by name only and `object` secrets dropped. */
+  fn: FunctionManifest;
+  /** The code folder's content hash: the node fetches the code by it. */
+  codeHash: string;
+  /** Entry module, relative to the code folder. */
+  entry: string;
+  args: Encoded[];
+}

@@ -1,0 +1,255 @@
+import {
+  CallCancelledError,
+  systemWireError,
+  type CallJobData,
+  type FromNodeMessage,
+  type FunctionManifest,
+  type NodeQueue,
+  type NodeWorkerEnv,
+  type WireError,
+} from "@stubrun/protocol";
+import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
+import type { ConnectedNode, NodeEvents, NodeHub } from "../nodes/node-hub";
+import type { CallObserver, CallRequest, Dispatcher } from "./dispatcher";
+import { queueName } from "./redis-url";
+
+/** The name of the backoff strategy the nodes' BullMQ workers implement (the function's own `retries` policy). */
+export const STUBRUN_BACKOFF = "stubrun";
+
+/** What a QueueDispatcher needs. */
+export interface QueueDispatcherOptions {
+  /** Redis, for BullMQ. */
+  connection: ConnectionOptions;
+  nodes: NodeHub;
+  /** The server's part of a worker's environment (the app's credential, the function's secrets), read when a node asks. */
+  workerEnv: (appId: string, fn: FunctionManifest) => NodeWorkerEnv;
+  /** Output a node's worker wrote outside any call (enter and exit hooks). */
+  workerOutput: (appId: string, functionName: string, stream: "stdout" | "stderr", data: string) => void;
+  log: (line: string) => void;
+}
+
+/** What a run started while no node is connected says on its client's stderr. */
+export const NO_NODE_NOTICE = "stubrun: no worker node is connected to the server; the call waits until one is (start one with: npx stubrun worker --server URL --queue redis://HOST:PORT)\n";
+
+/** One call the dispatcher waits on. */
+interface QueuedCall {
+  request: CallRequest;
+  observer: CallObserver;
+  queue: string;
+  /** The node running its current attempt. */
+  node?: ConnectedNode;
+}
+
+/** One BullMQ queue of one function of one app, with the jobs of this event-loop turn not yet added. */
+interface FunctionQueue {
+  info: NodeQueue;
+  queue: Queue;
+  /** Resolves once its global concurrency is set: jobs are added after it, in order. */
+  ready: Promise<unknown>;
+  pending: { name: string; data: CallJobData; opts: JobsOptions }[];
+}
+
+/**
+ * The dispatcher of `stubrun server --queue redis://...`: every call is a BullMQ job in its
+ * function's queue (global concurrency = the function's `concurrencyLimit`, attempts = its
+ * retries + 1, backoff its own policy), taken by `stubrun worker` nodes, which report the call's
+ * output and outcome over their socket (`NodeHub`), in order. Secrets never go through Redis:
+ * a node asks for a worker's environment on its socket.
+ */
+export class QueueDispatcher implements Dispatcher, NodeEvents {
+  private readonly queues = new Map<string, FunctionQueue>();
+  private readonly calls = new Map<string, QueuedCall>();
+  /** Apps already told that no node is connected (until one is). */
+  private readonly toldNoNode = new Set<string>();
+  private redisDown = false;
+
+  constructor(private readonly options: QueueDispatcherOptions) {
+    options.nodes.attach(this);
+  }
+
+  /** Redis holds the queue: `limits.maxQueuedCallsPerApp` is not enforced here (yet). */
+  admit(): void {}
+
+  enqueue(request: CallRequest, observer: CallObserver): void {
+    const fq = this.queueFor(request.appId, request.fn);
+    this.calls.set(request.callId, { request, observer, queue: fq.info.queue });
+    if (this.options.nodes.size === 0 && !this.toldNoNode.has(request.appId)) {
+      this.toldNoNode.add(request.appId);
+      // As the app's output (its logs and its client's stderr), not the call's: the client learns
+      // the call's id only from the reply to call.start, which this would precede.
+      this.options.workerOutput(request.appId, request.fn.name, "stderr", NO_NODE_NOTICE);
+    }
+    const { maxRetries } = request.fn.options.retries;
+    fq.pending.push({
+      name: request.fn.name,
+      data: jobData(request),
+      opts: { jobId: request.callId, attempts: maxRetries + 1, backoff: { type: STUBRUN_BACKOFF }, removeOnComplete: true, removeOnFail: true },
+    });
+    if (fq.pending.length === 1) setImmediate(() => this.flush(fq));
+  }
+
+  cancel(callId: string, reason = "the call was cancelled"): boolean {
+    const call = this.calls.get(callId);
+    if (!call) return false;
+    this.finish(callId, { state: "cancelled", error: systemWireError(new CallCancelledError(reason)) });
+    const fq = this.queues.get(call.queue);
+    if (fq) {
+      fq.pending = fq.pending.filter((job) => job.data.callId !== callId);
+      // A waiting or delayed job goes; an active one is locked, and its node cancels it.
+      void fq.queue.remove(callId).catch(() => undefined);
+    }
+    this.options.nodes.broadcast({ type: "node.cancel", callId });
+    return true;
+  }
+
+  /** Nodes keep a function's workers warm after calls (`containerIdleTimeout`); `keepWarm` ahead of calls is not done in queue mode yet. */
+  keepWarm(): void {}
+
+  /** Nodes key their pools by code hash: a retired version's workers go after their idle timeout. */
+  retire(): void {}
+
+  async stopApp(appId: string): Promise<void> {
+    for (const [callId, call] of [...this.calls]) {
+      if (call.request.appId === appId) this.cancel(callId, "the call was cancelled because its app was stopped");
+    }
+    let changed = false;
+    for (const [name, fq] of [...this.queues]) {
+      if (fq.info.appId !== appId) continue;
+      this.queues.delete(name);
+      changed = true;
+      // Not awaited: a stop must not wait on Redis. Nothing of the app stays in it.
+      void fq.ready
+        .then(() => fq.queue.obliterate({ force: true }))
+        .catch(() => undefined)
+        .finally(() => void fq.queue.close().catch(() => undefined));
+    }
+    if (changed) this.announce();
+  }
+
+  runningTasks(appId: string): number {
+    let n = 0;
+    for (const call of this.calls.values()) if (call.request.appId === appId && call.node) n++;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    this.options.nodes.close();
+    await Promise.all([...this.queues.values()].map((fq) => fq.queue.close().catch(() => undefined)));
+    this.queues.clear();
+  }
+
+  nodeJoined(node: ConnectedNode): void {
+    this.toldNoNode.clear();
+    node.send({ type: "node.functions", queues: this.queueList() });
+  }
+
+  nodeLeft(node: ConnectedNode): void {
+    // Its active jobs' locks lapse, and BullMQ gives them to another node as stalled jobs.
+    for (const call of this.calls.values()) if (call.node === node) call.node = undefined;
+  }
+
+  nodeMessage(node: ConnectedNode, message: Exclude<FromNodeMessage, { type: "node.hello" }>): void {
+    switch (message.type) {
+      case "node.started": {
+        const call = this.calls.get(message.callId);
+        if (!call) return node.send({ type: "node.cancel", callId: message.callId }); // cancelled here already
+        call.node = node;
+        node.running.add(message.callId);
+        call.observer.attempt?.(message.attempt);
+        return;
+      }
+      case "node.output":
+        this.calls.get(message.callId)?.observer.output(message.stream, message.data);
+        return;
+      case "node.worker-output":
+        this.options.workerOutput(message.appId, message.functionName, message.stream, message.data);
+        return;
+      case "node.done":
+        node.running.delete(message.callId);
+        this.finish(message.callId, message.outcome);
+        return;
+      case "node.env": {
+        const call = this.calls.get(message.callId);
+        if (!call) {
+          node.send({ type: "node.env-reply", id: message.id, ok: false, error: systemWireError(new CallCancelledError("the call is no longer running on the server")) });
+          return;
+        }
+        try {
+          node.send({ type: "node.env-reply", id: message.id, ok: true, value: this.options.workerEnv(call.request.appId, call.request.fn) });
+        } catch (error) {
+          node.send({ type: "node.env-reply", id: message.id, ok: false, error: asWire(error) });
+        }
+        return;
+      }
+    }
+  }
+
+  private finish(callId: string, outcome: Parameters<CallObserver["finished"]>[0]): void {
+    const call = this.calls.get(callId);
+    if (!call) return;
+    this.calls.delete(callId);
+    call.node?.running.delete(callId);
+    call.observer.finished(outcome);
+  }
+
+  private queueFor(appId: string, fn: FunctionManifest): FunctionQueue {
+    const name = queueName(appId, fn.name);
+    let fq = this.queues.get(name);
+    if (fq) return fq;
+    const queue = new Queue(name, { connection: this.options.connection });
+    queue.on("error", (error) => this.redisError(error));
+    const ready = queue.setGlobalConcurrency(fn.options.concurrencyLimit).then(() => this.redisBack(), (error: Error) => this.redisError(error));
+    fq = { info: { queue: name, appId, functionName: fn.name, concurrencyLimit: fn.options.concurrencyLimit }, queue, ready, pending: [] };
+    this.queues.set(name, fq);
+    this.announce();
+    return fq;
+  }
+
+  /** Adds the jobs of one event-loop turn in one round trip (a `.map` of thousands is a few addBulk calls). */
+  private flush(fq: FunctionQueue): void {
+    const batch = fq.pending;
+    fq.pending = [];
+    if (batch.length === 0) return;
+    void fq.ready
+      .then(() => fq.queue.addBulk(batch))
+      .catch((error: Error) => {
+        for (const job of batch) this.finish(job.data.callId, { state: "failed", error: asWire(new Error(`the call could not be queued in Redis: ${error.message}`)) });
+      });
+  }
+
+  private announce(): void {
+    this.options.nodes.broadcast({ type: "node.functions", queues: this.queueList() });
+  }
+
+  private queueList(): NodeQueue[] {
+    return [...this.queues.values()].map((fq) => fq.info);
+  }
+
+  private redisError(error: Error): void {
+    if (this.redisDown) return;
+    this.redisDown = true;
+    this.options.log(`stubrun server: cannot reach Redis (${error.message}); calls wait until it is back`);
+  }
+
+  private redisBack(): void {
+    if (!this.redisDown) return;
+    this.redisDown = false;
+    this.options.log("stubrun server: Redis is reachable again");
+  }
+}
+
+/** A call as its job carries it: secrets by name only (the node asks the server for their values). */
+function jobData(request: CallRequest): CallJobData {
+  const { fn } = request;
+  const secrets = fn.options.secrets?.filter((s) => s.kind === "name");
+  const options = { ...fn.options };
+  if (secrets === undefined) delete options.secrets;
+  else options.secrets = secrets;
+  return { callId: request.callId, appId: request.appId, fn: { ...fn, options }, codeHash: request.code.hash, entry: request.code.entry, args: request.args };
+}
+
+function asWire(error: unknown): WireError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const code = (e as Error & { code?: unknown }).code;
+  return { name: e.name, message: e.message, ...(typeof code === "string" ? { code } : {}) };
+}

@@ -1,0 +1,220 @@
+import {
+  systemWireError,
+  WorkerStartError,
+  type CallJobData,
+  type FunctionManifest,
+  type NodeQueue,
+  type ToNodeMessage,
+} from "@stubrun/protocol";
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
+import os from "node:os";
+import path from "node:path";
+import { DEFAULT_LIMITS } from "../config/limits";
+import type { CallOutcome } from "../dispatcher/dispatcher";
+import { LocalDispatcher } from "../dispatcher/local-dispatcher";
+import { STUBRUN_BACKOFF } from "../dispatcher/queue-dispatcher";
+import { ImageBuilder } from "../images/image-builder";
+import { ImageStore } from "../images/image-store";
+import { withImageAndSecrets, workerEnv } from "../server";
+import type { CodeSource } from "./code-source";
+import { ServerLink } from "./server-link";
+
+/** How long a cancel for a call this node has not picked up yet is remembered. */
+const CANCEL_MEMORY_MS = 5 * 60_000;
+
+/** What a worker node needs. */
+export interface WorkerNodeOptions {
+  /** The server's URL, as this node reaches it. */
+  serverUrl: string;
+  /** The server's full token (`STUBRUN_TOKEN`). */
+  token: string;
+  /** Redis, where the calls wait. */
+  connection: ConnectionOptions;
+  /** Calls this node runs at once. */
+  concurrency: number;
+  /** The node's own `$STUBRUN_HOME`: its images. */
+  home: string;
+  codeSource: CodeSource;
+  /** @default `<hostname>-<pid>` */
+  nodeId?: string;
+  /** @default stderr */
+  log?: (line: string) => void;
+}
+
+/**
+ * A worker node (`stubrun worker`): takes calls from the function queues the server announces
+ * (one BullMQ Worker each) and runs each on a LocalDispatcher of its own, which does what the
+ * embedded server does with worker processes (enter/exit hooks, keepWarm after calls,
+ * containerIdleTimeout, the per-attempt timeout, cancel, output capture); BullMQ does the
+ * retries, so the local one runs each attempt once. Output and the outcome go to the server on
+ * the node's socket, in order. A job's processor resolves when the call succeeded and throws
+ * when the attempt failed, so BullMQ retries it with the function's own backoff.
+ */
+export class WorkerNode {
+  readonly nodeId: string;
+  private readonly log: (line: string) => void;
+  private readonly link: ServerLink;
+  private readonly dispatcher: LocalDispatcher;
+  private readonly images: ImageBuilder;
+  private readonly imageStore: ImageStore;
+  private readonly workers = new Map<string, Worker<CallJobData>>();
+  /** Each function's worker environment, as last read from the server (memory only: it holds secrets). */
+  private readonly envs = new Map<string, NodeJS.ProcessEnv>();
+  /** Cancels of calls not (yet) on this node's dispatcher. */
+  private readonly cancelled = new Map<string, number>();
+  private redisDown = false;
+
+  constructor(private readonly options: WorkerNodeOptions) {
+    this.nodeId = options.nodeId ?? `${os.hostname()}-${process.pid}`;
+    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.imageStore = new ImageStore(path.join(options.home, "images"));
+    this.imageStore.removeUnfinished();
+    this.images = new ImageBuilder(this.imageStore, DEFAULT_LIMITS);
+    this.dispatcher = new LocalDispatcher(
+      (appId, fn) => {
+        const env = this.envs.get(envKey(appId, fn));
+        if (!env) throw new Error("its environment was not received from the server");
+        return env;
+      },
+      (appId, functionName, stream, data) => this.link.send({ type: "node.worker-output", appId, functionName, stream, data }),
+      {
+        limits: { ...DEFAULT_LIMITS, maxWorkers: options.concurrency, maxQueuedCallsPerApp: Number.MAX_SAFE_INTEGER },
+        imageDirOf: (fn) => this.imageStore.forWorker(fn.options.image).dir,
+      },
+    );
+    this.link = new ServerLink({
+      serverUrl: options.serverUrl,
+      token: options.token,
+      hello: () => ({ type: "node.hello", nodeId: this.nodeId, slots: options.concurrency }),
+      onMessage: (message) => this.onServerMessage(message),
+      log: this.log,
+    });
+  }
+
+  start(): void {
+    this.link.start();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.workers.values()].map((w) => w.close(true).catch(() => undefined)));
+    this.workers.clear();
+    await this.dispatcher.close();
+    await this.images.close();
+    this.link.close();
+  }
+
+  private onServerMessage(message: ToNodeMessage): void {
+    switch (message.type) {
+      case "node.functions":
+        return this.follow(message.queues);
+      case "node.cancel":
+        if (!this.dispatcher.cancel(message.callId, "the call was cancelled")) this.rememberCancel(message.callId);
+        return;
+      case "node.env-reply":
+        return; // answered by the link
+    }
+  }
+
+  /** Takes from the queues that exist now, and stops taking from those that went. */
+  private follow(queues: NodeQueue[]): void {
+    const wanted = new Set(queues.map((q) => q.queue));
+    for (const [name, worker] of this.workers) {
+      if (wanted.has(name)) continue;
+      this.workers.delete(name);
+      void worker.close(true).catch(() => undefined);
+    }
+    for (const q of queues) {
+      if (this.workers.has(q.queue)) continue;
+      const worker = new Worker<CallJobData>(q.queue, (job) => this.process(job), {
+        connection: this.options.connection,
+        concurrency: Math.min(this.options.concurrency, q.concurrencyLimit),
+        settings: { backoffStrategy: (attemptsMade, _type, _error, job) => retryDelay((job?.data as CallJobData | undefined)?.fn, attemptsMade) },
+      });
+      worker.on("error", (error) => this.redisError(error));
+      worker.on("ready", () => this.redisBack());
+      this.workers.set(q.queue, worker);
+    }
+  }
+
+  /** Runs one attempt of a call. */
+  private async process(job: Job<CallJobData>): Promise<void> {
+    const data = job.data;
+    const { callId, fn } = data;
+    const attempt = job.attemptsMade + 1;
+    const last = attempt >= (job.opts.attempts ?? 1);
+    let outcome: CallOutcome;
+    try {
+      outcome = await this.attempt(data, attempt);
+    } finally {
+      this.cancelled.delete(callId);
+    }
+    if (outcome.state === "succeeded") return void this.link.send({ type: "node.done", callId, outcome });
+    // The server ended a cancelled call already: nothing to report, nothing to retry.
+    if (outcome.state === "cancelled") throw new UnrecoverableError(outcome.error.message);
+    if (last) {
+      this.link.send({ type: "node.done", callId, outcome });
+      throw new UnrecoverableError(outcome.error.message);
+    }
+    const delay = retryDelay(fn, attempt);
+    this.link.send({ type: "node.output", callId, stream: "stderr", data: `stubrun: ${fn.name} attempt ${attempt} failed (${outcome.error.message}); retrying in ${delay} ms\n` });
+    throw new Error(outcome.error.message);
+  }
+
+  /** Gets the call's code, image and environment, then runs it once on the local dispatcher. */
+  private async attempt(data: CallJobData, attempt: number): Promise<CallOutcome> {
+    const { callId, appId, fn } = data;
+    const cancelled = (): CallOutcome | undefined =>
+      this.cancelled.has(callId) ? { state: "cancelled", error: { name: "CallCancelledError", message: "the call was cancelled" } } : undefined;
+    let codeDir: string;
+    try {
+      codeDir = await this.options.codeSource.ensure(data.codeHash);
+      if (fn.options.image) await this.images.build(fn.options.image, () => undefined);
+      const env = await this.link.requestEnv(callId);
+      const image = this.imageStore.forWorker(fn.options.image);
+      this.envs.set(envKey(appId, fn), withImageAndSecrets(workerEnv(this.options.serverUrl, appId, env.appToken), image.dir, image.env, env.secrets));
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      return cancelled() ?? { state: "failed", error: systemWireError(new WorkerStartError(`the worker for ${fn.name} cannot start on node ${this.nodeId}: ${why}`)) };
+    }
+    const early = cancelled();
+    if (early) return early;
+    this.link.send({ type: "node.started", callId, attempt });
+    const once = { ...fn, options: { ...fn.options, retries: { ...fn.options.retries, maxRetries: 0 } } };
+    return new Promise<CallOutcome>((resolve) => {
+      this.dispatcher.enqueue(
+        { callId, appId, fn: once, code: { dir: codeDir, hash: data.codeHash, entry: data.entry }, args: data.args },
+        { output: (stream, text) => this.link.send({ type: "node.output", callId, stream, data: text }), finished: resolve },
+      );
+    });
+  }
+
+  private rememberCancel(callId: string): void {
+    const now = Date.now();
+    for (const [id, at] of this.cancelled) if (now - at > CANCEL_MEMORY_MS) this.cancelled.delete(id);
+    this.cancelled.set(callId, now);
+  }
+
+  private redisError(error: Error): void {
+    if (this.redisDown) return;
+    this.redisDown = true;
+    this.log(`stubrun worker: cannot reach Redis (${error.message}); retrying`);
+  }
+
+  private redisBack(): void {
+    if (!this.redisDown) return;
+    this.redisDown = false;
+    this.log("stubrun worker: Redis is reachable again");
+  }
+}
+
+function envKey(appId: string, fn: FunctionManifest): string {
+  return `${appId}\0${fn.name}`;
+}
+
+/** The function's own backoff (as the embedded dispatcher computes it) after attempt `attempt` failed. */
+function retryDelay(fn: FunctionManifest | undefined, attempt: number): number {
+  if (!fn) return 0;
+  const { initialDelayMs, backoffCoefficient, maxDelayMs } = fn.options.retries;
+  return Math.min(initialDelayMs * backoffCoefficient ** (attempt - 1), maxDelayMs);
+}
+
