@@ -29,12 +29,13 @@ export class TestServer {
   /**
    * @param options.config written to `$STUBRUN_HOME/config.json` first (e.g. `{ limits: { ... } }`)
    * @param options.home an existing STUBRUN_HOME (a restart); a fresh one by default
+   * @param options.args more flags for `stubrun server` (e.g. `--queue redis://...`)
    */
-  static async start(options: { config?: object; home?: string } = {}): Promise<TestServer> {
+  static async start(options: { config?: object; home?: string; args?: string[] } = {}): Promise<TestServer> {
     const home = options.home ?? fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-test-"));
     if (options.config) fs.writeFileSync(path.join(home, "config.json"), JSON.stringify(options.config));
     let log = "";
-    const child = spawn(process.execPath, [BIN, "server", "--port", "0"], {
+    const child = spawn(process.execPath, [BIN, "server", "--port", "0", ...(options.args ?? [])], {
       env: { ...process.env, STUBRUN_HOME: home },
       stdio: ["ignore", "ignore", "pipe"],
     });

@@ -1,0 +1,136 @@
+import fs from "node:fs";
+import path from "node:path";
+import { BinProcess, pidAlive, removeTempDirs, spawnBin, tempDir, TestServer, waitUntil, writeFixture } from "./harness";
+import { LocalRedis } from "./local-redis";
+
+/**
+ * `stubrun server --queue redis://...` with a `stubrun worker` node on this machine (its own
+ * STUBRUN_HOME): calls go through BullMQ on a Redis the test starts, and run on the node.
+ */
+
+const APP = writeFixture(
+  "queue-mode.ts",
+  `import fs from "node:fs";
+import path from "node:path";
+import { Stub, fn } from "stubrun";
+
+const stub = new Stub("queue-mode");
+
+class Queued {
+  @stub.function()
+  greet(name: string): string {
+    console.log(\`hello from the node, \${name}\`);
+    return \`greeted \${name}\`;
+  }
+
+  @stub.function({ concurrencyLimit: 4 })
+  square(x: number): number {
+    return x * x;
+  }
+
+  /** Throws on its first attempt, succeeds on its second. */
+  @stub.function({ retries: { maxRetries: 1, initialDelayMs: 10 } })
+  flaky(dir: string): string {
+    const file = path.join(dir, "attempts");
+    const attempt = (fs.existsSync(file) ? Number(fs.readFileSync(file, "utf8")) : 0) + 1;
+    fs.writeFileSync(file, String(attempt));
+    if (attempt === 1) throw new Error("the first attempt fails on purpose");
+    return \`succeeded on attempt \${attempt}\`;
+  }
+
+  @stub.function()
+  async hold(dir: string): Promise<void> {
+    fs.writeFileSync(path.join(dir, "pid"), String(process.pid));
+    await new Promise((resolve) => setTimeout(resolve, 600_000));
+  }
+
+  @stub.localEntrypoint()
+  async main(what = "greet", dir = "") {
+    if (what === "greet") console.log(await fn(this.greet).remote("world"));
+    if (what === "map") {
+      const squares: number[] = [];
+      for await (const y of fn(this.square).map(Array.from({ length: 50 }, (_, i) => i))) squares.push(y);
+      console.log(\`squares \${squares.join(",")}\`);
+    }
+    if (what === "flaky") console.log(await fn(this.flaky).remote(dir));
+    if (what === "hold") await fn(this.hold).remote(dir);
+  }
+}
+`,
+);
+
+let redis: LocalRedis;
+let server: TestServer;
+let node: BinProcess | undefined;
+
+/** Starts a worker node against the server, with a home of its own. */
+function startNode(): BinProcess {
+  const home = tempDir("queue-node");
+  return spawnBin(server, ["worker", "--server", server.url, "--queue", redis.url, "--concurrency", "4"], {
+    env: {
+      STUBRUN_HOME: home,
+      STUBRUN_TOKEN: server.token,
+      // TEMPORARY, until nodes fetch code from the server by hash: the node reads the server's code folders.
+      STUBRUN_TEST_SHARED_CODE_DIR: path.join(server.home, "code"),
+    },
+  });
+}
+
+beforeAll(async () => {
+  redis = await LocalRedis.start();
+  server = await TestServer.start({ args: ["--queue", redis.url] });
+});
+
+afterAll(async () => {
+  // The node first, gently: it stops its worker processes.
+  node?.signal("SIGTERM");
+  await node?.exited;
+  await BinProcess.killAll();
+  await server?.stop();
+  await redis?.stop();
+  removeTempDirs();
+});
+
+describe("a server with --queue and a worker node", () => {
+  test("a run started with no node connected says so and waits; a node that connects then runs it, output before the result", async () => {
+    const client = spawnBin(server, [APP]);
+    await client.waitFor(/no worker node is connected to the server; the call waits until one is/);
+    node = startNode();
+    await node.waitFor(/connected to the server/);
+    const r = await client.exited;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/hello from the node, world\n[^]*greeted world\n/);
+    expect(r.stdout.indexOf("hello from the node")).toBeLessThan(r.stdout.indexOf("greeted world"));
+  });
+
+  test("the node shows in the server's node list", async () => {
+    const res = await server.api("/api/nodes");
+    const body = (await res.json()) as { queue: boolean; nodes: { nodeId: string; slots: number }[] };
+    expect(body.queue).toBe(true);
+    expect(body.nodes).toEqual([expect.objectContaining({ slots: 4 })]);
+  });
+
+  test("a .map of 50 calls returns every result, in order", async () => {
+    const r = await server.run([APP, "--what", "map"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`squares ${Array.from({ length: 50 }, (_, i) => i * i).join(",")}\n`);
+  });
+
+  test("a function that throws once then succeeds (retries: 1) succeeds, saying the first attempt failed", async () => {
+    const dir = tempDir("queue-flaky");
+    const r = await server.run([APP, "--what", "flaky", "--dir", dir]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/Queued\.flaky attempt 1 failed \(the first attempt fails on purpose\); retrying in 10 ms/);
+    expect(r.stdout).toContain("succeeded on attempt 2\n");
+  });
+
+  test("Ctrl-C of the client cancels its call on the node: its worker process goes", async () => {
+    const dir = tempDir("queue-hold");
+    const client = spawnBin(server, [APP, "--what", "hold", "--dir", dir]);
+    const pid = await waitUntil(() => fs.existsSync(path.join(dir, "pid")) && Number(fs.readFileSync(path.join(dir, "pid"), "utf8")), { what: "the call to start on the node" });
+    expect(pidAlive(pid)).toBe(true);
+    client.signal("SIGINT");
+    expect((await client.exited).code).toBe(130);
+    await waitUntil(() => !pidAlive(pid), { timeoutMs: 15_000, what: `worker ${pid} on the node to exit` });
+  });
+});
