@@ -34,3 +34,19 @@ export interface SecretSummary {
   createdAt: string;
   updatedAt: string;
 }
+
+/** A worker node as `GET /api/nodes` lists it. */
+export interface NodeSummary {
+  nodeId: string;
+  /** Calls it runs at once. */
+  slots: number;
+  /** The calls it runs now. */
+  running: string[];
+  connectedAt: string;
+}
+
+/** `GET /api/nodes`: whether the server runs calls through a queue (`--queue`), and its connected nodes. */
+export interface NodesSummary {
+  queue: boolean;
+  nodes: NodeSummary[];
+}

@@ -1,5 +1,5 @@
 import { startDaemon, stopDaemon } from "@stubrun/daemon";
-import { appsPageLink, pingServer, readDaemon, readTokenFile, serverUrlFromEnv, UsageError } from "@stubrun/protocol";
+import { appsPageLink, clientToken, pingServer, readDaemon, readTokenFile, serverUrlFromEnv, UsageError, type NodesSummary } from "@stubrun/protocol";
 import type { CommandModule } from "yargs";
 import type { CliContext } from "../cli-context";
 import { ExitStatus } from "../exit-status";
@@ -62,6 +62,7 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
             info && answering ? `running on ${info.url} (pid ${info.pid})\n` : info ? `pid ${info.pid} is alive but not answering on ${info.url}\n` : "not running\n",
           );
           if (info && answering) process.stdout.write(appsPageLine(info.url, context.home));
+          if (info && answering) process.stdout.write(await nodesLines(info.url));
           if (!(info && answering)) throw new ExitStatus(3);
           return;
         }
@@ -84,4 +85,21 @@ async function serverPid(url: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** The worker nodes of a server started with --queue, a line each (nothing for one without). */
+async function nodesLines(url: string): Promise<string> {
+  const token = clientToken(url);
+  let summary: NodesSummary;
+  try {
+    const res = await fetch(`${url}/api/nodes`, { headers: token ? { authorization: `Bearer ${token.token}` } : {}, signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) return "";
+    summary = (await res.json()) as NodesSummary;
+  } catch {
+    return "";
+  }
+  if (!summary.queue) return "";
+  if (summary.nodes.length === 0) return "worker nodes: none connected (calls wait in the queue until one is)\n";
+  const lines = summary.nodes.map((n) => `  ${n.nodeId}: ${n.slots} slots, ${n.running.length} running${n.running.length ? ` (${n.running.join(", ")})` : ""}, connected since ${n.connectedAt}\n`);
+  return `worker nodes (${summary.nodes.length}):\n${lines.join("")}`;
 }

@@ -20,6 +20,7 @@ import type { BlobStore } from "../code/blob.store";
 import type { SecretsRepository } from "../state/secrets.repository";
 
 import type { NodeHub } from "../nodes/node-hub";
+import type { NodesSummary } from "@stubrun/protocol";
 export interface HttpContext {
   summaries: AppSummaries;
   resolver: AppResolver;
@@ -63,7 +64,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
     case "GET /api/apps/:app/calls":
       return withApp(res, ctx, parts[2], (app) => json(res, 200, ctx.calls.recent(app.id)));
     case "GET /api/nodes":
-      return json(res, 200, { queue: ctx.nodes !== undefined, nodes: ctx.nodes?.list().map((n) => n.info()) ?? [] });
+      return json(res, 200, { queue: ctx.nodes !== undefined, nodes: ctx.nodes?.list().map((n) => n.summary()) ?? [] } satisfies NodesSummary);
     case "GET /health":
       return json(res, 200, { ok: true, service: "stubrun", pid: process.pid });
     case "GET /api/apps":

@@ -4,18 +4,10 @@ import {
   RefusedMessage,
   validateNodeMessage,
   type FromNodeMessage,
+  type NodeSummary,
   type ToNodeMessage,
 } from "@stubrun/protocol";
 import type { RawData, WebSocket } from "ws";
-
-/** A worker node connected to this server, as `stubrun server status` and the apps page show it. */
-export interface NodeInfo {
-  nodeId: string;
-  slots: number;
-  /** Calls it runs now. */
-  running: string[];
-  connectedAt: number;
-}
 
 /** What the hub reports to the dispatcher. */
 export interface NodeEvents {
@@ -48,8 +40,9 @@ export class ConnectedNode {
     this.ws.terminate();
   }
 
-  info(): NodeInfo {
-    return { nodeId: this.nodeId, slots: this.slots, running: [...this.running], connectedAt: this.connectedAt };
+  /** As `GET /api/nodes` (`stubrun server status`) shows it. */
+  summary(): NodeSummary {
+    return { nodeId: this.nodeId, slots: this.slots, running: [...this.running], connectedAt: new Date(this.connectedAt).toISOString() };
   }
 }
 
