@@ -44,6 +44,14 @@ class Queued {
     await new Promise((resolve) => setTimeout(resolve, 600_000));
   }
 
+  /** Sleeps, then returns its input; each run appends a line to dir/runs. */
+  @stub.function({ concurrencyLimit: 8 })
+  async slow(x: number, dir: string): Promise<number> {
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    fs.appendFileSync(path.join(dir, "runs"), \`\${x}\\n\`);
+    return x;
+  }
+
   @stub.localEntrypoint()
   async main(what = "greet", dir = "") {
     if (what === "greet") console.log(await fn(this.greet).remote("world"));
@@ -54,6 +62,11 @@ class Queued {
     }
     if (what === "flaky") console.log(await fn(this.flaky).remote(dir));
     if (what === "hold") await fn(this.hold).remote(dir);
+    if (what === "slow") {
+      const results: number[] = [];
+      for await (const y of fn(this.slow).starmap(Array.from({ length: 40 }, (_, i) => [i, dir] as [number, string]))) results.push(y);
+      console.log(\`results \${results.join(",")}\`);
+    }
   }
 }
 `,
@@ -64,9 +77,9 @@ let server: TestServer;
 let node: BinProcess | undefined;
 
 /** Starts a worker node against the server, with a home of its own. */
-function startNode(): BinProcess {
+function startNode(concurrency = 4): BinProcess {
   const home = tempDir("queue-node");
-  return spawnBin(server, ["worker", "--server", server.url, "--queue", redis.url, "--concurrency", "4"], {
+  return spawnBin(server, ["worker", "--server", server.url, "--queue", redis.url, "--concurrency", String(concurrency)], {
     env: {
       STUBRUN_HOME: home,
       STUBRUN_TOKEN: server.token,
@@ -131,5 +144,30 @@ describe("a server with --queue and a worker node", () => {
     client.signal("SIGINT");
     expect((await client.exited).code).toBe(130);
     await waitUntil(() => !pidAlive(pid), { timeoutMs: 15_000, what: `worker ${pid} on the node to exit` });
+  });
+});
+
+describe("two worker nodes", () => {
+  test("kill -9 of a node in the middle of a run: its calls run again on the other node, every result arrives exactly once", async () => {
+    const second = startNode(2);
+    await second.waitFor(/connected to the server/);
+    const dir = tempDir("queue-kill");
+    const client = spawnBin(server, [APP, "--what", "slow", "--dir", dir]);
+    // Once the second node runs calls of the run, it dies mid-way.
+    await waitUntil(
+      async () => {
+        const { nodes } = (await (await server.api("/api/nodes")).json()) as { nodes: { nodeId: string; running: string[] }[] };
+        return nodes.some((n) => second.stderr.includes(`stubrun worker ${n.nodeId}:`) && n.running.length > 0);
+      },
+      { intervalMs: 20, what: "the second node to run calls" },
+    );
+    second.signal("SIGKILL");
+    const r = await client.exited;
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`results ${Array.from({ length: 40 }, (_, i) => i).join(",")}\n`);
+    // At least once: every input ran, some of them twice (those the dead node was running).
+    const runs = fs.readFileSync(path.join(dir, "runs"), "utf8").trim().split("\n").map(Number);
+    expect(new Set(runs).size).toBe(40);
   });
 });

@@ -1,5 +1,6 @@
 import {
   systemWireError,
+  WorkerCrashedError,
   WorkerStartError,
   type CallJobData,
   type FunctionManifest,
@@ -18,6 +19,26 @@ import { ImageStore } from "../images/image-store";
 import { withImageAndSecrets, workerEnv } from "../server";
 import type { CodeSource } from "./code-source";
 import { ServerLink } from "./server-link";
+
+/**
+ * A job's lock: renewed every half of it while its node lives; when a node dies (kill -9), its
+ * jobs' locks lapse and the stalled check of another node's worker (every STALLED_CHECK_MS)
+ * puts them back in the queue. So a dead node's calls run again within about 20 s.
+ */
+const LOCK_MS = 15_000;
+const STALLED_CHECK_MS = 5_000;
+/**
+ * A call whose node died runs again on another node: a node's death is not the call's failure,
+ * so it does not spend the call's retries. A call that was running on nodes that died this many
+ * times fails (a call that kills its node would otherwise go round for ever).
+ */
+const MAX_NODE_LOSSES = 2;
+/**
+ * BullMQ would fail a job that stalled more than `maxStalledCount` without any processor seeing
+ * it (and so without telling the server): set out of reach, since a node checks the count itself
+ * (MAX_NODE_LOSSES) and reports the call's end.
+ */
+const MAX_STALLS = 1_000_000;
 
 /** How long a cancel for a call this node has not picked up yet is remembered. */
 const CANCEL_MEMORY_MS = 5 * 60_000;
@@ -128,6 +149,9 @@ export class WorkerNode {
       const worker = new Worker<CallJobData>(q.queue, (job) => this.process(job), {
         connection: this.options.connection,
         concurrency: Math.min(this.options.concurrency, q.concurrencyLimit),
+        lockDuration: LOCK_MS,
+        stalledInterval: STALLED_CHECK_MS,
+        maxStalledCount: MAX_STALLS,
         settings: { backoffStrategy: (attemptsMade, _type, _error, job) => retryDelay((job?.data as CallJobData | undefined)?.fn, attemptsMade) },
       });
       worker.on("error", (error) => this.redisError(error));
@@ -142,6 +166,12 @@ export class WorkerNode {
     const { callId, fn } = data;
     const attempt = job.attemptsMade + 1;
     const last = attempt >= (job.opts.attempts ?? 1);
+    const lost = job.stalledCounter ?? 0; // times a node running this call died
+    if (lost > MAX_NODE_LOSSES) {
+      const error = new WorkerCrashedError(`${fn.name}: the worker nodes running the call stopped answering ${lost} times; it is not run again`);
+      this.link.send({ type: "node.done", callId, outcome: { state: "failed", error: systemWireError(error) } });
+      throw new UnrecoverableError(error.message);
+    }
     let outcome: CallOutcome;
     try {
       outcome = await this.attempt(data, attempt);
