@@ -12,11 +12,12 @@ export class LocalRedis {
     private readonly child: ChildProcess,
   ) {}
 
-  static async start(): Promise<LocalRedis> {
-    const port = await freePort();
+  /** @param port a port of the test's choosing; a free one by default */
+  static async start(port?: number): Promise<LocalRedis> {
+    port ??= await freePort();
     const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-    await waitUntil(() => canConnect(port), { timeoutMs: 10_000, what: `redis-server on port ${port}` });
-    return new LocalRedis(port, child);
+    await waitUntil(() => canConnect(port), { timeoutMs: 10_000, what: `redis-server on port ${String(port)}` });
+    return new LocalRedis(port as number, child);
   }
 
   get url(): string {

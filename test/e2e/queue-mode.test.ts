@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { BinProcess, pidAlive, removeTempDirs, spawnBin, tempDir, TestServer, waitUntil, writeFixture } from "./harness";
+import { BinProcess, freePort, pidAlive, removeTempDirs, spawnBin, tempDir, TestServer, waitUntil, writeFixture } from "./harness";
 import { LocalRedis } from "./local-redis";
 
 /**
@@ -169,5 +169,25 @@ describe("two worker nodes", () => {
     // At least once: every input ran, some of them twice (those the dead node was running).
     const runs = fs.readFileSync(path.join(dir, "runs"), "utf8").trim().split("\n").map(Number);
     expect(new Set(runs).size).toBe(40);
+  });
+});
+
+describe("a node alone", () => {
+  test("a node that cannot reach the server nor Redis says so and keeps trying; once Redis is up it says it is connected", async () => {
+    const [serverPort, redisPort] = [await freePort(), await freePort()];
+    const lonely = spawnBin(server, ["worker", "--server", `http://127.0.0.1:${serverPort}`, "--queue", `redis://127.0.0.1:${redisPort}`, "--concurrency", "1"], {
+      env: { STUBRUN_HOME: tempDir("queue-lonely"), STUBRUN_TOKEN: "some-token" },
+    });
+    await lonely.waitFor(new RegExp(`cannot reach the server at http://127.0.0.1:${serverPort} \\(.*ECONNREFUSED.*\\); retrying every 2 s`));
+    await lonely.waitFor(new RegExp(`cannot reach Redis \\(.*ECONNREFUSED.*\\); retrying`));
+    const late = await LocalRedis.start(redisPort);
+    try {
+      await lonely.waitFor(/connected to Redis/);
+      expect(lonely.running).toBe(true);
+    } finally {
+      lonely.signal("SIGTERM");
+      await lonely.exited;
+      await late.stop();
+    }
   });
 });

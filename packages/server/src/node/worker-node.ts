@@ -7,7 +7,7 @@ import {
   type NodeQueue,
   type ToNodeMessage,
 } from "@stubrun/protocol";
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
 import os from "node:os";
 import path from "node:path";
 import { DEFAULT_LIMITS } from "../config/limits";
@@ -84,6 +84,8 @@ export class WorkerNode {
   /** Cancels of calls not (yet) on this node's dispatcher. */
   private readonly cancelled = new Map<string, number>();
   private redisDown = false;
+  /** A connection of the node's own to Redis, so it says from the start whether Redis answers (workers come with the first queue). */
+  private probe?: Queue;
 
   constructor(private readonly options: WorkerNodeOptions) {
     this.nodeId = options.nodeId ?? `${os.hostname()}-${process.pid}`;
@@ -114,6 +116,16 @@ export class WorkerNode {
 
   start(): void {
     this.link.start();
+    const probe = new Queue("stubrun-node-probe", { connection: this.options.connection });
+    this.probe = probe;
+    probe.on("error", (error) => this.redisError(error));
+    void probe.client.then(
+      (client) => {
+        this.redisBack(true);
+        client.on("ready", () => this.redisBack());
+      },
+      () => undefined,
+    );
   }
 
   async close(): Promise<void> {
@@ -121,6 +133,7 @@ export class WorkerNode {
     this.workers.clear();
     await this.dispatcher.close();
     await this.images.close();
+    await this.probe?.close().catch(() => undefined);
     this.link.close();
   }
 
@@ -230,10 +243,11 @@ export class WorkerNode {
     this.log(`stubrun worker: cannot reach Redis (${error.message}); retrying`);
   }
 
-  private redisBack(): void {
-    if (!this.redisDown) return;
+  /** Says Redis answers: once at first, then after each time it did not. */
+  private redisBack(first = false): void {
+    if (!this.redisDown && !first) return;
     this.redisDown = false;
-    this.log("stubrun worker: Redis is reachable again");
+    this.log("stubrun worker: connected to Redis");
   }
 }
 
