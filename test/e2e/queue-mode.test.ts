@@ -12,7 +12,7 @@ const APP = writeFixture(
   "queue-mode.ts",
   `import fs from "node:fs";
 import path from "node:path";
-import { Stub, fn } from "stubrun";
+import { Secret, Stub, fn } from "stubrun";
 
 const stub = new Stub("queue-mode");
 
@@ -52,6 +52,11 @@ class Queued {
     return x;
   }
 
+  @stub.function({ secrets: [Secret.fromName("queue-sec"), Secret.fromObject({ FROM_OBJECT: "object-value" })] })
+  secretive(): string {
+    return \`\${process.env.FROM_NAME}/\${process.env.FROM_OBJECT}/\${process.env.STUBRUN_SERVER_URL === undefined ? "no url" : "url"}\`;
+  }
+
   @stub.localEntrypoint()
   async main(what = "greet", dir = "") {
     if (what === "greet") console.log(await fn(this.greet).remote("world"));
@@ -62,6 +67,7 @@ class Queued {
     }
     if (what === "flaky") console.log(await fn(this.flaky).remote(dir));
     if (what === "hold") await fn(this.hold).remote(dir);
+    if (what === "secrets") console.log(\`secrets \${await fn(this.secretive).remote()}\`);
     if (what === "slow") {
       const results: number[] = [];
       for await (const y of fn(this.slow).starmap(Array.from({ length: 40 }, (_, i) => [i, dir] as [number, string]))) results.push(y);
@@ -92,6 +98,8 @@ function startNode(concurrency = 4): BinProcess {
 beforeAll(async () => {
   redis = await LocalRedis.start();
   server = await TestServer.start({ args: ["--queue", redis.url] });
+  // The app names it: an upload naming a secret the server lacks is refused.
+  expect((await server.run(["secret", "create", "queue-sec", "FROM_NAME=named-value"])).code).toBe(0);
 });
 
 afterAll(async () => {
@@ -134,6 +142,12 @@ describe("a server with --queue and a worker node", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/Queued\.flaky attempt 1 failed \(the first attempt fails on purpose\); retrying in 10 ms/);
     expect(r.stdout).toContain("succeeded on attempt 2\n");
+  });
+
+  test("secrets reach the worker on the node: a named one from the server's store, a fromObject one from the manifest", async () => {
+    const r = await server.run([APP, "--what", "secrets"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("secrets named-value/object-value/url\n");
   });
 
   test("Ctrl-C of the client cancels its call on the node: its worker process goes", async () => {
