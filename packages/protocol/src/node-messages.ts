@@ -15,7 +15,7 @@ export type NodeCallOutcome =
   | { state: "failed" | "cancelled" | "timed_out"; error: WireError };
 
 /** Messages from a node to the server. */
-export type FromNodeMessage = NodeHello | NodeStarted | NodeOutput | NodeDone | NodeEnvRequest | NodeWorkerOutput;
+export type FromNodeMessage = NodeHello | NodeStarted | NodeOutput | NodeDone | NodeEnvRequest | NodeWorkerOutput | NodeAppStopped;
 
 /** The node introduces itself once connected; the server answers with `node.functions`. */
 export interface NodeHello {
@@ -63,8 +63,27 @@ export interface NodeEnvRequest {
   callId: string;
 }
 
+/** The node stopped every worker of an app (`node.stop-app`): their exit hooks ran, their processes are gone. */
+export interface NodeAppStopped {
+  type: "node.app-stopped";
+  appId: string;
+}
+
 /** Messages from the server to a node. */
-export type ToNodeMessage = NodeFunctions | NodeCancel | NodeEnvReply;
+export type ToNodeMessage = NodeFunctions | NodeCancel | NodeEnvReply | NodeStopApp | NodeRetire;
+
+/** An app stopped: stop its workers (exit hooks run), then say `node.app-stopped`. */
+export interface NodeStopApp {
+  type: "node.stop-app";
+  appId: string;
+}
+
+/** An app moved to other code: workers of this code finish their calls, then go. */
+export interface NodeRetire {
+  type: "node.retire";
+  appId: string;
+  codeHash: string;
+}
 
 /** One function queue a node should take calls from. */
 export interface NodeQueue {

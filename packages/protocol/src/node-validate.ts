@@ -61,6 +61,8 @@ export function validateNodeMessage(m: unknown): FromNodeMessage {
       return { type, callId: str(m, "callId", type), outcome: outcome(m.outcome, `${type}: "outcome"`) };
     case "node.env":
       return { type, id: int(m, "id", type), callId: str(m, "callId", type) };
+    case "node.app-stopped":
+      return { type, appId: str(m, "appId", type) };
     default:
       throw new ProtocolError(`unknown node message type "${type}"`);
   }
@@ -76,6 +78,10 @@ export function validateToNodeMessage(m: unknown): ToNodeMessage {
       return { type, queues: (m.queues as unknown[]).map((q, i) => nodeQueue(q, `${type}: queues[${i}]`)) };
     case "node.cancel":
       return { type, callId: str(m, "callId", type) };
+    case "node.stop-app":
+      return { type, appId: str(m, "appId", type) };
+    case "node.retire":
+      return { type, appId: str(m, "appId", type), codeHash: str(m, "codeHash", type) };
     case "node.env-reply": {
       const id = int(m, "id", type);
       if (m.ok === true) {

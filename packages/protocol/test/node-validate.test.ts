@@ -10,6 +10,7 @@ describe("validateNodeMessage (node -> server)", () => {
     { type: "node.done", callId: "fc-1", outcome: { state: "succeeded", value: { $: "undefined" } } },
     { type: "node.done", callId: "fc-1", outcome: { state: "timed_out", error: { name: "FunctionTimeoutError", message: "late", code: "TIMEOUT" } } },
     { type: "node.env", id: 7, callId: "fc-1" },
+    { type: "node.app-stopped", appId: "ap-1" },
   ])("accepts $type", (message) => {
     expect(validateNodeMessage(message)).toEqual(message);
   });
@@ -31,6 +32,8 @@ describe("validateToNodeMessage (server -> node)", () => {
   test.each([
     { type: "node.functions", queues: [{ queue: "stubrun-ap-1-A.f", appId: "ap-1", functionName: "A.f", concurrencyLimit: 3 }] },
     { type: "node.cancel", callId: "fc-1" },
+    { type: "node.stop-app", appId: "ap-1" },
+    { type: "node.retire", appId: "ap-1", codeHash: "abc" },
     { type: "node.env-reply", id: 1, ok: true, value: { appToken: "t", secrets: { KEY: "v" } } },
     { type: "node.env-reply", id: 1, ok: false, error: { name: "RequestRefusedError", message: "no secret" } },
   ])("accepts $type", (message) => {

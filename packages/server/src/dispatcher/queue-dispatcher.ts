@@ -9,6 +9,7 @@ import {
   type WireError,
 } from "@stubrun/protocol";
 import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
+import path from "node:path";
 import type { ConnectedNode, NodeEvents, NodeHub } from "../nodes/node-hub";
 import type { CallObserver, CallRequest, Dispatcher } from "./dispatcher";
 import { queueName } from "./redis-url";
@@ -27,6 +28,9 @@ export interface QueueDispatcherOptions {
   workerOutput: (appId: string, functionName: string, stream: "stdout" | "stderr", data: string) => void;
   log: (line: string) => void;
 }
+
+/** How long an app's stop waits for the nodes to stop its workers (their exit hooks have 3 s). */
+const STOP_WAIT_MS = 5_000;
 
 /** What a run started while no node is connected says on its client's stderr. */
 export const NO_NODE_NOTICE = "stubrun: no worker node is connected to the server; the call waits until one is (start one with: npx stubrun worker --server URL --queue redis://HOST:PORT)\n";
@@ -62,6 +66,8 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   /** Apps already told that no node is connected (until one is). */
   private readonly toldNoNode = new Set<string>();
   private redisDown = false;
+  /** App stops waiting for nodes to say `node.app-stopped`. */
+  private readonly stopWaiters = new Set<{ node: ConnectedNode; appId: string; done: () => void }>();
 
   constructor(private readonly options: QueueDispatcherOptions) {
     options.nodes.attach(this);
@@ -105,8 +111,10 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   /** Nodes keep a function's workers warm after calls (`containerIdleTimeout`); `keepWarm` ahead of calls is not done in queue mode yet. */
   keepWarm(): void {}
 
-  /** Nodes key their pools by code hash: a retired version's workers go after their idle timeout. */
-  retire(): void {}
+  /** The nodes' workers of that code finish their calls, then go. */
+  retire(appId: string, codeDir: string): void {
+    this.options.nodes.broadcast({ type: "node.retire", appId, codeHash: path.basename(codeDir) });
+  }
 
   async stopApp(appId: string): Promise<void> {
     for (const [callId, call] of [...this.calls]) {
@@ -124,6 +132,26 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
         .finally(() => void fq.queue.close().catch(() => undefined));
     }
     if (changed) this.announce();
+    // Stopped means its workers are gone: wait for each node to stop them (bounded).
+    await Promise.all(
+      this.options.nodes.list().map(
+        (node) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => waiter.done(), STOP_WAIT_MS);
+            const waiter = {
+              node,
+              appId,
+              done: () => {
+                clearTimeout(timer);
+                this.stopWaiters.delete(waiter);
+                resolve();
+              },
+            };
+            this.stopWaiters.add(waiter);
+            node.send({ type: "node.stop-app", appId });
+          }),
+      ),
+    );
   }
 
   runningTasks(appId: string): number {
@@ -146,6 +174,7 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   nodeLeft(node: ConnectedNode): void {
     // Its active jobs' locks lapse, and BullMQ gives them to another node as stalled jobs.
     for (const call of this.calls.values()) if (call.node === node) call.node = undefined;
+    for (const waiter of [...this.stopWaiters]) if (waiter.node === node) waiter.done();
   }
 
   nodeMessage(node: ConnectedNode, message: Exclude<FromNodeMessage, { type: "node.hello" }>): void {
@@ -160,6 +189,9 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
       }
       case "node.output":
         this.calls.get(message.callId)?.observer.output(message.stream, message.data);
+        return;
+      case "node.app-stopped":
+        for (const waiter of [...this.stopWaiters]) if (waiter.node === node && waiter.appId === message.appId) waiter.done();
         return;
       case "node.worker-output":
         this.options.workerOutput(message.appId, message.functionName, message.stream, message.data);

@@ -84,6 +84,8 @@ export class WorkerNode {
   /** Cancels of calls not (yet) on this node's dispatcher. */
   private readonly cancelled = new Map<string, number>();
   private redisDown = false;
+  /** Code folders by hash, as the CodeSource gave them (the local dispatcher's pools are per folder). */
+  private readonly codeDirs = new Map<string, string>();
   /** A connection of the node's own to Redis, so it says from the start whether Redis answers (workers come with the first queue). */
   private probe?: Queue;
 
@@ -144,6 +146,14 @@ export class WorkerNode {
       case "node.cancel":
         if (!this.dispatcher.cancel(message.callId, "the call was cancelled")) this.rememberCancel(message.callId);
         return;
+      case "node.stop-app":
+        void this.dispatcher.stopApp(message.appId).finally(() => this.link.send({ type: "node.app-stopped", appId: message.appId }));
+        return;
+      case "node.retire": {
+        const dir = this.codeDirs.get(message.codeHash);
+        if (dir !== undefined) this.dispatcher.retire(message.appId, dir);
+        return;
+      }
       case "node.env-reply":
         return; // answered by the link
     }
@@ -211,6 +221,7 @@ export class WorkerNode {
     let codeDir: string;
     try {
       codeDir = await this.options.codeSource.ensure(data.codeHash);
+      this.codeDirs.set(data.codeHash, codeDir);
       if (fn.options.image) await this.images.build(fn.options.image, () => undefined);
       const env = await this.link.requestEnv(callId);
       const image = this.imageStore.forWorker(fn.options.image);
