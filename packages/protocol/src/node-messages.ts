@@ -15,7 +15,7 @@ export type NodeCallOutcome =
   | { state: "failed" | "cancelled" | "timed_out"; error: WireError };
 
 /** Messages from a node to the server. */
-export type FromNodeMessage = NodeHello | NodeStarted | NodeOutput | NodeDone | NodeEnvRequest | NodeWorkerOutput | NodeAppStopped;
+export type FromNodeMessage = NodeHello | NodeStarted | NodeOutput | NodeDone | NodeEnvRequest | NodeWorkerOutput | NodeAppStopped | NodeTasks;
 
 /** The node introduces itself once connected; the server answers with `node.functions`. */
 export interface NodeHello {
@@ -56,11 +56,18 @@ export interface NodeDone {
   outcome: NodeCallOutcome;
 }
 
-/** Asks for the environment a worker of a call's function starts with: the app's credential and the function's secrets. */
-export interface NodeEnvRequest {
-  type: "node.env";
-  id: number;
-  callId: string;
+/**
+ * Asks for the environment a worker starts with (the app's credential and the function's
+ * secrets): for the function of a call the node runs (`callId`), or for a function the server
+ * asked it to keep warm (`appId` and `functionName`).
+ */
+export type NodeEnvRequest = { type: "node.env"; id: number; callId: string } | { type: "node.env"; id: number; appId: string; functionName: string };
+
+/** How many worker processes an app has on the node now (sent when it changes). */
+export interface NodeTasks {
+  type: "node.tasks";
+  appId: string;
+  count: number;
 }
 
 /** The node stopped every worker of an app (`node.stop-app`): their exit hooks ran, their processes are gone. */
@@ -70,7 +77,17 @@ export interface NodeAppStopped {
 }
 
 /** Messages from the server to a node. */
-export type ToNodeMessage = NodeFunctions | NodeCancel | NodeEnvReply | NodeStopApp | NodeRetire;
+export type ToNodeMessage = NodeFunctions | NodeCancel | NodeEnvReply | NodeStopApp | NodeRetire | NodeKeepWarm;
+
+/** Keep the function's `keepWarm` workers alive on this node, before any call (the server gives each such function to one node). */
+export interface NodeKeepWarm {
+  type: "node.keep-warm";
+  appId: string;
+  /** Without secret values, as in a job. */
+  fn: FunctionManifest;
+  codeHash: string;
+  entry: string;
+}
 
 /** An app stopped: stop its workers (exit hooks run), then say `node.app-stopped`. */
 export interface NodeStopApp {

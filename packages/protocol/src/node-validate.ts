@@ -1,7 +1,7 @@
 import { ProtocolError } from "./errors";
 import type { Encoded } from "./codec";
 import type { FromNodeMessage, NodeCallOutcome, NodeQueue, ToNodeMessage } from "./node-messages";
-import { validateWireError } from "./validate";
+import { validateFunction, validateWireError } from "./validate";
 
 /** Validation of the node socket's messages, both ways: a well-typed message, or a ProtocolError saying what was wrong. */
 
@@ -59,8 +59,16 @@ export function validateNodeMessage(m: unknown): FromNodeMessage {
       return { type, appId: str(m, "appId", type), functionName: str(m, "functionName", type), stream: stream(m, type), data: str(m, "data", type) };
     case "node.done":
       return { type, callId: str(m, "callId", type), outcome: outcome(m.outcome, `${type}: "outcome"`) };
-    case "node.env":
-      return { type, id: int(m, "id", type), callId: str(m, "callId", type) };
+    case "node.env": {
+      const id = int(m, "id", type);
+      if (m.callId !== undefined) return { type, id, callId: str(m, "callId", type) };
+      return { type, id, appId: str(m, "appId", type), functionName: str(m, "functionName", type) };
+    }
+    case "node.tasks": {
+      const count = int(m, "count", type);
+      need(count >= 0, `${type}: "count" must not be negative`);
+      return { type, appId: str(m, "appId", type), count };
+    }
     case "node.app-stopped":
       return { type, appId: str(m, "appId", type) };
     default:
@@ -80,6 +88,9 @@ export function validateToNodeMessage(m: unknown): ToNodeMessage {
       return { type, callId: str(m, "callId", type) };
     case "node.stop-app":
       return { type, appId: str(m, "appId", type) };
+    case "node.keep-warm":
+      need(isObject(m.fn), `${type}: "fn" must be an object`);
+      return { type, appId: str(m, "appId", type), fn: validateFunction(m.fn, 0), codeHash: str(m, "codeHash", type), entry: str(m, "entry", type) };
     case "node.retire":
       return { type, appId: str(m, "appId", type), codeHash: str(m, "codeHash", type) };
     case "node.env-reply": {

@@ -44,6 +44,14 @@ interface QueuedCall {
   node?: ConnectedNode;
 }
 
+/** A function the server keeps warm, and the node it gave that to. */
+interface WarmFunction {
+  appId: string;
+  fn: FunctionManifest;
+  code: CallRequest["code"];
+  node?: ConnectedNode;
+}
+
 /** One BullMQ queue of one function of one app, with the jobs of this event-loop turn not yet added. */
 interface FunctionQueue {
   info: NodeQueue;
@@ -66,6 +74,10 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   /** Apps already told that no node is connected (until one is). */
   private readonly toldNoNode = new Set<string>();
   private redisDown = false;
+  /** keepWarm functions by `appId\0name`: each is kept warm by one node, given again when it leaves. */
+  private readonly warm = new Map<string, WarmFunction>();
+  /** Worker processes per app, per node, as the nodes report them. */
+  private readonly tasks = new Map<ConnectedNode, Map<string, number>>();
   /** App stops waiting for nodes to say `node.app-stopped`. */
   private readonly stopWaiters = new Set<{ node: ConnectedNode; appId: string; done: () => void }>();
 
@@ -108,11 +120,18 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
     return true;
   }
 
-  /** Nodes keep a function's workers warm after calls (`containerIdleTimeout`); `keepWarm` ahead of calls is not done in queue mode yet. */
-  keepWarm(): void {}
+  /** Gives the function's `keepWarm` workers to one node (the one keeping the fewest), or to the first to connect. */
+  keepWarm(appId: string, fn: FunctionManifest, code: CallRequest["code"]): void {
+    const key = `${appId}\0${fn.name}`;
+    const node = this.warm.get(key)?.node;
+    const entry: WarmFunction = { appId, fn, code, node };
+    this.warm.set(key, entry);
+    this.giveWarm(entry);
+  }
 
   /** The nodes' workers of that code finish their calls, then go. */
   retire(appId: string, codeDir: string): void {
+    for (const [key, entry] of this.warm) if (entry.appId === appId && entry.code.dir === codeDir) this.warm.delete(key);
     this.options.nodes.broadcast({ type: "node.retire", appId, codeHash: path.basename(codeDir) });
   }
 
@@ -120,6 +139,7 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
     for (const [callId, call] of [...this.calls]) {
       if (call.request.appId === appId) this.cancel(callId, "the call was cancelled because its app was stopped");
     }
+    for (const [key, entry] of this.warm) if (entry.appId === appId) this.warm.delete(key);
     let changed = false;
     for (const [name, fq] of [...this.queues]) {
       if (fq.info.appId !== appId) continue;
@@ -154,9 +174,10 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
     );
   }
 
+  /** The app's worker processes on all nodes, as they last reported them. */
   runningTasks(appId: string): number {
     let n = 0;
-    for (const call of this.calls.values()) if (call.request.appId === appId && call.node) n++;
+    for (const counts of this.tasks.values()) n += counts.get(appId) ?? 0;
     return n;
   }
 
@@ -169,12 +190,19 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   nodeJoined(node: ConnectedNode): void {
     this.toldNoNode.clear();
     node.send({ type: "node.functions", queues: this.queueList() });
+    for (const entry of this.warm.values()) if (entry.node === undefined) this.giveWarm(entry);
   }
 
   nodeLeft(node: ConnectedNode): void {
     // Its active jobs' locks lapse, and BullMQ gives them to another node as stalled jobs.
     for (const call of this.calls.values()) if (call.node === node) call.node = undefined;
     for (const waiter of [...this.stopWaiters]) if (waiter.node === node) waiter.done();
+    this.tasks.delete(node);
+    for (const entry of this.warm.values()) {
+      if (entry.node !== node) continue;
+      entry.node = undefined;
+      this.giveWarm(entry);
+    }
   }
 
   nodeMessage(node: ConnectedNode, message: Exclude<FromNodeMessage, { type: "node.hello" }>): void {
@@ -200,20 +228,38 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
         node.running.delete(message.callId);
         this.finish(message.callId, message.outcome);
         return;
+      case "node.tasks": {
+        let counts = this.tasks.get(node);
+        if (!counts) this.tasks.set(node, (counts = new Map()));
+        if (message.count > 0) counts.set(message.appId, message.count);
+        else counts.delete(message.appId);
+        return;
+      }
       case "node.env": {
-        const call = this.calls.get(message.callId);
-        if (!call) {
-          node.send({ type: "node.env-reply", id: message.id, ok: false, error: systemWireError(new CallCancelledError("the call is no longer running on the server")) });
+        const target = "callId" in message ? this.calls.get(message.callId)?.request : this.warm.get(`${message.appId}\0${message.functionName}`);
+        if (!target) {
+          const error = new CallCancelledError("callId" in message ? "the call is no longer running on the server" : `${message.functionName} is not kept warm any more`);
+          node.send({ type: "node.env-reply", id: message.id, ok: false, error: systemWireError(error) });
           return;
         }
         try {
-          node.send({ type: "node.env-reply", id: message.id, ok: true, value: this.options.workerEnv(call.request.appId, call.request.fn) });
+          node.send({ type: "node.env-reply", id: message.id, ok: true, value: this.options.workerEnv(target.appId, target.fn) });
         } catch (error) {
           node.send({ type: "node.env-reply", id: message.id, ok: false, error: asWire(error) });
         }
         return;
       }
     }
+  }
+
+  /** Sends a keepWarm function to its node, choosing one (the node keeping the fewest warm) if it has none. */
+  private giveWarm(entry: WarmFunction): void {
+    if (entry.node === undefined || !this.options.nodes.list().includes(entry.node)) {
+      const load = (node: ConnectedNode) => [...this.warm.values()].filter((w) => w.node === node).length;
+      entry.node = this.options.nodes.list().sort((a, b) => load(a) - load(b))[0];
+    }
+    const { fn, code, appId } = entry;
+    entry.node?.send({ type: "node.keep-warm", appId, fn: withoutSecretValues(fn), codeHash: code.hash, entry: code.entry });
   }
 
   private finish(callId: string, outcome: Parameters<CallObserver["finished"]>[0]): void {
@@ -270,14 +316,18 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   }
 }
 
-/** A call as its job carries it: secrets by name only (the node asks the server for their values). */
+/** A call as its job carries it (the node asks the server for secret values). */
 function jobData(request: CallRequest): CallJobData {
-  const { fn } = request;
+  return { callId: request.callId, appId: request.appId, fn: withoutSecretValues(request.fn), codeHash: request.code.hash, entry: request.code.entry, args: request.args };
+}
+
+/** A function's manifest as nodes get it: secrets by name only, `fromObject` values dropped. */
+function withoutSecretValues(fn: FunctionManifest): FunctionManifest {
   const secrets = fn.options.secrets?.filter((s) => s.kind === "name");
   const options = { ...fn.options };
   if (secrets === undefined) delete options.secrets;
   else options.secrets = secrets;
-  return { callId: request.callId, appId: request.appId, fn: { ...fn, options }, codeHash: request.code.hash, entry: request.code.entry, args: request.args };
+  return { ...fn, options };
 }
 
 function asWire(error: unknown): WireError {

@@ -53,12 +53,12 @@ export class ServerLink {
     this.outbox.push(message);
   }
 
-  /** The server's part of a worker's environment for a call this node runs. */
-  requestEnv(callId: string): Promise<NodeWorkerEnv> {
+  /** The server's part of a worker's environment: for a call this node runs, or for a function it keeps warm. */
+  requestEnv(of: { callId: string } | { appId: string; functionName: string }): Promise<NodeWorkerEnv> {
     const id = ++this.requestSeq;
     return new Promise((resolve, reject) => {
       this.envRequests.set(id, { resolve, reject });
-      this.send({ type: "node.env", id, callId });
+      this.send({ type: "node.env", id, ...of });
     });
   }
 

@@ -4,7 +4,9 @@ import {
   WorkerStartError,
   type CallJobData,
   type FunctionManifest,
+  type NodeKeepWarm,
   type NodeQueue,
+  type NodeWorkerEnv,
   type ToNodeMessage,
 } from "@stubrun/protocol";
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
@@ -39,6 +41,9 @@ const MAX_NODE_LOSSES = 2;
  * (MAX_NODE_LOSSES) and reports the call's end.
  */
 const MAX_STALLS = 1_000_000;
+
+/** How often a node tells the server its worker counts, when they changed (`stubrun app list`'s running tasks). */
+const TASKS_REPORT_MS = 250;
 
 /** How long a cancel for a call this node has not picked up yet is remembered. */
 const CANCEL_MEMORY_MS = 5 * 60_000;
@@ -86,6 +91,10 @@ export class WorkerNode {
   private redisDown = false;
   /** Code folders by hash, as the CodeSource gave them (the local dispatcher's pools are per folder). */
   private readonly codeDirs = new Map<string, string>();
+  /** Apps this node ran or keeps warm, and their worker counts as last told to the server. */
+  private readonly apps = new Set<string>();
+  private readonly reported = new Map<string, number>();
+  private tasksTimer?: NodeJS.Timeout;
   /** A connection of the node's own to Redis, so it says from the start whether Redis answers (workers come with the first queue). */
   private probe?: Queue;
 
@@ -118,6 +127,8 @@ export class WorkerNode {
 
   start(): void {
     this.link.start();
+    this.tasksTimer = setInterval(() => this.reportTasks(), TASKS_REPORT_MS);
+    this.tasksTimer.unref();
     const probe = new Queue("stubrun-node-probe", { connection: this.options.connection });
     this.probe = probe;
     probe.on("error", (error) => this.redisError(error));
@@ -131,6 +142,7 @@ export class WorkerNode {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.tasksTimer);
     await Promise.all([...this.workers.values()].map((w) => w.close(true).catch(() => undefined)));
     this.workers.clear();
     await this.dispatcher.close();
@@ -145,6 +157,9 @@ export class WorkerNode {
         return this.follow(message.queues);
       case "node.cancel":
         if (!this.dispatcher.cancel(message.callId, "the call was cancelled")) this.rememberCancel(message.callId);
+        return;
+      case "node.keep-warm":
+        void this.keepWarm(message);
         return;
       case "node.stop-app":
         void this.dispatcher.stopApp(message.appId).finally(() => this.link.send({ type: "node.app-stopped", appId: message.appId }));
@@ -216,6 +231,7 @@ export class WorkerNode {
   /** Gets the call's code, image and environment, then runs it once on the local dispatcher. */
   private async attempt(data: CallJobData, attempt: number): Promise<CallOutcome> {
     const { callId, appId, fn } = data;
+    this.apps.add(appId);
     const cancelled = (): CallOutcome | undefined =>
       this.cancelled.has(callId) ? { state: "cancelled", error: { name: "CallCancelledError", message: "the call was cancelled" } } : undefined;
     let codeDir: string;
@@ -223,9 +239,7 @@ export class WorkerNode {
       codeDir = await this.options.codeSource.ensure(data.codeHash);
       this.codeDirs.set(data.codeHash, codeDir);
       if (fn.options.image) await this.images.build(fn.options.image, () => undefined);
-      const env = await this.link.requestEnv(callId);
-      const image = this.imageStore.forWorker(fn.options.image);
-      this.envs.set(envKey(appId, fn), withImageAndSecrets(workerEnv(this.options.serverUrl, appId, env.appToken), image.dir, image.env, env.secrets));
+      this.setEnv(appId, fn, await this.link.requestEnv({ callId }));
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       return cancelled() ?? { state: "failed", error: systemWireError(new WorkerStartError(`the worker for ${fn.name} cannot start on node ${this.nodeId}: ${why}`)) };
@@ -240,6 +254,39 @@ export class WorkerNode {
         { output: (stream, text) => this.link.send({ type: "node.output", callId, stream, data: text }), finished: resolve },
       );
     });
+  }
+
+  /** A function's worker environment, as the server's part of it came (memory only). */
+  private setEnv(appId: string, fn: FunctionManifest, env: NodeWorkerEnv): void {
+    const image = this.imageStore.forWorker(fn.options.image);
+    this.envs.set(envKey(appId, fn), withImageAndSecrets(workerEnv(this.options.serverUrl, appId, env.appToken), image.dir, image.env, env.secrets));
+  }
+
+  /** Starts a function's keepWarm workers here, once its code, image and environment are ready. */
+  private async keepWarm(message: NodeKeepWarm): Promise<void> {
+    const { appId, fn, codeHash, entry } = message;
+    this.apps.add(appId);
+    try {
+      const dir = await this.options.codeSource.ensure(codeHash);
+      this.codeDirs.set(codeHash, dir);
+      if (fn.options.image) await this.images.build(fn.options.image, () => undefined);
+      this.setEnv(appId, fn, await this.link.requestEnv({ appId, functionName: fn.name }));
+      this.dispatcher.keepWarm(appId, fn, { dir, hash: codeHash, entry });
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      this.link.send({ type: "node.worker-output", appId, functionName: fn.name, stream: "stderr", data: `stubrun: node ${this.nodeId} cannot keep ${fn.name} warm: ${why}\n` });
+    }
+  }
+
+  /** Tells the server how many worker processes each app has here, when that changes. */
+  private reportTasks(): void {
+    for (const appId of this.apps) {
+      const count = this.dispatcher.runningTasks(appId);
+      if (count === (this.reported.get(appId) ?? 0)) continue;
+      this.link.send({ type: "node.tasks", appId, count });
+      if (count > 0) this.reported.set(appId, count);
+      else this.reported.delete(appId);
+    }
   }
 
   private rememberCancel(callId: string): void {
