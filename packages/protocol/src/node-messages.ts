@@ -15,7 +15,7 @@ export type NodeCallOutcome =
   | { state: "failed" | "cancelled" | "timed_out"; error: WireError };
 
 /** Messages from a node to the server. */
-export type FromNodeMessage = NodeHello | NodeStarted | NodeOutput | NodeDone | NodeEnvRequest | NodeWorkerOutput | NodeAppStopped | NodeTasks;
+export type FromNodeMessage = NodeHello | NodeStarted | NodeOutput | NodeDone | NodeEnvRequest | NodeWorkerOutput | NodeAppStopped | NodeTasks | NodeNote;
 
 /** The node introduces itself once connected; the server answers with `node.functions`. */
 export interface NodeHello {
@@ -62,6 +62,13 @@ export interface NodeDone {
  * asked it to keep warm (`appId` and `functionName`).
  */
 export type NodeEnvRequest = { type: "node.env"; id: number; callId: string } | { type: "node.env"; id: number; appId: string; functionName: string };
+
+/** A line of stubrun's own for an app's logs (keepWarm workers that keep exiting). */
+export interface NodeNote {
+  type: "node.note";
+  appId: string;
+  line: string;
+}
 
 /** How many worker processes an app has on the node now (sent when it changes). */
 export interface NodeTasks {
@@ -117,6 +124,16 @@ export interface NodeQueue {
 export interface NodeFunctions {
   type: "node.functions";
   queues: NodeQueue[];
+  /** The server's limits that its workers follow, wherever they run. */
+  limits: NodeWorkerLimits;
+}
+
+/** The server's limits (its config.json) that apply to each worker. */
+export interface NodeWorkerLimits {
+  /** Each worker's V8 heap. */
+  workerMemoryMb: number;
+  /** Output a worker may write outside its calls. */
+  maxOutputBytesOutsideCalls: number;
 }
 
 /** Cancel a call the node may be running (or about to run). */

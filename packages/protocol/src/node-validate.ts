@@ -71,6 +71,8 @@ export function validateNodeMessage(m: unknown): FromNodeMessage {
     }
     case "node.app-stopped":
       return { type, appId: str(m, "appId", type) };
+    case "node.note":
+      return { type, appId: str(m, "appId", type), line: str(m, "line", type) };
     default:
       throw new ProtocolError(`unknown node message type "${type}"`);
   }
@@ -83,7 +85,12 @@ export function validateToNodeMessage(m: unknown): ToNodeMessage {
   switch (type) {
     case "node.functions":
       need(Array.isArray(m.queues), `${type}: "queues" must be an array`);
-      return { type, queues: (m.queues as unknown[]).map((q, i) => nodeQueue(q, `${type}: queues[${i}]`)) };
+      need(isObject(m.limits), `${type}: "limits" must be an object`);
+      return {
+        type,
+        queues: (m.queues as unknown[]).map((q, i) => nodeQueue(q, `${type}: queues[${i}]`)),
+        limits: { workerMemoryMb: int(m.limits as Obj, "workerMemoryMb", type), maxOutputBytesOutsideCalls: int(m.limits as Obj, "maxOutputBytesOutsideCalls", type) },
+      };
     case "node.cancel":
       return { type, callId: str(m, "callId", type) };
     case "node.stop-app":

@@ -11,6 +11,9 @@ describe("validateNodeMessage (node -> server)", () => {
     { type: "node.done", callId: "fc-1", outcome: { state: "timed_out", error: { name: "FunctionTimeoutError", message: "late", code: "TIMEOUT" } } },
     { type: "node.env", id: 7, callId: "fc-1" },
     { type: "node.app-stopped", appId: "ap-1" },
+    { type: "node.note", appId: "ap-1", line: "keepWarm workers keep exiting" },
+    { type: "node.tasks", appId: "ap-1", count: 2 },
+    { type: "node.env", id: 8, appId: "ap-1", functionName: "A.f" },
   ])("accepts $type", (message) => {
     expect(validateNodeMessage(message)).toEqual(message);
   });
@@ -30,7 +33,7 @@ describe("validateNodeMessage (node -> server)", () => {
 
 describe("validateToNodeMessage (server -> node)", () => {
   test.each([
-    { type: "node.functions", queues: [{ queue: "stubrun-ap-1-A.f", appId: "ap-1", functionName: "A.f", concurrencyLimit: 3 }] },
+    { type: "node.functions", queues: [{ queue: "stubrun-ap-1-A.f", appId: "ap-1", functionName: "A.f", concurrencyLimit: 3 }], limits: { workerMemoryMb: 512, maxOutputBytesOutsideCalls: 1000 } },
     { type: "node.cancel", callId: "fc-1" },
     { type: "node.stop-app", appId: "ap-1" },
     { type: "node.retire", appId: "ap-1", codeHash: "abc" },
@@ -41,7 +44,8 @@ describe("validateToNodeMessage (server -> node)", () => {
   });
 
   test.each([
-    [{ type: "node.functions", queues: [{ queue: "q", appId: "ap-1", functionName: "A.f", concurrencyLimit: 0 }] }, /"concurrencyLimit" must be at least 1/],
+    [{ type: "node.functions", queues: [{ queue: "q", appId: "ap-1", functionName: "A.f", concurrencyLimit: 0 }], limits: { workerMemoryMb: 512, maxOutputBytesOutsideCalls: 1000 } }, /"concurrencyLimit" must be at least 1/],
+    [{ type: "node.functions", queues: [] }, /"limits" must be an object/],
     [{ type: "node.env-reply", id: 1, ok: true, value: { appToken: "t", secrets: { KEY: 1 } } }, /"secrets" must map names to strings/],
   ])("refuses %j", (message, why) => {
     expect(() => validateToNodeMessage(message)).toThrow(why);

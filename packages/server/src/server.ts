@@ -124,6 +124,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           workerEnv: (appId, fn) => ({ appToken: appTokens.forApp(appId), secrets: secretsRepo.envOf(fn.options.secrets ?? []) }),
           workerOutput: (appId, functionName, stream, data) => workerOutput.workerOutput(appId, functionName, stream, data),
           log,
+          limits,
+          note: (appId, line) => recorder.note(appId, line),
         })
       : localDispatcher();
   const blobs = new BlobStore(path.join(options.home, "blobs"));

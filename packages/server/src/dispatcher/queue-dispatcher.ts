@@ -1,15 +1,18 @@
 import {
   CallCancelledError,
+  RequestRefusedError,
   systemWireError,
   type CallJobData,
   type FromNodeMessage,
   type FunctionManifest,
+  type NodeFunctions,
   type NodeQueue,
   type NodeWorkerEnv,
   type WireError,
 } from "@stubrun/protocol";
 import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
 import path from "node:path";
+import type { ServerLimits } from "../config/limits";
 import type { ConnectedNode, NodeEvents, NodeHub } from "../nodes/node-hub";
 import type { CallObserver, CallRequest, Dispatcher } from "./dispatcher";
 import { queueName } from "./redis-url";
@@ -27,6 +30,10 @@ export interface QueueDispatcherOptions {
   /** Output a node's worker wrote outside any call (enter and exit hooks). */
   workerOutput: (appId: string, functionName: string, stream: "stdout" | "stderr", data: string) => void;
   log: (line: string) => void;
+  /** Writes a line of stubrun's own in an app's logs. */
+  note: (appId: string, line: string) => void;
+  /** The server's limits: the queue's, and those its workers follow on the nodes. */
+  limits: Pick<ServerLimits, "maxQueuedCallsPerApp" | "workerMemoryMb" | "maxOutputBytesOutsideCalls">;
 }
 
 /** How long an app's stop waits for the nodes to stop its workers (their exit hooks have 3 s). */
@@ -42,6 +49,8 @@ interface QueuedCall {
   queue: string;
   /** The node running its current attempt. */
   node?: ConnectedNode;
+  /** Whether an attempt ever started (until then it counts against `maxQueuedCallsPerApp`). */
+  started: boolean;
 }
 
 /** A function the server keeps warm, and the node it gave that to. */
@@ -78,6 +87,8 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   private readonly warm = new Map<string, WarmFunction>();
   /** Worker processes per app, per node, as the nodes report them. */
   private readonly tasks = new Map<ConnectedNode, Map<string, number>>();
+  /** Calls not started yet, per app (`limits.maxQueuedCallsPerApp`). */
+  private readonly waitingByApp = new Map<string, number>();
   /** App stops waiting for nodes to say `node.app-stopped`. */
   private readonly stopWaiters = new Set<{ node: ConnectedNode; appId: string; done: () => void }>();
 
@@ -85,12 +96,22 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
     options.nodes.attach(this);
   }
 
-  /** Redis holds the queue: `limits.maxQueuedCallsPerApp` is not enforced here (yet). */
-  admit(): void {}
+  /** Refuses a new call of an app with `maxQueuedCallsPerApp` calls not started yet; nothing is recorded for it. */
+  admit(appId: string): void {
+    const waiting = this.waitingByApp.get(appId) ?? 0;
+    const max = this.options.limits.maxQueuedCallsPerApp;
+    if (waiting >= max) {
+      throw new RequestRefusedError(
+        `the call was refused: app ${appId} already has ${waiting} calls waiting for a worker node, the most the server allows (limits.maxQueuedCallsPerApp = ${max}); ` +
+          `wait for some to finish, or raise it in $STUBRUN_HOME/config.json: { "limits": { "maxQueuedCallsPerApp": ${max * 2} } }`,
+      );
+    }
+  }
 
   enqueue(request: CallRequest, observer: CallObserver): void {
     const fq = this.queueFor(request.appId, request.fn);
-    this.calls.set(request.callId, { request, observer, queue: fq.info.queue });
+    this.calls.set(request.callId, { request, observer, queue: fq.info.queue, started: false });
+    this.waitingByApp.set(request.appId, (this.waitingByApp.get(request.appId) ?? 0) + 1);
     if (this.options.nodes.size === 0 && !this.toldNoNode.has(request.appId)) {
       this.toldNoNode.add(request.appId);
       // As the app's output (its logs and its client's stderr), not the call's: the client learns
@@ -189,7 +210,7 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
 
   nodeJoined(node: ConnectedNode): void {
     this.toldNoNode.clear();
-    node.send({ type: "node.functions", queues: this.queueList() });
+    node.send(this.functionsMessage());
     for (const entry of this.warm.values()) if (entry.node === undefined) this.giveWarm(entry);
   }
 
@@ -212,11 +233,15 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
         if (!call) return node.send({ type: "node.cancel", callId: message.callId }); // cancelled here already
         call.node = node;
         node.running.add(message.callId);
+        this.leaveWaiting(call);
         call.observer.attempt?.(message.attempt);
         return;
       }
       case "node.output":
         this.calls.get(message.callId)?.observer.output(message.stream, message.data);
+        return;
+      case "node.note":
+        this.options.note(message.appId, message.line);
         return;
       case "node.app-stopped":
         for (const waiter of [...this.stopWaiters]) if (waiter.node === node && waiter.appId === message.appId) waiter.done();
@@ -252,6 +277,16 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
     }
   }
 
+  /** A call's first attempt started, or it ended: it waits no more. */
+  private leaveWaiting(call: QueuedCall): void {
+    if (call.started) return;
+    call.started = true;
+    const appId = call.request.appId;
+    const n = (this.waitingByApp.get(appId) ?? 0) - 1;
+    if (n > 0) this.waitingByApp.set(appId, n);
+    else this.waitingByApp.delete(appId);
+  }
+
   /** Sends a keepWarm function to its node, choosing one (the node keeping the fewest warm) if it has none. */
   private giveWarm(entry: WarmFunction): void {
     if (entry.node === undefined || !this.options.nodes.list().includes(entry.node)) {
@@ -266,6 +301,7 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
     const call = this.calls.get(callId);
     if (!call) return;
     this.calls.delete(callId);
+    this.leaveWaiting(call);
     call.node?.running.delete(callId);
     call.observer.finished(outcome);
   }
@@ -296,11 +332,12 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   }
 
   private announce(): void {
-    this.options.nodes.broadcast({ type: "node.functions", queues: this.queueList() });
+    this.options.nodes.broadcast(this.functionsMessage());
   }
 
-  private queueList(): NodeQueue[] {
-    return [...this.queues.values()].map((fq) => fq.info);
+  private functionsMessage(): NodeFunctions {
+    const { workerMemoryMb, maxOutputBytesOutsideCalls } = this.options.limits;
+    return { type: "node.functions", queues: [...this.queues.values()].map((fq) => fq.info), limits: { workerMemoryMb, maxOutputBytesOutsideCalls } };
   }
 
   private redisError(error: Error): void {

@@ -114,6 +114,7 @@ export class WorkerNode {
       {
         limits: { ...DEFAULT_LIMITS, maxWorkers: options.concurrency, maxQueuedCallsPerApp: Number.MAX_SAFE_INTEGER },
         imageDirOf: (fn) => this.imageStore.forWorker(fn.options.image).dir,
+        note: (appId, line) => this.link.send({ type: "node.note", appId, line }),
       },
     );
     this.link = new ServerLink({
@@ -154,6 +155,7 @@ export class WorkerNode {
   private onServerMessage(message: ToNodeMessage): void {
     switch (message.type) {
       case "node.functions":
+        this.dispatcher.setLimits({ ...DEFAULT_LIMITS, ...message.limits, maxWorkers: this.options.concurrency, maxQueuedCallsPerApp: Number.MAX_SAFE_INTEGER });
         return this.follow(message.queues);
       case "node.cancel":
         if (!this.dispatcher.cancel(message.callId, "the call was cancelled")) this.rememberCancel(message.callId);
