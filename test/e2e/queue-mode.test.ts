@@ -124,10 +124,15 @@ describe("a server with --queue and a worker node", () => {
     expect(r.stdout.indexOf("hello from the node")).toBeLessThan(r.stdout.indexOf("greeted world"));
   });
 
-  test("stubrun server status lists the node: its id, slots and running calls", async () => {
+  test("stubrun server status and the apps page list the node: its id, slots and running calls", async () => {
     const r = await server.run(["server", "status"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/worker nodes \(1\):\n {2}\S+: 4 slots, 0 running, connected since /);
+    const nodeId = /worker nodes \(1\):\n {2}(\S+):/.exec(r.stdout)?.[1] as string;
+    // And on the apps page.
+    const page = await (await server.api("/apps")).text();
+    expect(page).toContain("<h2>Worker nodes</h2>");
+    expect(page).toContain(`<tr data-node-id="${nodeId}"><td>${nodeId}</td><td>4</td><td>-</td>`);
   });
 
   test("a .map of 50 calls returns every result, in order", async () => {
