@@ -12,10 +12,13 @@ export class LocalRedis {
     private readonly child: ChildProcess,
   ) {}
 
-  /** @param port a port of the test's choosing; a free one by default */
-  static async start(port?: number): Promise<LocalRedis> {
+  /**
+   * @param port a port of the test's choosing; a free one by default
+   * @param bind addresses to listen on besides loopback (a test host's `hostAddress`)
+   */
+  static async start(port?: number, bind: string[] = []): Promise<LocalRedis> {
     port ??= await freePort();
-    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", ...bind, "--save", "", "--appendonly", "no", "--protected-mode", "no"], { stdio: "ignore" });
     await waitUntil(() => canConnect(port), { timeoutMs: 10_000, what: `redis-server on port ${String(port)}` });
     return new LocalRedis(port as number, child);
   }
