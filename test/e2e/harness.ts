@@ -55,7 +55,7 @@ export class TestServer {
       });
       child.once("exit", (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
     });
-    queue?.startNodes(BIN, url, home);
+    await queue?.startNodes(BIN, url, home);
     return new TestServer(url, home, child, () => log, queue);
   }
 

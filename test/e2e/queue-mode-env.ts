@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { waitUntil } from "./harness";
 import { LocalRedis } from "./local-redis";
 
 /**
@@ -27,8 +28,8 @@ export class QueueBackend {
     return ["--queue", this.redis.url];
   }
 
-  /** Starts the nodes, once the server listens. */
-  startNodes(bin: string, serverUrl: string, serverHome: string, count = 2): void {
+  /** Starts the nodes, once the server listens, and waits until the server lists them all. */
+  async startNodes(bin: string, serverUrl: string, serverHome: string, count = 2): Promise<void> {
     const token = fs.readFileSync(path.join(serverHome, "token"), "utf8").trim();
     for (let i = 0; i < count; i++) {
       const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-test-node-"));
@@ -36,6 +37,13 @@ export class QueueBackend {
       const env = { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: token, STUBRUN_TEST_SHARED_CODE_DIR: path.join(serverHome, "code") };
       this.nodes.push(spawn(process.execPath, [bin, "worker", "--server", serverUrl, "--queue", this.redis.url, "--concurrency", "4"], { env, stdio: "ignore" }));
     }
+    await waitUntil(
+      async () => {
+        const res = await fetch(`${serverUrl}/api/nodes`, { headers: { authorization: `Bearer ${token}` } });
+        return ((await res.json()) as { nodes: unknown[] }).nodes.length >= count;
+      },
+      { timeoutMs: 20_000, what: `${count} worker nodes to connect to ${serverUrl}` },
+    );
   }
 
   async stop(): Promise<void> {
