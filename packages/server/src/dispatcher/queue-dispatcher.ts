@@ -263,6 +263,8 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
       case "node.env": {
         const target = "callId" in message ? this.calls.get(message.callId)?.request : this.warm.get(`${message.appId}\0${message.functionName}`);
         if (!target) {
+          // A job of a call this server does not run (one queued before a restart): the node drops it.
+          if ("callId" in message) node.send({ type: "node.cancel", callId: message.callId });
           const error = new CallCancelledError("callId" in message ? "the call is no longer running on the server" : `${message.functionName} is not kept warm any more`);
           node.send({ type: "node.env-reply", id: message.id, ok: false, error: systemWireError(error) });
           return;
@@ -309,6 +311,14 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   private queueFor(appId: string, fn: FunctionManifest): FunctionQueue {
     const name = queueName(appId, fn.name);
     let fq = this.queues.get(name);
+    if (fq && fq.info.concurrencyLimit !== fn.options.concurrencyLimit) {
+      // A new version changed the limit: the queue's global concurrency follows, and the nodes' workers.
+      const limit = fn.options.concurrencyLimit;
+      fq.info = { ...fq.info, concurrencyLimit: limit };
+      const queue = fq.queue;
+      fq.ready = fq.ready.then(() => queue.setGlobalConcurrency(limit)).catch((error: Error) => this.redisError(error));
+      this.announce();
+    }
     if (fq) return fq;
     const queue = new Queue(name, { connection: this.options.connection });
     queue.on("error", (error) => this.redisError(error));

@@ -185,7 +185,11 @@ export class WorkerNode {
       void worker.close(true).catch(() => undefined);
     }
     for (const q of queues) {
-      if (this.workers.has(q.queue)) continue;
+      const existing = this.workers.get(q.queue);
+      if (existing) {
+        existing.concurrency = Math.min(this.options.concurrency, q.concurrencyLimit); // a new version may change the limit
+        continue;
+      }
       const worker = new Worker<CallJobData>(q.queue, (job) => this.process(job), {
         connection: this.options.connection,
         concurrency: Math.min(this.options.concurrency, q.concurrencyLimit),
