@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { BinProcess, freePort, pidAlive, removeTempDirs, spawnBin, tempDir, TestServer, waitUntil, writeFixture } from "./harness";
+import { BinProcess, freePort, pidAlive, runBin, removeTempDirs, spawnBin, tempDir, TestServer, waitUntil, writeFixture } from "./harness";
 import { LocalRedis } from "./local-redis";
 
 /**
@@ -188,6 +188,24 @@ describe("two worker nodes", () => {
     // At least once: every input ran, some of them twice (those the dead node was running).
     const runs = fs.readFileSync(path.join(dir, "runs"), "utf8").trim().split("\n").map(Number);
     expect(new Set(runs).size).toBe(40);
+  });
+});
+
+describe("usage", () => {
+  test("stubrun worker without STUBRUN_TOKEN, or without --queue, is a usage error saying what to give", async () => {
+    const env = { ...process.env, STUBRUN_HOME: tempDir("queue-usage"), STUBRUN_TOKEN: "" };
+    const noToken = await runBin(["worker", "--server", "http://127.0.0.1:1", "--queue", "redis://127.0.0.1:1"], { env });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain("stubrun worker needs the server's token: set STUBRUN_TOKEN");
+    const noQueue = await runBin(["worker", "--server", "http://127.0.0.1:1"], { env: { ...env, STUBRUN_TOKEN: "t" } });
+    expect(noQueue.code).toBe(2);
+    expect(noQueue.stderr).toMatch(/queue/);
+  });
+
+  test("stubrun server --queue with something else than a redis:// URL is a usage error", async () => {
+    const r = await runBin(["server", "--port", "0", "--queue", "http://127.0.0.1:6379"], { env: { ...process.env, STUBRUN_HOME: tempDir("queue-usage") } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--queue expects a redis:// URL, got http://127.0.0.1:6379");
   });
 });
 
