@@ -10,7 +10,7 @@ import type { Dispatcher } from "./dispatcher/dispatcher";
 import { LocalDispatcher } from "./dispatcher/local-dispatcher";
 import { QueueDispatcher } from "./dispatcher/queue-dispatcher";
 import { redisConnection } from "./dispatcher/redis-url";
-import { NodeHub } from "./nodes/node-hub";
+import { NodeHub } from "./transport/node-hub";
 import { Access } from "./http/access";
 import { AppTokens } from "./http/app-tokens";
 import { ensureLocalToken } from "./local-token";

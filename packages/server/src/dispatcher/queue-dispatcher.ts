@@ -13,7 +13,7 @@ import {
 import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
 import path from "node:path";
 import type { ServerLimits } from "../config/limits";
-import type { ConnectedNode, NodeEvents, NodeHub } from "../nodes/node-hub";
+import type { ConnectedNode, NodeEvents, NodeHub } from "../transport/node-hub";
 import type { CallObserver, CallRequest, Dispatcher } from "./dispatcher";
 import { queueName } from "./redis-url";
 

@@ -19,7 +19,7 @@ import { json } from "./http-json";
 import type { BlobStore } from "../code/blob.store";
 import type { SecretsRepository } from "../state/secrets.repository";
 
-import type { NodeHub } from "../nodes/node-hub";
+import type { NodeHub } from "../transport/node-hub";
 import type { NodesSummary } from "@stubrun/protocol";
 export interface HttpContext {
   summaries: AppSummaries;
