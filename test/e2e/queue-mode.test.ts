@@ -191,6 +191,29 @@ describe("two worker nodes", () => {
   });
 });
 
+describe("a node that stops", () => {
+  test("SIGTERM of a node in the middle of a run: its calls go back to the queue at once and run on another node, saying so", async () => {
+    const leaving = startNode(2);
+    await leaving.waitFor(/connected to the server/);
+    const leavingId = /stubrun worker (\S+):/.exec(leaving.stderr)?.[1] as string;
+    const dir = tempDir("queue-leave");
+    const client = spawnBin(server, [APP, "--what", "slow", "--dir", dir]);
+    await waitUntil(
+      async () => {
+        const { nodes } = (await (await server.api("/api/nodes")).json()) as { nodes: { nodeId: string; running: string[] }[] };
+        return (nodes.find((n) => n.nodeId === leavingId)?.running.length ?? 0) > 0;
+      },
+      { intervalMs: 20, what: "the leaving node to run calls" },
+    );
+    leaving.signal("SIGTERM");
+    expect((await leaving.exited).code).toBe(0);
+    const r = await client.exited;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`stubrun: worker node ${leavingId} is stopping; Queued.slow runs again on another node\n`);
+    expect(r.stdout).toContain(`results ${Array.from({ length: 40 }, (_, i) => i).join(",")}\n`);
+  });
+});
+
 describe("usage", () => {
   test("stubrun worker without STUBRUN_TOKEN, or without --queue, is a usage error saying what to give", async () => {
     const env = { ...process.env, STUBRUN_HOME: tempDir("queue-usage"), STUBRUN_TOKEN: "" };

@@ -9,7 +9,7 @@ import {
   type NodeWorkerEnv,
   type ToNodeMessage,
 } from "@stubrun/protocol";
-import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
+import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
 import os from "node:os";
 import path from "node:path";
 import { DEFAULT_LIMITS } from "../config/limits";
@@ -89,6 +89,10 @@ export class WorkerNode {
   /** Cancels of calls not (yet) on this node's dispatcher. */
   private readonly cancelled = new Map<string, number>();
   private redisDown = false;
+  /** Set once the node is stopping: its cancelled calls go back to their queues. */
+  private closing = false;
+  /** Calls the server cancelled (as opposed to this node stopping), until their processor ends. */
+  private readonly cancelledByServer = new Set<string>();
   /** Code folders by hash, as the CodeSource gave them (the local dispatcher's pools are per folder). */
   private readonly codeDirs = new Map<string, string>();
   /** Apps this node ran or keeps warm, and their worker counts as last told to the server. */
@@ -142,11 +146,18 @@ export class WorkerNode {
     );
   }
 
+  /**
+   * Stops the node (SIGINT, SIGTERM): it takes no more jobs, stops its workers (exit hooks run),
+   * and puts the calls it was running back in their queues at once, without spending their
+   * retries, so another node runs them now rather than once their locks lapse.
+   */
   async close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.tasksTimer);
-    await Promise.all([...this.workers.values()].map((w) => w.close(true).catch(() => undefined)));
+    await Promise.all([...this.workers.values()].map((w) => w.pause(true).catch(() => undefined)));
+    await this.dispatcher.close(); // running calls end as cancelled: their processors put them back
+    await Promise.all([...this.workers.values()].map((w) => w.close().catch(() => undefined)));
     this.workers.clear();
-    await this.dispatcher.close();
     await this.images.close();
     await this.probe?.close().catch(() => undefined);
     this.link.close();
@@ -158,7 +169,8 @@ export class WorkerNode {
         this.dispatcher.setLimits({ ...DEFAULT_LIMITS, ...message.limits, maxWorkers: this.options.concurrency, maxQueuedCallsPerApp: Number.MAX_SAFE_INTEGER });
         return this.follow(message.queues);
       case "node.cancel":
-        if (!this.dispatcher.cancel(message.callId, "the call was cancelled")) this.rememberCancel(message.callId);
+        if (this.dispatcher.cancel(message.callId, "the call was cancelled")) this.cancelledByServer.add(message.callId);
+        else this.rememberCancel(message.callId);
         return;
       case "node.keep-warm":
         void this.keepWarm(message);
@@ -190,7 +202,7 @@ export class WorkerNode {
         existing.concurrency = Math.min(this.options.concurrency, q.concurrencyLimit); // a new version may change the limit
         continue;
       }
-      const worker = new Worker<CallJobData>(q.queue, (job) => this.process(job), {
+      const worker = new Worker<CallJobData>(q.queue, (job, token) => this.process(job, token), {
         connection: this.options.connection,
         concurrency: Math.min(this.options.concurrency, q.concurrencyLimit),
         lockDuration: LOCK_MS,
@@ -205,7 +217,7 @@ export class WorkerNode {
   }
 
   /** Runs one attempt of a call. */
-  private async process(job: Job<CallJobData>): Promise<void> {
+  private async process(job: Job<CallJobData>, token?: string): Promise<void> {
     const data = job.data;
     const { callId, fn } = data;
     const attempt = job.attemptsMade + 1;
@@ -217,13 +229,20 @@ export class WorkerNode {
       throw new UnrecoverableError(error.message);
     }
     let outcome: CallOutcome;
+    let byServer = false;
     try {
       outcome = await this.attempt(data, attempt);
     } finally {
-      this.cancelled.delete(callId);
+      byServer = this.cancelledByServer.delete(callId) || this.cancelled.delete(callId);
     }
     if (outcome.state === "succeeded") return void this.link.send({ type: "node.done", callId, outcome });
     // The server ended a cancelled call already: nothing to report, nothing to retry.
+    if (outcome.state === "cancelled" && this.closing && !byServer && token !== undefined) {
+      // This node is stopping: the call goes back to its queue for another node, its retries untouched.
+      this.link.send({ type: "node.output", callId, stream: "stderr", data: `stubrun: worker node ${this.nodeId} is stopping; ${fn.name} runs again on another node\n` });
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
     if (outcome.state === "cancelled") throw new UnrecoverableError(outcome.error.message);
     if (last) {
       this.link.send({ type: "node.done", callId, outcome });
