@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { TestServer } from "../test/e2e/harness";
+import { queueFigures } from "./queue";
 
 const ROOT = path.resolve(__dirname, "..");
 const BIN = path.join(ROOT, "packages/stubrun/bin/stubrun.js");
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
       [".map() over 20,000 small inputs", `${calls.mapCallsPerSecond.toFixed(0)} calls/s`, "", "over 10,000 calls/s"],
       ["a new worker ready for its first call", `${calls.workerReadyMs.toFixed(0)} ms`, `cold call ${calls.coldMs.toFixed(0)} ms`, "under 150 ms"],
       ["idle server resident memory", `${idleRss.toFixed(0)} MB`, "", "under 100 MB"],
+      ...(await queueFigures()),
     ];
     const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), 6));
     console.log(["figure", "measured", "baseline", "target"].map((h, i) => h.padEnd(widths[i])).join(" | "));

@@ -24,17 +24,22 @@ export class TestServer {
     readonly home: string,
     private readonly process: ChildProcess,
     private readonly stderrLog: () => string,
+    private readonly queue?: import("./queue-mode-env").QueueBackend,
   ) {}
 
   /**
    * @param options.config written to `$STUBRUN_HOME/config.json` first (e.g. `{ limits: { ... } }`)
    * @param options.home an existing STUBRUN_HOME (a restart); a fresh one by default
+   * @param options.args more flags for `stubrun server` (e.g. `--queue redis://...`)
    */
-  static async start(options: { config?: object; home?: string } = {}): Promise<TestServer> {
+  static async start(options: { config?: object; home?: string; args?: string[] } = {}): Promise<TestServer> {
     const home = options.home ?? fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-test-"));
     if (options.config) fs.writeFileSync(path.join(home, "config.json"), JSON.stringify(options.config));
     let log = "";
-    const child = spawn(process.execPath, [BIN, "server", "--port", "0"], {
+    // STUBRUN_TEST_QUEUE=1: the server runs calls through a Redis of its own on two worker nodes.
+    const { QUEUE_MODE, QueueBackend } = require("./queue-mode-env") as typeof import("./queue-mode-env");
+    const queue = QUEUE_MODE && !options.args?.includes("--queue") ? await QueueBackend.start() : undefined;
+    const child = spawn(process.execPath, [BIN, "server", "--port", "0", ...(options.args ?? []), ...(queue?.serverArgs ?? [])], {
       env: { ...process.env, STUBRUN_HOME: home },
       stdio: ["ignore", "ignore", "pipe"],
     });
@@ -50,7 +55,8 @@ export class TestServer {
       });
       child.once("exit", (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
     });
-    return new TestServer(url, home, child, () => log);
+    await queue?.startNodes(BIN, url, home);
+    return new TestServer(url, home, child, () => log, queue);
   }
 
   /** Everything the server wrote on its stderr so far. */
@@ -106,6 +112,7 @@ export class TestServer {
       this.process.kill("SIGTERM");
       await exited;
     }
+    await this.queue?.stop();
     if (!options.keepHome) fs.rmSync(this.home, { recursive: true, force: true });
   }
 }

@@ -12,7 +12,7 @@ const ALLOWED: Record<string, string[]> = {
   sdk: ["@stubrun/protocol", "ws", "reflect-metadata"],
   client: ["@stubrun/sdk"],
   worker: ["@stubrun/protocol", "@stubrun/sdk"],
-  server: ["@stubrun/protocol", "@stubrun/worker", "ws", "better-sqlite3"],
+  server: ["@stubrun/protocol", "@stubrun/worker", "ws", "better-sqlite3", "bullmq"],
   daemon: ["@stubrun/protocol", "@stubrun/server"],
   cli: ["@stubrun/protocol", "@stubrun/sdk", "@stubrun/server", "@stubrun/daemon", "yargs", "@swc/core", "chokidar", "eventsource-parser"],
   stubrun: ["@stubrun/protocol", "@stubrun/sdk", "@stubrun/cli", "@stubrun/server", "@stubrun/daemon"],

@@ -10,8 +10,9 @@ import { runCommand } from "./commands/run.command";
 import { serverCommand } from "./commands/server.command";
 import { initCommand } from "./commands/init.command";
 import { secretCommand } from "./commands/secret.command";
+import { workerCommand } from "./commands/worker.command";
 
-const COMMANDS = new Set(["run", "server", "app", "deploy", "serve", "secret", "init"]);
+const COMMANDS = new Set(["run", "server", "worker", "app", "deploy", "serve", "secret", "init"]);
 const RUNNER_FLAGS_WITH_VALUE = new Set<string>();
 
 /**
@@ -43,6 +44,7 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     .command(serveCommand(context))
     .command(secretCommand(context))
     .command(initCommand())
+    .command(workerCommand(context))
     .strict()
     .demandCommand(1, "Give a file to run, e.g. npx stubrun examples/hello.ts")
     .help()

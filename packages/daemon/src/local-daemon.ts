@@ -18,10 +18,10 @@ const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** Starts the daemon on `port` and returns once it answers. */
-export async function startDaemon(home: string, port: number, host = "127.0.0.1"): Promise<DaemonInfo> {
+export async function startDaemon(home: string, port: number, host = "127.0.0.1", queue?: string): Promise<DaemonInfo> {
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   const log = fs.openSync(logFilePath(home), "a");
-  const child = spawn(process.execPath, [DAEMON_MAIN, "--port", String(port), "--host", host], {
+  const child = spawn(process.execPath, [DAEMON_MAIN, "--port", String(port), "--host", host, ...(queue !== undefined ? ["--queue", queue] : [])], {
     detached: true,
     // The daemon never holds the caller's stdout/stderr open: its output goes to the log file.
     stdio: ["ignore", log, log],

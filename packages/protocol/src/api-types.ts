@@ -44,3 +44,19 @@ export interface CodeRecipe {
   files: { path: string; code: string }[];
   layers: { path: string; blob: string }[];
 }
+
+/** A worker node as `GET /api/nodes` lists it. */
+export interface NodeSummary {
+  nodeId: string;
+  /** Calls it runs at once. */
+  slots: number;
+  /** The calls it runs now. */
+  running: string[];
+  connectedAt: string;
+}
+
+/** `GET /api/nodes`: whether the server runs calls through a queue (`--queue`), and its connected nodes. */
+export interface NodesSummary {
+  queue: boolean;
+  nodes: NodeSummary[];
+}

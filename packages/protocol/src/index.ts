@@ -21,3 +21,5 @@ export * from "./tree-format";
 export * from "./call-args";
 export * from "./tree-packer";
 export * from "./web-values";
+export * from "./node-messages";
+export * from "./node-validate";

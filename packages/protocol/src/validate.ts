@@ -162,7 +162,8 @@ function validatePackages(packages: unknown): PackageRef[] {
   });
 }
 
-function validateFunction(f: unknown, i: number): FunctionManifest {
+/** Parses one function of a manifest (`i`: its index, for the messages). */
+export function validateFunction(f: unknown, i: number): FunctionManifest {
   let where = `manifest.functions[${i}]`;
   need(isObject(f), `${where} must be an object`);
   const name = str(f, "name", where);

@@ -1,4 +1,4 @@
-/** The daemon's entry point: `node daemon-main.js --port N --host H`, with STUBRUN_HOME set. */
+/** The daemon's entry point: `node daemon-main.js --port N --host H [--queue redis://...]`, with STUBRUN_HOME set. */
 import os from "node:os";
 import path from "node:path";
 import { runServerProcess } from "./run-server";
@@ -9,7 +9,7 @@ function arg(name: string): string | undefined {
 }
 
 const home = process.env.STUBRUN_HOME || path.join(os.homedir(), ".stubrun");
-runServerProcess({ home, port: Number(arg("port") ?? 7420), host: arg("host") }).catch((error: Error) => {
+runServerProcess({ home, port: Number(arg("port") ?? 7420), host: arg("host"), queue: arg("queue") }).catch((error: Error) => {
   process.stderr.write(`stubrun server failed to start: ${error.message}\n`);
   process.exit(1);
 });

@@ -8,7 +8,7 @@ import { HomeLock, lockFilePath } from "./state/home-lock";
  * the database opens until it exits, with its pid file written while it listens. Used by
  * `stubrun server` in the foreground and by the daemon.
  */
-export async function runServerProcess(options: { home: string; port: number; host?: string; log?: (line: string) => void }): Promise<RunningServer> {
+export async function runServerProcess(options: { home: string; port: number; host?: string; queue?: string; log?: (line: string) => void }): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   // Two servers on one STUBRUN_HOME would share one database and one pid file.
   const attempt = HomeLock.acquire(options.home);
@@ -27,6 +27,7 @@ export async function runServerProcess(options: { home: string; port: number; ho
   const pidFile = pidFilePath(options.home);
   fs.writeFileSync(pidFile, JSON.stringify({ pid: process.pid, port: server.port, url: server.url }));
   log(`stubrun server listening on ${server.url} (STUBRUN_HOME=${options.home}, pid ${process.pid})`);
+  if (options.queue !== undefined) log(`stubrun server: calls go through BullMQ on ${redactedRedisUrl(options.queue)} to worker nodes (npx stubrun worker --server URL --queue ...)`);
   log(`Apps page (this link logs a browser in): ${appsPageLink(server.url, server.token)}`);
   const stop = (signal: string) => {
     log(`stubrun server: ${signal}, stopping`);
@@ -58,5 +59,16 @@ function removeOwnPidFile(pidFile: string): void {
     if ((JSON.parse(fs.readFileSync(pidFile, "utf8")) as { pid: number }).pid === process.pid) fs.rmSync(pidFile);
   } catch {
     // already gone
+  }
+}
+
+/** A Redis URL without its password, for the log. */
+function redactedRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return url;
   }
 }

@@ -6,7 +6,11 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { AppManager } from "./apps/app-manager";
 import { BlobStore } from "./code/blob.store";
 import { CodeStore } from "./code/code.store";
+import type { Dispatcher } from "./dispatcher/dispatcher";
 import { LocalDispatcher } from "./dispatcher/local-dispatcher";
+import { QueueDispatcher } from "./dispatcher/queue-dispatcher";
+import { redisConnection } from "./dispatcher/redis-url";
+import { NodeHub } from "./transport/node-hub";
 import { Access } from "./http/access";
 import { AppTokens } from "./http/app-tokens";
 import { ensureLocalToken } from "./local-token";
@@ -48,6 +52,11 @@ export interface ServerOptions {
   token?: string;
   /** Limits over those of `$STUBRUN_HOME/config.json` (tests use it). */
   limits?: Partial<ServerLimits>;
+  /**
+   * `redis://HOST:PORT`: run every call through BullMQ queues on this Redis, taken by
+   * `stubrun worker` nodes, instead of the local pool. @default none (the local pool)
+   */
+  queue?: string;
   /** Where the server's log lines go. @default stderr */
   log?: (line: string) => void;
 }
@@ -94,7 +103,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let workerUrl = "";
   const recorder = new CallRecorder(callsRepo, logsRepo);
   const workerOutput = new WorkerOutputRelay();
-  const dispatcher = new LocalDispatcher(
+  // With --queue, calls go through BullMQ to worker nodes; otherwise to the local pool.
+  const nodes = options.queue !== undefined ? new NodeHub(log) : undefined;
+  const localDispatcher = () => new LocalDispatcher(
     // Secrets are read at each worker start: one replaced with --force is what the next worker sees.
     (appId, fn) => {
       const image = imageStore.forWorker(fn.options.image);
@@ -104,6 +115,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     (appId, functionName, stream, data) => workerOutput.workerOutput(appId, functionName, stream, data),
     { limits, note: (appId, line) => recorder.note(appId, line), imageDirOf: (fn) => imageStore.forWorker(fn.options.image).dir },
   );
+  const dispatcher: Dispatcher =
+    options.queue !== undefined && nodes !== undefined
+      ? new QueueDispatcher({
+          connection: redisConnection(options.queue),
+          nodes,
+          // Read when a node starts a worker for a call: sent on its socket, never through Redis.
+          workerEnv: (appId, fn) => ({ appToken: appTokens.forApp(appId), secrets: secretsRepo.envOf(fn.options.secrets ?? []) }),
+          workerOutput: (appId, functionName, stream, data) => workerOutput.workerOutput(appId, functionName, stream, data),
+          log,
+          limits,
+          note: (appId, line) => recorder.note(appId, line),
+        })
+      : localDispatcher();
   const blobs = new BlobStore(path.join(options.home, "blobs"));
   blobs.removeLeftoverStaging();
   const uploads = new AppUploads(codeStore, limits, secretsRepo, imageStore, blobs);
@@ -120,7 +144,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // HTTP and WebSocket on one port.
   const web = new WebEndpoints(resolver, manager, limits);
   const summaries = new AppSummaries(appsRepo, manager);
-  const httpContext = { summaries, resolver, manager, logs: logsRepo, deployer, access, calls: callsRepo, web, secrets: secretsRepo, blobs, code: codeStore, limits };
+  const httpContext = { summaries, resolver, manager, logs: logsRepo, deployer, access, calls: callsRepo, web, secrets: secretsRepo, blobs, code: codeStore, nodes, limits };
   const httpServer = createHttpServer(limits, (req, res) => handleHttp(req, res, httpContext));
   // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
@@ -134,6 +158,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     try {
       const pathname = pathnameOf(req.url);
       if (pathname === undefined) return refuseUpgrade(socket, 400, "Bad Request", "the request's URL cannot be read");
+      if (pathname === "/nodes") return upgradeNode(req, socket, head);
       if (pathname !== "/ws") return refuseUpgrade(socket, 404, "Not Found", `no WebSocket at ${pathname}; clients connect to /ws`);
       const decision = access.check(req, "ws");
       if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.status === 401 ? "Unauthorized" : "Forbidden", decision.error);
@@ -162,6 +187,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       socket.destroy();
     }
   });
+
+  // Worker nodes (`stubrun worker`) connect on /nodes with the full token, to a server with --queue.
+  const upgradeNode = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (nodes === undefined) return refuseUpgrade(socket, 404, "Not Found", "this server runs calls on its own workers; start it with --queue redis://HOST:PORT to take worker nodes");
+    const decision = access.check(req, "ws");
+    if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.status === 401 ? "Unauthorized" : "Forbidden", decision.error);
+    if (decision.credential.kind !== "full") return refuseUpgrade(socket, 403, "Forbidden", "a worker node needs the server's full token (STUBRUN_TOKEN), not an app's");
+    wss.handleUpgrade(req, socket, head, (ws) => nodes.accept(ws));
+  };
 
   // A client that stops heartbeating is given up, so its ephemeral apps stop.
   const reaper = new HeartbeatReaper(clients, {

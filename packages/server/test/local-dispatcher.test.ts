@@ -126,7 +126,7 @@ function fn(name: string, options: Partial<FunctionOptionsManifest> = {}): Funct
 }
 
 function request(callId: string, f: FunctionManifest): CallRequest {
-  return { callId, appId: "ap-1", fn: f, code: { dir: "/code/x", entry: "main.js" }, args: [] };
+  return { callId, appId: "ap-1", fn: f, code: { dir: "/code/x", hash: "x", entry: "main.js" }, args: [] };
 }
 
 /** Lets promise callbacks (a fake worker's exit after a kill) run. */

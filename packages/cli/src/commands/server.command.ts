@@ -1,5 +1,5 @@
 import { startDaemon, stopDaemon } from "@stubrun/daemon";
-import { appsPageLink, pingServer, readDaemon, readTokenFile, serverUrlFromEnv, UsageError } from "@stubrun/protocol";
+import { appsPageLink, clientToken, pingServer, readDaemon, readTokenFile, serverUrlFromEnv, UsageError, type NodesSummary } from "@stubrun/protocol";
 import type { CommandModule } from "yargs";
 import type { CliContext } from "../cli-context";
 import { ExitStatus } from "../exit-status";
@@ -8,6 +8,7 @@ interface ServerArgs {
   action?: "start" | "stop" | "status";
   port?: number;
   host?: string;
+  queue?: string;
 }
 
 /** `stubrun server [--port N]` in the foreground; `stubrun server start|stop|status` for the daemon. */
@@ -19,7 +20,8 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
       yargs
         .positional("action", { choices: ["start", "stop", "status"] as const, describe: "manage the background daemon" })
         .option("port", { type: "number", describe: "Port to listen on (default: the port of STUBRUN_SERVER_URL, 7420)" })
-        .option("host", { type: "string", describe: "Address to listen on", default: "127.0.0.1" }) as never,
+        .option("host", { type: "string", describe: "Address to listen on", default: "127.0.0.1" })
+        .option("queue", { type: "string", describe: "Run calls through BullMQ on this Redis (redis://HOST:PORT), on `stubrun worker` nodes" }) as never,
     handler: async (args) => {
       const url = new URL(serverUrlFromEnv());
       const port = args.port ?? Number(url.port || 7420);
@@ -28,7 +30,7 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
       switch (args.action) {
         case undefined: {
           const { runServerProcess } = await import("@stubrun/server");
-          await runServerProcess({ home: context.home, port, host });
+          await runServerProcess({ home: context.home, port, host, queue: args.queue });
           await new Promise(() => {}); // serve until a signal ends the process
           return;
         }
@@ -39,7 +41,7 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
             process.stderr.write(appsPageLine(running.url, context.home));
             return;
           }
-          const info = await startDaemon(context.home, port, host);
+          const info = await startDaemon(context.home, port, host, args.queue);
           process.stderr.write(`Started the stubrun server on ${info.url} (pid ${info.pid}, STUBRUN_HOME=${context.home})\n`);
           process.stderr.write(appsPageLine(info.url, context.home));
           return;
@@ -60,6 +62,7 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
             info && answering ? `running on ${info.url} (pid ${info.pid})\n` : info ? `pid ${info.pid} is alive but not answering on ${info.url}\n` : "not running\n",
           );
           if (info && answering) process.stdout.write(appsPageLine(info.url, context.home));
+          if (info && answering) process.stdout.write(await nodesLines(info.url));
           if (!(info && answering)) throw new ExitStatus(3);
           return;
         }
@@ -82,4 +85,21 @@ async function serverPid(url: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** The worker nodes of a server started with --queue, a line each (nothing for one without). */
+async function nodesLines(url: string): Promise<string> {
+  const token = clientToken(url);
+  let summary: NodesSummary;
+  try {
+    const res = await fetch(`${url}/api/nodes`, { headers: token ? { authorization: `Bearer ${token.token}` } : {}, signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) return "";
+    summary = (await res.json()) as NodesSummary;
+  } catch {
+    return "";
+  }
+  if (!summary.queue) return "";
+  if (summary.nodes.length === 0) return "worker nodes: none connected (calls wait in the queue until one is)\n";
+  const lines = summary.nodes.map((n) => `  ${n.nodeId}: ${n.slots} slots, ${n.running.length} running${n.running.length ? ` (${n.running.join(", ")})` : ""}, connected since ${n.connectedAt}\n`);
+  return `worker nodes (${summary.nodes.length}):\n${lines.join("")}`;
 }

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { checkCallArgs, RequestRefusedError, UsageError, type AppSummary, type AppManifest, type CodeFile, type Encoded, type FunctionManifest } from "@stubrun/protocol";
 import type { CallOutcome, Dispatcher } from "../dispatcher/dispatcher";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
@@ -182,7 +183,7 @@ export class AppManager {
     app.activeCalls.add(callId);
     this.recorder.started(callId, appId, functionName);
     this.dispatcher.enqueue(
-      { callId, appId, fn, args, code: { dir: code.codeDir, entry: code.manifest.entry } },
+      { callId, appId, fn, args, code: { dir: code.codeDir, hash: path.basename(code.codeDir), entry: code.manifest.entry } },
       {
         output: (stream, data) => {
           this.recorder.output(appId, callId, functionName, stream, data);
@@ -259,7 +260,7 @@ export class AppManager {
 
   /** Starts the `keepWarm` workers of each function, so they are ready before the first call. */
   private warmUp(record: AppRecord): void {
-    const code = { dir: record.codeDir, entry: record.manifest.entry };
+    const code = { dir: record.codeDir, hash: path.basename(record.codeDir), entry: record.manifest.entry };
     for (const fn of record.manifest.functions) {
       if (fn.options.keepWarm > 0) this.dispatcher.keepWarm(record.id, fn, code);
     }

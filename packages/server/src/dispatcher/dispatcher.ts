@@ -5,8 +5,11 @@ export interface CallRequest {
   callId: string;
   appId: string;
   fn: FunctionManifest;
-  /** Where the app's code is, and how to load it. */
-  code: { dir: string; entry: string };
+  /**
+   * The app's code: its folder on this server, its content hash (the folder's name, by which a
+   * worker node fetches it), and the entry module to load.
+   */
+  code: { dir: string; hash: string; entry: string };
   args: Encoded[];
 }
 

@@ -52,7 +52,7 @@ export class LocalDispatcher implements Dispatcher {
   private readonly wantSlot = new Set<Pool>();
   /** Pools short of keepWarm workers for want of a slot; they come after calls. */
   private readonly wantWarm = new Set<Pool>();
-  private readonly limits: DispatcherLimits;
+  private limits: DispatcherLimits;
   private readonly startWorkerProcess: WorkerFactory;
   private workerSeq = 0;
 
@@ -64,6 +64,11 @@ export class LocalDispatcher implements Dispatcher {
   ) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.startWorkerProcess = options.startWorker ?? forkWorker;
+  }
+
+  /** Replaces the limits (a worker node takes its server's); what starts from now on follows them. */
+  setLimits(limits: DispatcherLimits): void {
+    this.limits = limits;
   }
 
   /** Refuses a new call of an app whose queue is full; nothing is recorded for it. */

@@ -1,4 +1,4 @@
-import type { AppSummary, FunctionManifest } from "@stubrun/protocol";
+import type { AppSummary, FunctionManifest, NodeSummary, NodesSummary } from "@stubrun/protocol";
 import type { CallRecord } from "../state/calls.repository";
 
 /**
@@ -39,10 +39,17 @@ function appRow(app: AppSummary): string {
 }
 
 /** `/apps`: every app, newest first; the table refreshes itself every 2 s. */
-export function renderAppsPage(apps: AppSummary[]): string {
+export function renderAppsPage(apps: AppSummary[], nodes?: NodesSummary): string {
+  const queue = nodes?.queue === true;
+  const nodesTable = queue
+    ? `
+<h2>Worker nodes</h2>
+<table><thead><tr><th>Node</th><th>Slots</th><th>Running calls</th><th>Connected since</th></tr></thead>
+<tbody id="nodes">${nodes.nodes.map(nodeRow).join("") || NO_NODES_ROW}</tbody></table>`
+    : "";
   const body = `<h1>stubrun apps</h1>
 <table><thead><tr><th>Name</th><th>App ID</th><th>State</th><th>Version</th><th>Created</th><th>Running tasks</th></tr></thead>
-<tbody id="apps">${apps.map(appRow).join("") || '<tr><td colspan="6">No apps yet: run one with npx stubrun FILE</td></tr>'}</tbody></table>`;
+<tbody id="apps">${apps.map(appRow).join("") || '<tr><td colspan="6">No apps yet: run one with npx stubrun FILE</td></tr>'}</tbody></table>${nodesTable}`;
   const script = `
 const esc = (t) => String(t).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const time = (t) => (t ? new Date(t).toISOString().replace("T", " ").slice(0, 19) : "-");
@@ -50,9 +57,23 @@ setInterval(async () => {
   const apps = await (await fetch("/api/apps")).json();
   document.getElementById("apps").innerHTML = apps.map((a) =>
     '<tr data-app-id="' + esc(a.id) + '"><td><a href="/apps/' + encodeURIComponent(a.id) + '">' + esc(a.name ?? a.id) + '</a></td><td>' + esc(a.id) +
-    '</td><td class="state state-' + esc(a.state) + '">' + esc(a.state) + '</td><td>' + a.version + '</td><td>' + time(a.createdAt) + '</td><td>' + a.runningTasks + '</td></tr>').join("");
+    '</td><td class="state state-' + esc(a.state) + '">' + esc(a.state) + '</td><td>' + a.version + '</td><td>' + time(a.createdAt) + '</td><td>' + a.runningTasks + '</td></tr>').join("");${
+      queue
+        ? `
+  const { nodes } = await (await fetch("/api/nodes")).json();
+  document.getElementById("nodes").innerHTML = nodes.map((n) =>
+    '<tr data-node-id="' + esc(n.nodeId) + '"><td>' + esc(n.nodeId) + '</td><td>' + n.slots + '</td><td>' + (n.running.map(esc).join(", ") || "-") + '</td><td>' + time(n.connectedAt) + '</td></tr>').join("") || ${JSON.stringify(NO_NODES_ROW)};`
+        : ""
+    }
 }, 2000);`;
   return page("stubrun apps", body, script);
+}
+
+const NO_NODES_ROW = '<tr><td colspan="4">No worker node is connected: calls wait until one is (npx stubrun worker --server URL --queue redis://HOST:PORT)</td></tr>';
+
+/** A worker node's row on the apps page. */
+function nodeRow(n: NodeSummary): string {
+  return `<tr data-node-id="${escapeHtml(n.nodeId)}"><td>${escapeHtml(n.nodeId)}</td><td>${n.slots}</td><td>${escapeHtml(n.running.join(", ") || "-")}</td><td>${time(Date.parse(n.connectedAt))}</td></tr>`;
 }
 
 /** `/apps/ID`: the app's functions, recent calls, logs followed live, and a stop button. */

@@ -21,6 +21,8 @@ import { json } from "./http-json";
 import type { BlobStore } from "../code/blob.store";
 import type { SecretsRepository } from "../state/secrets.repository";
 
+import type { NodeHub } from "../transport/node-hub";
+import type { NodesSummary } from "@stubrun/protocol";
 export interface HttpContext {
   summaries: AppSummaries;
   resolver: AppResolver;
@@ -33,6 +35,8 @@ export interface HttpContext {
   secrets: SecretsRepository;
   blobs: BlobStore;
   code: CodeStore;
+  /** Worker nodes connected to a server started with `--queue`; none otherwise. */
+  nodes?: NodeHub;
   limits: Pick<ServerLimits, "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs" | "maxBodyBytes" | "maxBlobBytes" | "maxBlobEntries">;
 }
 
@@ -55,7 +59,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;
   switch (route) {
     case "GET /apps":
-      return html(res, 200, renderAppsPage(ctx.summaries.list()));
+      return html(res, 200, renderAppsPage(ctx.summaries.list(), nodesSummary(ctx)));
     case "GET /apps/:app":
       return withApp(res, ctx, parts[1], (app) => {
         const webBase = `http://${req.headers.host ?? "localhost"}/web/${encodeURIComponent(app.state === "deployed" && app.name ? app.name : app.id)}`;
@@ -63,6 +67,8 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
       });
     case "GET /api/apps/:app/calls":
       return withApp(res, ctx, parts[2], (app) => json(res, 200, ctx.calls.recent(app.id)));
+    case "GET /api/nodes":
+      return json(res, 200, nodesSummary(ctx));
     case "GET /health":
       return json(res, 200, { ok: true, service: "stubrun", pid: process.pid });
     case "GET /api/apps":
@@ -146,3 +152,8 @@ function html(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
+
+/** The worker nodes, for `GET /api/nodes` and the apps page. */
+function nodesSummary(ctx: HttpContext): NodesSummary {
+  return { queue: ctx.nodes !== undefined, nodes: ctx.nodes?.list().map((n) => n.summary()) ?? [] };
+}

@@ -1,0 +1,251 @@
+import fs from "node:fs";
+import path from "node:path";
+import { BinProcess, freePort, pidAlive, runBin, removeTempDirs, spawnBin, tempDir, TestServer, waitUntil, writeFixture } from "./harness";
+import { LocalRedis } from "./local-redis";
+
+/**
+ * `stubrun server --queue redis://...` with a `stubrun worker` node on this machine (its own
+ * STUBRUN_HOME): calls go through BullMQ on a Redis the test starts, and run on the node.
+ */
+
+const APP = writeFixture(
+  "queue-mode.ts",
+  `import fs from "node:fs";
+import path from "node:path";
+import { Secret, Stub, fn } from "stubrun";
+
+const stub = new Stub("queue-mode");
+
+class Queued {
+  @stub.function()
+  greet(name: string): string {
+    console.log(\`hello from the node, \${name}\`);
+    return \`greeted \${name}\`;
+  }
+
+  @stub.function({ concurrencyLimit: 4 })
+  square(x: number): number {
+    return x * x;
+  }
+
+  /** Throws on its first attempt, succeeds on its second. */
+  @stub.function({ retries: { maxRetries: 1, initialDelayMs: 10 } })
+  flaky(dir: string): string {
+    const file = path.join(dir, "attempts");
+    const attempt = (fs.existsSync(file) ? Number(fs.readFileSync(file, "utf8")) : 0) + 1;
+    fs.writeFileSync(file, String(attempt));
+    if (attempt === 1) throw new Error("the first attempt fails on purpose");
+    return \`succeeded on attempt \${attempt}\`;
+  }
+
+  @stub.function()
+  async hold(dir: string): Promise<void> {
+    fs.writeFileSync(path.join(dir, "pid"), String(process.pid));
+    await new Promise((resolve) => setTimeout(resolve, 600_000));
+  }
+
+  /** Sleeps, then returns its input; each run appends a line to dir/runs. */
+  @stub.function({ concurrencyLimit: 8 })
+  async slow(x: number, dir: string): Promise<number> {
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    fs.appendFileSync(path.join(dir, "runs"), \`\${x}\\n\`);
+    return x;
+  }
+
+  @stub.function({ secrets: [Secret.fromName("queue-sec"), Secret.fromObject({ FROM_OBJECT: "object-value" })] })
+  secretive(): string {
+    return \`\${process.env.FROM_NAME}/\${process.env.FROM_OBJECT}/\${process.env.STUBRUN_SERVER_URL === undefined ? "no url" : "url"}\`;
+  }
+
+  @stub.localEntrypoint()
+  async main(what = "greet", dir = "") {
+    if (what === "greet") console.log(await fn(this.greet).remote("world"));
+    if (what === "map") {
+      const squares: number[] = [];
+      for await (const y of fn(this.square).map(Array.from({ length: 50 }, (_, i) => i))) squares.push(y);
+      console.log(\`squares \${squares.join(",")}\`);
+    }
+    if (what === "flaky") console.log(await fn(this.flaky).remote(dir));
+    if (what === "hold") await fn(this.hold).remote(dir);
+    if (what === "secrets") console.log(\`secrets \${await fn(this.secretive).remote()}\`);
+    if (what === "slow") {
+      const results: number[] = [];
+      for await (const y of fn(this.slow).starmap(Array.from({ length: 40 }, (_, i) => [i, dir] as [number, string]))) results.push(y);
+      console.log(\`results \${results.join(",")}\`);
+    }
+  }
+}
+`,
+);
+
+let redis: LocalRedis;
+let server: TestServer;
+let node: BinProcess | undefined;
+
+/** Starts a worker node against the server, with a home of its own. */
+function startNode(concurrency = 4): BinProcess {
+  const home = tempDir("queue-node");
+  return spawnBin(server, ["worker", "--server", server.url, "--queue", redis.url, "--concurrency", String(concurrency)], {
+    env: {
+      STUBRUN_HOME: home,
+      STUBRUN_TOKEN: server.token,
+    },
+  });
+}
+
+beforeAll(async () => {
+  redis = await LocalRedis.start();
+  server = await TestServer.start({ args: ["--queue", redis.url] });
+  // The app names it: an upload naming a secret the server lacks is refused.
+  expect((await server.run(["secret", "create", "queue-sec", "FROM_NAME=named-value"])).code).toBe(0);
+});
+
+afterAll(async () => {
+  // The node first, gently: it stops its worker processes.
+  node?.signal("SIGTERM");
+  await node?.exited;
+  await BinProcess.killAll();
+  await server?.stop();
+  await redis?.stop();
+  removeTempDirs();
+});
+
+describe("a server with --queue and a worker node", () => {
+  test("a run started with no node connected says so and waits; a node that connects then runs it, output before the result", async () => {
+    const client = spawnBin(server, [APP]);
+    await client.waitFor(/no worker node is connected to the server; the call waits until one is/);
+    node = startNode();
+    await node.waitFor(/connected to the server/);
+    const r = await client.exited;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/hello from the node, world\n[^]*greeted world\n/);
+    expect(r.stdout.indexOf("hello from the node")).toBeLessThan(r.stdout.indexOf("greeted world"));
+  });
+
+  test("stubrun server status and the apps page list the node: its id, slots and running calls", async () => {
+    const r = await server.run(["server", "status"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/worker nodes \(1\):\n {2}\S+: 4 slots, 0 running, connected since /);
+    const nodeId = /worker nodes \(1\):\n {2}(\S+):/.exec(r.stdout)?.[1] as string;
+    // And on the apps page.
+    const page = await (await server.api("/apps")).text();
+    expect(page).toContain("<h2>Worker nodes</h2>");
+    expect(page).toContain(`<tr data-node-id="${nodeId}"><td>${nodeId}</td><td>4</td><td>-</td>`);
+  });
+
+  test("a .map of 50 calls returns every result, in order", async () => {
+    const r = await server.run([APP, "--what", "map"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`squares ${Array.from({ length: 50 }, (_, i) => i * i).join(",")}\n`);
+  });
+
+  test("a function that throws once then succeeds (retries: 1) succeeds, saying the first attempt failed", async () => {
+    const dir = tempDir("queue-flaky");
+    const r = await server.run([APP, "--what", "flaky", "--dir", dir]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/Queued\.flaky attempt 1 failed \(the first attempt fails on purpose\); retrying in 10 ms/);
+    expect(r.stdout).toContain("succeeded on attempt 2\n");
+  });
+
+  test("secrets reach the worker on the node: a named one from the server's store, a fromObject one from the manifest", async () => {
+    const r = await server.run([APP, "--what", "secrets"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("secrets named-value/object-value/url\n");
+  });
+
+  test("Ctrl-C of the client cancels its call on the node: its worker process goes", async () => {
+    const dir = tempDir("queue-hold");
+    const client = spawnBin(server, [APP, "--what", "hold", "--dir", dir]);
+    const pid = await waitUntil(() => fs.existsSync(path.join(dir, "pid")) && Number(fs.readFileSync(path.join(dir, "pid"), "utf8")), { what: "the call to start on the node" });
+    expect(pidAlive(pid)).toBe(true);
+    client.signal("SIGINT");
+    expect((await client.exited).code).toBe(130);
+    await waitUntil(() => !pidAlive(pid), { timeoutMs: 15_000, what: `worker ${pid} on the node to exit` });
+  });
+});
+
+describe("two worker nodes", () => {
+  test("kill -9 of a node in the middle of a run: its calls run again on the other node, every result arrives exactly once", async () => {
+    const second = startNode(2);
+    await second.waitFor(/connected to the server/);
+    const dir = tempDir("queue-kill");
+    const client = spawnBin(server, [APP, "--what", "slow", "--dir", dir]);
+    // Once the second node runs calls of the run, it dies mid-way.
+    await waitUntil(
+      async () => {
+        const { nodes } = (await (await server.api("/api/nodes")).json()) as { nodes: { nodeId: string; running: string[] }[] };
+        return nodes.some((n) => second.stderr.includes(`stubrun worker ${n.nodeId}:`) && n.running.length > 0);
+      },
+      { intervalMs: 20, what: "the second node to run calls" },
+    );
+    second.signal("SIGKILL");
+    const r = await client.exited;
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`results ${Array.from({ length: 40 }, (_, i) => i).join(",")}\n`);
+    // At least once: every input ran, some of them twice (those the dead node was running).
+    const runs = fs.readFileSync(path.join(dir, "runs"), "utf8").trim().split("\n").map(Number);
+    expect(new Set(runs).size).toBe(40);
+  });
+});
+
+describe("a node that stops", () => {
+  test("SIGTERM of a node in the middle of a run: its calls go back to the queue at once and run on another node, saying so", async () => {
+    const leaving = startNode(2);
+    await leaving.waitFor(/connected to the server/);
+    const leavingId = /stubrun worker (\S+):/.exec(leaving.stderr)?.[1] as string;
+    const dir = tempDir("queue-leave");
+    const client = spawnBin(server, [APP, "--what", "slow", "--dir", dir]);
+    await waitUntil(
+      async () => {
+        const { nodes } = (await (await server.api("/api/nodes")).json()) as { nodes: { nodeId: string; running: string[] }[] };
+        return (nodes.find((n) => n.nodeId === leavingId)?.running.length ?? 0) > 0;
+      },
+      { intervalMs: 20, what: "the leaving node to run calls" },
+    );
+    leaving.signal("SIGTERM");
+    expect((await leaving.exited).code).toBe(0);
+    const r = await client.exited;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`stubrun: worker node ${leavingId} is stopping; Queued.slow runs again on another node\n`);
+    expect(r.stdout).toContain(`results ${Array.from({ length: 40 }, (_, i) => i).join(",")}\n`);
+  });
+});
+
+describe("usage", () => {
+  test("stubrun worker without STUBRUN_TOKEN, or without --queue, is a usage error saying what to give", async () => {
+    const env = { ...process.env, STUBRUN_HOME: tempDir("queue-usage"), STUBRUN_TOKEN: "" };
+    const noToken = await runBin(["worker", "--server", "http://127.0.0.1:1", "--queue", "redis://127.0.0.1:1"], { env });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain("stubrun worker needs the server's token: set STUBRUN_TOKEN");
+    const noQueue = await runBin(["worker", "--server", "http://127.0.0.1:1"], { env: { ...env, STUBRUN_TOKEN: "t" } });
+    expect(noQueue.code).toBe(2);
+    expect(noQueue.stderr).toMatch(/queue/);
+  });
+
+  test("stubrun server --queue with something else than a redis:// URL is a usage error", async () => {
+    const r = await runBin(["server", "--port", "0", "--queue", "http://127.0.0.1:6379"], { env: { ...process.env, STUBRUN_HOME: tempDir("queue-usage") } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--queue expects a redis:// URL, got http://127.0.0.1:6379");
+  });
+});
+
+describe("a node alone", () => {
+  test("a node that cannot reach the server nor Redis says so and keeps trying; once Redis is up it says it is connected", async () => {
+    const [serverPort, redisPort] = [await freePort(), await freePort()];
+    const lonely = spawnBin(server, ["worker", "--server", `http://127.0.0.1:${serverPort}`, "--queue", `redis://127.0.0.1:${redisPort}`, "--concurrency", "1"], {
+      env: { STUBRUN_HOME: tempDir("queue-lonely"), STUBRUN_TOKEN: "some-token" },
+    });
+    await lonely.waitFor(new RegExp(`cannot reach the server at http://127.0.0.1:${serverPort} \\(.*ECONNREFUSED.*\\); retrying every 2 s`));
+    await lonely.waitFor(new RegExp(`cannot reach Redis \\(.*ECONNREFUSED.*\\); retrying`));
+    const late = await LocalRedis.start(redisPort);
+    try {
+      await lonely.waitFor(/connected to Redis/);
+      expect(lonely.running).toBe(true);
+    } finally {
+      lonely.signal("SIGTERM");
+      await lonely.exited;
+      await late.stop();
+    }
+  });
+});
