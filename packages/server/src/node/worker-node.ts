@@ -183,7 +183,11 @@ export class WorkerNode {
         void this.keepWarm(message);
         return;
       case "node.stop-app":
-        void this.dispatcher.stopApp(message.appId).finally(() => this.link.send({ type: "node.app-stopped", appId: message.appId }));
+        void this.dispatcher.stopApp(message.appId).finally(() => {
+          this.reportTasks(); // its workers are gone: the server's count says so before the stop ends
+          this.apps.delete(message.appId);
+          this.link.send({ type: "node.app-stopped", appId: message.appId });
+        });
         return;
       case "node.retire": {
         const dir = this.codeDirs.get(message.codeHash);
