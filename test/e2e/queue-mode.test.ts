@@ -63,6 +63,11 @@ class Queued {
     return \`\${process.env.FROM_NAME}/\${process.env.FROM_OBJECT}/\${process.env.STUBRUN_SERVER_URL === undefined ? "no url" : "url"}\`;
   }
 
+  @stub.function()
+  huge(): string {
+    return "x".repeat(40 * 1024 * 1024);
+  }
+
   /** Marks that it started, then waits for dir/release. */
   @stub.function({ concurrencyLimit: 4 })
   async blockA(dir: string, tag: string): Promise<string> {
@@ -88,6 +93,14 @@ class Queued {
       const a = [1, 2, 3].map((i) => fn(this.blockA).remote(dir, \`a\${i}\`));
       const b = [1, 2, 3].map((i) => fn(this.blockB).remote(dir, \`b\${i}\`));
       console.log(\`done \${(await Promise.all([...a, ...b])).join(",")}\`);
+    }
+    if (what === "huge") {
+      try {
+        await fn(this.huge).remote();
+      } catch (error) {
+        console.log(\`huge: \${(error as Error).name}: \${(error as Error).message}\`);
+      }
+      console.log(\`after: \${await fn(this.greet).remote("again")}\`);
     }
     if (what === "secrets") console.log(\`secrets \${await fn(this.secretive).remote()}\`);
     if (what === "slow") {
@@ -175,6 +188,13 @@ describe("a server with --queue and a worker node", () => {
     const r = await server.run([APP, "--what", "secrets"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("secrets named-value/object-value/url\n");
+  });
+
+  test("a result too large to send from the node fails the call saying so; the node goes on", async () => {
+    const r = await server.run([APP, "--what", "huge"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/huge: UncarriableValueError: the call's result could not be sent from its worker node \(\d+ bytes, over the 33554432 a message may carry\); return something smaller\n/);
+    expect(r.stdout).toContain("after: greeted again\n");
   });
 
   test("Ctrl-C of the client cancels its call on the node: its worker process goes", async () => {
