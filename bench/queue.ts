@@ -25,7 +25,7 @@ function calls(server: TestServer, what: string, n: number): number {
 
 function startNode(server: TestServer, redis: LocalRedis): { child: ChildProcess; home: string } {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-bench-node-"));
-  const env = { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: server.token, STUBRUN_TEST_SHARED_CODE_DIR: path.join(server.home, "code") };
+  const env = { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: server.token };
   const child = spawn(process.execPath, [BIN, "worker", "--server", server.url, "--queue", redis.url, "--concurrency", "4"], { env, stdio: "ignore" });
   return { child, home };
 }

@@ -16,6 +16,12 @@ import { Secret, Stub, fn } from "stubrun";
 
 const stub = new Stub("queue-mode");
 
+async function block(dir: string, tag: string): Promise<string> {
+  fs.writeFileSync(path.join(dir, \`started-\${tag}\`), "");
+  while (!fs.existsSync(path.join(dir, "release"))) await new Promise((resolve) => setTimeout(resolve, 20));
+  return tag;
+}
+
 class Queued {
   @stub.function()
   greet(name: string): string {
@@ -57,6 +63,22 @@ class Queued {
     return \`\${process.env.FROM_NAME}/\${process.env.FROM_OBJECT}/\${process.env.STUBRUN_SERVER_URL === undefined ? "no url" : "url"}\`;
   }
 
+  @stub.function()
+  huge(): string {
+    return "x".repeat(40 * 1024 * 1024);
+  }
+
+  /** Marks that it started, then waits for dir/release. */
+  @stub.function({ concurrencyLimit: 4 })
+  async blockA(dir: string, tag: string): Promise<string> {
+    return block(dir, tag);
+  }
+
+  @stub.function({ concurrencyLimit: 4 })
+  async blockB(dir: string, tag: string): Promise<string> {
+    return block(dir, tag);
+  }
+
   @stub.localEntrypoint()
   async main(what = "greet", dir = "") {
     if (what === "greet") console.log(await fn(this.greet).remote("world"));
@@ -67,6 +89,19 @@ class Queued {
     }
     if (what === "flaky") console.log(await fn(this.flaky).remote(dir));
     if (what === "hold") await fn(this.hold).remote(dir);
+    if (what === "gate") {
+      const a = [1, 2, 3].map((i) => fn(this.blockA).remote(dir, \`a\${i}\`));
+      const b = [1, 2, 3].map((i) => fn(this.blockB).remote(dir, \`b\${i}\`));
+      console.log(\`done \${(await Promise.all([...a, ...b])).join(",")}\`);
+    }
+    if (what === "huge") {
+      try {
+        await fn(this.huge).remote();
+      } catch (error) {
+        console.log(\`huge: \${(error as Error).name}: \${(error as Error).message}\`);
+      }
+      console.log(\`after: \${await fn(this.greet).remote("again")}\`);
+    }
     if (what === "secrets") console.log(\`secrets \${await fn(this.secretive).remote()}\`);
     if (what === "slow") {
       const results: number[] = [];
@@ -153,6 +188,13 @@ describe("a server with --queue and a worker node", () => {
     expect(r.stdout).toContain("secrets named-value/object-value/url\n");
   });
 
+  test("a result too large to send from the node fails the call saying so; the node goes on", async () => {
+    const r = await server.run([APP, "--what", "huge"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/huge: UncarriableValueError: the call's result could not be sent from its worker node \(\d+ bytes, over the 33554432 a message may carry\); return something smaller\n/);
+    expect(r.stdout).toContain("after: greeted again\n");
+  });
+
   test("Ctrl-C of the client cancels its call on the node: its worker process goes", async () => {
     const dir = tempDir("queue-hold");
     const client = spawnBin(server, [APP, "--what", "hold", "--dir", dir]);
@@ -209,6 +251,29 @@ describe("a node that stops", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`stubrun: worker node ${leavingId} is stopping; Queued.slow runs again on another node\n`);
     expect(r.stdout).toContain(`results ${Array.from({ length: 40 }, (_, i) => i).join(",")}\n`);
+  });
+});
+
+describe("a node's slots", () => {
+  test("a node of 4 slots runs 4 calls at once across functions, not 4 per function: the others wait in the queue", async () => {
+    const dir = tempDir("queue-gate");
+    const client = spawnBin(server, [APP, "--what", "gate", "--dir", dir]);
+    const started = () => fs.readdirSync(dir).filter((f) => f.startsWith("started-")).length;
+    await waitUntil(() => started() === 4, { what: "4 calls to start" });
+    const running = async () => {
+      const { nodes } = (await (await server.api("/api/nodes")).json()) as { nodes: { running: string[] }[] };
+      return nodes.reduce((n, node) => n + node.running.length, 0);
+    };
+    // Checked a few times while they block: never more than the node's 4 slots.
+    for (let i = 0; i < 5; i++) {
+      expect(await running()).toBeLessThanOrEqual(4);
+      expect(started()).toBe(4);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    fs.writeFileSync(path.join(dir, "release"), "");
+    const r = await client.exited;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("done a1,a2,a3,b1,b2,b3\n");
   });
 });
 

@@ -35,7 +35,7 @@ export function workerCommand(context: CliContext): CommandModule<object, Worker
       const codeSource = new CodeCache(context.home, serverUrl, token);
       codeSource.removeLeftoverStaging();
       const node = new WorkerNode({ serverUrl, token, connection, concurrency, home: context.home, codeSource });
-      process.stderr.write(`stubrun worker ${node.nodeId}: ${concurrency} slots, server ${serverUrl}, queue ${args.queue.replace(/\/\/[^@/]*@/, "//***@")} (STUBRUN_HOME=${context.home})\n`);
+      process.stderr.write(`stubrun worker ${node.nodeId}: ${concurrency} slot${concurrency === 1 ? "" : "s"}, server ${serverUrl}, queue ${args.queue.replace(/\/\/[^@/]*@/, "//***@")} (STUBRUN_HOME=${context.home})\n`);
       node.start();
       const stop = (signal: string) => {
         process.stderr.write(`stubrun worker: ${signal}, stopping\n`);

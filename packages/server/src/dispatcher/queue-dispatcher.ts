@@ -193,6 +193,7 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
           }),
       ),
     );
+    for (const counts of this.tasks.values()) counts.delete(appId); // a node that did not answer in time still stops them
   }
 
   /** The app's worker processes on all nodes, as they last reported them. */

@@ -1,6 +1,9 @@
 import {
   FrameBatcher,
   fromWireError,
+  MAX_MESSAGE_BYTES,
+  systemWireError,
+  UncarriableValueError,
   parseFrame,
   RefusedMessage,
   validateToNodeMessage,
@@ -42,7 +45,11 @@ export class ServerLink {
   private retryTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: ServerLinkOptions) {
-    this.outbox = new FrameBatcher((text) => this.write(text));
+    this.outbox = new FrameBatcher(
+      (text) => this.write(text),
+      (message, bytes) => this.oversized(message, bytes),
+      (message, error) => this.oversized(message, undefined, error),
+    );
   }
 
   start(): void {
@@ -67,6 +74,23 @@ export class ServerLink {
     clearTimeout(this.retryTimer);
     this.outbox.flush();
     this.ws?.close();
+  }
+
+  /**
+   * A message the server would refuse whole (over MAX_MESSAGE_BYTES, which closes the socket) or
+   * that JSON cannot write: a result becomes the call's error, saying why; output is dropped with
+   * a line that says so. Nothing is lost without a word, and the socket stays up.
+   */
+  private oversized(message: FromNodeMessage, bytes?: number, error?: Error): void {
+    const why = bytes !== undefined ? `${bytes} bytes, over the ${MAX_MESSAGE_BYTES} a message may carry` : `it cannot be sent: ${error?.message}`;
+    if (message.type === "node.done") {
+      const refused = new UncarriableValueError(`the call's result could not be sent from its worker node (${why}); return something smaller`);
+      this.send({ type: "node.done", callId: message.callId, outcome: { state: "failed", error: systemWireError(refused) } });
+    } else if (message.type === "node.output") {
+      this.send({ type: "node.output", callId: message.callId, stream: "stderr", data: `stubrun: output of the call was dropped (${why})\n` });
+    } else {
+      this.options.log(`stubrun worker: a ${message.type} message was not sent (${why})`);
+    }
   }
 
   private write(text: string): void {

@@ -45,6 +45,9 @@ const MAX_STALLS = 1_000_000;
 /** How often a node tells the server its worker counts, when they changed (`stubrun app list`'s running tasks). */
 const TASKS_REPORT_MS = 250;
 
+/** How far a job a full node hands back is delayed, so the node does not take it again at once. */
+const FULL_BOUNCE_MS = 50;
+
 /** How long a cancel for a call this node has not picked up yet is remembered. */
 const CANCEL_MEMORY_MS = 5 * 60_000;
 
@@ -89,6 +92,10 @@ export class WorkerNode {
   /** Cancels of calls not (yet) on this node's dispatcher. */
   private readonly cancelled = new Map<string, number>();
   private redisDown = false;
+  /** Calls running in the node's slots, and whether its workers are paused for want of one. */
+  private busy = 0;
+  private paused = false;
+  private gateChain: Promise<unknown> = Promise.resolve();
   /** Set once the node is stopping: its cancelled calls go back to their queues. */
   private closing = false;
   /** Calls the server cancelled (as opposed to this node stopping), until their processor ends. */
@@ -176,7 +183,11 @@ export class WorkerNode {
         void this.keepWarm(message);
         return;
       case "node.stop-app":
-        void this.dispatcher.stopApp(message.appId).finally(() => this.link.send({ type: "node.app-stopped", appId: message.appId }));
+        void this.dispatcher.stopApp(message.appId).finally(() => {
+          this.reportTasks(); // its workers are gone: the server's count says so before the stop ends
+          this.apps.delete(message.appId);
+          this.link.send({ type: "node.app-stopped", appId: message.appId });
+        });
         return;
       case "node.retire": {
         const dir = this.codeDirs.get(message.codeHash);
@@ -210,6 +221,7 @@ export class WorkerNode {
         maxStalledCount: MAX_STALLS,
         settings: { backoffStrategy: (attemptsMade, _type, _error, job) => retryDelay((job?.data as CallJobData | undefined)?.fn, attemptsMade) },
       });
+      if (this.paused) this.gateChain = this.gateChain.then(() => worker.pause(true)).catch(() => undefined);
       worker.on("error", (error) => this.redisError(error));
       worker.on("ready", () => this.redisBack());
       this.workers.set(q.queue, worker);
@@ -218,6 +230,37 @@ export class WorkerNode {
 
   /** Runs one attempt of a call. */
   private async process(job: Job<CallJobData>, token?: string): Promise<void> {
+    // Each queue's worker may take up to min(slots, concurrencyLimit) jobs; the node as a whole
+    // runs at most `slots`. A job over that goes back at once (no retry spent) for a node with
+    // room, and this node's workers pause until a slot frees, so it does not hold jobs it cannot run.
+    if (this.busy >= this.options.concurrency && token !== undefined) {
+      this.gate();
+      await job.moveToDelayed(Date.now() + FULL_BOUNCE_MS, token);
+      throw new DelayedError();
+    }
+    this.busy++;
+    this.gate();
+    try {
+      await this.processInSlot(job, token);
+    } finally {
+      this.busy--;
+      this.gate();
+    }
+  }
+
+  /** Pauses the node's workers while every slot is busy, and resumes them when one frees (in order: a resume never overtakes a pause). */
+  private gate(): void {
+    const full = this.busy >= this.options.concurrency;
+    if (full === this.paused || this.closing) return;
+    this.paused = full;
+    const workers = [...this.workers.values()];
+    this.gateChain = this.gateChain
+      .then(() => Promise.all(workers.map((w) => (full ? w.pause(true) : w.resume()))))
+      .catch(() => undefined);
+  }
+
+  /** Runs one attempt of a call, in one of the node's slots. */
+  private async processInSlot(job: Job<CallJobData>, token?: string): Promise<void> {
     const data = job.data;
     const { callId, fn } = data;
     const attempt = job.attemptsMade + 1;

@@ -107,7 +107,7 @@ export class NodeHub {
       node.slots = message.slots;
       if (!this.nodes.has(node)) {
         this.nodes.add(node);
-        this.log(`stubrun server: worker node ${node.nodeId} connected (${node.slots} slots)`);
+        this.log(`stubrun server: worker node ${node.nodeId} connected (${node.slots} slot${node.slots === 1 ? "" : "s"})`);
       }
       this.events?.nodeJoined(node);
       return;
