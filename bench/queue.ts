@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { Queue, Worker } from "bullmq";
 import { TestServer, waitUntil } from "../test/e2e/harness";
-import { LocalRedis } from "../test/e2e/local-redis";
+import { RedisServer } from "../test/e2e/redis-server";
 
 const ROOT = path.resolve(__dirname, "..");
 const BIN = path.join(ROOT, "packages/stubrun/bin/stubrun.js");
@@ -23,7 +23,7 @@ function calls(server: TestServer, what: string, n: number): number {
   return (JSON.parse(out.trim().split("\n").pop() as string) as { callsPerSecond: number }).callsPerSecond;
 }
 
-function startNode(server: TestServer, redis: LocalRedis): { child: ChildProcess; home: string } {
+function startNode(server: TestServer, redis: RedisServer): { child: ChildProcess; home: string } {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-bench-node-"));
   const env = { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: server.token };
   const child = spawn(process.execPath, [BIN, "worker", "--server", server.url, "--queue", redis.url, "--concurrency", "4"], { env, stdio: "ignore" });
@@ -42,7 +42,7 @@ async function nodesConnected(server: TestServer, count: number): Promise<void> 
 }
 
 /** Calls/s of `n` plain BullMQ jobs that return their input: the floor of what a queue costs. */
-async function plainBullmq(redis: LocalRedis, n: number): Promise<number> {
+async function plainBullmq(redis: RedisServer, n: number): Promise<number> {
   const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
   const queue = new Queue("bench-plain", { connection });
   let done = 0;
@@ -62,7 +62,7 @@ async function plainBullmq(redis: LocalRedis, n: number): Promise<number> {
 
 /** Runs the figures and returns their rows: figure, measured, beside it, target. */
 export async function queueFigures(): Promise<[string, string, string, string][]> {
-  const redis = await LocalRedis.start();
+  const redis = await RedisServer.start();
   const embedded = await TestServer.start({ args: [] });
   const queued = await TestServer.start({ args: ["--queue", redis.url] });
   const nodes: { child: ChildProcess; home: string }[] = [];

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { waitUntil } from "./harness";
-import { LocalRedis } from "./local-redis";
+import { RedisServer } from "./redis-server";
 
 /**
  * `STUBRUN_TEST_QUEUE=1 npx jest test/e2e/...`: every TestServer runs with `--queue` on a Redis
@@ -17,10 +17,10 @@ export class QueueBackend {
   private readonly nodes: ChildProcess[] = [];
   private readonly homes: string[] = [];
 
-  private constructor(readonly redis: LocalRedis) {}
+  private constructor(readonly redis: RedisServer) {}
 
   static async start(): Promise<QueueBackend> {
-    return new QueueBackend(await LocalRedis.start());
+    return new QueueBackend(await RedisServer.start());
   }
 
   /** The flags `stubrun server` gets. */

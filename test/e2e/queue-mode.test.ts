@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { BinProcess, freePort, pidAlive, runBin, removeTempDirs, spawnBin, tempDir, TestServer, waitUntil, writeFixture } from "./harness";
-import { LocalRedis } from "./local-redis";
+import { RedisServer } from "./redis-server";
 
 /**
  * `stubrun server --queue redis://...` with a `stubrun worker` node on this machine (its own
@@ -113,7 +113,7 @@ class Queued {
 `,
 );
 
-let redis: LocalRedis;
+let redis: RedisServer;
 let server: TestServer;
 let node: BinProcess | undefined;
 
@@ -129,7 +129,7 @@ function startNode(concurrency = 4): BinProcess {
 }
 
 beforeAll(async () => {
-  redis = await LocalRedis.start();
+  redis = await RedisServer.start();
   server = await TestServer.start({ args: ["--queue", redis.url] });
   // The app names it: an upload naming a secret the server lacks is refused.
   expect((await server.run(["secret", "create", "queue-sec", "FROM_NAME=named-value"])).code).toBe(0);
@@ -303,7 +303,7 @@ describe("a node alone", () => {
     });
     await lonely.waitFor(new RegExp(`cannot reach the server at http://127.0.0.1:${serverPort} \\(.*ECONNREFUSED.*\\); retrying every 2 s`));
     await lonely.waitFor(new RegExp(`cannot reach Redis \\(.*ECONNREFUSED.*\\); retrying`));
-    const late = await LocalRedis.start(redisPort);
+    const late = await RedisServer.start({ port: redisPort });
     try {
       await lonely.waitFor(/connected to Redis/);
       expect(lonely.running).toBe(true);

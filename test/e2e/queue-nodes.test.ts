@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { BIN, removeTempDirs, runBin, tempDir, waitUntil, writeFixture } from "./harness";
-import { LocalRedis } from "./local-redis";
+import { RedisServer } from "./redis-server";
 import { TestHost, testWithTestHost } from "./test-host";
 
 /**
@@ -40,7 +40,7 @@ class Spread {
 );
 
 let host: TestHost | undefined;
-let redis: LocalRedis | undefined;
+let redis: RedisServer | undefined;
 let server: ChildProcess | undefined;
 
 afterAll(async () => {
@@ -54,7 +54,7 @@ testWithTestHost(
   "two nodes on a test host: a .map of 200 calls over both, kill -9 of one in the middle, every result arrives once, in order",
   async () => {
     host = await TestHost.create();
-    redis = await LocalRedis.start(undefined, [host.hostAddress]);
+    redis = await RedisServer.start({ alsoBind: [host.hostAddress] });
     const home = tempDir("queue-nodes-server");
     const env = { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: TOKEN };
     server = spawn(process.execPath, [BIN, "server", "--host", host.hostAddress, "--port", "0", "--queue", redis.url], { env, stdio: ["ignore", "ignore", "pipe"] });

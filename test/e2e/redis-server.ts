@@ -27,14 +27,17 @@ export class RedisServer {
   /**
    * Starts one once it accepts connections.
    * @param options.host the address it listens on (a TestHost's hostAddress, for nodes in a namespace to reach it) @default "127.0.0.1"
+   * @param options.alsoBind more addresses to listen on (`url` keeps `host`)
+   * @param options.port a port of the test's choosing (one a client already tries); a free one by default
    */
-  static async start(options: { host?: string } = {}): Promise<RedisServer> {
+  static async start(options: { host?: string; alsoBind?: string[]; port?: number } = {}): Promise<RedisServer> {
     const host = options.host ?? "127.0.0.1";
+    if (options.port !== undefined) return RedisServer.startOn(host, options.port, options.alsoBind);
     let lastError: Error | undefined;
     // The port was free a moment ago; another process may take it before Redis binds it: try another.
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        return await RedisServer.startOn(host, await freePort());
+        return await RedisServer.startOn(host, await freePort(), options.alsoBind);
       } catch (error) {
         lastError = error as Error;
         if (!/Address already in use/i.test(lastError.message)) throw lastError;
@@ -43,9 +46,9 @@ export class RedisServer {
     throw lastError!;
   }
 
-  private static startOn(host: string, port: number): Promise<RedisServer> {
+  private static startOn(host: string, port: number, alsoBind: string[] = []): Promise<RedisServer> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-redis-"));
-    const args = ["--port", String(port), "--bind", host, "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--protected-mode", "no"];
+    const args = ["--port", String(port), "--bind", host, ...alsoBind, "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--protected-mode", "no"];
     const child = spawn(REDIS_SERVER, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     return new Promise<RedisServer>((resolve, reject) => {
