@@ -6,3 +6,4 @@ export { CodeCache, type CodeCacheOptions } from "./node/code-cache";
 export { WorkerNode, type WorkerNodeOptions } from "./node/worker-node";
 export type { CodeSource } from "./node/code-source";
 export { redisConnection } from "./dispatcher/redis-url";
+export { withoutPassword } from "./dispatcher/redis-url";

@@ -29,13 +29,13 @@ export function workerCommand(context: CliContext): CommandModule<object, Worker
       const concurrency = args.concurrency ?? os.availableParallelism();
       if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency expects a whole number of calls, at least 1, got ${args.concurrency}`);
       const serverUrl = new URL(args.server ?? serverUrlFromEnv()).origin;
-      const { WorkerNode, CodeCache, redisConnection } = await import("@stubrun/server");
+      const { WorkerNode, CodeCache, redisConnection, withoutPassword } = await import("@stubrun/server");
       const connection = redisConnection(args.queue);
       // Code, packages and added files come from the server by content hash, into this node's own STUBRUN_HOME.
       const codeSource = new CodeCache(context.home, serverUrl, token);
       codeSource.removeLeftoverStaging();
       const node = new WorkerNode({ serverUrl, token, connection, concurrency, home: context.home, codeSource });
-      process.stderr.write(`stubrun worker ${node.nodeId}: ${concurrency} slot${concurrency === 1 ? "" : "s"}, server ${serverUrl}, queue ${args.queue.replace(/\/\/[^@/]*@/, "//***@")} (STUBRUN_HOME=${context.home})\n`);
+      process.stderr.write(`stubrun worker ${node.nodeId}: ${concurrency} slot${concurrency === 1 ? "" : "s"}, server ${serverUrl}, queue ${withoutPassword(args.queue)} (STUBRUN_HOME=${context.home})\n`);
       node.start();
       const stop = (signal: string) => {
         process.stderr.write(`stubrun worker: ${signal}, stopping\n`);

@@ -11,11 +11,11 @@ export function redisConnection(url: string): ConnectionOptions {
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`--queue expects a Redis URL such as redis://127.0.0.1:6379, got ${url}`);
+    throw new UsageError(`--queue expects a Redis URL such as redis://127.0.0.1:6379, got ${withoutPassword(url)}`);
   }
-  if (parsed.protocol !== "redis:") throw new UsageError(`--queue expects a redis:// URL, got ${url}`);
+  if (parsed.protocol !== "redis:") throw new UsageError(`--queue expects a redis:// URL, got ${withoutPassword(url)}`);
   const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
-  if (!Number.isInteger(db) || db < 0) throw new UsageError(`--queue: the database in ${url} must be a number`);
+  if (!Number.isInteger(db) || db < 0) throw new UsageError(`--queue: the database in ${withoutPassword(url)} must be a number`);
   return {
     host: parsed.hostname.replace(/^\[|\]$/g, ""),
     port: parsed.port ? Number(parsed.port) : 6379,
@@ -24,6 +24,11 @@ export function redisConnection(url: string): ConnectionOptions {
     db,
     maxRetriesPerRequest: null,
   };
+}
+
+/** A Redis URL as it may be shown: its credentials replaced by `***`. */
+export function withoutPassword(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
 }
 
 /** A function's queue name: BullMQ refuses `:` in names, so anything but letters, digits, `_`, `.` and `-` becomes `_`. */
