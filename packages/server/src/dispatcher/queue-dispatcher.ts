@@ -87,6 +87,8 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   private readonly warm = new Map<string, WarmFunction>();
   /** Worker processes per app, per node, as the nodes report them. */
   private readonly tasks = new Map<ConnectedNode, Map<string, number>>();
+  /** Apps stopped here: a node's report of their workers that crossed the stop is stale. */
+  private readonly stoppedApps = new Set<string>();
   /** Calls not started yet, per app (`limits.maxQueuedCallsPerApp`). */
   private readonly waitingByApp = new Map<string, number>();
   /** App stops waiting for nodes to say `node.app-stopped`. */
@@ -109,6 +111,7 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   }
 
   enqueue(request: CallRequest, observer: CallObserver): void {
+    this.stoppedApps.delete(request.appId); // running again (a deployed app served anew)
     const fq = this.queueFor(request.appId, request.fn);
     this.calls.set(request.callId, { request, observer, queue: fq.info.queue, started: false });
     this.waitingByApp.set(request.appId, (this.waitingByApp.get(request.appId) ?? 0) + 1);
@@ -143,6 +146,7 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
 
   /** Gives the function's `keepWarm` workers to one node (the one keeping the fewest), or to the first to connect. */
   keepWarm(appId: string, fn: FunctionManifest, code: CallRequest["code"]): void {
+    this.stoppedApps.delete(appId); // running again (a deployed app served anew)
     const key = `${appId}\0${fn.name}`;
     const node = this.warm.get(key)?.node;
     const entry: WarmFunction = { appId, fn, code, node };
@@ -157,6 +161,7 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   }
 
   async stopApp(appId: string): Promise<void> {
+    this.stoppedApps.add(appId);
     for (const [callId, call] of [...this.calls]) {
       if (call.request.appId === appId) this.cancel(callId, "the call was cancelled because its app was stopped");
     }
@@ -258,6 +263,7 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
         this.finish(message.callId, message.outcome);
         return;
       case "node.tasks": {
+        if (this.stoppedApps.has(message.appId)) return;
         let counts = this.tasks.get(node);
         if (!counts) this.tasks.set(node, (counts = new Map()));
         if (message.count > 0) counts.set(message.appId, message.count);
