@@ -1,6 +1,7 @@
 import { encodeValue, UsageError, type Encoded } from "@stubrun/protocol";
 import { beginCall } from "./calls-in-flight";
 import { FunctionCall } from "./function-call";
+import { streamCalls } from "./streaming-map";
 import { getFunctions, getHooks } from "./metadata/readers";
 import { registry, type AnyClass } from "./registry";
 import { currentSession, type AppSession } from "./session";
@@ -156,56 +157,23 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
 
   async *starmap(argLists: Iterable<A> | AsyncIterable<A>, options: MapOptions = {}): AsyncIterable<R> {
     const { order = true, returnErrors = false } = options;
-    const encoded: Encoded[][] = [];
-    for await (const args of argLists) {
-      if (!Array.isArray(args)) throw new UsageError(`${this.name}.starmap(): each input must be an array of arguments`);
-      encoded.push(this.encodeArgs(args as A, ` of input ${encoded.length + 1}`));
-    }
     const session = await this.target.session();
-    const calls = encoded.map((args) => FunctionCall.start<R>(session, this.name, args));
-    const outcomes = calls.map((call) =>
-      call.then((c) => c.get()).then(
-        (value) => ({ ok: true as const, value }),
-        (error: Error) => ({ ok: false as const, error }),
-      ),
-    );
-    let finished = 0;
-    try {
-      for (const outcome of order ? outcomes : completionOrder(outcomes)) {
-        const result = await outcome;
-        finished++;
-        if (result.ok) yield result.value;
-        else if (returnErrors) yield result.error as R;
-        else throw result.error;
-      }
-    } finally {
-      if (finished < calls.length) await cancelAll(calls);
+    yield* streamCalls<R>(session, this.name, this.encodedInputs(argLists), { order, returnErrors });
+  }
+
+  /** Each input's arguments, checked and encoded as it is read. */
+  private async *encodedInputs(argLists: Iterable<A> | AsyncIterable<A>): AsyncGenerator<Encoded[]> {
+    let n = 0;
+    for await (const args of argLists) {
+      n++;
+      if (!Array.isArray(args)) throw new UsageError(`${this.name}.starmap(): each input must be an array of arguments (input ${n} is not)`);
+      yield this.encodeArgs(args as A, ` of input ${n}`);
     }
   }
 
   private encodeArgs(args: A, suffix = ""): Encoded[] {
     return args.map((arg, i) => encodeValue(arg, `argument ${i + 1}${suffix} of ${this.name}`));
   }
-}
-
-/** Yields the promises' results in the order they settle. */
-function* completionOrder<T>(promises: Promise<T>[]): Generator<Promise<T>> {
-  const settled: T[] = [];
-  const waiters: ((value: T) => void)[] = [];
-  for (const p of promises) {
-    void p.then((value) => {
-      const waiter = waiters.shift();
-      if (waiter) waiter(value);
-      else settled.push(value);
-    });
-  }
-  for (let i = 0; i < promises.length; i++) {
-    yield settled.length > 0 ? Promise.resolve(settled.shift() as T) : new Promise<T>((resolve) => waiters.push(resolve));
-  }
-}
-
-async function cancelAll(calls: Promise<FunctionCall<unknown>>[]): Promise<void> {
-  await Promise.all(calls.map((c) => c.then((call) => call.cancel()).catch(() => {})));
 }
 
 const localInstances = new WeakMap<AnyClass, Promise<Record<string, unknown>>>();

@@ -1,0 +1,104 @@
+import type { Encoded } from "@stubrun/protocol";
+import { FunctionCall } from "./function-call";
+import type { AppSession } from "./session";
+
+/** Calls a map keeps started or finished-but-not-yielded at once: what bounds its memory. */
+export const MAP_WINDOW = 2_000;
+
+type Outcome<R> = { ok: true; value: R } | { ok: false; error: Error };
+
+/**
+ * The calls of a `.map()`, streamed: inputs are read only as the window allows (an async
+ * generator of a million inputs is read as the results are consumed), each is started as it is
+ * read, and results come back in input order, or as they finish with `order: false`. Breaking
+ * out of the loop (or an error) cancels the calls still running.
+ */
+export async function* streamCalls<R>(
+  session: AppSession,
+  functionName: string,
+  inputs: AsyncIterator<Encoded[]>,
+  options: { order: boolean; returnErrors: boolean; window?: number },
+): AsyncGenerator<R> {
+  const window = options.window ?? MAP_WINDOW;
+  const running = new Map<number, Promise<FunctionCall<R>>>();
+  const ready = new Map<number, Outcome<R>>(); // by input index (in order)
+  const finished: Outcome<R>[] = []; // as they end (order: false)
+  let finishedAt = 0; // the next of `finished` to yield: no shift(), so a large unordered map stays linear
+  let nextIn = 0;
+  let nextOut = 0;
+  let exhausted = false;
+  let inputError: unknown;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const signal = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const buffered = () => running.size + ready.size + (finished.length - finishedAt);
+  let roomFreed: (() => void) | undefined;
+  const freeRoom = () => {
+    roomFreed?.();
+    roomFreed = undefined;
+  };
+
+  // Reads inputs and starts their calls while the window has room.
+  const pump = (async () => {
+    try {
+      while (!stopped) {
+        if (buffered() >= window) {
+          await new Promise<void>((resolve) => (roomFreed = resolve));
+          continue;
+        }
+        const next = await inputs.next();
+        if (next.done || stopped) break;
+        const index = nextIn++;
+        const call = FunctionCall.start<R>(session, functionName, next.value);
+        running.set(index, call);
+        call
+          .then((c) => c.get())
+          .then(
+            (value): Outcome<R> => ({ ok: true, value }),
+            (error: Error): Outcome<R> => ({ ok: false, error }),
+          )
+          .then((outcome) => {
+            running.delete(index);
+            if (options.order) ready.set(index, outcome);
+            else finished.push(outcome);
+            signal();
+          });
+      }
+    } catch (error) {
+      inputError = error;
+    } finally {
+      exhausted = true;
+      signal();
+    }
+  })();
+  try {
+    for (;;) {
+      let outcome: Outcome<R> | undefined;
+      if (options.order && ready.has(nextOut)) {
+        outcome = ready.get(nextOut);
+        ready.delete(nextOut++);
+      } else if (!options.order && finishedAt < finished.length) {
+        outcome = finished[finishedAt++];
+        if (finishedAt > 1024 && finishedAt * 2 > finished.length) finished.splice(0, finishedAt), (finishedAt = 0);
+      }
+      if (outcome) {
+        freeRoom();
+        if (outcome.ok) yield outcome.value;
+        else if (options.returnErrors) yield outcome.error as R;
+        else throw outcome.error;
+        continue;
+      }
+      if (inputError !== undefined) throw inputError;
+      if (exhausted && running.size === 0 && ready.size === 0 && finishedAt >= finished.length) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    stopped = true;
+    freeRoom();
+    await Promise.all([...running.values()].map((call) => call.then((c) => c.cancel()).catch(() => {})));
+    await pump.catch(() => {});
+  }
+}
