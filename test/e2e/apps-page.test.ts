@@ -86,4 +86,40 @@ class Demo {
     await page.goto(`${server.url}/apps`);
     await page.screenshot({ path: `${server.home}/apps-page.png` });
   });
+
+  test("Delete on an app's page removes it: gone from app list, its page says so, its name is free again", async () => {
+    const file = writeFixture(
+      "apps-page-delete.ts",
+      `import { Stub } from "stubrun";
+const stub = new Stub("apps-page-delete");
+class Doomed {
+  @stub.webEndpoint()
+  ping() {
+    return "pong";
+  }
+}
+`,
+    );
+    expect((await server.run(["deploy", file])).code).toBe(0);
+    expect((await fetch(`${server.url}/web/apps-page-delete/Doomed.ping`)).status).toBe(200);
+    const appId = (JSON.parse((await server.run(["app", "list", "--json"])).stdout) as { id: string; name: string }[]).find((a) => a.name === "apps-page-delete")!.id;
+
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/apps?token=${server.token}`);
+    await page.goto(`${server.url}/apps/${appId}`);
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.locator("#delete").click();
+    await page.locator("#deleted", { hasText: `App ${appId} was deleted` }).waitFor();
+
+    const apps = JSON.parse((await server.run(["app", "list", "--json"])).stdout) as { id: string }[];
+    expect(apps.some((a) => a.id === appId)).toBe(false);
+    expect((await fetch(`${server.url}/web/apps-page-delete/Doomed.ping`)).status).toBe(404);
+    const gone = await page.goto(`${server.url}/apps/${appId}`);
+    expect(gone?.status()).toBe(404);
+    await expect(page.locator("#missing").textContent()).resolves.toContain("it was deleted");
+    // The name is free: a new deploy makes a new app, version 1.
+    const again = await server.run(["deploy", file]);
+    expect(again.stdout).toMatch(/^Created app apps-page-delete \(ap-\w+\), version 1/);
+    await page.close();
+  });
 });

@@ -36,6 +36,7 @@ import { ClientConnection, type ClientConnectionOptions, type ClientServices } f
 import { HeartbeatReaper } from "./transport/heartbeat-reaper";
 import { loadLimits, type ServerLimits } from "./config/limits";
 import { Retention } from "./state/retention";
+import { AppDeleter } from "./apps/app-deleter";
 import { ImageBuilder } from "./images/image-builder";
 import { ImageStore } from "./images/image-store";
 
@@ -144,7 +145,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // HTTP and WebSocket on one port.
   const web = new WebEndpoints(resolver, manager, limits);
   const summaries = new AppSummaries(appsRepo, manager);
-  const httpContext = { summaries, resolver, manager, logs: logsRepo, deployer, access, calls: callsRepo, web, secrets: secretsRepo, blobs, code: codeStore, nodes, limits };
+  // Retention removes what expires (started once the apps are restored, below); `app delete` removes an app now.
+  const retention = new Retention(db, codeStore.directory, limits.retentionDays, (line) => process.stderr.write(`stubrun server: ${line}\n`));
+  const deleter = new AppDeleter(resolver, manager, retention);
+  const httpContext = { summaries, resolver, manager, logs: logsRepo, deployer, deleter, access, calls: callsRepo, web, secrets: secretsRepo, blobs, code: codeStore, nodes, limits };
   const httpServer = createHttpServer(limits, (req, res) => handleHttp(req, res, httpContext));
   // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
@@ -219,7 +223,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // runs once the URL is known, since keepWarm workers start now and call back at it; no request
   // is read before it finishes (it runs in the same turn as the listen callback).
   for (const record of appsRepo.listDeployed()) manager.restore(record);
-  const retention = new Retention(db, codeStore.directory, limits.retentionDays, (line) => process.stderr.write(`stubrun server: ${line}\n`));
   retention.start();
 
   let closing: Promise<void> | undefined;

@@ -37,6 +37,15 @@ export function appCommand(context: CliContext): CommandModule {
           handler: async (args) => stopApp(api(), String(args.app), args.yes as boolean),
         })
         .command({
+          command: "delete <app>",
+          describe: "Delete an app: stop it if it runs, then remove it with its versions, calls and logs (its name is free again)",
+          builder: (y: Argv) =>
+            y
+              .positional("app", { type: "string", describe: "app id or name" })
+              .option("yes", { alias: "y", type: "boolean", default: false, describe: "Do not ask for confirmation" }),
+          handler: async (args) => deleteApp(api(), String(args.app), args.yes as boolean),
+        })
+        .command({
           command: "logs <app>",
           describe: "Print an app's recent logs; --follow streams them live until the app stops",
           builder: (y: Argv) =>
@@ -59,7 +68,7 @@ export function appCommand(context: CliContext): CommandModule {
             y.positional("app", { type: "string", describe: "app id or name" }).positional("version", { type: "string", describe: "the version to go back to" }),
           handler: async (args) => appRollback(api(), String(args.app), args.version as string | undefined),
         })
-        .demandCommand(1, "Say what to do: app list, app stop APP, app logs APP, app history APP or app rollback APP"),
+        .demandCommand(1, "Say what to do: app list, app stop APP, app delete APP, app logs APP, app history APP or app rollback APP"),
     handler: () => {},
   };
 }
@@ -84,6 +93,21 @@ async function listApps(api: ApiClient, asJson: boolean, all: boolean): Promise<
   for (const a of apps) {
     if (a.state === "failed") process.stderr.write(`App ${a.id}${a.name ? ` (${a.name})` : ""} failed to start: ${a.failure ?? "see its logs"}\n`);
   }
+}
+
+/** `app delete APP`: asks on a terminal; elsewhere it needs --yes, since nothing of the app can be brought back. */
+async function deleteApp(api: ApiClient, ref: string, yes: boolean): Promise<void> {
+  const app = await api.get<AppSummary>(`/api/apps/${encodeURIComponent(ref)}`);
+  const shown = `${app.id}${app.name ? ` (${app.name})` : ""}`;
+  if (!yes) {
+    if (!process.stdin.isTTY || !process.stderr.isTTY) throw new UsageError(`deleting app ${shown} removes it and its history for good: confirm with --yes`);
+    const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl.question(`Delete app ${shown}${app.state === "stopped" ? "" : ", stopping it first,"} with its versions, calls and logs? [y/N] `);
+    rl.close();
+    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("not deleted");
+  }
+  const deleted = await api.delete<{ calls: number; logs: number }>(`/api/apps/${encodeURIComponent(app.id)}`);
+  process.stderr.write(`Deleted app ${shown}: ${deleted.calls} call record(s) and ${deleted.logs} log entries removed\n`);
 }
 
 async function stopApp(api: ApiClient, ref: string, yes: boolean): Promise<void> {

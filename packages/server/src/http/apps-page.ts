@@ -92,7 +92,7 @@ export function renderAppPage(app: AppSummary, functions: FunctionManifest[], ca
   const body = `<p><a href="/apps">&larr; all apps</a></p>
 <h1>${escapeHtml(app.name ?? app.id)}</h1>
 <p>App <code>${escapeHtml(app.id)}</code>, state <span id="state" class="state state-${escapeHtml(app.state)}">${escapeHtml(app.state)}</span>, version ${app.version}, created ${time(app.createdAt)}, <span id="tasks">${app.runningTasks}</span> running tasks.
-<button id="stop" ${stoppable ? "" : "disabled"}>Stop app</button></p>
+<button id="stop" ${stoppable ? "" : "disabled"}>Stop app</button> <button id="delete">Delete app</button></p>
 <h2>Functions</h2>
 <table><thead><tr><th>Function</th><th>Parameters</th><th>Schedule</th><th>Web endpoint</th></tr></thead><tbody>${fnRows}</tbody></table>
 <h2>Recent calls</h2>
@@ -119,6 +119,16 @@ stop.addEventListener("click", async () => {
   await fetch(${JSON.stringify(`${api}/stop`)}, { method: "POST" });
   refresh();
 });
+const del = document.getElementById("delete");
+del.addEventListener("click", async () => {
+  if (!confirm("Delete this app? It is stopped first; its versions, calls and logs are removed for good.")) return;
+  del.disabled = true;
+  const res = await fetch(${JSON.stringify(api)}, { method: "DELETE" });
+  if (!res.ok) { del.disabled = false; alert((await res.json()).error); return; }
+  clearInterval(timer);
+  events.close();
+  document.body.innerHTML = '<p><a href="/apps">&larr; all apps</a></p><h1>App deleted</h1><p id="deleted">App <code>' + esc(${JSON.stringify(app.id)}) + "</code> was deleted, with its versions, calls and logs.</p>";
+});
 const esc = (t) => String(t).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const time = (t) => (t ? new Date(t).toISOString().replace("T", " ").slice(0, 19) : "-");
 async function refresh() {
@@ -133,6 +143,14 @@ async function refresh() {
   document.getElementById("tasks").textContent = app.runningTasks;
   if (app.state === "stopped") stop.disabled = true;
 }
-setInterval(refresh, 2000);`;
+const timer = setInterval(refresh, 2000);`;
   return page(`${app.name ?? app.id} - stubrun`, body, script);
+}
+
+/** `/apps/APP` for an app that is not there: deleted (with its history), or never made. */
+export function renderMissingAppPage(ref: string): string {
+  const body = `<p><a href="/apps">&larr; all apps</a></p>
+<h1>No such app</h1>
+<p id="missing">There is no app with id or name <code>${escapeHtml(ref)}</code>: it was deleted, with its versions, calls and logs, or it never existed.</p>`;
+  return page("No such app - stubrun", body, "");
 }

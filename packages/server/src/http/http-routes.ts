@@ -1,11 +1,12 @@
-import { RequestRefusedError } from "@stubrun/protocol";
+import { RequestRefusedError, UsageError } from "@stubrun/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppManager } from "../apps/app-manager";
 import type { Deployer } from "../apps/deployer";
+import type { AppDeleter } from "../apps/app-deleter";
 import type { ServerLimits } from "../config/limits";
 import type { CallsRepository } from "../state/calls.repository";
 import type { Access } from "./access";
-import { renderAppPage, renderAppsPage } from "./apps-page";
+import { renderAppPage, renderAppsPage, renderMissingAppPage } from "./apps-page";
 import type { WebEndpoints } from "./web-endpoints";
 import { refusedHttp } from "./http-guard";
 import type { AppRecord } from "../state/apps.repository";
@@ -29,6 +30,7 @@ export interface HttpContext {
   manager: AppManager;
   logs: LogsRepository;
   deployer: Deployer;
+  deleter: AppDeleter;
   access: Access;
   calls: CallsRepository;
   web: WebEndpoints;
@@ -61,6 +63,8 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
     case "GET /apps":
       return html(res, 200, renderAppsPage(ctx.summaries.list(), nodesSummary(ctx)));
     case "GET /apps/:app":
+      // A deleted app's page says so (an HTML page, not the API's JSON).
+      if (!ctx.resolver.resolve(parts[1])) return html(res, 404, renderMissingAppPage(parts[1]));
       return withApp(res, ctx, parts[1], (app) => {
         const webBase = `http://${req.headers.host ?? "localhost"}/web/${encodeURIComponent(app.state === "deployed" && app.name ? app.name : app.id)}`;
         html(res, 200, renderAppPage(ctx.summaries.of(app), app.manifest.functions, ctx.calls.recent(app.id), webBase));
@@ -75,6 +79,11 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
       return json(res, 200, ctx.summaries.list());
     case "GET /api/apps/:app":
       return withApp(res, ctx, parts[2], (app) => json(res, 200, ctx.summaries.of(app)));
+    case "DELETE /api/apps/:app":
+      return ctx.deleter.delete(parts[2]).then(
+        (deleted) => json(res, 200, { ...deleted, deleted: true }),
+        (error: Error) => json(res, error instanceof UsageError ? 404 : 500, { error: error.message }),
+      );
     case "POST /api/apps/:app/stop":
       return withApp(res, ctx, parts[2], (app) => {
         ctx.manager.stop(app.id).then(

@@ -73,28 +73,41 @@ export class Retention {
     const done: RetentionSweep = { apps: 0, calls: 0, logs: 0, codeDirs: 0, blobs: 0 };
     const cutoff = this.now() - this.retentionDays * DAY_MS;
     const expired = this.db.prepare("SELECT id FROM apps WHERE state = 'stopped' AND stopped_at IS NOT NULL AND stopped_at < ? LIMIT 100");
-    const deleteLogs = this.db.prepare(`DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE app_id = ? LIMIT ${CHUNK})`);
-    const deleteCalls = this.db.prepare(`DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE app_id = ? LIMIT ${CHUNK})`);
-    const deleteApp = this.db.transaction((id: string) => {
-      // Checked again in the transaction: only an app that is still stopped goes.
-      const gone = this.db.prepare("DELETE FROM apps WHERE id = ? AND state = 'stopped'").run(id).changes;
-      if (gone > 0) this.db.prepare("DELETE FROM app_versions WHERE app_id = ?").run(id);
-      return gone;
-    });
     for (;;) {
       const ids = (expired.all(cutoff) as { id: string }[]).map((r) => r.id);
       if (ids.length === 0 || this.closed) break;
       for (const id of ids) {
-        done.logs += await this.inChunks(() => deleteLogs.run(id).changes);
-        done.calls += await this.inChunks(() => deleteCalls.run(id).changes);
+        const removed = await this.removeApp(id);
+        done.logs += removed.logs;
+        done.calls += removed.calls;
+        done.apps += removed.apps;
         if (this.closed) return done;
-        done.apps += deleteApp(id);
       }
     }
     if (!this.closed) done.codeDirs = this.removeUnusedCode();
     // Packages and added files live in blobs/ beside code/; once no code folder links them, they go too.
     if (!this.closed) done.blobs = removeUnusedBlobs(path.join(path.dirname(this.codeRoot), "blobs"), Date.now() - CODE_GRACE_MS);
     return done;
+  }
+
+  /**
+   * Removes a stopped app: its log lines and call records (in chunks, so other work goes on),
+   * then its versions and its row, in one transaction that checks it is still stopped. Its code
+   * folders go at the next sweep, unless another app uses them. `app delete` and the sweep use it.
+   */
+  async removeApp(id: string): Promise<{ apps: number; calls: number; logs: number }> {
+    const deleteLogs = this.db.prepare(`DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE app_id = ? LIMIT ${CHUNK})`);
+    const deleteCalls = this.db.prepare(`DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE app_id = ? LIMIT ${CHUNK})`);
+    const logs = await this.inChunks(() => deleteLogs.run(id).changes);
+    const calls = await this.inChunks(() => deleteCalls.run(id).changes);
+    if (this.closed) return { apps: 0, calls, logs };
+    const apps = this.db.transaction(() => {
+      // Checked again in the transaction: only an app that is still stopped goes.
+      const gone = this.db.prepare("DELETE FROM apps WHERE id = ? AND state = 'stopped'").run(id).changes;
+      if (gone > 0) this.db.prepare("DELETE FROM app_versions WHERE app_id = ?").run(id);
+      return gone;
+    })();
+    return { apps, calls, logs };
   }
 
   /** Runs `deleteChunk` until it deletes less than a chunk, letting other work run in between. */
