@@ -122,4 +122,33 @@ class Doomed {
     expect(again.stdout).toMatch(/^Created app apps-page-delete \(ap-\w+\), version 1/);
     await page.close();
   });
+
+  test("the list: running apps first, stopped ones in their own section, a filter by name and state, updated live", async () => {
+    const make = (name: string) =>
+      writeFixture(`apps-page-list-${name}.ts`, `import { Stub } from "stubrun";\nconst stub = new Stub("${name}");\nclass L { @stub.function() f() {} }\n`);
+    expect((await server.run(["deploy", make("list-alpha")])).code).toBe(0);
+    expect((await server.run(["deploy", make("list-beta")])).code).toBe(0);
+    expect((await server.run(["app", "stop", "list-beta", "--yes"])).code).toBe(0);
+
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/apps?token=${server.token}`);
+    await page.locator("#apps tr", { hasText: "list-alpha" }).waitFor();
+    await page.locator("#stopped-apps tr", { hasText: "list-beta" }).waitFor();
+    expect(await page.locator("#apps tr", { hasText: "list-beta" }).count()).toBe(0);
+
+    // Filters apply to both sections, as they are typed.
+    await page.getByLabel("Name").fill("alpha");
+    await page.locator("#stopped-apps tr", { hasText: "No stopped app" }).waitFor();
+    expect(await page.locator("#apps tr", { hasText: "list-alpha" }).count()).toBe(1);
+    await page.getByLabel("Name").fill("");
+    await page.getByLabel("State").selectOption("stopped");
+    await page.locator("#apps tr", { hasText: "No app is running" }).waitFor();
+    expect(await page.locator("#stopped-apps tr", { hasText: "list-beta" }).count()).toBe(1);
+    await page.getByLabel("State").selectOption("");
+
+    // A new app shows up without a reload.
+    expect((await server.run(["deploy", make("list-gamma")])).code).toBe(0);
+    await page.locator("#apps tr", { hasText: "list-gamma" }).waitFor({ timeout: 10_000 });
+    await page.close();
+  });
 });
