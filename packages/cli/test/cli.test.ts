@@ -24,7 +24,7 @@ describe("createCli parses in-process; handlers throw, the bin sets exit codes",
   });
 
   test("a bare `app` says what to do", async () => {
-    await expect(parse(["app"])).rejects.toMatchObject({ code: "USAGE", message: expect.stringMatching(/app list, app stop APP, app logs APP/) });
+    await expect(parse(["app"])).rejects.toMatchObject({ code: "USAGE", message: expect.stringMatching(/app list, app stop APP, app delete APP, app logs APP/) });
   });
 
   test("a bad --port is a usage error", async () => {
