@@ -21,11 +21,12 @@ const STOP_TIMEOUT_MS = 15_000;
 export async function startDaemon(home: string, port: number, host = "127.0.0.1", queue?: string): Promise<DaemonInfo> {
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   const log = fs.openSync(logFilePath(home), "a");
-  const child = spawn(process.execPath, [DAEMON_MAIN, "--port", String(port), "--host", host, ...(queue !== undefined ? ["--queue", queue] : [])], {
+  const child = spawn(process.execPath, [DAEMON_MAIN, "--port", String(port), "--host", host], {
     detached: true,
     // The daemon never holds the caller's stdout/stderr open: its output goes to the log file.
     stdio: ["ignore", log, log],
-    env: { ...daemonEnv(process.env), STUBRUN_HOME: home },
+    // The Redis URL may hold a password: in the environment, not on a command line `ps` shows.
+    env: { ...daemonEnv(process.env), STUBRUN_HOME: home, ...(queue !== undefined ? { STUBRUN_DAEMON_QUEUE: queue } : {}) },
   });
   fs.closeSync(log);
   let exited: string | undefined;
