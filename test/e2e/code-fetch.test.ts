@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CodeCache } from "../../packages/server/src/node/code-cache";
+import { snapshot } from "../../packages/server/test/folder-snapshot";
 import { BIN, removeTempDirs, ROOT, runBin, tempDir, withTestServer, type TestServer } from "./harness";
 import { npmProject } from "./npm-project";
 import { TestHost, testWithTestHost } from "./test-host";
@@ -28,22 +28,6 @@ export class Shop {
   }
 }
 `;
-
-/** Every entry of a folder: path, then the file's content hash (and whether it is executable) or the link's target. */
-function snapshot(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (abs: string, rel: string) => {
-    for (const entry of fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const childAbs = path.join(abs, entry.name);
-      const childRel = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isSymbolicLink()) out.push(`${childRel} -> ${fs.readlinkSync(childAbs)}`);
-      else if (entry.isDirectory()) walk(childAbs, childRel);
-      else out.push(`${childRel}${fs.statSync(childAbs).mode & 0o111 ? " (x)" : ""}: ${createHash("sha256").update(fs.readFileSync(childAbs)).digest("hex").slice(0, 16)}`);
-    }
-  };
-  walk(dir, "");
-  return out;
-}
 
 /** The code folders of a server's home (its code/ holds each folder and its recipe). */
 function codeFolders(home: string): string[] {

@@ -52,3 +52,9 @@ function shown(arg: Encoded, tag: unknown): string {
   if (typeof tag === "string") return { num: "a number", bigint: "a bigint", date: "a Date", bytes: "a Uint8Array", map: "a Map", set: "a Set", error: "an Error" }[tag] ?? "an object";
   return "an object";
 }
+
+/** What calling a generator function (`*f()`, `async *f()`) returns: iterated, not awaited. */
+export function isGeneratorObject(value: unknown): value is AsyncIterable<unknown> | Iterable<unknown> {
+  const tag = Object.prototype.toString.call(value);
+  return tag === "[object AsyncGenerator]" || tag === "[object Generator]";
+}

@@ -1,29 +1,10 @@
 import { ProtocolError } from "./errors";
+import { int, isObject, need, str, type Obj } from "./field-checks";
 import type { Encoded } from "./codec";
 import type { FromNodeMessage, NodeCallOutcome, NodeQueue, ToNodeMessage } from "./node-messages";
 import { validateFunction, validateWireError } from "./validate";
 
 /** Validation of the node socket's messages, both ways: a well-typed message, or a ProtocolError saying what was wrong. */
-
-type Obj = Record<string, unknown>;
-
-function isObject(value: unknown): value is Obj {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function need(ok: boolean, what: string): asserts ok {
-  if (!ok) throw new ProtocolError(what);
-}
-
-function str(o: Obj, key: string, where: string): string {
-  need(typeof o[key] === "string", `${where}: "${key}" must be a string`);
-  return o[key] as string;
-}
-
-function int(o: Obj, key: string, where: string): number {
-  need(Number.isSafeInteger(o[key]), `${where}: "${key}" must be an integer`);
-  return o[key] as number;
-}
 
 function stream(o: Obj, where: string): "stdout" | "stderr" {
   need(o.stream === "stdout" || o.stream === "stderr", `${where}: "stream" must be stdout or stderr`);

@@ -2,6 +2,7 @@ import type { ClientMessage } from "./client-messages";
 import type { Encoded } from "./codec";
 import { checkTimezone, parseCron, whyCronNeverFires } from "./cron";
 import { ProtocolError, type WireError } from "./errors";
+import { int, isObject, need, str, type Obj } from "./field-checks";
 import { tooDeepMessage } from "./frames";
 import { commandProblem, envValueProblem, packageSpecProblem } from "./image-rules";
 import {
@@ -23,26 +24,6 @@ import type { FromWorkerMessage } from "./worker-messages";
  * Validation of every message that arrives from another process. Each parser either returns a
  * well-typed message or throws a ProtocolError saying what was wrong; nothing is trusted as-is.
  */
-
-type Obj = Record<string, unknown>;
-
-function isObject(value: unknown): value is Obj {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function need<T>(ok: boolean, what: string): asserts ok {
-  if (!ok) throw new ProtocolError(what);
-}
-
-function str(o: Obj, key: string, where: string): string {
-  need(typeof o[key] === "string", `${where}: "${key}" must be a string`);
-  return o[key] as string;
-}
-
-function int(o: Obj, key: string, where: string): number {
-  need(Number.isSafeInteger(o[key]), `${where}: "${key}" must be an integer`);
-  return o[key] as number;
-}
 
 /** Returns the request id of a message if it has a usable one, so errors can be replied to. */
 export function requestIdOf(message: unknown): number | null {

@@ -5,6 +5,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { CodeStore } from "../src/code/code.store";
+import { snapshot } from "./folder-snapshot";
 import { CodeCache } from "../src/node/code-cache";
 import { startServer, type RunningServer } from "../src/server";
 
@@ -12,22 +13,6 @@ import { startServer, type RunningServer } from "../src/server";
  * Issue 10: a worker node gets an app's code by content hash over HTTP (`GET /api/code/HASH`, then
  * `GET /api/blobs/HASH`), never from the server's disk, and rebuilds the same folder in its own home.
  */
-
-/** Every entry of a folder: path, then the file's content (and whether it is executable) or the link's target. */
-function snapshot(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (abs: string, rel: string) => {
-    for (const entry of fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const childAbs = path.join(abs, entry.name);
-      const childRel = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isSymbolicLink()) out.push(`${childRel} -> ${fs.readlinkSync(childAbs)}`);
-      else if (entry.isDirectory()) walk(childAbs, childRel);
-      else out.push(`${childRel}${fs.statSync(childAbs).mode & 0o111 ? " (x)" : ""}: ${createHash("sha256").update(fs.readFileSync(childAbs)).digest("hex").slice(0, 16)}`);
-    }
-  };
-  walk(dir, "");
-  return out;
-}
 
 const homes: string[] = [];
 function home(prefix: string): string {

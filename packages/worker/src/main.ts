@@ -7,6 +7,7 @@ import {
   clientToken,
   decodeValue,
   encodeResponse,
+  isGeneratorObject,
   encodeValue,
   toWireError,
   UncarriableValueError,
@@ -67,10 +68,10 @@ async function run(callId: string, encodedArgs: Encoded[]): Promise<void> {
     const method = (instance as Record<string, (...a: unknown[]) => unknown>)[config.methodName];
     const returned = method.apply(instance, args);
     // A generator function: each value it yields goes to the caller as it comes, in order with the output.
-    if (isGenerator(returned)) {
+    if (isGeneratorObject(returned)) {
       for await (const item of returned as AsyncIterable<unknown>) send({ type: "yield", callId, value: encodeValue(item, `a value ${functionName} yielded`) });
     }
-    const value = isGenerator(returned) ? undefined : await returned;
+    const value = isGeneratorObject(returned) ? undefined : await returned;
     // A web endpoint that owns its response returns one: its body is read here, whole.
     const encoded = value instanceof Response ? await encodeResponse(value) : encodeValue(value, `the return value of ${functionName}`);
     currentCallId = undefined;
@@ -83,12 +84,6 @@ async function run(callId: string, encodedArgs: Encoded[]): Promise<void> {
     currentCallId = undefined;
     send({ type: "done", callId, ok: false, error: toWireError(error) });
   }
-}
-
-/** What a generator function (`*f()`, `async *f()`) returns when called. */
-function isGenerator(value: unknown): boolean {
-  const tag = Object.prototype.toString.call(value);
-  return tag === "[object AsyncGenerator]" || tag === "[object Generator]";
 }
 
 async function shutdown(): Promise<void> {

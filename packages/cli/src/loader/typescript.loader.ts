@@ -2,6 +2,7 @@ import { UsageError } from "@stubrun/protocol";
 import fs from "node:fs";
 import Module from "node:module";
 import path from "node:path";
+import { packageName } from "../upload/package-collector";
 import { compileTypeScript, type ModuleFormat } from "./compile";
 import { SYNTAX_ERROR } from "./esm-hooks";
 import { importAsEsm } from "./esm.loader";
@@ -219,12 +220,6 @@ function notInstalled(error: unknown, request: string, importer: string | undefi
   const bare = !/^(\.|\/|node:)/.test(request) && !path.isAbsolute(request) && !Module.isBuiltin(request);
   if (!bare || !importer || !isLocal(importer) || (error as { code?: string })?.code !== "MODULE_NOT_FOUND") return error;
   return new PackageNotInstalledError(request, importer);
-}
-
-/** The package a bare specifier names: `lodash/fp` is `lodash`, `@scope/pkg/sub` is `@scope/pkg`. */
-function packageName(request: string): string {
-  const parts = request.split("/");
-  return request.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
 }
 
 /**

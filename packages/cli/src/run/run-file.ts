@@ -1,4 +1,4 @@
-import { CallCancelledError, encodeValue, ServerUnavailableError, serverUrlFromEnv, UsageError, type ParamManifest } from "@stubrun/protocol";
+import { CallCancelledError, encodeValue, isGeneratorObject, ServerUnavailableError, serverUrlFromEnv, UsageError, type ParamManifest } from "@stubrun/protocol";
 import { callsInFlight, FunctionCall, getFunctions, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
 import { ApiClient } from "../api-client";
 import { AppAssets } from "../upload/app-assets";
@@ -73,7 +73,7 @@ async function runApp(entrypoint: Entrypoint, args: unknown[], connection: Serve
   try {
     // Ctrl-C ends the run even while a local entrypoint is still busy.
     const value = await Promise.race([runEntrypoint(entrypoint, args, connection, appId), interrupt.stopped]);
-    if (isGenerator(value)) {
+    if (isGeneratorObject(value)) {
       // A generator entrypoint (`async *main()`): each value it yields is printed as it comes.
       const items = value as AsyncIterable<unknown>;
       await Promise.race([(async () => { for await (const item of items) printValue(item); })(), interrupt.stopped]);
@@ -206,12 +206,6 @@ function help(file: string, entrypoint: Entrypoint, entryParams: ParamManifest[]
 function printValue(value: unknown): void {
   if (value instanceof Uint8Array) process.stdout.write(value);
   else if (value !== undefined) process.stdout.write(`${formatReturnValue(value)}\n`);
-}
-
-/** What a generator method (`*main()`, `async *main()`) returns. */
-function isGenerator(value: unknown): boolean {
-  const tag = Object.prototype.toString.call(value);
-  return tag === "[object AsyncGenerator]" || tag === "[object Generator]";
 }
 
 /** A string as is; anything else as compact JSON (BigInt as digits, Map as an object, Set as an array). */
