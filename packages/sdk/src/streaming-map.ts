@@ -99,6 +99,7 @@ export async function* streamCalls<R>(
     stopped = true;
     freeRoom();
     await Promise.all([...running.values()].map((call) => call.then((c) => c.cancel()).catch(() => {})));
-    await pump.catch(() => {});
+    // Not awaited: an input generator may be waiting on something slow; the pump starts nothing once stopped.
+    void pump;
   }
 }

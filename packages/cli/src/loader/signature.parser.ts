@@ -50,6 +50,7 @@ interface FileContext {
  */
 export function parseSignatures(source: string, fileName: string, types = new TypeIndex(new Map([[fileName, source]]))): MethodSignature[] {
   const { text, module } = parseSource(source, fileName, { last: true });
+  types.remember(fileName, module);
   const classes: { name: string; members: ClassMember[] }[] = [];
   const aliases = new Map<string, TsType>();
   const classNames = new WeakMap<object, string>();

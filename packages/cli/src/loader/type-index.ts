@@ -31,6 +31,11 @@ export class TypeIndex {
 
   constructor(private readonly sources: Map<string, string> = new Map()) {}
 
+  /** Takes a file's facts from a tree already parsed (the signature reader's), so it is not parsed again. */
+  remember(file: string, module: Module): void {
+    if (!this.facts.has(file)) this.facts.set(file, typeFactsOf(module));
+  }
+
   /** What `name`, used in `file`, stands for; undefined for anything else (a class, a package's type). */
   resolve(name: string, file: string, depth = 0): ResolvedType | undefined {
     const facts = this.factsOf(file);
