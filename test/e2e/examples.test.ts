@@ -36,6 +36,10 @@ describe("examples", () => {
     expect(await add.json()).toBe(3);
     const again = await server.run(["deploy", "examples/deploy.ts"]);
     expect(again.stdout).toMatch(/is unchanged: still version 1/);
+    // The README's shell call of a deployed function.
+    const call = await server.run(["call", "deploy-example", "Greeter.square", "--x", "7"]);
+    expect(call.stdout).toBe("49\n");
+    expect(call.code).toBe(0);
   });
 
   test("map.ts maps and starmaps in input order", async () => {

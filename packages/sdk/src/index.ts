@@ -9,7 +9,7 @@ export { Cron, Period } from "./schedules";
 export type { FunctionOptions, WebEndpointOptions, RetryOptions } from "./function-options";
 export { ServerConnection, type CallHandlers } from "./client/connection";
 export { connectToServer, setServerStarter, type ServerStarter } from "./client/connect";
-export { lookup, type LookupOptions } from "./lookup";
+export { lookup, lookupFunction, type LookupOptions, type FoundFunction } from "./lookup";
 // The errors calls reject with, so that a program importing only the SDK (or @stubrun/client) can test for them.
 export {
   StubrunError,

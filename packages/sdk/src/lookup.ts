@@ -37,6 +37,26 @@ export async function lookup<A extends unknown[] = unknown[], R = unknown>(
   functionName: string,
   options: LookupOptions = {},
 ): Promise<FunctionHandle<A, R>> {
+  return (await lookupFunction<A, R>(appName, functionName, options)).handle;
+}
+
+/** What `lookupFunction` finds: the handle, and the function as deployed (its parameters, whether it is a generator). */
+export interface FoundFunction<A extends unknown[], R> {
+  handle: FunctionHandle<A, R>;
+  manifest: FunctionManifest;
+  /** The version the server resolved (the current one unless `options.version` was given). */
+  version: number;
+}
+
+/**
+ * `lookup()` with the function's manifest: what `stubrun call` reads to turn options into
+ * arguments by the same rules as `stubrun FILE`.
+ */
+export async function lookupFunction<A extends unknown[] = unknown[], R = unknown>(
+  appName: string,
+  functionName: string,
+  options: LookupOptions = {},
+): Promise<FoundFunction<A, R>> {
   const url = serverUrlFromEnv();
   const connection = await sharedConnection(url);
   const found = await connection.request<{ appId: string; version: number; function: FunctionManifest }>({
@@ -47,7 +67,8 @@ export async function lookup<A extends unknown[] = unknown[], R = unknown>(
   });
   // Each call takes the shared connection anew, so a handle outlives a lost connection (a
   // restart of the server): the next call reconnects.
-  return new RemoteFunction<A, R>(functionName, {
+  const handle = new RemoteFunction<A, R>(functionName, {
     session: async () => ({ connection: await sharedConnection(url), appId: found.appId, version: options.version }),
   });
+  return { handle, manifest: found.function, version: found.version };
 }
