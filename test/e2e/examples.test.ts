@@ -42,6 +42,14 @@ describe("examples", () => {
     expect(call.code).toBe(0);
   });
 
+  test("dict-queue.ts counts in a Dict and passes words through a Queue", async () => {
+    const first = await server.run(["examples/dict-queue.ts"]);
+    expect(first.stdout).toBe("MILK TEA TEA; tea seen 2 times in all\n");
+    expect(first.code).toBe(0);
+    // The Dict is named: it keeps counting across runs.
+    expect((await server.run(["examples/dict-queue.ts"])).stdout).toBe("MILK TEA TEA; tea seen 4 times in all\n");
+  });
+
   test("map.ts maps and starmaps in input order", async () => {
     const r = await server.run(["examples/map.ts", "--count", "12"]);
     expect(r.stdout).toBe(

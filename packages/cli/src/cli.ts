@@ -12,8 +12,10 @@ import { initCommand } from "./commands/init.command";
 import { secretCommand } from "./commands/secret.command";
 import { workerCommand } from "./commands/worker.command";
 import { callCommand } from "./commands/call.command";
+import { dictCommand } from "./commands/dict.command";
+import { queueCommand } from "./commands/queue.command";
 
-const COMMANDS = new Set(["run", "server", "worker", "app", "deploy", "serve", "secret", "init", "call"]);
+const COMMANDS = new Set(["run", "server", "worker", "app", "deploy", "serve", "secret", "init", "call", "dict", "queue"]);
 const RUNNER_FLAGS_WITH_VALUE = new Set<string>();
 
 /**
@@ -64,6 +66,8 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     .command(initCommand())
     .command(workerCommand(context))
     .command(callCommand(context))
+    .command(dictCommand(context))
+    .command(queueCommand(context))
     .strict()
     .demandCommand(1, "Give a file to run, e.g. npx stubrun examples/hello.ts")
     .help()

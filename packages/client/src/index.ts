@@ -7,6 +7,8 @@
 export {
   lookup,
   FunctionCall,
+  Dict,
+  Queue,
   StubrunError,
   UsageError,
   UncarriableValueError,
@@ -18,4 +20,4 @@ export {
   WorkerStartError,
   registerErrorClass,
 } from "@stubrun/sdk";
-export type { FunctionHandle, MapOptions, LookupOptions } from "@stubrun/sdk";
+export type { FunctionHandle, MapOptions, LookupOptions, FromNameOptions, PartitionOption, QueueGetOptions } from "@stubrun/sdk";

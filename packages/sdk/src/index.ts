@@ -5,6 +5,8 @@ export { Secret } from "./secret";
 export { Image, imageManifest, type LocalFilesStep, type PackLocalFiles } from "./image";
 export { fn, type FunctionHandle, type MapOptions } from "./function-handle";
 export { FunctionCall } from "./function-call";
+export { Dict, type FromNameOptions } from "./objects/dict";
+export { Queue, type PartitionOption, type QueueGetOptions } from "./objects/queue";
 export { Cron, Period } from "./schedules";
 export type { FunctionOptions, WebEndpointOptions, RetryOptions } from "./function-options";
 export { ServerConnection, type CallHandlers } from "./client/connection";

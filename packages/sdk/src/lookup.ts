@@ -1,30 +1,11 @@
 import { serverUrlFromEnv, type FunctionManifest } from "@stubrun/protocol";
-import { connectToServer } from "./client/connect";
-import type { ServerConnection } from "./client/connection";
+import { sharedConnection } from "./client/shared-connection";
 import { RemoteFunction, type FunctionHandle } from "./function-handle";
 
 /** Options of `lookup()`. */
 export interface LookupOptions {
   /** The deployed version to call; the current one when absent. @default undefined */
   version?: number;
-}
-
-/** One connection per server URL for every lookup in this process; it never keeps the process alive by itself. */
-const connections = new Map<string, Promise<ServerConnection>>();
-
-function sharedConnection(url: string): Promise<ServerConnection> {
-  let connection = connections.get(url);
-  if (!connection) {
-    const opening: Promise<ServerConnection> = connectToServer(url).then((c) => {
-      c.releaseWhenIdle();
-      c.onClose(() => connections.get(url) === opening && connections.delete(url));
-      return c;
-    });
-    opening.catch(() => connections.get(url) === opening && connections.delete(url));
-    connections.set(url, opening);
-    connection = opening;
-  }
-  return connection;
 }
 
 /**

@@ -5,7 +5,7 @@ export function printValue(value: unknown): void {
 }
 
 /** A string as is; anything else as compact JSON (BigInt as digits, Map as an object, Set as an array). */
-function formatReturnValue(value: unknown): string {
+export function formatReturnValue(value: unknown): string {
   if (typeof value === "string") return value;
   return JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v === "bigint") return v.toString();

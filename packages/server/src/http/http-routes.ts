@@ -17,6 +17,8 @@ import { followLogs, omittedReason } from "./log-follower";
 import { handleSecrets } from "./secrets-routes";
 import { handleBlobs } from "./blobs-routes";
 import { handleCode } from "./code-routes";
+import { handleObjects } from "./objects-routes";
+import type { SharedObjects } from "../objects/shared-objects";
 import type { CodeStore } from "../code/code.store";
 import { json } from "./http-json";
 import type { BlobStore } from "../code/blob.store";
@@ -37,6 +39,8 @@ export interface HttpContext {
   secrets: SecretsRepository;
   blobs: BlobStore;
   code: CodeStore;
+  /** Dicts and Queues. */
+  objects: SharedObjects;
   /** Worker nodes connected to a server started with `--queue`; none otherwise. */
   nodes?: NodeHub;
   limits: Pick<ServerLimits, "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs" | "maxBodyBytes" | "maxBlobBytes" | "maxBlobEntries">;
@@ -56,6 +60,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   if (parts[0] === "api" && parts[1] === "secrets") return handleSecrets(req, res, parts, ctx.secrets, ctx.limits.maxBodyBytes);
   if (parts[0] === "api" && parts[1] === "blobs") return handleBlobs(req, res, parts, ctx.blobs, ctx.limits);
   if (parts[0] === "api" && parts[1] === "code") return handleCode(req, res, parts, ctx.code);
+  if (parts[0] === "api" && (parts[1] === "dicts" || parts[1] === "queues")) return handleObjects(req, res, parts, url, ctx.objects);
   // The APP part of /api/apps/APP/... and /apps/APP becomes ":app".
   const appAt = parts[0] === "api" && parts[1] === "apps" ? 2 : parts[0] === "apps" ? 1 : -1;
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;
