@@ -251,8 +251,8 @@ describe("a worker's environment", () => {
         expect(seen.apiKey).toBeNull();
         // Its credential is its app's, never the server's.
         expect(seen.token).not.toBe(fs.readFileSync(path.join(home, "token"), "utf8").trim());
-        expect(seen.keys).toEqual(expect.arrayContaining(["STUBRUN_APP_ID", "STUBRUN_SERVER_URL", "STUBRUN_TOKEN"]));
-        expect(seen.keys.filter((k) => !["PATH", "HOME", "LANG", "TZ", "STUBRUN_APP_ID", "STUBRUN_SERVER_URL", "STUBRUN_TOKEN"].includes(k))).toEqual([]);
+        expect(seen.keys).toEqual(expect.arrayContaining(["STUBRUN_APP_ID", "STUBRUN_SERVER_URL", "STUBRUN_TOKEN", "STUBRUN_ENV"]));
+        expect(seen.keys.filter((k) => !["PATH", "HOME", "LANG", "TZ", "STUBRUN_APP_ID", "STUBRUN_SERVER_URL", "STUBRUN_TOKEN", "STUBRUN_ENV"].includes(k))).toEqual([]);
       }
     } finally {
       await runBin(["server", "stop"], { env });

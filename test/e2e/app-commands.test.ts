@@ -77,6 +77,7 @@ describe("app commands", () => {
     expect(json).toEqual({
       id,
       name: "appcmd-list",
+      env: "main",
       state: "ephemeral",
       version: 1,
       createdAt: expect.any(String),

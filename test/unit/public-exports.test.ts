@@ -15,7 +15,7 @@ describe("public exports", () => {
   test("the sdk exports everything @stubrun/client does, and the client exports lookup, FunctionCall, the errors and registerErrorClass", () => {
     expect(Object.keys(client).filter((name) => !(name in sdk))).toEqual([]);
     expect(Object.keys(client).sort()).toEqual(
-      ["lookup", "FunctionCall", "registerErrorClass", "StubrunError", "UsageError", "UncarriableValueError", "ServerUnavailableError", "RequestRefusedError", "WorkerCrashedError", "FunctionTimeoutError", "CallCancelledError", "WorkerStartError"].sort(),
+      ["lookup", "FunctionCall", "Dict", "Queue", "registerErrorClass", "StubrunError", "UsageError", "UncarriableValueError", "ServerUnavailableError", "RequestRefusedError", "WorkerCrashedError", "FunctionTimeoutError", "CallCancelledError", "WorkerStartError"].sort(),
     );
   });
 });

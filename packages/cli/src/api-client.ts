@@ -1,5 +1,5 @@
 import { startDaemonAt } from "@stubrun/daemon";
-import { clientToken, isLoopbackUrl, logFilePath, probeServer, RequestRefusedError, ServerUnavailableError, tokenRefusedMessage, UsageError, type ClientToken } from "@stubrun/protocol";
+import { clientToken, envFromProcess, isLoopbackUrl, logFilePath, probeServer, RequestRefusedError, ServerUnavailableError, tokenRefusedMessage, UsageError, type ClientToken } from "@stubrun/protocol";
 import { createParser } from "eventsource-parser";
 import type { Status } from "./status";
 
@@ -60,7 +60,9 @@ export class ApiClient {
     await this.ensureServer();
     this.credential = clientToken(this.url);
     const headers: Record<string, string> = this.credential ? { authorization: `Bearer ${this.credential.token}` } : {};
-    return fetch(`${this.url}${path}`, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers } });
+    // Every request names the environment it works in (`--env`, STUBRUN_ENV, else "main").
+    const withEnv = `${path}${path.includes("?") ? "&" : "?"}env=${encodeURIComponent(envFromProcess())}`;
+    return fetch(`${this.url}${withEnv}`, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers } });
   }
 
   private async json<T>(res: Response): Promise<T> {

@@ -1,6 +1,6 @@
 import { markStubrunCli } from "@stubrun/sdk";
 import { ExitStatus } from "./exit-status";
-import { StubrunError, UsageError } from "@stubrun/protocol";
+import { envNameProblem, StubrunError, UsageError } from "@stubrun/protocol";
 import yargs, { type Argv } from "yargs";
 import { contextFromEnv, type CliContext } from "./cli-context";
 import { appCommand } from "./commands/app.command";
@@ -16,14 +16,15 @@ import { dictCommand } from "./commands/dict.command";
 import { queueCommand } from "./commands/queue.command";
 
 const COMMANDS = new Set(["run", "server", "worker", "app", "deploy", "serve", "secret", "init", "call", "dict", "queue"]);
-const RUNNER_FLAGS_WITH_VALUE = new Set<string>();
+const RUNNER_FLAGS_WITH_VALUE = new Set<string>(["--env"]);
 
 /**
  * Everything after FILE belongs to the entrypoint, so the run command's argv is split before yargs
  * sees it: `[run] [runner flags] FILE rest...` becomes `run [runner flags] FILE -- rest...`.
  */
 export function normalizeArgv(argv: string[]): string[] {
-  const first = argv.find((a) => !a.startsWith("-"));
+  // The first word that is neither a flag nor a flag's value (`--env dev deploy x.ts`: "deploy").
+  const first = argv.find((a, i) => !a.startsWith("-") && !RUNNER_FLAGS_WITH_VALUE.has(argv[i - 1]));
   const globalOnly = argv.length === 0 || argv.every((a) => ["--help", "-h", "--version"].includes(a));
   if (!globalOnly && argv[0] === "call") return splitCallArgv(argv);
   if (globalOnly || (first !== undefined && COMMANDS.has(first) && first !== "run")) return argv;
@@ -40,7 +41,7 @@ function splitCallArgv(argv: string[]): string[] {
   let i = 1;
   let positionals = 0;
   while (i < argv.length && positionals < 2) {
-    if (argv[i] === "--version") i += 2;
+    if (argv[i] === "--version" || argv[i] === "--env") i += 2;
     else if (argv[i].startsWith("-")) i += 1;
     else {
       positionals++;
@@ -57,6 +58,14 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     .scriptName("stubrun")
     // The entrypoint's options pass through as text: yargs would turn `--label 1e3` into 1000.
     .parserConfiguration({ "populate--": true, "parse-positional-numbers": false })
+    // --env NAME before any command's own arguments: what STUBRUN_ENV says, for this command.
+    .option("env", { type: "string", global: true, describe: "The environment to work in: apps, secrets, Dicts and Queues are its own (default: STUBRUN_ENV, else main)" })
+    .middleware((args) => {
+      if (typeof args.env !== "string") return;
+      const problem = envNameProblem(args.env);
+      if (problem) throw new UsageError(`--env: ${problem}`);
+      process.env.STUBRUN_ENV = args.env;
+    })
     .command(runCommand(context))
     .command(serverCommand(context))
     .command(appCommand(context))

@@ -14,6 +14,10 @@ describe("normalizeArgv: everything after FILE belongs to the entrypoint", () =>
     [["call", "--version", "2", "calc", "Calc.square", "--help"], ["call", "--version", "2", "calc", "Calc.square", "--", "--help"]],
     [["call", "calc"], ["call", "calc"]],
     [["call", "--help"], ["call", "--help"]],
+    [["--env", "dev", "hello.ts", "--n", "1"], ["run", "--env", "dev", "hello.ts", "--", "--n", "1"]],
+    [["--env", "dev", "deploy", "app.ts"], ["--env", "dev", "deploy", "app.ts"]],
+    [["app", "list", "--env", "prod"], ["app", "list", "--env", "prod"]],
+    [["call", "--env", "prod", "calc", "Calc.square", "--env", "x"], ["call", "--env", "prod", "calc", "Calc.square", "--", "--env", "x"]],
   ])("%j becomes %j", (argv, expected) => {
     expect(normalizeArgv(argv)).toEqual(expected);
   });

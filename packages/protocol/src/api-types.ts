@@ -4,6 +4,8 @@ import type { FunctionManifest } from "./manifest";
 export interface AppSummary {
   id: string;
   name: string | null;
+  /** The environment it lives in ("main" unless deployed or run with --env). */
+  env: string;
   /** "failed": a deployed app this server could not serve when it started (see `failure`). */
   state: "ephemeral" | "detached" | "deployed" | "stopped" | "failed";
   version: number;

@@ -23,6 +23,8 @@ export interface AppCreateRequest {
   manifest: AppManifest;
   files: CodeFile[];
   detach?: boolean;
+  /** The environment the app lives in; "main" when absent. */
+  env?: string;
 }
 
 /**
@@ -34,6 +36,8 @@ export interface AppDeployRequest {
   id: number;
   manifest: AppManifest;
   files: CodeFile[];
+  /** The environment the app is deployed in (a name is one app per environment); "main" when absent. */
+  env?: string;
 }
 
 /** Replace the code of a running app this client owns (`stubrun serve` reloading); replies `{ version, changed }`. */
@@ -52,6 +56,8 @@ export interface AppLookupRequest {
   name: string;
   function: string;
   version?: number;
+  /** The environment the app is looked up in; "main" when absent. */
+  env?: string;
 }
 
 /** Start a call of `Class.method` of an app; replies `{ callId }`, then streams `call.output` and one `call.result`. */

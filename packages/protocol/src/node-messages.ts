@@ -160,6 +160,8 @@ export interface NodeWorkerEnv {
   appToken: string;
   /** The function's secrets, resolved now. */
   secrets: Record<string, string>;
+  /** The app's environment (STUBRUN_ENV in its workers); "main" when absent. */
+  env?: string;
 }
 
 /** What a call's BullMQ job carries (never secret values). */

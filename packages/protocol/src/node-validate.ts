@@ -1,4 +1,5 @@
 import { ProtocolError } from "./errors";
+import { envField } from "./env-field";
 import { int, isObject, need, str, type Obj } from "./field-checks";
 import type { Encoded } from "./codec";
 import type { FromNodeMessage, NodeCallOutcome, NodeQueue, ToNodeMessage } from "./node-messages";
@@ -91,7 +92,7 @@ export function validateToNodeMessage(m: unknown): ToNodeMessage {
         need(isObject(m.value), `${type}: "value" must be an object`);
         const value = m.value as Obj;
         need(isObject(value.secrets) && Object.values(value.secrets).every((v) => typeof v === "string"), `${type}: "secrets" must map names to strings`);
-        return { type, id, ok: true, value: { appToken: str(value, "appToken", type), secrets: value.secrets as Record<string, string> } };
+        return { type, id, ok: true, value: { appToken: str(value, "appToken", type), secrets: value.secrets as Record<string, string>, ...envField(value, type) } };
       }
       return { type, id, ok: false, error: validateWireError(m.error, `${type}: "error"`) };
     }

@@ -14,6 +14,8 @@ export interface ObjectRef {
   app?: string;
   /** Create a named object that does not exist yet (`{ createIfMissing: true }`). */
   create?: boolean;
+  /** The environment of a named object; "main" when absent (a worker's is its app's). */
+  env?: string;
 }
 
 /** One operation on a Dict; the reply is the matching field of `DictReply`. */
@@ -69,6 +71,7 @@ export const PARTITION_PATTERN = /^[A-Za-z0-9_.-]{0,64}$/;
 /** A Dict or Queue as `GET /api/dicts` and `GET /api/queues` list it. */
 export interface ObjectSummary {
   name: string;
+  env: string;
   /** The app an ephemeral object belongs to; null for a named one. */
   app: string | null;
   createdAt: string;

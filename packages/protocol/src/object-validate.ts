@@ -5,6 +5,7 @@ import { tooDeepMessage } from "./frames";
 import { APP_NAME_PATTERN } from "./manifest";
 import { PARTITION_PATTERN, type DictRequest, type ObjectRef, type QueueRequest } from "./object-messages";
 import { isWithinDepth } from "./value-depth";
+import { envField } from "./env-field";
 
 /** Validates a `dict` request (see object-messages.ts). */
 export function validateDictRequest(m: Obj, maxValueDepth: number | undefined): DictRequest {
@@ -65,7 +66,7 @@ function objectRef(m: Obj, type: string): ObjectRef {
   need(APP_NAME_PATTERN.test(name), `${type}: name ${JSON.stringify(name)} may only hold letters, digits, "-", "_" and ".", at most 64 characters`);
   need(m.app === undefined || typeof m.app === "string", `${type}: "app" must be a string`);
   need(m.create === undefined || typeof m.create === "boolean", `${type}: "create" must be a boolean`);
-  return { name, ...(m.app === undefined ? {} : { app: m.app as string }), ...(m.create === true ? { create: true } : {}) };
+  return { name, ...(m.app === undefined ? {} : { app: m.app as string }), ...(m.create === true ? { create: true } : {}), ...envField(m, type) };
 }
 
 function encodedField(m: Obj, key: string, where: string, maxValueDepth: number | undefined): Encoded {

@@ -19,6 +19,7 @@ import {
 } from "./manifest";
 import { isWithinDepth } from "./value-depth";
 import { validateDictRequest, validateQueueRequest } from "./object-validate";
+import { envField } from "./env-field";
 import type { FromWorkerMessage } from "./worker-messages";
 
 /**
@@ -59,7 +60,7 @@ export function validateClientMessage(m: unknown, limits: ClientMessageLimits = 
       need(isObject(m.manifest), `${type}: "manifest" must be an object`);
       need(Array.isArray(m.files), `${type}: "files" must be an array`);
       need(m.detach === undefined || typeof m.detach === "boolean", `${type}: "detach" must be a boolean`);
-      return { type, id, manifest: validateManifest(m.manifest), files: (m.files as unknown[]).map(validateFile), detach: m.detach === true };
+      return { type, id, manifest: validateManifest(m.manifest), files: (m.files as unknown[]).map(validateFile), detach: m.detach === true, ...envField(m, type) };
     }
     case "app.deploy":
     case "app.update": {
@@ -70,12 +71,12 @@ export function validateClientMessage(m: unknown, limits: ClientMessageLimits = 
       const files = (m.files as unknown[]).map(validateFile);
       if (type === "app.update") return { type, id, appId: str(m, "appId", type), manifest, files };
       need(manifest.name !== undefined, `${type}: a deployed app needs a name ("manifest.name")`);
-      return { type, id, manifest, files };
+      return { type, id, manifest, files, ...envField(m, type) };
     }
     case "app.lookup": {
       const id = int(m, "id", type);
       need(m.version === undefined || (Number.isSafeInteger(m.version) && (m.version as number) >= 1), `${type}: "version" must be a whole number >= 1`);
-      return { type, id, name: str(m, "name", type), function: str(m, "function", type), version: m.version as number | undefined };
+      return { type, id, name: str(m, "name", type), function: str(m, "function", type), version: m.version as number | undefined, ...envField(m, type) };
     }
     case "call.start": {
       const id = int(m, "id", type);

@@ -1,4 +1,4 @@
-import { serverUrlFromEnv, type FunctionManifest } from "@stubrun/protocol";
+import { requestedEnv, serverUrlFromEnv, type FunctionManifest } from "@stubrun/protocol";
 import { sharedConnection } from "./client/shared-connection";
 import { RemoteFunction, type FunctionHandle } from "./function-handle";
 
@@ -45,6 +45,7 @@ export async function lookupFunction<A extends unknown[] = unknown[], R = unknow
     name: appName,
     function: functionName,
     version: options.version,
+    ...requestedEnv(),
   });
   // Each call takes the shared connection anew, so a handle outlives a lost connection (a
   // restart of the server): the next call reconnects.

@@ -1,4 +1,4 @@
-import { HEARTBEAT_TIMEOUT_MS } from "@stubrun/protocol";
+import { DEFAULT_ENV, HEARTBEAT_TIMEOUT_MS } from "@stubrun/protocol";
 import path from "node:path";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -112,7 +112,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     (appId, fn) => {
       const image = imageStore.forWorker(fn.options.image);
       if (image.dir !== undefined && !imageStore.isBuilt(path.basename(image.dir))) throw new Error(`its image ${path.basename(image.dir).slice(0, 12)} is not built on this server; run or deploy the app again to build it`);
-      return withImageAndSecrets(workerEnv(workerUrl, appId, appTokens.forApp(appId)), image.dir, image.env, secretsRepo.envOf(fn.options.secrets ?? []));
+      // The app's environment: its named secrets are that environment's, and so are its functions' Dicts and lookups.
+      const appEnv = appsRepo.get(appId)?.env ?? DEFAULT_ENV;
+      return withImageAndSecrets(workerEnv(workerUrl, appId, appTokens.forApp(appId), process.env, appEnv), image.dir, image.env, secretsRepo.envOf(fn.options.secrets ?? [], appEnv));
     },
     (appId, functionName, stream, data) => workerOutput.workerOutput(appId, functionName, stream, data),
     { limits, note: (appId, line) => recorder.note(appId, line), imageDirOf: (fn) => imageStore.forWorker(fn.options.image).dir },
@@ -123,7 +125,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           connection: redisConnection(options.queue),
           nodes,
           // Read when a node starts a worker for a call: sent on its socket, never through Redis.
-          workerEnv: (appId, fn) => ({ appToken: appTokens.forApp(appId), secrets: secretsRepo.envOf(fn.options.secrets ?? []) }),
+          workerEnv: (appId, fn) => {
+            const env = appsRepo.get(appId)?.env ?? DEFAULT_ENV;
+            return { appToken: appTokens.forApp(appId), secrets: secretsRepo.envOf(fn.options.secrets ?? [], env), env };
+          },
           workerOutput: (appId, functionName, stream, data) => workerOutput.workerOutput(appId, functionName, stream, data),
           log,
           limits,
@@ -174,7 +179,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const scope =
         credential.kind === "app"
           ? new AppScope(credential.appId, {
-              appIdOf: (ref) => resolver.resolve(ref)?.id,
+              appIdOf: (ref, env) => resolver.resolve(ref, env)?.id,
+              envOfApp: (appId) => appsRepo.get(appId)?.env,
               appOfCall: (callId) => manager.appOfCall(callId),
             })
           : FULL_ACCESS;
@@ -259,7 +265,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 const WORKER_BASICS = ["PATH", "HOME", "LANG", "TZ"] as const;
 
 /** What a secret cannot override in a worker (docs/secrets.md). */
-const SET_BY_STUBRUN = new Set<string>([...WORKER_BASICS, "STUBRUN_SERVER_URL", "STUBRUN_APP_ID", "STUBRUN_TOKEN", "STUBRUN_IMAGE_DIR"]);
+const SET_BY_STUBRUN = new Set<string>([...WORKER_BASICS, "STUBRUN_SERVER_URL", "STUBRUN_APP_ID", "STUBRUN_TOKEN", "STUBRUN_ENV", "STUBRUN_IMAGE_DIR"]);
 
 /**
  * A worker's whole environment (SPEC §2): the basics, where to call back, its app, and a
@@ -267,10 +273,10 @@ const SET_BY_STUBRUN = new Set<string>([...WORKER_BASICS, "STUBRUN_SERVER_URL", 
  * that started the daemon, reaches a function; secrets and image variables are added by the
  * code that knows them.
  */
-export function workerEnv(serverUrl: string, appId: string, appToken: string, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function workerEnv(serverUrl: string, appId: string, appToken: string, from: NodeJS.ProcessEnv = process.env, appEnv = DEFAULT_ENV): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const key of WORKER_BASICS) if (from[key] !== undefined) env[key] = from[key];
-  return { ...env, STUBRUN_SERVER_URL: serverUrl, STUBRUN_APP_ID: appId, STUBRUN_TOKEN: appToken };
+  return { ...env, STUBRUN_SERVER_URL: serverUrl, STUBRUN_APP_ID: appId, STUBRUN_TOKEN: appToken, STUBRUN_ENV: appEnv };
 }
 
 /**
@@ -291,7 +297,7 @@ export function withImageAndSecrets(
     env.STUBRUN_IMAGE_DIR = imageDir;
   }
   for (const [key, value] of Object.entries(secrets)) if (!SET_BY_STUBRUN.has(key)) env[key] = value;
-  for (const key of ["STUBRUN_SERVER_URL", "STUBRUN_APP_ID", "STUBRUN_TOKEN"]) env[key] = base[key];
+  for (const key of ["STUBRUN_SERVER_URL", "STUBRUN_APP_ID", "STUBRUN_TOKEN", "STUBRUN_ENV"]) if (base[key] !== undefined) env[key] = base[key];
   return env;
 }
 

@@ -170,7 +170,7 @@ describe("AppManager", () => {
     world.manager.startCall(running.id, "A.f", [], client);
     const summaries = new AppSummaries(world.appsRepo, world.manager);
     expect(summaries.list()).toEqual([
-      { id: running.id, name: "svc", state: "detached", version: 1, createdAt: "2031-01-01T00:01:00.000Z", stoppedAt: null, runningTasks: 1, functions: ["A.f", "A.g"] },
+      { id: running.id, name: "svc", env: "main", state: "detached", version: 1, createdAt: "2031-01-01T00:01:00.000Z", stoppedAt: null, runningTasks: 1, functions: ["A.f", "A.g"] },
       expect.objectContaining({ id: stopped.id, state: "stopped", stoppedAt: "2031-01-01T00:00:00.000Z", runningTasks: 0 }),
     ]);
   });

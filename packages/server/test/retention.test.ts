@@ -39,7 +39,7 @@ afterEach(() => {
 function addApp(id: string, state: AppRecord["state"], stoppedAt: number | null, callCount = 2, logCount = 3): AppRecord {
   const codeDir = path.join(home, "code", `code-of-${id}`);
   fs.mkdirSync(codeDir, { recursive: true });
-  const record: AppRecord = { id, name: id, state, version: 1, createdAt: NOW - 60 * DAY, stoppedAt, manifest, codeDir };
+  const record: AppRecord = { id, name: id, env: "main", state, version: 1, createdAt: NOW - 60 * DAY, stoppedAt, manifest, codeDir };
   apps.insert(record);
   if (state === "deployed" || id.includes("versioned")) {
     versions.insert({ appId: id, version: 1, createdAt: NOW - 60 * DAY, manifest, codeDir, fingerprint: "f", changes: "first deploy" });

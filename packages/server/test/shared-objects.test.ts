@@ -21,8 +21,8 @@ describe("SharedObjects", () => {
     db.close();
     fs.rmSync(home, { recursive: true, force: true });
   });
-  const queue = (op: object, owner: unknown = "client") => objects.queue({ type: "queue", id: 1, name: "q", create: true, ...op } as never, owner);
-  const dict = (op: object) => objects.dict({ type: "dict", id: 1, name: "d", create: true, ...op } as never);
+  const queue = (op: object, owner: unknown = "client") => objects.queue({ type: "queue", id: 1, name: "q", create: true, ...op } as never, "main", owner);
+  const dict = (op: object) => objects.dict({ type: "dict", id: 1, name: "d", create: true, ...op } as never, "main");
 
   test("gets wait in the order they came, and each value goes to one of them", async () => {
     const first = queue({ op: "get", max: 1 }) as Promise<QueueReply>;
@@ -36,7 +36,7 @@ describe("SharedObjects", () => {
   test("a wait ends empty when its time is up, and with an error when its Queue is deleted", async () => {
     expect(await queue({ op: "get", max: 1, timeoutMs: 20 })).toEqual({ values: [] });
     const waiting = queue({ op: "get", max: 1 }) as Promise<QueueReply>;
-    objects.delete("Queue", objects.find("Queue", "q")!);
+    objects.delete("Queue", objects.find("Queue", "q", "main")!);
     await expect(waiting).rejects.toThrow('Queue "q" was deleted while this get waited');
   });
 
@@ -63,15 +63,15 @@ describe("SharedObjects", () => {
   });
 
   test("an app's ephemeral objects go when it stops, or at start when it no longer runs; a stopped app cannot make one", () => {
-    objects.dict({ type: "dict", id: 1, name: "scratch", app: "ap-1", op: "put", key: "k", value: 1 });
-    objects.dict({ type: "dict", id: 1, name: "named", create: true, op: "put", key: "k", value: 1 });
+    objects.dict({ type: "dict", id: 1, name: "scratch", app: "ap-1", op: "put", key: "k", value: 1 }, "main");
+    objects.dict({ type: "dict", id: 1, name: "named", create: true, op: "put", key: "k", value: 1 }, "main");
     expect(objects.list("Dict").map((d) => [d.name, d.app])).toEqual([["named", null], ["scratch", "ap-1"]]);
     running.delete("ap-1");
     objects.removeOrphans();
     expect(objects.list("Dict").map((d) => d.name)).toEqual(["named"]);
-    expect(() => objects.dict({ type: "dict", id: 1, name: "scratch", app: "ap-1", op: "len" })).toThrow("app ap-1 is not running: an ephemeral Dict lives only while its app runs");
+    expect(() => objects.dict({ type: "dict", id: 1, name: "scratch", app: "ap-1", op: "len" }, "main")).toThrow("app ap-1 is not running: an ephemeral Dict lives only while its app runs");
     running.add("ap-1");
-    objects.queue({ type: "queue", id: 1, name: "scratch", app: "ap-1", op: "put", values: [1] }, "c");
+    objects.queue({ type: "queue", id: 1, name: "scratch", app: "ap-1", op: "put", values: [1] }, "main", "c");
     objects.removeAppObjects("ap-1");
     expect(objects.list("Queue")).toEqual([]);
   });

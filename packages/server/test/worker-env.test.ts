@@ -15,6 +15,7 @@ describe("withImageAndSecrets", () => {
       STUBRUN_SERVER_URL: "http://127.0.0.1:7420",
       STUBRUN_APP_ID: "ap-1",
       STUBRUN_TOKEN: "app-token",
+      STUBRUN_ENV: "main",
       API_KEY: "k",
     });
   });

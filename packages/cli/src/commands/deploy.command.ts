@@ -1,4 +1,4 @@
-import { APP_NAME_PATTERN, serverUrlFromEnv, UsageError, type DeployResult, type FunctionManifest } from "@stubrun/protocol";
+import { APP_NAME_PATTERN, DEFAULT_ENV, envFromProcess, requestedEnv, serverUrlFromEnv, UsageError, type DeployResult, type FunctionManifest } from "@stubrun/protocol";
 import type { CommandModule } from "yargs";
 import { ApiClient } from "../api-client";
 import type { CliContext } from "../cli-context";
@@ -41,7 +41,7 @@ export function deployCommand(context: CliContext): CommandModule<object, Deploy
       try {
         await upload.assets.upload(new ApiClient(url, context.home, status), status);
         await buildImages(connection, manifest, status);
-        const result = await connection.request<DeployResult>({ type: "app.deploy", manifest, files: upload.files });
+        const result = await connection.request<DeployResult>({ type: "app.deploy", manifest, files: upload.files, ...requestedEnv() });
         printDeploy(result, url);
       } finally {
         connection.close();
@@ -64,21 +64,24 @@ function appName(file: string, given: string | undefined, named: string[]): stri
 }
 
 function printDeploy(result: DeployResult, url: string): void {
+  const env = envFromProcess();
+  const where = env === DEFAULT_ENV ? "" : ` in environment ${env}`;
   const what = result.created
-    ? `Created app ${result.name} (${result.appId}), version ${result.version}`
+    ? `Created app ${result.name} (${result.appId})${where}, version ${result.version}`
     : result.changed
       ? `Updated app ${result.name} (${result.appId}) to version ${result.version}: ${result.changes}`
       : `App ${result.name} (${result.appId}) is unchanged: still version ${result.version}`;
   process.stdout.write(`${what}\n${describeFunctions(result.functions, url, result.name)}`);
 }
 
-/** One line per function: its name, schedule, and web endpoint URL (APP is a name or an app id). */
-export function describeFunctions(functions: FunctionManifest[], url: string, app: string): string {
+/** One line per function: its name, schedule, and web endpoint URL (APP is a name or an app id; `/web/ENV/APP` outside "main"). */
+export function describeFunctions(functions: FunctionManifest[], url: string, app: string, env = envFromProcess()): string {
+  const webBase = `${url}/web/${env === DEFAULT_ENV ? "" : `${encodeURIComponent(env)}/`}${encodeURIComponent(app)}`;
   return functions
     .map((fn) => {
       const schedule = fn.options.schedule;
       const when = schedule ? (schedule.kind === "cron" ? `  (cron "${schedule.expression}" ${schedule.timezone})` : `  (every ${schedule.seconds} s)`) : "";
-      const web = fn.kind === "webEndpoint" ? `  ${fn.webMethod ?? "GET"} ${url}/web/${encodeURIComponent(app)}/${fn.name}` : "";
+      const web = fn.kind === "webEndpoint" ? `  ${fn.webMethod ?? "GET"} ${webBase}/${fn.name}` : "";
       return `  ${fn.name}${when}${web}\n`;
     })
     .join("");

@@ -1,4 +1,4 @@
-import { serverUrlFromEnv, UsageError } from "@stubrun/protocol";
+import { requestedEnv, serverUrlFromEnv, UsageError } from "@stubrun/protocol";
 import type { CommandModule } from "yargs";
 import { ApiClient } from "../api-client";
 import type { CliContext } from "../cli-context";
@@ -38,7 +38,7 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
       });
       // A refused app ends the command: the open connection would otherwise keep the process alive.
       const { appId } = await buildImages(connection, upload.manifest, status)
-        .then(() => connection.request<{ appId: string }>({ type: "app.create", manifest: { ...upload.manifest, name: upload.stubNames[0] }, files: upload.files }))
+        .then(() => connection.request<{ appId: string }>({ type: "app.create", manifest: { ...upload.manifest, name: upload.stubNames[0] }, files: upload.files, ...requestedEnv() }))
         .catch((error: unknown) => {
           connection.close();
           throw error;

@@ -1,4 +1,4 @@
-import { CallCancelledError, encodeValue, isGeneratorObject, ServerUnavailableError, serverUrlFromEnv, UsageError, type ParamManifest } from "@stubrun/protocol";
+import { CallCancelledError, encodeValue, isGeneratorObject, requestedEnv, ServerUnavailableError, serverUrlFromEnv, UsageError, type ParamManifest } from "@stubrun/protocol";
 import { callsInFlight, FunctionCall, getFunctions, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
 import { ApiClient } from "../api-client";
 import { AppAssets } from "../upload/app-assets";
@@ -59,6 +59,7 @@ export async function runFile(options: RunOptions): Promise<void> {
       manifest,
       files: bundle.files,
       detach: options.detach,
+      ...requestedEnv(),
     });
     status.line(`Created app ${appId}${stub?.name ? ` (${stub.name})` : ""}; running ${entrypoint.name} ${entrypoint.where === "local" ? "locally" : "remotely"}`);
     await runApp(entrypoint, args, connection, appId, status, options.detach);

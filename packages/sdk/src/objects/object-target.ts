@@ -1,4 +1,4 @@
-import { APP_NAME_PATTERN, serverUrlFromEnv, UsageError, type ObjectRef } from "@stubrun/protocol";
+import { APP_NAME_PATTERN, requestedEnv, serverUrlFromEnv, UsageError, type ObjectRef } from "@stubrun/protocol";
 import { sharedConnection } from "../client/shared-connection";
 import { currentSession, hasSession } from "../session";
 import type { ServerConnection } from "../client/connection";
@@ -47,6 +47,6 @@ export class ObjectTarget {
       return { connection, ref: { name: this.name, app: appId } };
     }
     const connection = hasSession() ? (await currentSession()).connection : await sharedConnection(serverUrlFromEnv());
-    return { connection, ref: { name: this.name, ...(this.createIfMissing ? { create: true } : {}) } };
+    return { connection, ref: { name: this.name, ...(this.createIfMissing ? { create: true } : {}), ...requestedEnv() } };
   }
 }

@@ -1,7 +1,7 @@
 import { UsageError } from "@stubrun/protocol";
 import type { Retention } from "../state/retention";
 import type { AppManager } from "./app-manager";
-import type { AppResolver } from "./app-resolver";
+import { unknownApp, type AppResolver } from "./app-resolver";
 
 /** What `app delete` removed. */
 export interface DeletedApp {
@@ -23,9 +23,9 @@ export class AppDeleter {
     private readonly retention: Pick<Retention, "removeApp">,
   ) {}
 
-  async delete(ref: string): Promise<DeletedApp> {
-    const app = this.resolver.resolve(ref);
-    if (!app) throw new UsageError(`no app with id or name "${ref}"; see them with: npx stubrun app list --all`);
+  async delete(ref: string, env: string): Promise<DeletedApp> {
+    const app = this.resolver.resolve(ref, env);
+    if (!app) throw new UsageError(`${unknownApp(ref, env)} --all`);
     await this.manager.stop(app.id);
     // The last call records and log lines of the stop are written at the end of this turn of the event loop: let them land first.
     await new Promise((resolve) => setImmediate(resolve));

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { checkCallArgs, RequestRefusedError, UsageError, type AppSummary, type AppManifest, type CodeFile, type Encoded, type FunctionManifest } from "@stubrun/protocol";
+import { checkCallArgs, DEFAULT_ENV, RequestRefusedError, UsageError, type AppSummary, type AppManifest, type CodeFile, type Encoded, type FunctionManifest } from "@stubrun/protocol";
 import type { CallOutcome, Dispatcher } from "../dispatcher/dispatcher";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { VersionsRepository } from "../state/versions.repository";
@@ -63,11 +63,13 @@ export class AppManager {
     this.listeners.push(listener);
   }
 
-  create(manifest: AppManifest, files: CodeFile[], options: { detach: boolean; owner: AppOwner }): AppRecord {
-    const codeDir = this.uploads.store(manifest, files);
+  create(manifest: AppManifest, files: CodeFile[], options: { detach: boolean; owner: AppOwner; env?: string }): AppRecord {
+    const env = options.env ?? DEFAULT_ENV;
+    const codeDir = this.uploads.store(manifest, files, env);
     const record: AppRecord = {
       id: newId("ap"),
       name: manifest.name ?? null,
+      env,
       state: options.detach ? "detached" : "ephemeral",
       version: 1,
       createdAt: Date.now(),

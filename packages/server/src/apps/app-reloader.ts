@@ -17,7 +17,7 @@ export class AppReloader {
 
   reload(appId: string, manifest: AppManifest, files: CodeFile[]): DeployResult {
     const app = this.manager.runningApp(appId).record;
-    const codeDir = this.uploads.store(manifest, files);
+    const codeDir = this.uploads.store(manifest, files, app.env);
     if (fingerprint(app.manifest, app.codeDir) === fingerprint(manifest, codeDir)) return result(app, false, false, "no change");
     this.appsRepo.setVersion(appId, app.version + 1, manifest, codeDir);
     const record = this.manager.replaceCode(appId, app.version + 1, manifest, codeDir);

@@ -1,4 +1,4 @@
-import { imageBuildSteps, RequestRefusedError, type AppManifest, type CodeFile } from "@stubrun/protocol";
+import { DEFAULT_ENV, imageBuildSteps, RequestRefusedError, type AppManifest, type CodeFile } from "@stubrun/protocol";
 import { imageHash, shortImageHash } from "../images/image-hash";
 import type { ImageStore } from "../images/image-store";
 import type { BlobStore } from "../code/blob.store";
@@ -21,7 +21,7 @@ export class AppUploads {
   ) {}
 
   /** Checks an upload and stores its code; returns the code's directory. */
-  store(manifest: AppManifest, files: CodeFile[]): string {
+  store(manifest: AppManifest, files: CodeFile[], env = DEFAULT_ENV): string {
     if (!files.some((f) => f.path === manifest.entry)) {
       throw new RequestRefusedError(`the upload has no entry file "${manifest.entry}"`);
     }
@@ -32,7 +32,7 @@ export class AppUploads {
     }
     checkManifestLimits(manifest, this.limits);
     checkUploadFiles(files);
-    this.checkSecrets(manifest);
+    this.checkSecrets(manifest, env);
     this.checkImages(manifest);
     return this.code.put(files, this.layers(manifest));
   }
@@ -74,8 +74,8 @@ export class AppUploads {
   }
 
   /** Refuses a manifest that names a secret the server does not have, naming it and how to create it. */
-  checkSecrets(manifest: AppManifest): void {
-    const missing = this.secrets?.missing(manifest.functions.flatMap((f) => f.options.secrets ?? [])) ?? [];
+  checkSecrets(manifest: AppManifest, env = DEFAULT_ENV): void {
+    const missing = this.secrets?.missing(manifest.functions.flatMap((f) => f.options.secrets ?? []), env) ?? [];
     if (missing.length > 0) throw new RequestRefusedError(missingSecretMessage(missing));
   }
 }

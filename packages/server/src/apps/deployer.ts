@@ -1,4 +1,4 @@
-import { RequestRefusedError, type AppManifest, type CodeFile, type DeployResult } from "@stubrun/protocol";
+import { DEFAULT_ENV, RequestRefusedError, type AppManifest, type CodeFile, type DeployResult } from "@stubrun/protocol";
 import type { StateDatabase } from "../state/database";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { VersionRecord, VersionsRepository } from "../state/versions.repository";
@@ -23,7 +23,7 @@ export class Deployer {
     private readonly manager: AppManager,
   ) {}
 
-  deploy(manifest: AppManifest, files: CodeFile[]): DeployResult {
+  deploy(manifest: AppManifest, files: CodeFile[], env = DEFAULT_ENV): DeployResult {
     const name = manifest.name as string;
     if (APP_ID_PATTERN.test(name)) {
       // Web URLs and the apps API take a deployed app's name where they take an app id.
@@ -31,15 +31,15 @@ export class Deployer {
         `app name "${name}" looks like an app id ("ap-" and 10 letters or digits), so its web URLs and app commands could be taken for another app's; choose another name`,
       );
     }
-    const codeDir = this.uploads.store(manifest, files);
-    const existing = this.appsRepo.findDeployed(name);
-    if (!existing) return this.create(name, manifest, codeDir);
+    const codeDir = this.uploads.store(manifest, files, env);
+    const existing = this.appsRepo.findDeployed(name, env);
+    if (!existing) return this.create(name, env, manifest, codeDir);
     return this.newVersion(existing, manifest, codeDir, (previous, previousCodeDir) => describeChanges(previous, manifest, codeDir, previousCodeDir));
   }
 
   /** Redeploys `version` (default: the one before the current) as a new version. */
-  rollback(ref: string, version?: number): DeployResult {
-    const app = this.deployedApp(ref);
+  rollback(ref: string, version?: number, env = DEFAULT_ENV): DeployResult {
+    const app = this.deployedApp(ref, env);
     const target = version ?? app.version - 1;
     const old = this.versions.get(app.id, target);
     if (!old) {
@@ -47,18 +47,18 @@ export class Deployer {
       if (version === undefined) throw new RequestRefusedError(`app ${app.name} has no version before version ${app.version} to roll back to; its versions are ${known}`);
       throw new RequestRefusedError(`app ${app.name} has no version ${target}; its versions are ${known}`);
     }
-    this.uploads.checkSecrets(old.manifest); // the old version may name a secret deleted since
+    this.uploads.checkSecrets(old.manifest, app.env); // the old version may name a secret deleted since
     return this.newVersion(app, old.manifest, old.codeDir, () => `rollback to version ${target}`, true);
   }
 
-  history(ref: string): { app: AppRecord; versions: VersionRecord[] } {
-    const app = this.resolver.require(ref);
+  history(ref: string, env = DEFAULT_ENV): { app: AppRecord; versions: VersionRecord[] } {
+    const app = this.resolver.require(ref, env);
     return { app, versions: this.versions.list(app.id) };
   }
 
-  private create(name: string, manifest: AppManifest, codeDir: string): DeployResult {
+  private create(name: string, env: string, manifest: AppManifest, codeDir: string): DeployResult {
     const now = Date.now();
-    const record: AppRecord = { id: newId("ap"), name, state: "deployed", version: 1, createdAt: now, stoppedAt: null, manifest, codeDir };
+    const record: AppRecord = { id: newId("ap"), name, env, state: "deployed", version: 1, createdAt: now, stoppedAt: null, manifest, codeDir };
     this.db.transaction(() => {
       this.appsRepo.insert(record);
       this.versions.insert({ appId: record.id, version: 1, createdAt: now, manifest, codeDir, fingerprint: fingerprint(manifest, codeDir), changes: "first deploy" });
@@ -83,8 +83,8 @@ export class Deployer {
     return result(record, false, true, what);
   }
 
-  private deployedApp(ref: string): AppRecord {
-    const app = this.resolver.require(ref);
+  private deployedApp(ref: string, env: string): AppRecord {
+    const app = this.resolver.require(ref, env);
     if (app.state !== "deployed") throw new RequestRefusedError(`app ${app.name ?? app.id} is ${app.state}; only a deployed app has versions to roll back to`);
     return app;
   }

@@ -12,9 +12,9 @@ export class AppSummaries {
     private readonly manager: AppManager,
   ) {}
 
-  /** Every app, newest first. */
-  list(): AppSummary[] {
-    return this.appsRepo.list().map((app) => this.of(app));
+  /** Every app (of one environment, if given), newest first. */
+  list(env?: string): AppSummary[] {
+    return this.appsRepo.list().filter((app) => env === undefined || app.env === env).map((app) => this.of(app));
   }
 
   of(app: AppRecord): AppSummary {
@@ -23,6 +23,7 @@ export class AppSummaries {
       ...(failure === undefined ? {} : { failure }),
       id: app.id,
       name: app.name,
+      env: app.env,
       state: this.manager.stateOf(app),
       version: app.version,
       createdAt: new Date(app.createdAt).toISOString(),

@@ -1,4 +1,4 @@
-import { RequestRefusedError, UsageError } from "@stubrun/protocol";
+import { DEFAULT_ENV, envNameProblem, RequestRefusedError, UsageError } from "@stubrun/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppManager } from "../apps/app-manager";
 import type { Deployer } from "../apps/deployer";
@@ -55,12 +55,18 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   const url = requestUrl(req);
   if (!url) return json(res, 400, { error: `the request path ${JSON.stringify(req.url)} is not a valid URL path` });
   const parts = url.pathname.split("/").filter(Boolean).map(safeDecode);
-  if (parts[0] === "web" && parts.length === 3) return ctx.web.handle(req, res, url, parts[1], parts[2]);
+  // /web/APP/FN is in environment "main"; /web/ENV/APP/FN in another.
+  if (parts[0] === "web" && parts.length === 3) return ctx.web.handle(req, res, url, parts[1], parts[2], DEFAULT_ENV);
+  if (parts[0] === "web" && parts.length === 4) return ctx.web.handle(req, res, url, parts[2], parts[3], parts[1]);
   if (refusedHttp(req, res, ctx.access, parts)) return; // Host, Origin and credential: see access.ts
-  if (parts[0] === "api" && parts[1] === "secrets") return handleSecrets(req, res, parts, ctx.secrets, ctx.limits.maxBodyBytes);
+  // ?env=NAME: the environment of the apps, secrets, Dicts and Queues a request names ("main" without).
+  const env = url.searchParams.get("env") ?? DEFAULT_ENV;
+  const envProblem = envNameProblem(env);
+  if (envProblem) return json(res, 400, { error: envProblem });
+  if (parts[0] === "api" && parts[1] === "secrets") return handleSecrets(req, res, parts, ctx.secrets, ctx.limits.maxBodyBytes, env);
   if (parts[0] === "api" && parts[1] === "blobs") return handleBlobs(req, res, parts, ctx.blobs, ctx.limits);
   if (parts[0] === "api" && parts[1] === "code") return handleCode(req, res, parts, ctx.code);
-  if (parts[0] === "api" && (parts[1] === "dicts" || parts[1] === "queues")) return handleObjects(req, res, parts, url, ctx.objects);
+  if (parts[0] === "api" && (parts[1] === "dicts" || parts[1] === "queues")) return handleObjects(req, res, parts, url, ctx.objects, env);
   // The APP part of /api/apps/APP/... and /apps/APP becomes ":app".
   const appAt = parts[0] === "api" && parts[1] === "apps" ? 2 : parts[0] === "apps" ? 1 : -1;
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;
@@ -69,28 +75,29 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
       return html(res, 200, renderAppsPage(ctx.summaries.list(), nodesSummary(ctx)));
     case "GET /apps/:app":
       // A deleted app's page says so (an HTML page, not the API's JSON).
-      if (!ctx.resolver.resolve(parts[1])) return html(res, 404, renderMissingAppPage(parts[1]));
-      return withApp(res, ctx, parts[1], (app) => {
-        const webBase = `http://${req.headers.host ?? "localhost"}/web/${encodeURIComponent(app.state === "deployed" && app.name ? app.name : app.id)}`;
+      if (!ctx.resolver.resolve(parts[1], env)) return html(res, 404, renderMissingAppPage(parts[1]));
+      return withApp(res, ctx, parts[1], env, (app) => {
+        const webBase = `http://${req.headers.host ?? "localhost"}${webPath(app)}`;
         html(res, 200, renderAppPage(ctx.summaries.of(app), app.manifest.functions, ctx.calls.recent(app.id), webBase));
       });
     case "GET /api/apps/:app/calls":
-      return withApp(res, ctx, parts[2], (app) => json(res, 200, ctx.calls.recent(app.id)));
+      return withApp(res, ctx, parts[2], env, (app) => json(res, 200, ctx.calls.recent(app.id)));
     case "GET /api/nodes":
       return json(res, 200, nodesSummary(ctx));
     case "GET /health":
       return json(res, 200, { ok: true, service: "stubrun", pid: process.pid });
     case "GET /api/apps":
-      return json(res, 200, ctx.summaries.list());
+      // Every environment's apps unless one is asked for (`app list` always asks).
+      return json(res, 200, ctx.summaries.list(url.searchParams.has("env") ? env : undefined));
     case "GET /api/apps/:app":
-      return withApp(res, ctx, parts[2], (app) => json(res, 200, ctx.summaries.of(app)));
+      return withApp(res, ctx, parts[2], env, (app) => json(res, 200, ctx.summaries.of(app)));
     case "DELETE /api/apps/:app":
-      return ctx.deleter.delete(parts[2]).then(
+      return ctx.deleter.delete(parts[2], env).then(
         (deleted) => json(res, 200, { ...deleted, deleted: true }),
         (error: Error) => json(res, error instanceof UsageError ? 404 : 500, { error: error.message }),
       );
     case "POST /api/apps/:app/stop":
-      return withApp(res, ctx, parts[2], (app) => {
+      return withApp(res, ctx, parts[2], env, (app) => {
         ctx.manager.stop(app.id).then(
           (stopped) => json(res, 200, { id: app.id, stopped }),
           (error: Error) => json(res, 500, { error: error.message }),
@@ -98,7 +105,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
       });
     case "GET /api/apps/:app/history":
       return refusalsAs404(res, () => {
-        const { app, versions } = ctx.deployer.history(parts[2]);
+        const { app, versions } = ctx.deployer.history(parts[2], env);
         json(res, 200, {
           app: ctx.summaries.of(app),
           versions: versions.map((v) => ({ version: v.version, createdAt: new Date(v.createdAt).toISOString(), changes: v.changes })),
@@ -107,10 +114,10 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
     case "POST /api/apps/:app/rollback": {
       const version = url.searchParams.get("version");
       if (version !== null && !/^[1-9]\d*$/.test(version)) return json(res, 400, { error: `VERSION must be a whole number from 1, got "${version}"` });
-      return refusalsAs404(res, () => json(res, 200, ctx.deployer.rollback(parts[2], version === null ? undefined : Number(version))));
+      return refusalsAs404(res, () => json(res, 200, ctx.deployer.rollback(parts[2], version === null ? undefined : Number(version), env)));
     }
     case "GET /api/apps/:app/logs":
-      return withApp(res, ctx, parts[2], (app) => {
+      return withApp(res, ctx, parts[2], env, (app) => {
         const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 200) || 200, 1), 10_000);
         if (url.searchParams.get("follow") === "1") return followLogs(req, res, { logs: ctx.logs, isLive: (id) => ctx.manager.isLive(id), limits: ctx.limits }, app.id, limit);
         const { entries, omitted } = ctx.logs.recent(app.id, limit, ctx.limits.maxLogBytesPerRequest);
@@ -126,10 +133,16 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   }
 }
 
-function withApp(res: ServerResponse, ctx: HttpContext, ref: string, then: (app: AppRecord) => void): void {
-  const app = ctx.resolver.resolve(ref);
-  if (!app) return json(res, 404, { error: unknownApp(ref) });
+function withApp(res: ServerResponse, ctx: HttpContext, ref: string, env: string, then: (app: AppRecord) => void): void {
+  const app = ctx.resolver.resolve(ref, env);
+  if (!app) return json(res, 404, { error: unknownApp(ref, env) });
   then(app);
+}
+
+/** Where an app's web endpoints are: `/web/APP` (its name if deployed), under `/web/ENV` outside "main". */
+export function webPath(app: Pick<AppRecord, "id" | "name" | "state" | "env">): string {
+  const ref = encodeURIComponent(app.state === "deployed" && app.name ? app.name : app.id);
+  return app.env === DEFAULT_ENV ? `/web/${ref}` : `/web/${encodeURIComponent(app.env)}/${ref}`;
 }
 
 /** Runs a handler whose refusals (unknown app, no such version) answer 404 with their message. */

@@ -11,24 +11,24 @@ import { json } from "./http-json";
  * `DELETE .../NAME/items` clears one (`?all=1`: every partition of a Queue), `DELETE .../NAME`
  * deletes it. `?app=APP` addresses an app's ephemeral object.
  */
-export function handleObjects(req: IncomingMessage, res: ServerResponse, parts: string[], url: URL, objects: SharedObjects): void {
+export function handleObjects(req: IncomingMessage, res: ServerResponse, parts: string[], url: URL, objects: SharedObjects, env: string): void {
   const kind: ObjectKind = parts[1] === "dicts" ? "Dict" : "Queue";
   const command = kind.toLowerCase();
   if (parts.length === 2) {
     if (req.method !== "GET") return json(res, 405, { error: `use GET /api/${parts[1]}` });
-    return json(res, 200, objects.list(kind));
+    return json(res, 200, objects.list(kind, env));
   }
   const name = parts[2];
   if (parts.length > 4 || (parts.length === 4 && parts[3] !== "items") || !APP_NAME_PATTERN.test(name)) {
     return json(res, 404, { error: `no such route: /api/${parts[1]}/NAME or /api/${parts[1]}/NAME/items, NAME of letters, digits, "-", "_" and "."` });
   }
   const app = url.searchParams.get("app") ?? undefined;
-  const row = objects.find(kind, name, app);
+  const row = objects.find(kind, name, env, app);
   if (!row) return json(res, 404, { error: `no ${kind} named "${name}"${app ? ` in app ${app}` : ""}; see them with: npx stubrun ${command} list` });
   if (parts.length === 3) {
     if (req.method === "DELETE") return json(res, 200, { name, deleted: objects.delete(kind, row) });
     if (req.method !== "GET") return json(res, 405, { error: `use GET or DELETE /api/${parts[1]}/${name}` });
-    return json(res, 200, objects.list(kind).find((s) => s.name === name && s.app === (app ?? null)));
+    return json(res, 200, objects.list(kind, row.env).find((s) => s.name === name && s.app === (app ?? null)));
   }
   if (req.method === "DELETE") {
     if (kind === "Dict") return json(res, 200, objects.dicts.apply(row, { op: "clear" }));

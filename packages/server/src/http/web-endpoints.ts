@@ -5,6 +5,8 @@ import {
   encodeValue,
   wireResponseOf,
   type Encoded,
+  DEFAULT_ENV,
+  envNameProblem,
   isWithinDepth,
   kebabCase,
   parseParamText,
@@ -39,7 +41,7 @@ export type WebEndpointLimits = Pick<ServerLimits, "maxBodyBytes" | "maxValueDep
 
 /**
  * `SERVER_URL/web/APP/Class.method`: a web endpoint of a deployed app (APP its name) or of a
- * running app (APP its id). GET reads the query string with the CLI's rules; POST reads a JSON
+ * running app (APP its id); `SERVER_URL/web/ENV/APP/Class.method` for an app of environment ENV. GET reads the query string with the CLI's rules; POST reads a JSON
  * object keyed by parameter name. The reply is the return value as JSON.
  *
  * Web endpoints are public, so each request is bounded: its body (`maxBodyBytes`), the nesting
@@ -56,11 +58,11 @@ export class WebEndpoints {
     private readonly limits: WebEndpointLimits,
   ) {}
 
-  async handle(req: IncomingMessage, res: ServerResponse, url: URL, appRef: string, functionName: string): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL, appRef: string, functionName: string, env: string): Promise<void> {
     let closed = false;
     res.once("close", () => (closed = true));
     try {
-      const { record, fn } = this.endpoint(req, res, appRef, functionName);
+      const { record, fn } = this.endpoint(req, res, appRef, functionName, env);
       const method = fn.webMethod ?? "GET";
       const raw = ownsHttp(fn);
       if (method === "POST" || raw) refuseDeclaredBody(req, this.limits.maxBodyBytes);
@@ -88,9 +90,9 @@ export class WebEndpoints {
   }
 
   /** The running app and its web endpoint, or the 404 or 405 that says why not. */
-  private endpoint(req: IncomingMessage, res: ServerResponse, appRef: string, functionName: string): { record: AppRecord; fn: FunctionManifest } {
-    const record = this.resolver.resolve(appRef);
-    if (!record || !this.manager.isRunning(record.id)) throw new HttpError(404, `no running app with name or id "${appRef}"`);
+  private endpoint(req: IncomingMessage, res: ServerResponse, appRef: string, functionName: string, env: string): { record: AppRecord; fn: FunctionManifest } {
+    const record = envNameProblem(env) ? undefined : this.resolver.resolve(appRef, env);
+    if (!record || !this.manager.isRunning(record.id)) throw new HttpError(404, `no running app with name or id "${appRef}"${env === DEFAULT_ENV ? "" : ` in environment ${env}`}`);
     const app = this.manager.runningApp(record.id);
     let fn: FunctionManifest;
     try {

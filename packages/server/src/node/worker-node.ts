@@ -331,7 +331,7 @@ export class WorkerNode {
   /** A function's worker environment, as the server's part of it came (memory only). */
   private setEnv(appId: string, fn: FunctionManifest, env: NodeWorkerEnv): void {
     const image = this.imageStore.forWorker(fn.options.image);
-    this.envs.set(envKey(appId, fn), withImageAndSecrets(workerEnv(this.options.serverUrl, appId, env.appToken), image.dir, image.env, env.secrets));
+    this.envs.set(envKey(appId, fn), withImageAndSecrets(workerEnv(this.options.serverUrl, appId, env.appToken, process.env, env.env), image.dir, image.env, env.secrets));
   }
 
   /** Starts a function's keepWarm workers here, once its code, image and environment are ready. */

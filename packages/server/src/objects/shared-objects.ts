@@ -26,28 +26,30 @@ export class SharedObjects {
     this.queues = new QueueStore(db, limits.maxQueueLength);
   }
 
-  dict(request: DictRequest): DictReply {
-    return this.dicts.apply(this.resolve("Dict", request), request);
+  /** `env`: the environment of a named Dict (the request's, or a worker's app's). */
+  dict(request: DictRequest, env: string): DictReply {
+    return this.dicts.apply(this.resolve("Dict", request, env), request);
   }
 
   /** `owner`: the connection that asks, whose waiting `get`s end when it goes (`release`). */
-  queue(request: QueueRequest, owner: unknown): QueueReply | Promise<QueueReply> {
-    return this.queues.apply(this.resolve("Queue", request), request, owner);
+  queue(request: QueueRequest, env: string, owner: unknown): QueueReply | Promise<QueueReply> {
+    return this.queues.apply(this.resolve("Queue", request, env), request, owner);
   }
 
   release(owner: unknown): void {
     this.queues.release(owner);
   }
 
-  list(kind: ObjectKind): ObjectSummary[] {
+  /** The objects of a kind, of one environment if given. */
+  list(kind: ObjectKind, env?: string): ObjectSummary[] {
     return kind === "Dict"
-      ? this.registry.list(kind, (row) => this.dicts.len(row.id))
-      : this.registry.list(kind, (row) => this.queues.len(row.id), (row) => this.queues.partitions(row.id));
+      ? this.registry.list(kind, env, (row) => this.dicts.len(row.id))
+      : this.registry.list(kind, env, (row) => this.queues.len(row.id), (row) => this.queues.partitions(row.id));
   }
 
-  /** A named object (or `app`'s ephemeral one) as the HTTP API addresses it. */
-  find(kind: ObjectKind, name: string, app?: string): ObjectRow | undefined {
-    return this.registry.get(kind, name, app);
+  /** A named object of `env` (or `app`'s ephemeral one) as the HTTP API addresses it. */
+  find(kind: ObjectKind, name: string, env: string, app?: string): ObjectRow | undefined {
+    return this.registry.get(kind, name, env, app);
   }
 
   /** Deletes an object with its entries or values; false if there was none. */
@@ -68,7 +70,7 @@ export class SharedObjects {
   /** At start, once apps are restored: ephemeral objects of apps that no longer run go. */
   removeOrphans(): void {
     for (const kind of ["Dict", "Queue"] as const) {
-      const rows = this.registry.list(kind, () => 0);
+      const rows = this.registry.list(kind, undefined, () => 0);
       const running = new Set(rows.flatMap((r) => (r.app !== null && this.isRunning(r.app) ? [r.app] : [])));
       for (const id of this.registry.orphans(kind, running)) this.deleteById(kind, id);
     }
@@ -80,14 +82,14 @@ export class SharedObjects {
 
   private deleteById(kind: ObjectKind, id: string): void {
     const [app, name] = id.split("/");
-    const row = this.registry.get(kind, name, app);
+    const row = this.registry.get(kind, name, "", app);
     if (row) this.delete(kind, row);
   }
 
-  private resolve(kind: ObjectKind, request: DictRequest | QueueRequest): ObjectRow {
+  private resolve(kind: ObjectKind, request: DictRequest | QueueRequest, env: string): ObjectRow {
     if (request.app !== undefined && !this.isRunning(request.app)) {
       throw new RequestRefusedError(`app ${request.app} is not running: an ephemeral ${kind} lives only while its app runs`);
     }
-    return this.registry.resolve(kind, request);
+    return this.registry.resolve(kind, request, env);
   }
 }

@@ -1,4 +1,4 @@
-import type { AppManifest } from "@stubrun/protocol";
+import { DEFAULT_ENV, type AppManifest } from "@stubrun/protocol";
 import type { StateDatabase } from "./database";
 
 export type AppState = "ephemeral" | "detached" | "deployed" | "stopped";
@@ -7,6 +7,8 @@ export type AppState = "ephemeral" | "detached" | "deployed" | "stopped";
 export interface AppRecord {
   id: string;
   name: string | null;
+  /** The environment it lives in: its name is unique among that environment's deployed apps. */
+  env: string;
   state: AppState;
   version: number;
   createdAt: number;
@@ -20,6 +22,7 @@ export interface AppRecord {
 interface AppRow {
   id: string;
   name: string | null;
+  env: string;
   state: AppState;
   version: number;
   created_at: number;
@@ -35,9 +38,9 @@ export class AppsRepository {
   insert(app: AppRecord): void {
     this.db
       .prepare(
-        "INSERT INTO apps (id, name, state, version, created_at, stopped_at, manifest, code_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO apps (id, name, env, state, version, created_at, stopped_at, manifest, code_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       )
-      .run(app.id, app.name, app.state, app.version, app.createdAt, app.stoppedAt, JSON.stringify(app.manifest), app.codeDir);
+      .run(app.id, app.name, app.env, app.state, app.version, app.createdAt, app.stoppedAt, JSON.stringify(app.manifest), app.codeDir);
   }
 
   /** Points a deployed app at a new version of its code. */
@@ -45,9 +48,9 @@ export class AppsRepository {
     this.db.prepare("UPDATE apps SET version = ?, manifest = ?, code_dir = ? WHERE id = ?").run(version, JSON.stringify(manifest), codeDir, id);
   }
 
-  /** The running deployed app of a name, if any. */
-  findDeployed(name: string): AppRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM apps WHERE name = ? AND state = 'deployed' ORDER BY created_at DESC LIMIT 1").get(name) as AppRow | undefined;
+  /** The running deployed app of a name in an environment, if any. */
+  findDeployed(name: string, env = DEFAULT_ENV): AppRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM apps WHERE name = ? AND env = ? AND state = 'deployed' ORDER BY created_at DESC LIMIT 1").get(name, env) as AppRow | undefined;
     return row && toRecord(row);
   }
 
@@ -70,9 +73,9 @@ export class AppsRepository {
     return row && toRecord(row);
   }
 
-  /** The newest app of a name, whatever its state. */
-  newestNamed(name: string): AppRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM apps WHERE name = ? ORDER BY created_at DESC, rowid DESC LIMIT 1").get(name) as AppRow | undefined;
+  /** The newest app of a name in an environment, whatever its state. */
+  newestNamed(name: string, env = DEFAULT_ENV): AppRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM apps WHERE name = ? AND env = ? ORDER BY created_at DESC, rowid DESC LIMIT 1").get(name, env) as AppRow | undefined;
     return row && toRecord(row);
   }
 
@@ -85,6 +88,7 @@ function toRecord(row: AppRow): AppRecord {
   const record: AppRecord = {
     id: row.id,
     name: row.name,
+    env: row.env,
     state: row.state,
     version: row.version,
     createdAt: row.created_at,

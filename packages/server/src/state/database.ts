@@ -14,7 +14,8 @@ CREATE TABLE IF NOT EXISTS apps (
   created_at  INTEGER NOT NULL,
   stopped_at  INTEGER,
   manifest    TEXT NOT NULL,
-  code_dir    TEXT NOT NULL
+  code_dir    TEXT NOT NULL,
+  env         TEXT NOT NULL DEFAULT 'main'
 );
 CREATE INDEX IF NOT EXISTS apps_by_name ON apps(name);
 CREATE TABLE IF NOT EXISTS calls (
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS app_versions (
 CREATE TABLE IF NOT EXISTS objects (
   kind        TEXT NOT NULL,
   id          TEXT NOT NULL,
+  env         TEXT NOT NULL,
   name        TEXT NOT NULL,
   app_id      TEXT,
   created_at  INTEGER NOT NULL,
@@ -61,12 +63,32 @@ CREATE TABLE IF NOT EXISTS queue_items (
 );
 CREATE INDEX IF NOT EXISTS queue_items_by_queue ON queue_items(queue, partition, seq);
 CREATE TABLE IF NOT EXISTS secrets (
-  name        TEXT PRIMARY KEY,
+  env         TEXT NOT NULL DEFAULT 'main',
+  name        TEXT NOT NULL,
   data        TEXT NOT NULL,
   created_at  INTEGER NOT NULL,
-  updated_at  INTEGER NOT NULL
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (env, name)
 );
 `;
+
+/**
+ * What a database written by an older server lacks, added in place (nothing is lost): apps and
+ * secrets gained an environment, and what they had is in "main".
+ */
+function migrate(db: Database.Database): void {
+  const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+  db.transaction(() => {
+    if (!columns("apps").includes("env")) db.exec("ALTER TABLE apps ADD COLUMN env TEXT NOT NULL DEFAULT 'main'");
+    // A secret's name was its key: the key becomes (env, name), which needs a new table.
+    if (!columns("secrets").includes("env")) {
+      db.exec(`ALTER TABLE secrets RENAME TO secrets_before_env;
+        CREATE TABLE secrets (env TEXT NOT NULL DEFAULT 'main', name TEXT NOT NULL, data TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (env, name));
+        INSERT INTO secrets (env, name, data, created_at, updated_at) SELECT 'main', name, data, created_at, updated_at FROM secrets_before_env;
+        DROP TABLE secrets_before_env;`);
+    }
+  })();
+}
 
 export function openDatabase(home: string): StateDatabase {
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
@@ -81,6 +103,8 @@ export function openDatabase(home: string): StateDatabase {
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
   db.exec(SCHEMA);
+  // An older database's tables existed, so CREATE TABLE IF NOT EXISTS left them as they were.
+  migrate(db);
   for (const extra of ["-wal", "-shm"]) if (fs.existsSync(file + extra)) restrict(file + extra);
   return db;
 }

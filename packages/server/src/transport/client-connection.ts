@@ -141,16 +141,16 @@ export class ClientConnection implements CallListener, AppOwner {
       case "heartbeat":
         return;
       case "app.create": {
-        const app = manager.create(message.manifest, message.files, { detach: message.detach === true, owner: this });
+        const app = manager.create(message.manifest, message.files, { detach: message.detach === true, owner: this, env: this.scope.env(message.env) });
         return this.reply(message.id, { appId: app.id, state: app.state });
       }
       case "app.deploy":
-        return this.reply(message.id, deployer.deploy(message.manifest, message.files));
+        return this.reply(message.id, deployer.deploy(message.manifest, message.files, this.scope.env(message.env)));
       case "app.update":
         if (!manager.isOwnedBy(message.appId, this)) throw new RequestRefusedError(`app ${message.appId} is not this client's to update`);
         return this.reply(message.id, reloader.reload(message.appId, message.manifest, message.files));
       case "app.lookup":
-        return this.reply(message.id, lookupFunction(resolver, manager, message.name, message.function, message.version));
+        return this.reply(message.id, lookupFunction(resolver, manager, message.name, message.function, message.version, this.scope.env(message.env)));
       case "call.start": {
         const callId = manager.startCall(message.appId, message.function, message.args, this, message.version, message.stream === true);
         return this.reply(message.id, { callId });
@@ -165,10 +165,10 @@ export class ClientConnection implements CallListener, AppOwner {
         return this.reply(id, result);
       }
       case "dict":
-        return this.reply(message.id, objects.dict(message));
+        return this.reply(message.id, objects.dict(message, this.scope.env(message.env)));
       case "queue":
         // A get may wait for a value: other requests of this connection go on meanwhile.
-        return this.reply(message.id, await objects.queue(message, this));
+        return this.reply(message.id, await objects.queue(message, this.scope.env(message.env), this));
       default:
         assertNever(message, "client message");
     }

@@ -1,18 +1,22 @@
-import { RequestRefusedError, type ClientMessage } from "@stubrun/protocol";
+import { DEFAULT_ENV, RequestRefusedError, type ClientMessage } from "@stubrun/protocol";
 
 /** What one connection may ask of the server, checked before each message is handled. */
 export interface ClientScope {
   /** Throws a refusal naming what the connection's credential allows. */
   check(message: ClientMessage): void;
+  /** The environment a request works in, given the one it names (if any). */
+  env(requested: string | undefined): string;
 }
 
-/** A connection with the server's own token: anything. */
-export const FULL_ACCESS: ClientScope = { check: () => undefined };
+/** A connection with the server's own token: anything, in the environment it names. */
+export const FULL_ACCESS: ClientScope = { check: () => undefined, env: (requested) => requested ?? DEFAULT_ENV };
 
 /** What an app scope needs to know of the server's apps. */
 export interface ScopeLookups {
-  /** The id of the app `ref` names (the one APP rule), if there is one. */
-  appIdOf(ref: string): string | undefined;
+  /** The id of the app `ref` names in environment `env` (the one APP rule), if there is one. */
+  appIdOf(ref: string, env: string): string | undefined;
+  /** The environment an app lives in. */
+  envOfApp(appId: string): string | undefined;
   /** The app a running call belongs to, if the call is running. */
   appOfCall(callId: string): string | undefined;
 }
@@ -43,7 +47,7 @@ export class AppScope implements ClientScope {
         throw this.refusal(`cancelling call ${message.callId} of another app`);
       }
       case "app.lookup":
-        if (this.lookups.appIdOf(message.name) === this.appId) return;
+        if (this.lookups.appIdOf(message.name, this.env(message.env)) === this.appId) return;
         throw this.refusal(`looking up app ${message.name}`);
       case "dict":
       case "queue":
@@ -54,6 +58,15 @@ export class AppScope implements ClientScope {
         throw this.refusal(message.type);
     }
   }
+
+  /** Its app's environment, always: a worker's Dicts and lookups are those of its app's environment. */
+  env(requested: string | undefined): string {
+    const own = (this.ownEnv ??= this.lookups.envOfApp(this.appId) ?? DEFAULT_ENV);
+    if (requested !== undefined && requested !== own) throw this.refusal(`environment ${requested}`);
+    return own;
+  }
+
+  private ownEnv: string | undefined;
 
   private refusal(what: string): RequestRefusedError {
     return new RequestRefusedError(
