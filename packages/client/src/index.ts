@@ -16,6 +16,7 @@ export {
   FunctionTimeoutError,
   CallCancelledError,
   WorkerStartError,
+  CallWaitTimeoutError,
   registerErrorClass,
 } from "@stubrun/sdk";
-export type { FunctionHandle, MapOptions, LookupOptions } from "@stubrun/sdk";
+export type { FunctionHandle, MapOptions, LookupOptions, GetOptions, CallLogLine } from "@stubrun/sdk";

@@ -1,3 +1,4 @@
+import type { WireError } from "./errors";
 import type { FunctionManifest } from "./manifest";
 
 /** An app as the HTTP API, `app list --json` and the apps page show it. */
@@ -59,4 +60,28 @@ export interface NodeSummary {
 export interface NodesSummary {
   queue: boolean;
   nodes: NodeSummary[];
+}
+
+/** A call's state: running, or how it ended. */
+export type CallStateName = "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+
+/** A call as `GET /api/calls/ID` answers it (`FunctionCall.fromId`, the call's page). */
+export interface CallInfo {
+  id: string;
+  appId: string;
+  functionName: string;
+  state: CallStateName;
+  attempts: number;
+  createdAt: string;
+  endedAt: string | null;
+  /** Milliseconds from start to end; null while it runs. */
+  durationMs: number | null;
+  /** The encoded arguments as JSON text, cut to a preview; null when none were recorded. */
+  args: string | null;
+  /** The encoded result (value codec), when the call succeeded and its result is kept. */
+  result?: unknown;
+  /** The error, when the call failed, timed out or was cancelled and the error is kept. */
+  error?: WireError;
+  /** Why the result or error cannot be read, when it cannot (too large to keep, or expired). */
+  unavailable?: string;
 }

@@ -181,7 +181,7 @@ export class AppManager {
     this.dispatcher.admit(appId); // a full queue refuses the call before anything is recorded
     const callId = `${this.callPrefix}${(++this.callSeq).toString(36)}`;
     app.activeCalls.add(callId);
-    this.recorder.started(callId, appId, functionName);
+    this.recorder.started(callId, appId, functionName, args);
     this.dispatcher.enqueue(
       { callId, appId, fn, args, code: { dir: code.codeDir, hash: path.basename(code.codeDir), entry: code.manifest.entry } },
       {

@@ -17,6 +17,7 @@ import { followLogs, omittedReason } from "./log-follower";
 import { handleSecrets } from "./secrets-routes";
 import { handleBlobs } from "./blobs-routes";
 import { handleCode } from "./code-routes";
+import { handleCalls } from "./calls-routes";
 import type { CodeStore } from "../code/code.store";
 import { json } from "./http-json";
 import type { BlobStore } from "../code/blob.store";
@@ -39,7 +40,7 @@ export interface HttpContext {
   code: CodeStore;
   /** Worker nodes connected to a server started with `--queue`; none otherwise. */
   nodes?: NodeHub;
-  limits: Pick<ServerLimits, "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs" | "maxBodyBytes" | "maxBlobBytes" | "maxBlobEntries">;
+  limits: Pick<ServerLimits, "callResultRetentionHours" | "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs" | "maxBodyBytes" | "maxBlobBytes" | "maxBlobEntries">;
 }
 
 /**
@@ -56,6 +57,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   if (parts[0] === "api" && parts[1] === "secrets") return handleSecrets(req, res, parts, ctx.secrets, ctx.limits.maxBodyBytes);
   if (parts[0] === "api" && parts[1] === "blobs") return handleBlobs(req, res, parts, ctx.blobs, ctx.limits);
   if (parts[0] === "api" && parts[1] === "code") return handleCode(req, res, parts, ctx.code);
+  if (parts[0] === "api" && parts[1] === "calls") return handleCalls(req, res, url, parts, ctx);
   // The APP part of /api/apps/APP/... and /apps/APP becomes ":app".
   const appAt = parts[0] === "api" && parts[1] === "apps" ? 2 : parts[0] === "apps" ? 1 : -1;
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;
@@ -107,7 +109,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
     case "GET /api/apps/:app/logs":
       return withApp(res, ctx, parts[2], (app) => {
         const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 200) || 200, 1), 10_000);
-        if (url.searchParams.get("follow") === "1") return followLogs(req, res, { logs: ctx.logs, isLive: (id) => ctx.manager.isLive(id), limits: ctx.limits }, app.id, limit);
+        if (url.searchParams.get("follow") === "1") return followLogs(req, res, { logs: ctx.logs, isLive: () => ctx.manager.isLive(app.id), limits: ctx.limits }, app.id, limit);
         const { entries, omitted } = ctx.logs.recent(app.id, limit, ctx.limits.maxLogBytesPerRequest);
         // The body stays an array (what `app logs` reads); headers say what did not fit.
         if (omitted > 0) {

@@ -25,7 +25,10 @@ CREATE TABLE IF NOT EXISTS calls (
   attempts    INTEGER NOT NULL DEFAULT 0,
   created_at  INTEGER NOT NULL,
   ended_at    INTEGER,
-  error       TEXT
+  error       TEXT,
+  args        TEXT,
+  result      TEXT,
+  error_json  TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_by_app ON calls(app_id, created_at);
 CREATE TABLE IF NOT EXISTS app_versions (
@@ -59,8 +62,23 @@ export function openDatabase(home: string): StateDatabase {
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
   db.exec(SCHEMA);
+  addMissingColumns(db);
   for (const extra of ["-wal", "-shm"]) if (fs.existsSync(file + extra)) restrict(file + extra);
   return db;
+}
+
+/** Columns added since the first schema, for databases an older server made. */
+const ADDED_COLUMNS: [table: string, column: string, type: string][] = [
+  ["calls", "args", "TEXT"],
+  ["calls", "result", "TEXT"],
+  ["calls", "error_json", "TEXT"],
+];
+
+function addMissingColumns(db: StateDatabase): void {
+  for (const [table, column, type] of ADDED_COLUMNS) {
+    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
 }
 
 function restrict(file: string): void {
