@@ -85,3 +85,33 @@ export interface CallInfo {
   /** Why the result or error cannot be read, when it cannot (too large to keep, or expired). */
   unavailable?: string;
 }
+
+/** A worker as the apps page shows it (`GET /api/apps/APP/workers`). */
+export interface WorkerSummary {
+  id: string;
+  functionName: string;
+  state: "starting" | "idle" | "busy" | "stopping" | "exited";
+  /** Calls it has finished. */
+  callsServed: number;
+  startedAt: string;
+  /** Its resident memory, where the machine says (Linux `/proc`); null otherwise. */
+  memoryBytes: number | null;
+  /** The call it runs now, when busy. */
+  callId: string | null;
+}
+
+/** One function's figures over the last hour (`GET /api/apps/APP/figures`): one entry a minute, oldest first. */
+export interface FunctionFigures {
+  functionName: string;
+  /** Start of each minute (ms since the epoch). */
+  minutes: number[];
+  /** Calls that ended in each minute. */
+  calls: number[];
+  /** Of those, the ones that failed or timed out, as a fraction (null in a minute without calls). */
+  errorRate: (number | null)[];
+  /** Median and 95th percentile duration of the calls that ended in each minute, in ms. */
+  p50: (number | null)[];
+  p95: (number | null)[];
+  /** The same over the whole hour. */
+  total: { calls: number; callsPerMinute: number; errorRate: number | null; p50: number | null; p95: number | null };
+}

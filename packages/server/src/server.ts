@@ -148,7 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Retention removes what expires (started once the apps are restored, below); `app delete` removes an app now.
   const retention = new Retention(db, codeStore.directory, limits.retentionDays, (line) => process.stderr.write(`stubrun server: ${line}\n`), Date.now, limits.callResultRetentionHours);
   const deleter = new AppDeleter(resolver, manager, retention);
-  const httpContext = { summaries, resolver, manager, logs: logsRepo, deployer, deleter, access, calls: callsRepo, web, secrets: secretsRepo, blobs, code: codeStore, nodes, limits };
+  const httpContext = { summaries, resolver, manager, scheduler, logs: logsRepo, deployer, deleter, access, calls: callsRepo, web, secrets: secretsRepo, blobs, code: codeStore, nodes, limits };
   const httpServer = createHttpServer(limits, (req, res) => handleHttp(req, res, httpContext));
   // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });

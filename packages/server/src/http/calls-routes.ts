@@ -3,6 +3,8 @@ import type { AppManager } from "../apps/app-manager";
 import type { ServerLimits } from "../config/limits";
 import type { CallsRepository } from "../state/calls.repository";
 import type { LogsRepository } from "../state/logs.repository";
+import type { CallInfo } from "@stubrun/protocol";
+import { callDisplay } from "./call-display";
 import { callInfo } from "./call-info";
 import { json } from "./http-json";
 import { followLogs, omittedReason } from "./log-follower";
@@ -21,7 +23,7 @@ export const MAX_WAIT_MS = 25_000;
 /**
  * The calls API, behind the full token: `GET /api/calls/ID[?waitMs=N]` (its state, and its
  * result or error once it ended; with `waitMs`, answered when it ends or after N ms, at most
- * 25 s), `POST /api/calls/ID/cancel`, `GET /api/calls/ID/logs[?follow=1]` (its own log lines;
+ * 25 s; with `display=1`, its values as the call's page shows them too), `POST /api/calls/ID/cancel`, `GET /api/calls/ID/logs[?follow=1]` (its own log lines;
  * server-sent events until it ends when following).
  */
 export function handleCalls(req: IncomingMessage, res: ServerResponse, url: URL, parts: string[], ctx: CallsRouteContext): void {
@@ -35,8 +37,9 @@ export function handleCalls(req: IncomingMessage, res: ServerResponse, url: URL,
   switch (route) {
     case "GET ": {
       const waitMs = Math.min(Math.max(Number(url.searchParams.get("waitMs") ?? 0) || 0, 0), MAX_WAIT_MS);
-      if (call.state !== "running" || waitMs === 0) return json(res, 200, callInfo(call, ctx.limits.callResultRetentionHours));
-      return waitForEnd(res, ctx, id, waitMs);
+      const display = url.searchParams.get("display") === "1";
+      if (call.state !== "running" || waitMs === 0) return json(res, 200, shown(callInfo(call, ctx.limits.callResultRetentionHours), display));
+      return waitForEnd(res, ctx, id, waitMs, display);
     }
     case "POST cancel": {
       const cancelled = call.state === "running" && ctx.manager.cancelCall(id);
@@ -57,7 +60,7 @@ export function handleCalls(req: IncomingMessage, res: ServerResponse, url: URL,
 }
 
 /** Answers once the call's end is written, or after `waitMs` with it still running. */
-function waitForEnd(res: ServerResponse, ctx: CallsRouteContext, id: string, waitMs: number): void {
+function waitForEnd(res: ServerResponse, ctx: CallsRouteContext, id: string, waitMs: number, display: boolean): void {
   let done = false;
   const answer = () => {
     if (done) return;
@@ -65,7 +68,7 @@ function waitForEnd(res: ServerResponse, ctx: CallsRouteContext, id: string, wai
     stop();
     clearTimeout(timer);
     const call = ctx.calls.get(id);
-    if (call) json(res, 200, callInfo(call, ctx.limits.callResultRetentionHours));
+    if (call) json(res, 200, shown(callInfo(call, ctx.limits.callResultRetentionHours), display));
     else json(res, 404, { error: `call ${id} is gone: its app was deleted` });
   };
   const stop = ctx.calls.whenEnded(id, answer);
@@ -76,4 +79,9 @@ function waitForEnd(res: ServerResponse, ctx: CallsRouteContext, id: string, wai
     stop();
     clearTimeout(timer);
   });
+}
+
+/** With `display=1` (the call's page), the values as a person reads them too. */
+function shown(info: CallInfo, display: boolean): CallInfo & { display?: ReturnType<typeof callDisplay> } {
+  return display ? { ...info, display: callDisplay(info) } : info;
 }
