@@ -57,8 +57,8 @@ export function renderAppPage(data: AppPageData): string {
 ${historySection}
 <section aria-labelledby="calls-title"><h2 id="calls-title">Recent calls</h2>
 <form class="filters" id="call-filters" role="search" onsubmit="return false">
-<label>Function <select id="call-function"><option value="">any</option>${functions.map((f) => `<option>${escapeHtml(f.name)}</option>`).join("")}</select></label>
-<label>State <select id="call-state"><option value="">any</option>${CALL_STATES.map((s) => `<option>${s}</option>`).join("")}</select></label>
+<label for="call-function">Function</label> <select id="call-function"><option value="">any</option>${functions.map((f) => `<option>${escapeHtml(f.name)}</option>`).join("")}</select>
+<label for="call-state">State</label> <select id="call-state"><option value="">any</option>${CALL_STATES.map((s) => `<option>${s}</option>`).join("")}</select>
 </form>
 <div class="scroll"><table><thead><tr><th>Call</th><th>Function</th><th>State</th><th>Started</th><th>Duration</th><th>Attempts</th><th>Error</th></tr></thead><tbody id="calls">${calls.map((c) => callRow(c, app.id)).join("") || NO_CALLS}</tbody></table></div></section>
 <section aria-labelledby="logs-title"><h2 id="logs-title">Logs</h2>

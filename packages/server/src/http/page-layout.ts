@@ -105,5 +105,5 @@ const PAGE_HELPERS = [escapeHtml, shownTime, shownDuration, callRow, workerRow, 
 
 /** A whole page: its title, its body, and its script (run once the body is there). */
 export function page(title: string, body: string, script: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><main>${body}</main><script>${PAGE_HELPERS}\n${script}</script></body></html>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><main>${body}</main><script>${PAGE_HELPERS}\n${script}</script></body></html>`;
 }
