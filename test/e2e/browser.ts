@@ -24,5 +24,9 @@ export async function checkedPage(browser: Browser, options: { width?: number } 
 
 /** Whether the page scrolls sideways (it should not: wide tables scroll in their own box). */
 export function overflowsSideways(page: Page): Promise<boolean> {
-  return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  // Runs in the page; the tests are type-checked without the DOM's types.
+  return page.evaluate(() => {
+    const w = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+    return w.document.documentElement.scrollWidth > w.innerWidth;
+  });
 }
