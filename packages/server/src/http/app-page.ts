@@ -168,8 +168,14 @@ function functionRow(f: FunctionManifest, webBase: string, nextRun: number | und
     details.push(`${escapeHtml(f.webMethod ?? "GET")} <a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`);
   }
   if (schedule) {
-    details.push(escapeHtml(schedule.kind === "cron" ? `cron ${schedule.expression} (${schedule.timezone})` : `every ${schedule.seconds} s`));
+    details.push(escapeHtml(schedule.kind === "cron" ? `cron ${schedule.expression} (${schedule.timezone})` : `every ${period(schedule.seconds)}`));
     details.push(`next run: <span class="next-run">${nextRun === undefined ? "not scheduled (the app is not deployed and running)" : `${shownTime(nextRun)} UTC`}</span>`);
   }
   return `<tr data-function="${escapeHtml(f.name)}"><td>${escapeHtml(f.name)}</td><td class="kind">${kind}</td><td>${escapeHtml(f.params.map((p) => `${p.name}: ${p.type}`).join(", "))}</td><td>${details.join("<br>")}</td></tr>`;
+}
+
+/** A period in the largest whole unit: "every 1 h", "every 90 s". */
+function period(seconds: number): string {
+  for (const [unit, size] of [["d", 86_400], ["h", 3600], ["min", 60]] as const) if (seconds % size === 0) return `${seconds / size} ${unit}`;
+  return `${seconds} s`;
 }

@@ -14,7 +14,7 @@ const STYLE = `
   .scroll { overflow-x: auto; max-width: 100%; }
   table { border-collapse: collapse; width: 100%; }
   th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e3e6ea; vertical-align: top; }
-  td { overflow-wrap: anywhere; }
+  td a { overflow-wrap: anywhere; }
   th { color: #4b5561; font-weight: 600; }
   .state { font-weight: 600; } .state-stopped { color: #6b7480; } .state-deployed, .state-succeeded { color: #126b2f; }
   .state-ephemeral, .state-detached, .state-running, .state-busy { color: #1b5fb4; } .state-failed, .state-timed_out { color: #b3261e; }
@@ -73,7 +73,7 @@ export function workerRow(w: WorkerSummary, now: number): string {
   const memory = w.memoryBytes === null ? "-" : (w.memoryBytes / 1048576).toFixed(1) + " MiB";
   return (
     '<tr data-worker-id="' + escapeHtml(w.id) + '"><td>' + escapeHtml(w.id) + "</td><td>" + escapeHtml(w.functionName) + '</td><td class="state state-' + escapeHtml(w.state) + '">' +
-    escapeHtml(w.state) + (w.callId ? " (" + escapeHtml(w.callId) + ")" : "") + "</td><td>" + w.callsServed + "</td><td>" + shownDuration(up) + "</td><td>" + memory + "</td></tr>"
+    escapeHtml(w.state) + (w.callId ? " (" + escapeHtml(w.callId) + ")" : "") + "</td><td>" + w.callsServed + "</td><td>" + shownAge(up) + "</td><td>" + memory + "</td></tr>"
   );
 }
 
@@ -100,8 +100,16 @@ export function outcomeHtml(info: CallInfo, display: { result: string | null; er
   return unavailable + (display.error === null ? "" : '<pre class="value" id="error" tabindex="0">' + escapeHtml(display.error) + "</pre>");
 }
 
+/** How long something has been up, as the pages show it. */
+export function shownAge(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return s + " s";
+  if (s < 3600) return Math.floor(s / 60) + " min";
+  return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+}
+
 /** The helpers and rows of this module, for a page's own script: the same code runs on both sides. */
-const PAGE_HELPERS = [escapeHtml, shownTime, shownDuration, callRow, workerRow, versionRow, outcomeTitle, outcomeHtml].map((f) => f.toString()).join("\n");
+const PAGE_HELPERS = [escapeHtml, shownTime, shownDuration, shownAge, callRow, workerRow, versionRow, outcomeTitle, outcomeHtml].map((f) => f.toString()).join("\n");
 
 /** A whole page: its title, its body, and its script (run once the body is there). */
 export function page(title: string, body: string, script: string): string {
