@@ -117,6 +117,26 @@ describe("an app's page and a call's page", () => {
     await page.close();
   });
 
+  test("Cancel on a running call's page stops it", async () => {
+    const gate = path.join(tempDir("app-page"), "never");
+    const pending = fetch(`${server.url}/web/${APP}/Shop.order?item=kite&gate=${encodeURIComponent(gate)}`);
+    const callId = await waitUntil(
+      async () => ((await (await server.api(`/api/apps/${APP}/calls?function=Shop.order&state=running`)).json()) as { id: string }[])[0]?.id,
+      { what: "the order call to start" },
+    );
+    const { page, consoleErrors } = await login();
+    await page.goto(`${server.url}/apps/${appId}/calls/${callId}`);
+    await page.locator("#logs", { hasText: "packing kite" }).waitFor();
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.getByRole("button", { name: "Cancel call" }).click();
+    await page.locator("#call-state", { hasText: "cancelled" }).waitFor();
+    await expect(page.locator("#error").textContent()).resolves.toContain("CallCancelledError");
+    expect(await page.locator("#cancel").isDisabled()).toBe(true);
+    expect((await pending).status).not.toBe(200); // the web endpoint says the call was cancelled
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+
   test("functions with their kinds, workers, calls filtered by function and state, and charts with data after 50 calls", async () => {
     await Promise.all(Array.from({ length: 50 }, (_, i) => fetch(`${server.url}/web/${APP}/Shop.ping?n=${i}`).then((r) => expect(r.status).toBe(200))));
     const { page, consoleErrors } = await login();
