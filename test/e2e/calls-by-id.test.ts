@@ -1,5 +1,5 @@
 import path from "node:path";
-import { NodeProcess, runNode, type NodeResult } from "./deploy-helpers";
+import { NodeProcess, runNode, writeCallScript, type NodeResult } from "./deploy-helpers";
 import { BinProcess, ROOT, TestServer, waitUntil, writeFixture } from "./harness";
 
 /**
@@ -13,7 +13,7 @@ const APP = "calls-by-id";
 
 const JOBS = writeFixture(
   "calls-by-id-app.ts",
-  `import { Stub } from "stubrun";
+  `import { FunctionCall, Stub } from "stubrun";
 
 const stub = new Stub(${JSON.stringify(APP)});
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -32,6 +32,16 @@ class Jobs {
     throw new RangeError(message);
   }
 
+  /** Gets another call's value by its id, inside a worker (with the app's own credential). */
+  @stub.function()
+  async collect(id: string) {
+    try {
+      return { value: await FunctionCall.fromId(id).get() };
+    } catch (error) {
+      return { error: (error as Error).name, message: (error as Error).message };
+    }
+  }
+
   @stub.function()
   async hang() {
     console.log("hanging");
@@ -41,7 +51,27 @@ class Jobs {
 `,
 );
 
+const CALL = writeCallScript("calls-by-id");
+
 /** `node it spawn APP FN ARGS_JSON` prints a call's id; `node it get|cancel|logs ID [timeoutMs]` uses FunctionCall.fromId. */
+/** Another app, whose workers may not read the first app's calls. */
+const OTHER = writeFixture(
+  "calls-by-id-other.ts",
+  `import { FunctionCall, Stub } from "stubrun";
+const stub = new Stub("calls-by-id-other");
+class Other {
+  @stub.function()
+  async peek(id: string) {
+    try {
+      return { value: await FunctionCall.fromId(id).get({ timeoutMs: 0 }) };
+    } catch (error) {
+      return { error: (error as Error).name, message: (error as Error).message };
+    }
+  }
+}
+`,
+);
+
 const PROGRAM = path.join(
   ROOT,
   writeFixture(
@@ -103,6 +133,8 @@ describe("calls by id", () => {
     server = await TestServer.start();
     const deployed = await server.run(["deploy", JOBS]);
     if (deployed.code !== 0) throw new Error(`deploy failed:\n${deployed.stdout}${deployed.stderr}`);
+    const other = await server.run(["deploy", OTHER]);
+    if (other.code !== 0) throw new Error(`deploy failed:\n${other.stdout}${other.stderr}`);
   });
   afterEach(async () => {
     await NodeProcess.killAll();
@@ -174,5 +206,13 @@ describe("calls by id", () => {
     expect(followed.stdout).toBe("working on 8\ndone with 8\n");
     const wrong = await server.run(["app", "logs", "no-such-app", "--call", id]);
     expect(wrong.code).not.toBe(0);
+  });
+
+  test("a function gets a call of its own app by id with the app's credential; another app's workers cannot see it", async () => {
+    const id = await spawnCall("Jobs.slow", [3, 200]);
+    const collected = await runNode(CALL, [APP, "Jobs.collect", "{}", JSON.stringify([id])], server.env).then(done);
+    expect(JSON.parse(collected.stdout)).toEqual({ value: { x: 3, y: 6, at: "1970-01-01T00:00:00.000Z" } });
+    const peeked = await runNode(CALL, ["calls-by-id-other", "Other.peek", "{}", JSON.stringify([id])], server.env).then(done);
+    expect(JSON.parse(peeked.stdout)).toMatchObject({ error: "RequestRefusedError", message: expect.stringContaining(`no call with id ${id}`) });
   });
 });

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppManager } from "../apps/app-manager";
+import type { Access } from "./access";
 import type { ServerLimits } from "../config/limits";
 import type { CallsRepository } from "../state/calls.repository";
 import type { LogsRepository } from "../state/logs.repository";
@@ -14,6 +15,7 @@ export interface CallsRouteContext {
   calls: CallsRepository;
   logs: LogsRepository;
   manager: AppManager;
+  access: Access;
   limits: Pick<ServerLimits, "callResultRetentionHours" | "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs">;
 }
 
@@ -21,7 +23,7 @@ export interface CallsRouteContext {
 export const MAX_WAIT_MS = 25_000;
 
 /**
- * The calls API, behind the full token: `GET /api/calls/ID[?waitMs=N]` (its state, and its
+ * The calls API, behind the full token, or a worker's credential for its own app's calls: `GET /api/calls/ID[?waitMs=N]` (its state, and its
  * result or error once it ended; with `waitMs`, answered when it ends or after N ms, at most
  * 25 s; with `display=1`, its values as the call's page shows them too), `POST /api/calls/ID/cancel`, `GET /api/calls/ID/logs[?follow=1]` (its own log lines;
  * server-sent events until it ends when following).
@@ -33,7 +35,10 @@ export function handleCalls(req: IncomingMessage, res: ServerResponse, url: URL,
     return json(res, 404, { error: `no route for ${req.method} ${url.pathname}; the calls API is GET /api/calls/ID, POST /api/calls/ID/cancel and GET /api/calls/ID/logs` });
   }
   const call = ctx.calls.get(id);
-  if (!call) return json(res, 404, { error: `no call with id ${id} on this server: check the id, or its app may have been deleted` });
+  // A worker's credential reaches its own app's calls only; others look as if they did not exist.
+  const decision = ctx.access.check(req, "calls");
+  const foreign = decision.ok && decision.credential.kind === "app" && decision.credential.appId !== call?.appId;
+  if (!call || foreign) return json(res, 404, { error: `no call with id ${id} on this server: check the id, or its app may have been deleted` });
   switch (route) {
     case "GET ": {
       const waitMs = Math.min(Math.max(Number(url.searchParams.get("waitMs") ?? 0) || 0, 0), MAX_WAIT_MS);
