@@ -36,6 +36,18 @@ describe("examples", () => {
     expect(await add.json()).toBe(3);
     const again = await server.run(["deploy", "examples/deploy.ts"]);
     expect(again.stdout).toMatch(/is unchanged: still version 1/);
+    // The README's shell call of a deployed function.
+    const call = await server.run(["call", "deploy-example", "Greeter.square", "--x", "7"]);
+    expect(call.stdout).toBe("49\n");
+    expect(call.code).toBe(0);
+  });
+
+  test("dict-queue.ts counts in a Dict and passes words through a Queue", async () => {
+    const first = await server.run(["examples/dict-queue.ts"]);
+    expect(first.stdout).toBe("MILK TEA TEA; tea seen 2 times in all\n");
+    expect(first.code).toBe(0);
+    // The Dict is named: it keeps counting across runs.
+    expect((await server.run(["examples/dict-queue.ts"])).stdout).toBe("MILK TEA TEA; tea seen 4 times in all\n");
   });
 
   test("map.ts maps and starmaps in input order", async () => {

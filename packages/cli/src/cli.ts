@@ -11,8 +11,11 @@ import { serverCommand } from "./commands/server.command";
 import { initCommand } from "./commands/init.command";
 import { secretCommand } from "./commands/secret.command";
 import { workerCommand } from "./commands/worker.command";
+import { callCommand } from "./commands/call.command";
+import { dictCommand } from "./commands/dict.command";
+import { queueCommand } from "./commands/queue.command";
 
-const COMMANDS = new Set(["run", "server", "worker", "app", "deploy", "serve", "secret", "init"]);
+const COMMANDS = new Set(["run", "server", "worker", "app", "deploy", "serve", "secret", "init", "call", "dict", "queue"]);
 const RUNNER_FLAGS_WITH_VALUE = new Set<string>();
 
 /**
@@ -22,6 +25,7 @@ const RUNNER_FLAGS_WITH_VALUE = new Set<string>();
 export function normalizeArgv(argv: string[]): string[] {
   const first = argv.find((a) => !a.startsWith("-"));
   const globalOnly = argv.length === 0 || argv.every((a) => ["--help", "-h", "--version"].includes(a));
+  if (!globalOnly && argv[0] === "call") return splitCallArgv(argv);
   if (globalOnly || (first !== undefined && COMMANDS.has(first) && first !== "run")) return argv;
   const start = argv[0] === "run" ? 1 : 0;
   let i = start;
@@ -29,6 +33,22 @@ export function normalizeArgv(argv: string[]): string[] {
   if (argv[i] === "--") i++;
   if (i >= argv.length) return ["run", ...argv.slice(start)];
   return ["run", ...argv.slice(start, i), argv[i], "--", ...argv.slice(i + 1)];
+}
+
+/** `call [flags] APP FUNCTION rest...` becomes `call [flags] APP FUNCTION -- rest...`: the rest are the function's options. */
+function splitCallArgv(argv: string[]): string[] {
+  let i = 1;
+  let positionals = 0;
+  while (i < argv.length && positionals < 2) {
+    if (argv[i] === "--version") i += 2;
+    else if (argv[i].startsWith("-")) i += 1;
+    else {
+      positionals++;
+      i++;
+    }
+  }
+  if (positionals < 2 || i >= argv.length) return argv;
+  return [...argv.slice(0, i), "--", ...argv.slice(i)];
 }
 
 /** The stubrun CLI as a yargs instance, so tests can parse argv in-process. Handlers throw; the bin sets exit codes. */
@@ -45,6 +65,9 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     .command(secretCommand(context))
     .command(initCommand())
     .command(workerCommand(context))
+    .command(callCommand(context))
+    .command(dictCommand(context))
+    .command(queueCommand(context))
     .strict()
     .demandCommand(1, "Give a file to run, e.g. npx stubrun examples/hello.ts")
     .help()

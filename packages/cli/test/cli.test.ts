@@ -10,6 +10,10 @@ describe("normalizeArgv: everything after FILE belongs to the entrypoint", () =>
     [["app", "logs", "ap-1", "--follow"], ["app", "logs", "ap-1", "--follow"]],
     [["server", "--port", "0"], ["server", "--port", "0"]],
     [["--help"], ["--help"]],
+    [["call", "calc", "Calc.square", "--x", "4"], ["call", "calc", "Calc.square", "--", "--x", "4"]],
+    [["call", "--version", "2", "calc", "Calc.square", "--help"], ["call", "--version", "2", "calc", "Calc.square", "--", "--help"]],
+    [["call", "calc"], ["call", "calc"]],
+    [["call", "--help"], ["call", "--help"]],
   ])("%j becomes %j", (argv, expected) => {
     expect(normalizeArgv(argv)).toEqual(expected);
   });

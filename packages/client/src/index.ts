@@ -7,6 +7,8 @@
 export {
   lookup,
   FunctionCall,
+  Dict,
+  Queue,
   StubrunError,
   UsageError,
   UncarriableValueError,
@@ -19,4 +21,4 @@ export {
   CallWaitTimeoutError,
   registerErrorClass,
 } from "@stubrun/sdk";
-export type { FunctionHandle, MapOptions, LookupOptions, GetOptions, CallLogLine } from "@stubrun/sdk";
+export type { FunctionHandle, MapOptions, LookupOptions, GetOptions, CallLogLine, FromNameOptions, PartitionOption, QueueGetOptions } from "@stubrun/sdk";

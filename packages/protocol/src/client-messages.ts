@@ -1,5 +1,6 @@
 import type { Encoded } from "./codec";
 import type { AppManifest, CodeFile, ImageManifest } from "./manifest";
+import type { DictRequest, QueueRequest } from "./object-messages";
 
 /** Messages a client (CLI or SDK) sends to the server over the WebSocket. Requests carry an `id`. */
 export type ClientMessage =
@@ -11,6 +12,8 @@ export type ClientMessage =
   | CallCancelRequest
   | AppStopRequest
   | ImageBuildRequest
+  | DictRequest
+  | QueueRequest
   | Heartbeat;
 
 /** Create an ephemeral app from a manifest and its code; replies `{ appId }`. */

@@ -1,5 +1,6 @@
 export * from "./assert-never";
 export * from "./client-messages";
+export * from "./object-messages";
 export * from "./codec";
 export * from "./defaults";
 export * from "./errors";

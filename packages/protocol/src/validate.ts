@@ -18,6 +18,7 @@ import {
   type PackageRef,
 } from "./manifest";
 import { isWithinDepth } from "./value-depth";
+import { validateDictRequest, validateQueueRequest } from "./object-validate";
 import type { FromWorkerMessage } from "./worker-messages";
 
 /**
@@ -96,6 +97,10 @@ export function validateClientMessage(m: unknown, limits: ClientMessageLimits = 
       need(isObject(m.image), `${type}: "image" must be an object`);
       return { type, id, image: validateImage(m.image, `${type}: image`) };
     }
+    case "dict":
+      return validateDictRequest(m, limits.maxValueDepth);
+    case "queue":
+      return validateQueueRequest(m, limits.maxValueDepth);
     default:
       throw new ProtocolError(`unknown message type "${type}"`);
   }

@@ -259,3 +259,32 @@ describe("manifest secrets", () => {
     expect(refused(withSecrets([{ kind: "object", values: { "1X": "hidden-value" } }]))).not.toContain("hidden-value");
   });
 });
+
+describe("dict and queue requests", () => {
+  test("each op is accepted with its own fields, and nothing else passes", () => {
+    expect(parse({ type: "dict", id: 1, name: "counters", create: true, op: "put", key: "n", value: 1, ifVersion: 0, extra: 1 })).toEqual({
+      type: "dict",
+      id: 1,
+      name: "counters",
+      create: true,
+      op: "put",
+      key: "n",
+      value: 1,
+      ifVersion: 0,
+    });
+    expect(parse({ type: "dict", id: 2, name: "d", app: "ap-1", op: "keys" })).toEqual({ type: "dict", id: 2, name: "d", app: "ap-1", op: "keys" });
+    expect(parse({ type: "queue", id: 3, name: "q", op: "get", max: 5, timeoutMs: 0, partition: "p" })).toEqual({ type: "queue", id: 3, name: "q", op: "get", max: 5, timeoutMs: 0, partition: "p" });
+    expect(parse({ type: "queue", id: 4, name: "q", op: "put", values: [null, "x"], partition: "" })).toEqual({ type: "queue", id: 4, name: "q", op: "put", values: [null, "x"] });
+  });
+
+  test("bad names, ops and fields are refused, saying which", () => {
+    expect(refused({ type: "dict", id: 1, name: "../x", op: "len" })).toContain('dict: name "../x" may only hold letters');
+    expect(refused({ type: "dict", id: 1, name: "d", op: "pop" })).toBe('dict: unknown op "pop"; the ops are get, contains, put, delete, len, keys, items, clear');
+    expect(refused({ type: "dict", id: 1, name: "d", op: "get" })).toBe('dict get: "key" is missing');
+    expect(refused({ type: "dict", id: 1, name: "d", op: "put", key: "k", value: 1, ifVersion: -1 })).toBe('dict put: "ifVersion" must be a whole number >= 0');
+    expect(refused({ type: "queue", id: 1, name: "q", op: "put", values: [] })).toBe('queue put: "values" must be a non-empty array');
+    expect(refused({ type: "queue", id: 1, name: "q", op: "get", max: 0 })).toBe('queue get: "max" must be 1 to 10000');
+    expect(refused({ type: "queue", id: 1, name: "q", op: "get", max: 1, timeoutMs: 1.5 })).toBe('queue get: "timeoutMs" must be a whole number of ms >= 0');
+    expect(refused({ type: "queue", id: 1, name: "q", op: "len", partition: "a b" })).toContain('queue len: "partition" may only hold letters');
+  });
+});

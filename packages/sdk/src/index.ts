@@ -5,11 +5,13 @@ export { Secret } from "./secret";
 export { Image, imageManifest, type LocalFilesStep, type PackLocalFiles } from "./image";
 export { fn, type FunctionHandle, type MapOptions } from "./function-handle";
 export { FunctionCall, type GetOptions, type CallLogLine } from "./function-call";
+export { Dict, type FromNameOptions } from "./objects/dict";
+export { Queue, type PartitionOption, type QueueGetOptions } from "./objects/queue";
 export { Cron, Period } from "./schedules";
 export type { FunctionOptions, WebEndpointOptions, RetryOptions } from "./function-options";
 export { ServerConnection, type CallHandlers } from "./client/connection";
 export { connectToServer, setServerStarter, type ServerStarter } from "./client/connect";
-export { lookup, type LookupOptions } from "./lookup";
+export { lookup, lookupFunction, type LookupOptions, type FoundFunction } from "./lookup";
 // The errors calls reject with, so that a program importing only the SDK (or @stubrun/client) can test for them.
 export {
   StubrunError,

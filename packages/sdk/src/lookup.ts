@@ -1,30 +1,11 @@
 import { serverUrlFromEnv, type FunctionManifest } from "@stubrun/protocol";
-import { connectToServer } from "./client/connect";
-import type { ServerConnection } from "./client/connection";
+import { sharedConnection } from "./client/shared-connection";
 import { RemoteFunction, type FunctionHandle } from "./function-handle";
 
 /** Options of `lookup()`. */
 export interface LookupOptions {
   /** The deployed version to call; the current one when absent. @default undefined */
   version?: number;
-}
-
-/** One connection per server URL for every lookup in this process; it never keeps the process alive by itself. */
-const connections = new Map<string, Promise<ServerConnection>>();
-
-function sharedConnection(url: string): Promise<ServerConnection> {
-  let connection = connections.get(url);
-  if (!connection) {
-    const opening: Promise<ServerConnection> = connectToServer(url).then((c) => {
-      c.releaseWhenIdle();
-      c.onClose(() => connections.get(url) === opening && connections.delete(url));
-      return c;
-    });
-    opening.catch(() => connections.get(url) === opening && connections.delete(url));
-    connections.set(url, opening);
-    connection = opening;
-  }
-  return connection;
 }
 
 /**
@@ -37,6 +18,26 @@ export async function lookup<A extends unknown[] = unknown[], R = unknown>(
   functionName: string,
   options: LookupOptions = {},
 ): Promise<FunctionHandle<A, R>> {
+  return (await lookupFunction<A, R>(appName, functionName, options)).handle;
+}
+
+/** What `lookupFunction` finds: the handle, and the function as deployed (its parameters, whether it is a generator). */
+export interface FoundFunction<A extends unknown[], R> {
+  handle: FunctionHandle<A, R>;
+  manifest: FunctionManifest;
+  /** The version the server resolved (the current one unless `options.version` was given). */
+  version: number;
+}
+
+/**
+ * `lookup()` with the function's manifest: what `stubrun call` reads to turn options into
+ * arguments by the same rules as `stubrun FILE`.
+ */
+export async function lookupFunction<A extends unknown[] = unknown[], R = unknown>(
+  appName: string,
+  functionName: string,
+  options: LookupOptions = {},
+): Promise<FoundFunction<A, R>> {
   const url = serverUrlFromEnv();
   const connection = await sharedConnection(url);
   const found = await connection.request<{ appId: string; version: number; function: FunctionManifest }>({
@@ -47,7 +48,8 @@ export async function lookup<A extends unknown[] = unknown[], R = unknown>(
   });
   // Each call takes the shared connection anew, so a handle outlives a lost connection (a
   // restart of the server): the next call reconnects.
-  return new RemoteFunction<A, R>(functionName, {
+  const handle = new RemoteFunction<A, R>(functionName, {
     session: async () => ({ connection: await sharedConnection(url), appId: found.appId, version: options.version }),
   });
+  return { handle, manifest: found.function, version: found.version };
 }

@@ -18,6 +18,11 @@ export function setSessionProvider(provider: SessionProvider | undefined): void 
   holder[GLOBAL_KEY] = provider;
 }
 
+/** Whether this process runs inside a stubrun app (a run's local entrypoint, or a worker). */
+export function hasSession(): boolean {
+  return holder[GLOBAL_KEY] !== undefined;
+}
+
 /** The app that remote calls from this process go to. */
 export function currentSession(): Promise<AppSession> {
   const provider = holder[GLOBAL_KEY];

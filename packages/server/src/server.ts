@@ -39,6 +39,7 @@ import { Retention } from "./state/retention";
 import { AppDeleter } from "./apps/app-deleter";
 import { ImageBuilder } from "./images/image-builder";
 import { ImageStore } from "./images/image-store";
+import { SharedObjects } from "./objects/shared-objects";
 
 export interface ServerOptions {
   /** `$STUBRUN_HOME`: the database, uploaded code and logs. */
@@ -141,6 +142,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   manager.listen(scheduler);
   // A stopped app's workers lose their credential with it.
   manager.listen({ appChanged: () => undefined, appStopped: (appId) => appTokens.drop(appId) });
+  // Dicts and Queues; an app's ephemeral ones go with it.
+  const objects = new SharedObjects(db, limits, (appId) => manager.isRunning(appId));
+  manager.listen({ appChanged: () => undefined, appStopped: (appId) => objects.removeAppObjects(appId) });
 
   // HTTP and WebSocket on one port.
   const web = new WebEndpoints(resolver, manager, limits);
@@ -148,12 +152,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Retention removes what expires (started once the apps are restored, below); `app delete` removes an app now.
   const retention = new Retention(db, codeStore.directory, limits.retentionDays, (line) => process.stderr.write(`stubrun server: ${line}\n`), Date.now, limits.callResultRetentionHours);
   const deleter = new AppDeleter(resolver, manager, retention);
-  const httpContext = { summaries, resolver, manager, scheduler, logs: logsRepo, deployer, deleter, access, calls: callsRepo, web, secrets: secretsRepo, blobs, code: codeStore, nodes, limits };
+  const httpContext = { objects, summaries, resolver, manager, scheduler, logs: logsRepo, deployer, deleter, access, calls: callsRepo, web, secrets: secretsRepo, blobs, code: codeStore, nodes, limits };
   const httpServer = createHttpServer(limits, (req, res) => handleHttp(req, res, httpContext));
   // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
   const clients = new Map<WebSocket, ClientConnection>();
-  const services: ClientServices = { manager, deployer, reloader, resolver, images: imageBuilder };
+  const services: ClientServices = { manager, deployer, reloader, resolver, images: imageBuilder, objects };
   const clientOptions: ClientConnectionOptions = { limits, log };
 
   // No listener may throw (DESIGN §5): a bad request is answered, never let through to crash the process.
@@ -181,6 +185,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           ws.on("error", () => {}); // "close" follows.
           ws.on("close", () => {
             clients.delete(ws);
+            objects.release(client);
             void manager.ownerGone(client).catch(() => undefined);
           });
         } catch {
@@ -223,6 +228,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // runs once the URL is known, since keepWarm workers start now and call back at it; no request
   // is read before it finishes (it runs in the same turn as the listen callback).
   for (const record of appsRepo.listDeployed()) manager.restore(record);
+  objects.removeOrphans();
   retention.start();
 
   let closing: Promise<void> | undefined;
@@ -236,6 +242,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         reaper.stop();
         for (const ws of clients.keys()) ws.terminate();
         scheduler.close();
+        objects.close();
         await imageBuilder.close();
         await retention.close();
         await manager.shutdown();

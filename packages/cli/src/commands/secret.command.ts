@@ -1,10 +1,10 @@
 import { SECRET_KEY_PATTERN, SECRET_NAME_PATTERN, serverUrlFromEnv, UsageError, type SecretSummary } from "@stubrun/protocol";
 import fs from "node:fs";
-import readline from "node:readline/promises";
 import type { Argv, CommandModule } from "yargs";
 import { ApiClient } from "../api-client";
 import type { CliContext } from "../cli-context";
 import { Status } from "../status";
+import { confirm, localTime, printTable } from "./terminal";
 
 /**
  * `stubrun secret create | list | delete`: secrets stored on the server, given to functions with
@@ -111,25 +111,12 @@ async function listSecrets(api: ApiClient, asJson: boolean): Promise<void> {
     process.stderr.write("No secrets yet: create one with npx stubrun secret create NAME KEY=VALUE\n");
     return;
   }
-  const rows = [["NAME", "KEYS", "CREATED", "UPDATED"], ...secrets.map((s) => [s.name, s.keys.join(","), time(s.createdAt), time(s.updatedAt)])];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()}\n`);
+  printTable([["NAME", "KEYS", "CREATED", "UPDATED"], ...secrets.map((s) => [s.name, s.keys.join(","), localTime(s.createdAt), localTime(s.updatedAt)])]);
 }
 
 async function deleteSecret(api: ApiClient, name: string, yes: boolean): Promise<void> {
   checkName(name);
-  if (!yes && process.stdin.isTTY && process.stderr.isTTY) {
-    const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-    const answer = await rl.question(`Delete secret ${name}? Apps that use it cannot start new workers. [y/N] `);
-    rl.close();
-    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("not deleted");
-  }
+  await confirm(`Delete secret ${name}? Apps that use it cannot start new workers.`, { yes, refused: "not deleted" });
   await api.delete(`/api/secrets/${encodeURIComponent(name)}`);
   process.stderr.write(`Deleted secret ${name}\n`);
-}
-
-function time(iso: string): string {
-  const d = new Date(iso);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }

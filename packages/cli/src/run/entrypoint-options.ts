@@ -130,3 +130,13 @@ function typeLabel(param: ParamManifest): string {
       return param.type;
   }
 }
+
+/** Option errors end with the command that lists the options (`command` as typed after `npx stubrun`). */
+export function withHelpHint<T>(parse: () => T, command: string): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`${error.message}\nSee the options with: npx stubrun ${command} --help`);
+    throw error;
+  }
+}

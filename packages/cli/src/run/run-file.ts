@@ -6,7 +6,8 @@ import { bundleApp, packLocalFiles } from "../upload/app-bundle";
 import { TypeScriptLoader } from "../loader/typescript.loader";
 import { ExitStatus, INTERRUPTED } from "../exit-status";
 import { Status } from "../status";
-import { formatEntrypointHelp, parseEntrypointArgs } from "./entrypoint-options";
+import { formatEntrypointHelp, parseEntrypointArgs, withHelpHint } from "./entrypoint-options";
+import { printValue } from "./print-value";
 import { ParamsReader } from "./entrypoint-params";
 import { resolveEntrypoint, type Entrypoint } from "./entrypoint.resolver";
 import { buildImages } from "./image-builds";
@@ -200,31 +201,4 @@ function help(file: string, entrypoint: Entrypoint, entryParams: ParamManifest[]
   const where = entrypoint.where === "local" ? "a local entrypoint, runs in this process" : "a function, runs remotely";
   const summary = [params.description(entrypoint.cls, entrypoint.methodName), `${entrypoint.name}: ${where}.`].filter(Boolean).join("\n\n");
   return formatEntrypointHelp(entryParams, `stubrun ${file}::${entrypoint.name} [options]`, summary);
-}
-
-/** A return value on stdout: bytes as they are (`stubrun gen.ts > out.png`, as a web endpoint serves them), the rest as text. */
-function printValue(value: unknown): void {
-  if (value instanceof Uint8Array) process.stdout.write(value);
-  else if (value !== undefined) process.stdout.write(`${formatReturnValue(value)}\n`);
-}
-
-/** A string as is; anything else as compact JSON (BigInt as digits, Map as an object, Set as an array). */
-function formatReturnValue(value: unknown): string {
-  if (typeof value === "string") return value;
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === "bigint") return v.toString();
-    if (v instanceof Map) return Object.fromEntries(v);
-    if (v instanceof Set) return [...v];
-    return v;
-  });
-}
-
-/** Option errors end with the command that lists the options. */
-function withHelpHint<T>(parse: () => T, target: string): T {
-  try {
-    return parse();
-  } catch (error) {
-    if (error instanceof UsageError) throw new UsageError(`${error.message}\nSee the options with: npx stubrun ${target} --help`);
-    throw error;
-  }
 }

@@ -66,6 +66,10 @@ export interface ServerLimits {
   imageBuildTimeoutSeconds: number;
   /** Lines of an image's build log kept while it builds (what a client that joins late replays). @default 10000 */
   maxImageLogLines: number;
+  /** Entries one Dict may hold; a put of a new key past it is refused. @default 100000 */
+  maxDictEntries: number;
+  /** Values one Queue may hold, all partitions together; a put past it is refused. @default 100000 */
+  maxQueueLength: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -84,6 +88,8 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxOutputBytesPerCall: 4 * 1024 * 1024,
   maxOutputBytesOutsideCalls: 4 * 1024 * 1024,
   maxLogLinesPerApp: 20_000,
+  maxDictEntries: 100_000,
+  maxQueueLength: 100_000,
   maxLogBytesPerRequest: 8 * 1024 * 1024,
   workerMemoryMb: 2048,
   requestTimeoutMs: 30_000,

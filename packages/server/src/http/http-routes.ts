@@ -25,6 +25,8 @@ import { handleSecrets } from "./secrets-routes";
 import { handleBlobs } from "./blobs-routes";
 import { handleCode } from "./code-routes";
 import { handleCalls } from "./calls-routes";
+import { handleObjects } from "./objects-routes";
+import type { SharedObjects } from "../objects/shared-objects";
 import type { CodeStore } from "../code/code.store";
 import { json } from "./http-json";
 import type { BlobStore } from "../code/blob.store";
@@ -47,6 +49,8 @@ export interface HttpContext {
   code: CodeStore;
   /** When scheduled functions run next, for the app's page. */
   scheduler?: Pick<Scheduler, "nextRun">;
+  /** Dicts and Queues. */
+  objects: SharedObjects;
   /** Worker nodes connected to a server started with `--queue`; none otherwise. */
   nodes?: NodeHub;
   limits: Pick<ServerLimits, "callResultRetentionHours" | "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs" | "maxBodyBytes" | "maxBlobBytes" | "maxBlobEntries">;
@@ -67,6 +71,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   if (parts[0] === "api" && parts[1] === "blobs") return handleBlobs(req, res, parts, ctx.blobs, ctx.limits);
   if (parts[0] === "api" && parts[1] === "code") return handleCode(req, res, parts, ctx.code);
   if (parts[0] === "api" && parts[1] === "calls") return handleCalls(req, res, url, parts, ctx);
+  if (parts[0] === "api" && (parts[1] === "dicts" || parts[1] === "queues")) return handleObjects(req, res, parts, url, ctx.objects);
   // The APP part of /api/apps/APP/... and /apps/APP becomes ":app".
   const appAt = parts[0] === "api" && parts[1] === "apps" ? 2 : parts[0] === "apps" ? 1 : -1;
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;

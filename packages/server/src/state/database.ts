@@ -41,6 +41,28 @@ CREATE TABLE IF NOT EXISTS app_versions (
   changes     TEXT NOT NULL,
   PRIMARY KEY (app_id, version)
 );
+CREATE TABLE IF NOT EXISTS objects (
+  kind        TEXT NOT NULL,
+  id          TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  app_id      TEXT,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (kind, id)
+);
+CREATE TABLE IF NOT EXISTS dict_entries (
+  dict        TEXT NOT NULL,
+  key         TEXT NOT NULL,
+  value       TEXT NOT NULL,
+  version     INTEGER NOT NULL,
+  PRIMARY KEY (dict, key)
+);
+CREATE TABLE IF NOT EXISTS queue_items (
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  queue       TEXT NOT NULL,
+  partition   TEXT NOT NULL,
+  value       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS queue_items_by_queue ON queue_items(queue, partition, seq);
 CREATE TABLE IF NOT EXISTS secrets (
   name        TEXT PRIMARY KEY,
   data        TEXT NOT NULL,

@@ -21,6 +21,7 @@ import type { AppResolver } from "../apps/app-resolver";
 import { lookupFunction } from "../apps/lookup";
 import type { AppReloader } from "../apps/app-reloader";
 import type { ImageBuilder } from "../images/image-builder";
+import type { SharedObjects } from "../objects/shared-objects";
 import { FULL_ACCESS, type ClientScope } from "./client-scope";
 import type { ServerLimits } from "../config/limits";
 
@@ -31,6 +32,7 @@ export interface ClientServices {
   reloader: AppReloader;
   resolver: AppResolver;
   images: ImageBuilder;
+  objects: SharedObjects;
 }
 
 /** What a client connection needs to know of the server. */
@@ -134,7 +136,7 @@ export class ClientConnection implements CallListener, AppOwner {
 
   private async handle(message: ClientMessage): Promise<void> {
     this.scope.check(message);
-    const { manager, deployer, reloader, resolver, images } = this.services;
+    const { manager, deployer, reloader, resolver, images, objects } = this.services;
     switch (message.type) {
       case "heartbeat":
         return;
@@ -162,6 +164,11 @@ export class ClientConnection implements CallListener, AppOwner {
         const result = await images.build(message.image, (image, entry) => this.send({ type: "image.log", id, image, ...entry }));
         return this.reply(id, result);
       }
+      case "dict":
+        return this.reply(message.id, objects.dict(message));
+      case "queue":
+        // A get may wait for a value: other requests of this connection go on meanwhile.
+        return this.reply(message.id, await objects.queue(message, this));
       default:
         assertNever(message, "client message");
     }

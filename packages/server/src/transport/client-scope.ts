@@ -20,7 +20,8 @@ export interface ScopeLookups {
 /**
  * A connection with a worker's credential (SPEC §2, issue 7 item 5): it may start and cancel
  * calls of its own app and look that app up (what `fn(...).remote()` and `lookup()` of the app's
- * own functions need), and nothing else: no other app, no create, deploy or stop.
+ * own functions need), and use Dicts and Queues (named ones, and its app's ephemeral ones), and
+ * nothing else: no other app, no create, deploy or stop.
  */
 export class AppScope implements ClientScope {
   constructor(
@@ -44,6 +45,11 @@ export class AppScope implements ClientScope {
       case "app.lookup":
         if (this.lookups.appIdOf(message.name) === this.appId) return;
         throw this.refusal(`looking up app ${message.name}`);
+      case "dict":
+      case "queue":
+        // Named Dicts and Queues are shared by every app; ephemeral ones only with their app.
+        if (message.app === undefined || message.app === this.appId) return;
+        throw this.refusal(`an ephemeral ${message.type === "dict" ? "Dict" : "Queue"} of app ${message.app}`);
       default:
         throw this.refusal(message.type);
     }
@@ -52,7 +58,7 @@ export class AppScope implements ClientScope {
   private refusal(what: string): RequestRefusedError {
     return new RequestRefusedError(
       `${what} is refused: this connection uses the credential of the workers of app ${this.appId} (their STUBRUN_TOKEN), ` +
-        `which may only start and cancel calls of that app and look it up`,
+        `which may only start and cancel calls of that app, look it up, and use named Dicts and Queues and that app's ephemeral ones`,
     );
   }
 }
