@@ -12,7 +12,7 @@ export { escapeHtml };
 const time = shownTime;
 
 function appRow(app: AppSummary): string {
-  return `<tr data-app-id="${escapeHtml(app.id)}"><td><a href="/apps/${encodeURIComponent(app.id)}">${escapeHtml(app.name ?? app.id)}</a></td><td>${escapeHtml(app.id)}</td><td class="state state-${escapeHtml(app.state)}">${escapeHtml(app.state)}</td><td>${app.version}</td><td>${time(app.createdAt)}</td><td>${app.runningTasks}</td></tr>`;
+  return `<tr data-app-id="${escapeHtml(app.id)}"><td><a href="/apps/${encodeURIComponent(app.id)}">${escapeHtml(app.name ?? app.id)}</a>${app.env && app.env !== "main" ? ` <small class="env">${escapeHtml(app.env)}</small>` : ""}</td><td>${escapeHtml(app.id)}</td><td class="state state-${escapeHtml(app.state)}">${escapeHtml(app.state)}</td><td>${app.version}</td><td>${time(app.createdAt)}</td><td>${app.runningTasks}</td></tr>`;
 }
 
 /** The states the list's filter offers. */
@@ -45,7 +45,7 @@ export function renderAppsPage(apps: AppSummary[], nodes?: NodesSummary): string
   const script = `
 const esc = (t) => String(t).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const time = (t) => (t ? new Date(t).toISOString().replace("T", " ").slice(0, 19) : "-");
-const row = (a) => '<tr data-app-id="' + esc(a.id) + '"><td><a href="/apps/' + encodeURIComponent(a.id) + '">' + esc(a.name ?? a.id) + '</a></td><td>' + esc(a.id) +
+const row = (a) => '<tr data-app-id="' + esc(a.id) + '"><td><a href="/apps/' + encodeURIComponent(a.id) + '">' + esc(a.name ?? a.id) + '</a>' + (a.env && a.env !== 'main' ? ' <small class="env">' + esc(a.env) + '</small>' : '') + '</td><td>' + esc(a.id) +
   '</td><td class="state state-' + esc(a.state) + '">' + esc(a.state) + '</td><td>' + a.version + '</td><td>' + time(a.createdAt) + '</td><td>' + a.runningTasks + '</td></tr>';
 const nameFilter = document.getElementById("filter-name");
 const stateFilter = document.getElementById("filter-state");
