@@ -101,7 +101,15 @@ export interface FunctionManifest {
   generator?: boolean;
   options: FunctionOptionsManifest;
   params: ParamManifest[];
+  /**
+   * The `@stub.parameter()` properties of the function's class: set per instance (`.with({...})`,
+   * CLI options), each distinct set of values served by workers of its own.
+   */
+  classParams?: ParamManifest[];
 }
+
+/** Values of a class's `@stub.parameter()` properties, by property name. */
+export type ClassParamValues = Record<string, string | number | boolean>;
 
 /** A file of the user's code as uploaded: compiled JavaScript under a path relative to the upload root. */
 export interface CodeFile {

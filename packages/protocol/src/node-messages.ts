@@ -1,6 +1,6 @@
 import type { Encoded } from "./codec";
 import type { WireError } from "./errors";
-import type { FunctionManifest } from "./manifest";
+import type { ClassParamValues, FunctionManifest } from "./manifest";
 
 /**
  * Messages between the server and a worker node (`stubrun worker`) on the node's WebSocket
@@ -173,4 +173,6 @@ export interface CallJobData {
   /** Entry module, relative to the code folder. */
   entry: string;
   args: Encoded[];
+  /** Values of the class's `@stub.parameter()` properties, checked by the server. */
+  params?: ClassParamValues;
 }

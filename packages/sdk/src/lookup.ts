@@ -1,4 +1,4 @@
-import { serverUrlFromEnv, type FunctionManifest } from "@stubrun/protocol";
+import { checkClassParams, serverUrlFromEnv, UsageError, type FunctionManifest } from "@stubrun/protocol";
 import { connectToServer } from "./client/connect";
 import type { ServerConnection } from "./client/connection";
 import { RemoteFunction, type FunctionHandle } from "./function-handle";
@@ -49,5 +49,14 @@ export async function lookup<A extends unknown[] = unknown[], R = unknown>(
   // restart of the server): the next call reconnects.
   return new RemoteFunction<A, R>(functionName, {
     session: async () => ({ connection: await sharedConnection(url), appId: found.appId, version: options.version }),
+    // The deployed manifest says what the class's parameters are: checked here, and again by the server.
+    checkParams: (values) => {
+      if (typeof values !== "object" || values === null || Array.isArray(values)) {
+        throw new UsageError(`${functionName}.with(values): values must be an object of parameter values, like .with({ model: "small" })`);
+      }
+      const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+      checkClassParams({ ...found.function, classParams: (found.function.classParams ?? []).map((p) => ({ ...p, required: false })) }, given);
+      return given;
+    },
   });
 }

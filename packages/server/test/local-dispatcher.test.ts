@@ -147,6 +147,21 @@ test("a call that outlives its timeout ends timed_out and its worker is killed",
   expect(h.workers[0].killed).toBe(true);
 });
 
+test("each set of class parameter values has workers of its own, made with those values", async () => {
+  const h = setUp();
+  const f = fn("A.f");
+  const finished = (id: string) => ({ output: () => {}, finished: (o: CallOutcome) => h.outcomes.set(id, o) });
+  h.dispatcher.enqueue({ ...request("c1", f), params: { size: "large", n: 1 } }, finished("c1"));
+  h.workers[0].ready();
+  h.dispatcher.enqueue({ ...request("c2", f), params: { size: "small" } }, finished("c2"));
+  h.dispatcher.enqueue({ ...request("c3", f) }, finished("c3"));
+  expect(h.workers.map((w) => w.config.params)).toEqual([{ size: "large", n: 1 }, { size: "small" }, undefined]);
+  h.workers[0].succeed(1);
+  // The same values in another order: the first worker, now idle, serves it.
+  h.dispatcher.enqueue({ ...request("c4", f), params: { n: 1, size: "large" } }, finished("c4"));
+  expect(h.workers[0].runs).toEqual(["c1", "c4"]);
+  expect(h.workers).toHaveLength(3);
+});
 test("a timeout longer than 2^31 ms waits its whole length, not 1 ms", async () => {
   const h = setUp();
   const days30 = 30 * 86_400;

@@ -17,7 +17,7 @@ import {
   type ToWorkerMessage,
   type WorkerConfig,
 } from "@stubrun/protocol";
-import { getHooks, registry, ServerConnection, setSessionProvider, type AppSession } from "@stubrun/sdk";
+import { applyClassParams, getHooks, registry, ServerConnection, setSessionProvider, type AppSession } from "@stubrun/sdk";
 import path from "node:path";
 import { importEsmEntry } from "./esm-loader";
 import { installModuleResolution } from "./module-resolution";
@@ -56,6 +56,8 @@ async function start(): Promise<void> {
   if (!cls) throw new UsageError(`the uploaded code defines no decorated class ${config.className}`);
   const created = new (cls as unknown as new () => Record<string, unknown>)();
   if (typeof created[config.methodName] !== "function") throw new UsageError(`${functionName} is not a method`);
+  // This worker serves one set of parameter values: they are set before the enter hooks see the instance.
+  applyClassParams(cls, created, config.params);
   for (const hook of getHooks(cls).enter) await (created[hook] as () => unknown).call(created);
   instance = created;
 }

@@ -279,7 +279,15 @@ export class LocalDispatcher implements Dispatcher {
     };
     const imageDir = this.options.imageDirOf?.(fn);
     const worker = this.startWorkerProcess(
-      { workerId, codeDir: code.dir, entry: code.entry, className: fn.className, methodName: fn.methodName, ...(imageDir ? { imageDir } : {}) },
+      {
+        workerId,
+        codeDir: code.dir,
+        entry: code.entry,
+        className: fn.className,
+        methodName: fn.methodName,
+        ...(imageDir ? { imageDir } : {}),
+        ...(pool.params ? { params: pool.params } : {}),
+      },
       env,
       events,
       { memoryMb: this.limits.workerMemoryMb },

@@ -375,7 +375,7 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
 
 /** A call as its job carries it (the node asks the server for secret values). */
 function jobData(request: CallRequest): CallJobData {
-  return { callId: request.callId, appId: request.appId, fn: withoutSecretValues(request.fn), codeHash: request.code.hash, entry: request.code.entry, args: request.args };
+  return { callId: request.callId, appId: request.appId, fn: withoutSecretValues(request.fn), codeHash: request.code.hash, entry: request.code.entry, args: request.args, ...(request.params ? { params: request.params } : {}) };
 }
 
 /** A function's manifest as nodes get it: secrets by name only, `fromObject` values dropped. */

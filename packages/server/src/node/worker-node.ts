@@ -318,7 +318,7 @@ export class WorkerNode {
     const once = { ...fn, options: { ...fn.options, retries: { ...fn.options.retries, maxRetries: 0 } } };
     return new Promise<CallOutcome>((resolve) => {
       this.dispatcher.enqueue(
-        { callId, appId, fn: once, code: { dir: codeDir, hash: data.codeHash, entry: data.entry }, args: data.args },
+        { callId, appId, fn: once, code: { dir: codeDir, hash: data.codeHash, entry: data.entry }, args: data.args, ...(data.params ? { params: data.params } : {}) },
         {
           output: (stream, text) => this.link.send({ type: "node.output", callId, stream, data: text }),
           yield: (value) => this.link.send({ type: "node.yield", callId, value }),
