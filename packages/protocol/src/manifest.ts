@@ -41,6 +41,8 @@ export interface FunctionOptionsManifest {
   concurrencyLimit: number;
   keepWarm: number;
   containerIdleTimeout: number;
+  /** Calls one worker serves at once (1..1000); absent means 1. */
+  concurrentInputs?: number;
   schedule?: ScheduleManifest;
   /**
    * The function's secrets, the stub's first, then the function's own: applied in order, so a
@@ -89,6 +91,9 @@ export type SecretRef = { kind: "name"; name: string } | { kind: "object"; value
 
 /** A secret's keys become environment variable names: letters, digits and "_", not starting with a digit. */
 export const SECRET_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The most calls one worker may serve at once (`concurrentInputs`). */
+export const MAX_CONCURRENT_INPUTS = 1000;
 
 /** One remotely runnable function, named `Class.method`. */
 export interface FunctionManifest {

@@ -123,8 +123,10 @@ export interface NodeQueue {
   appId: string;
   /** `Class.method`. */
   functionName: string;
-  /** The most calls of the function running at once, across all nodes. */
+  /** The most workers of the function at once, across all nodes. */
   concurrencyLimit: number;
+  /** Calls one worker serves at once: the queue runs up to `concurrencyLimit * concurrentInputs` jobs. @default 1 */
+  concurrentInputs?: number;
 }
 
 /** Every function queue that exists now: the node takes from these and leaves any other. */

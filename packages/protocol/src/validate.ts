@@ -8,6 +8,7 @@ import { commandProblem, envValueProblem, packageSpecProblem } from "./image-rul
 import {
   APP_NAME_PATTERN,
   BLOB_HASH_PATTERN,
+  MAX_CONCURRENT_INPUTS,
   SECRET_KEY_PATTERN,
   SECRET_NAME_PATTERN,
   type AppManifest,
@@ -176,6 +177,10 @@ export function validateFunction(f: unknown, i: number): FunctionManifest {
   number(o.concurrencyLimit, "concurrencyLimit", 1, true);
   number(o.keepWarm, "keepWarm", 0, true);
   number(o.containerIdleTimeout, "containerIdleTimeout", 0);
+  if (o.concurrentInputs !== undefined) {
+    number(o.concurrentInputs, "concurrentInputs", 1, true);
+    need((o.concurrentInputs as number) <= MAX_CONCURRENT_INPUTS, `${where}: option "concurrentInputs" must be at most ${MAX_CONCURRENT_INPUTS}, got ${String(o.concurrentInputs)}`);
+  }
   need(isObject(o.retries), `${where}: option "retries" must be an object`);
   const r = o.retries as Obj;
   number(r.maxRetries, "retries.maxRetries", 0, true);

@@ -15,6 +15,8 @@ export interface WorkerConfig {
   imageDir?: string;
   /** Values of the class's `@stub.parameter()` properties, set on the instance before its enter hooks run. */
   params?: ClassParamValues;
+  /** Calls it may be sent at once (`concurrentInputs`): above 1, each call's output is told apart by an AsyncLocalStorage. @default 1 */
+  concurrentInputs?: number;
 }
 
 /** Messages from the server to a worker. */

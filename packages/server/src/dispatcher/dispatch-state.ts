@@ -51,6 +51,8 @@ export interface WorkerInfo {
   startedAt: number;
   /** Set when the dispatcher asked it to stop or killed it: its exit is no failure. */
   stopRequested: boolean;
+  /** Set when a call timed out or was cancelled on it while it ran others: it takes no more calls, and is killed once they end. */
+  draining?: boolean;
   idleTimer?: Timer;
   /** Its output outside calls, capped. */
   outside: OutputBudget;
