@@ -43,6 +43,14 @@ class Model {
     console.log(JSON.stringify({ a, b, ys, local: await small.local(5) }));
   }
 
+  /** The entrypoint's instance has the options' values; fn(this.f) in it carries them. */
+  @stub.localEntrypoint()
+  async fromOptions() {
+    console.log("here " + this.size + "@" + this.temperature);
+    console.log("remote " + (await fn(this.predict).remote(6)));
+    console.log("with " + (await fn(this.predict).with({ size: "small" }).remote(7)));
+  }
+
   @stub.localEntrypoint()
   async mistakes() {
     const tries: [string, () => unknown][] = [
@@ -98,6 +106,10 @@ describe("parametrized classes", () => {
     expect(help.stdout).toMatch(/--size <small\|large>\s+which model to load  default: "small"/);
     expect(help.stdout).toMatch(/--temperature <number>\s+required/);
     expect(help.stdout).toMatch(/--loud, --no-loud\s+default: false/);
+
+    const local = await server.run(["-q", `${APP}::Model.fromOptions`, "--size", "large", "--temperature", "4"]);
+    expect(local.stderr).toBe("");
+    expect(local.stdout).toMatch(/^here large@4\npredicting 6 with large@4\nremote large@4 loud=false x=6 worker=\d+\npredicting 7 with small@4\nwith small@4 loud=false x=7 worker=\d+\n$/);
 
     const missing = await server.run([`${APP}::Model.predict`, "--x", "1"]);
     expect(missing.code).toBe(2);

@@ -36,6 +36,25 @@ class Io {
     // Kept alive until the test has looked at the app's workers.
     while (!fs.existsSync(process.env.GO_FILE!)) await new Promise((r) => setTimeout(r, 50));
   }
+
+  @stub.function({ concurrentInputs: 2, timeout: 4, concurrencyLimit: 1 })
+  async nap(ms: number) {
+    console.log("napping " + ms);
+    await new Promise((r) => setTimeout(r, ms));
+    console.log("woke " + ms);
+    return process.pid;
+  }
+
+  @stub.localEntrypoint()
+  async timeouts() {
+    // long times out at 4 s while short (2 s to 5 s) runs beside it on the same worker.
+    const long = fn(this.nap).remote(10_000).catch((e: Error) => e.name + ": " + e.message);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const short = await fn(this.nap).remote(3_000);
+    console.log("long: " + (await long));
+    const after = await fn(this.nap).remote(10);
+    console.log(after === short ? "same worker after the timeout" : "a new worker after the timeout");
+  }
 }
 `,
 );
@@ -46,7 +65,7 @@ describe("concurrent inputs", () => {
 
   test("10 calls that each sleep 300 ms run at once on one worker, each call's output its own", async () => {
     const go = path.join(tempDir("concurrent-inputs"), "go");
-    const bin = spawnBin(server, [APP], { env: { GO_FILE: go } });
+    const bin = spawnBin(server, [`${APP}::Io.main`], { env: { GO_FILE: go } });
     const appId = await bin.appId();
     const line = (await bin.waitFor(/^\{"calls".*$/m, "stdout"))[0];
     const { calls, results } = JSON.parse(line) as { calls: string[]; results: { id: number; worker: number }[] };
@@ -70,6 +89,15 @@ describe("concurrent inputs", () => {
     fs.writeFileSync(go, "");
     const r = await bin.exited;
     expect(r.code).toBe(0);
+  });
+
+  test("a call that times out on a shared worker ends alone; the other finishes, then the worker goes", async () => {
+    const r = await server.run(["-q", `${APP}::Io.timeouts`]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("long: FunctionTimeoutError: Io.nap timed out after 4 s (its timeout option)\n");
+    expect(r.stdout).toContain("woke 3000\n");
+    expect(r.stdout).not.toContain("woke 10000");
+    expect(r.stdout).toContain("a new worker after the timeout\n");
   });
 
   test("concurrentInputs is checked when the decorator is applied (1 to 1000)", async () => {

@@ -61,7 +61,7 @@ export function fn<A extends unknown[], R>(method: (...args: A) => R): FunctionH
     },
     checkParams: (values) => checkParamsLocally(cls, name, values),
     wrap: (h) => sayHowToCall(h, methodName),
-  });
+  }, ref.params);
   return sayHowToCall(handle, methodName);
 }
 

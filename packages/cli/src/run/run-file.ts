@@ -122,7 +122,7 @@ function leftRunning(entrypoint: Entrypoint, detach: boolean): void {
  * what was meant: the first such call of each function says so once (fn(this.square) still
  * knows the method, through the registry's alias).
  */
-function noteDirectCalls(cls: Entrypoint["cls"], instance: Record<string, (...a: unknown[]) => unknown>): void {
+function noteDirectCalls(cls: Entrypoint["cls"], instance: Record<string, (...a: unknown[]) => unknown>, classValues: ClassParamValues): void {
   for (const { methodName } of getFunctions(cls)) {
     const method = instance[methodName];
     if (typeof method !== "function") continue;
@@ -135,7 +135,7 @@ function noteDirectCalls(cls: Entrypoint["cls"], instance: Record<string, (...a:
       return method.apply(this, args);
     };
     Object.setPrototypeOf(direct, method); // keeps what the decorator put on it (this.f.remote says how to call)
-    registry().alias(direct, method);
+    registry().alias(direct, method, classValues); // fn(this.f) calls it with this instance's parameters
     Object.defineProperty(instance, methodName, { value: direct, configurable: true, writable: true });
   }
 }
@@ -159,7 +159,7 @@ function runEntrypoint(entrypoint: Entrypoint, { args, classValues }: Entrypoint
   }
   const instance = new (entrypoint.cls as unknown as new () => Record<string, (...a: unknown[]) => unknown>)();
   applyClassParams(entrypoint.cls, instance, classValues);
-  noteDirectCalls(entrypoint.cls, instance);
+  noteDirectCalls(entrypoint.cls, instance, classValues);
   return Promise.resolve(instance[entrypoint.methodName](...args));
 }
 
