@@ -8,7 +8,7 @@ import type { ParamsReader } from "../src/run/entrypoint-params";
 /** Issue 9 item 2: the manifest carries each function's image: its own, else its stub's. */
 
 const bundle = { entry: "main.js", root: "/project", files: [], packages: [] } as unknown as CodeBundle;
-const params = { params: () => [] } as unknown as ParamsReader;
+const params = { params: () => [], classParams: () => [] } as unknown as ParamsReader;
 
 const stubImage = Image.node().npmInstall("left-pad@1.3.0");
 const ownImage = Image.node().env({ OWN: "yes" });

@@ -1,4 +1,4 @@
-import { parseSignatures } from "../src/loader/signature.parser";
+import { parseClassMembers, parseSignatures } from "../src/loader/signature.parser";
 
 const designExample = `
 import { Stub } from "@stubrun/sdk";
@@ -151,5 +151,29 @@ type Inner = ("u" | "v");
 
   it("throws swc's error, naming the file, on a syntax error", () => {
     expect(() => parseSignatures("class A {\n  m(x: ) {}\n}", "broken.ts")).toThrow(/broken\.ts:2/);
+  });
+});
+
+describe("parseClassMembers: @stub.parameter() properties", () => {
+  it("reads their types, choices, defaults, optionality and docs; other properties are not parameters", () => {
+    const source = `
+type Size = "small" | "large";
+class Model {
+  /** which model to load */
+  @stub.parameter() size: Size = "small";
+  @stub.parameter() temperature!: number;
+  @stub.parameter({ default: 3 }) retries!: number;
+  @stub.parameter() region?: string;
+  @stub.parameter() verbose = false;
+  @other() notAParameter = 1;
+  plain = "x";
+}`;
+    expect(parseClassMembers(source, "model.ts").parameters).toEqual([
+      { className: "Model", param: { name: "size", type: "choice", choices: ["small", "large"], required: false, defaultText: '"small"', description: "which model to load" } },
+      { className: "Model", param: { name: "temperature", type: "number", required: true } },
+      { className: "Model", param: { name: "retries", type: "number", required: false, defaultText: "3" } },
+      { className: "Model", param: { name: "region", type: "string", required: false } },
+      { className: "Model", param: { name: "verbose", type: "boolean", required: false, defaultText: "false" } },
+    ]);
   });
 });

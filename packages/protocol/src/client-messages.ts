@@ -1,5 +1,5 @@
 import type { Encoded } from "./codec";
-import type { AppManifest, CodeFile, ImageManifest } from "./manifest";
+import type { AppManifest, ClassParamValues, CodeFile, ImageManifest } from "./manifest";
 import type { DictRequest, QueueRequest } from "./object-messages";
 
 /** Messages a client (CLI or SDK) sends to the server over the WebSocket. Requests carry an `id`. */
@@ -71,6 +71,8 @@ export interface CallStartRequest {
   version?: number;
   /** The caller iterates what a generator function yields (`remoteGen`); without it, the call must be of one that returns. */
   stream?: boolean;
+  /** Values of the class's `@stub.parameter()` properties (`.with({...})`); the defaults when absent. */
+  params?: ClassParamValues;
 }
 
 /** Cancel a running call; replies `{ cancelled: boolean }`. */

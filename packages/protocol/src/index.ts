@@ -25,3 +25,4 @@ export * from "./tree-packer";
 export * from "./web-values";
 export * from "./node-messages";
 export * from "./node-validate";
+export * from "./class-params";

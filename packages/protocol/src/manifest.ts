@@ -41,6 +41,8 @@ export interface FunctionOptionsManifest {
   concurrencyLimit: number;
   keepWarm: number;
   containerIdleTimeout: number;
+  /** Calls one worker serves at once (1..1000); absent means 1. */
+  concurrentInputs?: number;
   schedule?: ScheduleManifest;
   /**
    * The function's secrets, the stub's first, then the function's own: applied in order, so a
@@ -90,6 +92,9 @@ export type SecretRef = { kind: "name"; name: string } | { kind: "object"; value
 /** A secret's keys become environment variable names: letters, digits and "_", not starting with a digit. */
 export const SECRET_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** The most calls one worker may serve at once (`concurrentInputs`). */
+export const MAX_CONCURRENT_INPUTS = 1000;
+
 /** One remotely runnable function, named `Class.method`. */
 export interface FunctionManifest {
   name: string;
@@ -101,7 +106,15 @@ export interface FunctionManifest {
   generator?: boolean;
   options: FunctionOptionsManifest;
   params: ParamManifest[];
+  /**
+   * The `@stub.parameter()` properties of the function's class: set per instance (`.with({...})`,
+   * CLI options), each distinct set of values served by workers of its own.
+   */
+  classParams?: ParamManifest[];
 }
+
+/** Values of a class's `@stub.parameter()` properties, by property name. */
+export type ClassParamValues = Record<string, string | number | boolean>;
 
 /** A file of the user's code as uploaded: compiled JavaScript under a path relative to the upload root. */
 export interface CodeFile {

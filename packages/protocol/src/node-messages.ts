@@ -1,6 +1,6 @@
 import type { Encoded } from "./codec";
 import type { WireError } from "./errors";
-import type { FunctionManifest } from "./manifest";
+import type { ClassParamValues, FunctionManifest } from "./manifest";
 
 /**
  * Messages between the server and a worker node (`stubrun worker`) on the node's WebSocket
@@ -123,8 +123,10 @@ export interface NodeQueue {
   appId: string;
   /** `Class.method`. */
   functionName: string;
-  /** The most calls of the function running at once, across all nodes. */
+  /** The most workers of the function at once, across all nodes. */
   concurrencyLimit: number;
+  /** Calls one worker serves at once: the queue runs up to `concurrencyLimit * concurrentInputs` jobs. @default 1 */
+  concurrentInputs?: number;
 }
 
 /** Every function queue that exists now: the node takes from these and leaves any other. */
@@ -175,4 +177,6 @@ export interface CallJobData {
   /** Entry module, relative to the code folder. */
   entry: string;
   args: Encoded[];
+  /** Values of the class's `@stub.parameter()` properties, checked by the server. */
+  params?: ClassParamValues;
 }

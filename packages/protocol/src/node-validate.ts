@@ -105,5 +105,7 @@ function nodeQueue(q: unknown, where: string): NodeQueue {
   need(isObject(q), `${where} must be an object`);
   const concurrencyLimit = int(q, "concurrencyLimit", where);
   need(concurrencyLimit >= 1, `${where}: "concurrencyLimit" must be at least 1`);
-  return { queue: str(q, "queue", where), appId: str(q, "appId", where), functionName: str(q, "functionName", where), concurrencyLimit };
+  const inputs = q.concurrentInputs === undefined ? 1 : int(q, "concurrentInputs", where);
+  need(inputs >= 1, `${where}: "concurrentInputs" must be at least 1`);
+  return { queue: str(q, "queue", where), appId: str(q, "appId", where), functionName: str(q, "functionName", where), concurrencyLimit, ...(inputs > 1 ? { concurrentInputs: inputs } : {}) };
 }

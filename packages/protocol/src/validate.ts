@@ -8,6 +8,7 @@ import { commandProblem, envValueProblem, packageSpecProblem } from "./image-rul
 import {
   APP_NAME_PATTERN,
   BLOB_HASH_PATTERN,
+  MAX_CONCURRENT_INPUTS,
   SECRET_KEY_PATTERN,
   SECRET_NAME_PATTERN,
   type AppManifest,
@@ -16,7 +17,9 @@ import {
   type ImageManifest,
   type ImageStep,
   type PackageRef,
+  type ParamManifest,
 } from "./manifest";
+import { validateClassParamValues } from "./class-params";
 import { isWithinDepth } from "./value-depth";
 import { validateDictRequest, validateQueueRequest } from "./object-validate";
 import { envField } from "./env-field";
@@ -87,7 +90,17 @@ export function validateClientMessage(m: unknown, limits: ClientMessageLimits = 
       const max = limits.maxValueDepth;
       if (max !== undefined) (m.args as unknown[]).forEach((arg, i) => need(isWithinDepth(arg, max), tooDeepMessage(`${type}: argument ${i + 1} of ${fn}`, max)));
       need(m.stream === undefined || typeof m.stream === "boolean", `${type}: "stream" must be a boolean`);
-      return { type, id, appId: str(m, "appId", type), function: fn, args: m.args as Encoded[], version: m.version as number | undefined, ...(m.stream === true ? { stream: true } : {}) };
+      const params = m.params === undefined ? undefined : validateClassParamValues(m.params, `${type}: "params" of ${fn}`);
+      return {
+        type,
+        id,
+        appId: str(m, "appId", type),
+        function: fn,
+        args: m.args as Encoded[],
+        version: m.version as number | undefined,
+        ...(m.stream === true ? { stream: true } : {}),
+        ...(params ? { params } : {}),
+      };
     }
     case "call.cancel":
       return { type, id: int(m, "id", type), callId: str(m, "callId", type) };
@@ -170,6 +183,10 @@ export function validateFunction(f: unknown, i: number): FunctionManifest {
   number(o.concurrencyLimit, "concurrencyLimit", 1, true);
   number(o.keepWarm, "keepWarm", 0, true);
   number(o.containerIdleTimeout, "containerIdleTimeout", 0);
+  if (o.concurrentInputs !== undefined) {
+    number(o.concurrentInputs, "concurrentInputs", 1, true);
+    need((o.concurrentInputs as number) <= MAX_CONCURRENT_INPUTS, `${where}: option "concurrentInputs" must be at most ${MAX_CONCURRENT_INPUTS}, got ${String(o.concurrentInputs)}`);
+  }
   need(isObject(o.retries), `${where}: option "retries" must be an object`);
   const r = o.retries as Obj;
   number(r.maxRetries, "retries.maxRetries", 0, true);
@@ -180,6 +197,8 @@ export function validateFunction(f: unknown, i: number): FunctionManifest {
   if (o.schedule !== undefined) validateSchedule(o.schedule, `${where}: schedule`);
   if (o.secrets !== undefined) validateSecretRefs(o.secrets, `${where}: option "secrets"`);
   (f.params as unknown[]).forEach((p, j) => validateParam(p, `${where}: params[${j}]`));
+  need(f.classParams === undefined || Array.isArray(f.classParams), `${where}: "classParams" must be an array`);
+  ((f.classParams ?? []) as unknown[]).forEach((p, j) => validateParam(p, `${where}: classParams[${j}]`));
   // Passed on as sent (the server reads only what it knows); the fields above are checked.
   const options = o as unknown as FunctionManifest["options"];
   if (o.image !== undefined) options.image = validateImage(o.image, `${where}: option "image"`);
@@ -192,6 +211,7 @@ export function validateFunction(f: unknown, i: number): FunctionManifest {
     ...(f.generator === true ? { generator: true } : {}),
     options,
     params: f.params as FunctionManifest["params"],
+    ...(Array.isArray(f.classParams) && f.classParams.length > 0 ? { classParams: f.classParams as ParamManifest[] } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Encoded } from "./codec";
 import type { WireError } from "./errors";
+import type { ClassParamValues } from "./manifest";
 
 /** What a worker needs to start: where the code is and which function it serves. */
 export interface WorkerConfig {
@@ -12,6 +13,10 @@ export interface WorkerConfig {
   methodName: string;
   /** The function's built image: bare imports the code's folder cannot resolve fall back to its node_modules. */
   imageDir?: string;
+  /** Values of the class's `@stub.parameter()` properties, set on the instance before its enter hooks run. */
+  params?: ClassParamValues;
+  /** Calls it may be sent at once (`concurrentInputs`): above 1, each call's output is told apart by an AsyncLocalStorage. @default 1 */
+  concurrentInputs?: number;
 }
 
 /** Messages from the server to a worker. */

@@ -115,6 +115,26 @@ describe("parseClientMessage refuses bad input with a ProtocolError that says wh
     expect(refused({ type: "call.start", id: 2 })).toMatch(/^call\.start: "/);
   });
 
+  test("call.start with class parameter values: scalars by property name, nothing else", () => {
+    const good = { type: "call.start", id: 2, appId: "ap-1", function: "Calc.square", args: [] };
+    expect(parse({ ...good, params: { size: "large", n: 2, loud: true } })).toEqual({ ...good, params: { size: "large", n: 2, loud: true } });
+    expect(refused({ ...good, params: [] })).toBe('call.start: "params" of Calc.square must be an object');
+    expect(refused({ ...good, params: { size: { a: 1 } } })).toBe('call.start: "params" of Calc.square: the value of size must be a string (at most 4096 characters), a finite number or a boolean');
+    expect(refused({ ...good, params: { "not-a-name": 1 } })).toBe('call.start: "params" of Calc.square: "not-a-name" is not a property name');
+  });
+
+  test("a function's classParams and concurrentInputs are checked", () => {
+    const withFn = (f: object) => ({ ...appCreate, manifest: { ...manifest, functions: [{ ...fnManifest, ...f }] } });
+    expect(parse(withFn({ classParams: [{ name: "size", type: "choice", choices: ["a", "b"], required: false }] }))).toMatchObject({
+      manifest: { functions: [{ classParams: [{ name: "size", type: "choice", choices: ["a", "b"], required: false }] }] },
+    });
+    expect(refused(withFn({ classParams: {} }))).toBe('function Calc.square: "classParams" must be an array');
+    expect(refused(withFn({ classParams: [{ name: "size", type: "weird", required: true }] }))).toMatch(/^function Calc\.square: classParams\[0\]: "type" must be one of/);
+    expect(parse(withFn({ options: { ...DEFAULT_FUNCTION_OPTIONS, concurrentInputs: 10 } }))).toMatchObject({ manifest: { functions: [{ options: { concurrentInputs: 10 } }] } });
+    expect(refused(withFn({ options: { ...DEFAULT_FUNCTION_OPTIONS, concurrentInputs: 0 } }))).toBe('function Calc.square: option "concurrentInputs" must be a whole number >= 1, got 0');
+    expect(refused(withFn({ options: { ...DEFAULT_FUNCTION_OPTIONS, concurrentInputs: 1001 } }))).toBe('function Calc.square: option "concurrentInputs" must be at most 1000, got 1001');
+  });
+
   test("call.cancel and app.stop missing their target", () => {
     expect(refused({ type: "call.cancel", id: 3 })).toBe('call.cancel: "callId" must be a string');
     expect(refused({ type: "app.stop", id: 4, appId: 12 })).toBe('app.stop: "appId" must be a string');

@@ -57,7 +57,7 @@ export class FunctionCall<R = unknown> {
     });
     result.catch(() => {}); // a spawned call nobody waits for must not crash the process.
     const handlers: CallHandlers = { onOutput: writeOutput, onResult: settle, ...(onYield ? { onYield: (value: Encoded) => onYield(decodeValue(value)) } : {}) };
-    const id = await session.connection.startCall(session.appId, functionName, args, handlers, session.version);
+    const id = await session.connection.startCall(session.appId, functionName, args, handlers, session.version, session.params);
     return new FunctionCall(id, session.connection.url, result, session.connection);
   }
 

@@ -1,4 +1,5 @@
-import { encodeValue, UsageError, type Encoded } from "@stubrun/protocol";
+import { canonicalClassParams, encodeValue, UsageError, type ClassParamValues, type Encoded } from "@stubrun/protocol";
+import { applyClassParams, checkParamsLocally } from "./class-params";
 import { beginCall } from "./calls-in-flight";
 import { FunctionCall } from "./function-call";
 import { streamCalls } from "./streaming-map";
@@ -30,6 +31,12 @@ export interface FunctionHandle<A extends unknown[], R> {
   starmap(argLists: Iterable<A> | AsyncIterable<A>, options?: MapOptions): AsyncIterable<R>;
   /** Runs a generator function (`async *f()`) remotely and yields its values as it produces them (Modal's `remote_gen`). */
   remoteGen(...args: A): AsyncIterable<Yielded<R>>;
+  /**
+   * The same function on an instance whose `@stub.parameter()` properties have these values
+   * (Modal's `Cls(model="small")`): `fn(this.f).with({ model: "small" }).remote(x)`. Values add to
+   * those given before; each distinct set of values is served by workers of its own.
+   */
+  with(values: ClassParamValues): FunctionHandle<A, R>;
 }
 
 /** What a generator function yields. */
@@ -45,13 +52,16 @@ export function fn<A extends unknown[], R>(method: (...args: A) => R): FunctionH
     throw new UsageError(`fn(${what}): pass a method decorated with @stub.function() or @stub.webEndpoint(), like fn(this.square)`);
   }
   const { cls, methodName } = ref;
-  const handle = new RemoteFunction<A, Awaited<R>>(`${cls.name}.${methodName}`, {
+  const name = `${cls.name}.${methodName}`;
+  const handle = new RemoteFunction<A, Awaited<R>>(name, {
     session: currentSession,
-    local: async (args) => {
-      const instance = await localInstance(cls);
+    local: async (args, params) => {
+      const instance = await localInstance(cls, params);
       return (instance[methodName] as (...a: unknown[]) => unknown)(...args);
     },
-  });
+    checkParams: (values) => checkParamsLocally(cls, name, values),
+    wrap: (h) => sayHowToCall(h, methodName),
+  }, ref.params);
   return sayHowToCall(handle, methodName);
 }
 
@@ -74,7 +84,11 @@ function sayHowToCall<H extends object>(handle: H, methodName: string): H {
 /** Where a handle's calls go: the app they run in, and (for decorated methods) the code for `.local()`. */
 export interface CallTarget {
   session(): Promise<AppSession>;
-  local?(args: unknown[]): Promise<unknown>;
+  local?(args: unknown[], params: ClassParamValues | undefined): Promise<unknown>;
+  /** Checks `.with()` values as far as this process can; returns them as they will be sent. */
+  checkParams(values: unknown): ClassParamValues;
+  /** Dresses a handle `.with()` made as the first one was. @default as it is */
+  wrap?<H extends object>(handle: H): H;
 }
 
 /** The handle behind `fn()` and `lookup()`. */
@@ -82,7 +96,21 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
   constructor(
     readonly name: string,
     private readonly target: CallTarget,
+    /** The `.with()` values its calls carry. */
+    private readonly params?: ClassParamValues,
   ) {}
+
+  with(values: ClassParamValues): FunctionHandle<A, R> {
+    const merged = { ...this.params, ...this.target.checkParams(values) };
+    const handle = new RemoteFunction<A, R>(this.name, this.target, merged);
+    return this.target.wrap ? this.target.wrap(handle) : handle;
+  }
+
+  /** The app calls go to, with the `.with()` values. */
+  private async session(): Promise<AppSession> {
+    const session = await this.target.session();
+    return this.params && Object.keys(this.params).length > 0 ? { ...session, params: this.params } : session;
+  }
 
   async remote(...args: A): Promise<R> {
     return (await this.spawn(...args)).get();
@@ -99,7 +127,7 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
     let finished = false;
     let failure: unknown;
     try {
-      const session = await this.target.session();
+      const session = await this.session();
       const call = await FunctionCall.start<unknown>(session, this.name, this.encodeArgs(args), (value) => {
         values.push(value);
         arrived();
@@ -129,14 +157,14 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
 
   async local(...args: A): Promise<R> {
     if (!this.target.local) throw new UsageError(`${this.name} was looked up: its code is not in this process, so call it with .remote()`);
-    return (await this.target.local(args)) as R;
+    return (await this.target.local(args, this.params)) as R;
   }
 
   async spawn(...args: A): Promise<FunctionCall<R>> {
     const end = beginCall(this.name);
     try {
       const encoded = this.encodeArgs(args);
-      const session = await this.target.session();
+      const session = await this.session();
       const call = await FunctionCall.start<R>(session, this.name, encoded);
       call.get().then(end, end);
       return call;
@@ -157,7 +185,7 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
 
   async *starmap(argLists: Iterable<A> | AsyncIterable<A>, options: MapOptions = {}): AsyncIterable<R> {
     const { order = true, returnErrors = false } = options;
-    const session = await this.target.session();
+    const session = await this.session();
     yield* streamCalls<R>(session, this.name, this.encodedInputs(argLists), { order, returnErrors });
   }
 
@@ -176,18 +204,25 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
   }
 }
 
-const localInstances = new WeakMap<AnyClass, Promise<Record<string, unknown>>>();
+const localInstances = new WeakMap<AnyClass, Map<string, Promise<Record<string, unknown>>>>();
 
-/** `.local()` uses one instance per class, made like a worker's: constructed, then its enter hooks run. */
-function localInstance(cls: AnyClass): Promise<Record<string, unknown>> {
-  let instance = localInstances.get(cls);
+/**
+ * `.local()` uses one instance per class and set of parameter values, made like a worker's:
+ * constructed, its parameters set, then its enter hooks run.
+ */
+function localInstance(cls: AnyClass, params: ClassParamValues | undefined): Promise<Record<string, unknown>> {
+  let byParams = localInstances.get(cls);
+  if (!byParams) localInstances.set(cls, (byParams = new Map()));
+  const key = canonicalClassParams(params);
+  let instance = byParams.get(key);
   if (!instance) {
     instance = (async () => {
       const created = new (cls as unknown as new () => Record<string, unknown>)();
-      for (const hook of getHooks(cls).enter) await (created[hook] as () => unknown)();
+      applyClassParams(cls, created, params);
+      for (const hook of getHooks(cls).enter) await (created[hook] as () => unknown).call(created);
       return created;
     })();
-    localInstances.set(cls, instance);
+    byParams.set(key, instance);
   }
   return instance;
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_FUNCTION_OPTIONS, UsageError, type FunctionOptionsManifest, type RetryPolicy } from "@stubrun/protocol";
+import { DEFAULT_FUNCTION_OPTIONS, MAX_CONCURRENT_INPUTS, UsageError, type FunctionOptionsManifest, type RetryPolicy } from "@stubrun/protocol";
 import { Cron, Period } from "./schedules";
 import type { Image } from "./image";
 import { secretRefs, type Secret } from "./secret";
@@ -27,6 +27,11 @@ export interface FunctionOptions {
   keepWarm?: number;
   /** Seconds an idle worker lives before it exits. @default 60 */
   containerIdleTimeout?: number;
+  /**
+   * Calls one worker serves at once (1 to 1000), for functions that mostly wait (I/O): their
+   * output is still told apart per call. The class's instance is shared by those calls. @default 1
+   */
+  concurrentInputs?: number;
   /** Run the function by itself when its app is deployed: a Cron or a Period. It must take no arguments. */
   schedule?: Cron | Period;
   /**
@@ -47,7 +52,7 @@ export interface WebEndpointOptions extends FunctionOptions {
   method?: "GET" | "POST";
 }
 
-const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "schedule", "secrets", "image", "method"]);
+const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "concurrentInputs", "schedule", "secrets", "image", "method"]);
 
 /** Checks options when the decorator is applied, and fills in the defaults. */
 export function normalizeFunctionOptions(options: FunctionOptions, where: string): FunctionOptionsManifest {
@@ -64,9 +69,18 @@ export function normalizeFunctionOptions(options: FunctionOptions, where: string
     concurrencyLimit: integer(options.concurrencyLimit ?? d.concurrencyLimit, "concurrencyLimit", where, 1),
     keepWarm: integer(options.keepWarm ?? d.keepWarm, "keepWarm", where, 0),
     containerIdleTimeout: positive(options.containerIdleTimeout ?? d.containerIdleTimeout, "containerIdleTimeout", where),
+    ...concurrentInputs(options.concurrentInputs, where),
     ...(options.schedule === undefined ? {} : { schedule: schedule(options.schedule, where) }),
     ...(options.secrets === undefined ? {} : { secrets: secretRefs(options.secrets, where) }),
   };
+}
+
+/** `concurrentInputs` when above 1 (1, the default, is left out of the manifest). */
+function concurrentInputs(value: unknown, where: string): { concurrentInputs?: number } {
+  if (value === undefined) return {};
+  const n = integer(value, "concurrentInputs", where, 1);
+  if (n > MAX_CONCURRENT_INPUTS) throw new UsageError(`${where}: "concurrentInputs" must be at most ${MAX_CONCURRENT_INPUTS}, got ${n}`);
+  return n > 1 ? { concurrentInputs: n } : {};
 }
 
 function schedule(value: unknown, where: string): NonNullable<FunctionOptionsManifest["schedule"]> {

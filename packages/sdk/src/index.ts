@@ -1,6 +1,7 @@
 import "reflect-metadata";
 
 export { Stub, type StubOptions } from "./stub";
+export type { ParameterOptions } from "./decorators/parameter.decorator";
 export { Secret } from "./secret";
 export { Image, imageManifest, type LocalFilesStep, type PackLocalFiles } from "./image";
 export { fn, type FunctionHandle, type MapOptions } from "./function-handle";
@@ -28,7 +29,8 @@ export {
 } from "@stubrun/protocol";
 export { setSessionProvider, currentSession, type AppSession } from "./session";
 export { registry, type AnyClass, type MethodRef } from "./registry";
-export { getFunctions, getEntrypoints, getHooks, getParamTypes } from "./metadata/readers";
-export type { FunctionEntry, LifecycleHooks } from "./metadata/types";
+export { getFunctions, getEntrypoints, getHooks, getParamTypes, getParameters, getPropertyType } from "./metadata/readers";
+export { applyClassParams } from "./class-params";
+export type { FunctionEntry, LifecycleHooks, ParameterEntry } from "./metadata/types";
 export { callsInFlight } from "./calls-in-flight";
 export { markStubrunCli } from "./decorators/method-target";

@@ -1,4 +1,4 @@
-import { requestedEnv, serverUrlFromEnv, type FunctionManifest } from "@stubrun/protocol";
+import { checkClassParams, requestedEnv, serverUrlFromEnv, UsageError, type FunctionManifest } from "@stubrun/protocol";
 import { sharedConnection } from "./client/shared-connection";
 import { RemoteFunction, type FunctionHandle } from "./function-handle";
 
@@ -51,6 +51,15 @@ export async function lookupFunction<A extends unknown[] = unknown[], R = unknow
   // restart of the server): the next call reconnects.
   const handle = new RemoteFunction<A, R>(functionName, {
     session: async () => ({ connection: await sharedConnection(url), appId: found.appId, version: options.version }),
+    // The deployed manifest says what the class's parameters are: checked here, and again by the server.
+    checkParams: (values) => {
+      if (typeof values !== "object" || values === null || Array.isArray(values)) {
+        throw new UsageError(`${functionName}.with(values): values must be an object of parameter values, like .with({ model: "small" })`);
+      }
+      const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+      checkClassParams({ ...found.function, classParams: (found.function.classParams ?? []).map((p) => ({ ...p, required: false })) }, given);
+      return given;
+    },
   });
   return { handle, manifest: found.function, version: found.version };
 }

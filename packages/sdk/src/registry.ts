@@ -1,4 +1,4 @@
-import { UsageError } from "@stubrun/protocol";
+import { UsageError, type ClassParamValues } from "@stubrun/protocol";
 import type { Stub } from "./stub";
 
 /** Any class whose methods stubrun decorates. */
@@ -9,6 +9,8 @@ export interface MethodRef {
   cls: AnyClass;
   methodName: string;
   stub: Stub;
+  /** For a stand-in of an instance's method: the instance's `@stub.parameter()` values, which `fn()` of it carries. */
+  params?: ClassParamValues;
 }
 
 /**
@@ -59,10 +61,13 @@ export class Registry {
     return this.methods.get(method);
   }
 
-  /** Makes `stand_in` (a wrapper of a decorated method) mean the same method to `fn()`. */
-  alias(standIn: Function, method: Function): void {
+  /**
+   * Makes `standIn` (a wrapper of a decorated method) mean the same method to `fn()`; with
+   * `params`, `fn(standIn)` calls it with those `@stub.parameter()` values (an instance's own).
+   */
+  alias(standIn: Function, method: Function, params?: ClassParamValues): void {
     const ref = this.methods.get(method);
-    if (ref) this.methods.set(standIn, ref);
+    if (ref) this.methods.set(standIn, params && Object.keys(params).length > 0 ? { ...ref, params } : ref);
   }
 }
 

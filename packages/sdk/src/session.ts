@@ -1,4 +1,4 @@
-import { UsageError } from "@stubrun/protocol";
+import { UsageError, type ClassParamValues } from "@stubrun/protocol";
 import type { ServerConnection } from "./client/connection";
 
 /** A running app that remote calls go to: the connection and the app's id. */
@@ -7,6 +7,8 @@ export interface AppSession {
   appId: string;
   /** A deployed app's version to call; its current one when absent. */
   version?: number;
+  /** Values of the class's `@stub.parameter()` properties the calls run with (`.with({...})`). */
+  params?: ClassParamValues;
 }
 
 type SessionProvider = () => Promise<AppSession>;

@@ -1,5 +1,6 @@
 import { APP_NAME_PATTERN, UsageError, type SecretRef } from "@stubrun/protocol";
 import { methodTarget } from "./decorators/method-target";
+import { parameterDecorator, type ParameterOptions } from "./decorators/parameter.decorator";
 import { normalizeFunctionOptions, type FunctionOptions, type WebEndpointOptions } from "./function-options";
 import { addEntrypoint, addFunction, addHook, getEntrypoints, getFunctions } from "./metadata/readers";
 import { registry } from "./registry";
@@ -85,6 +86,15 @@ export class Stub {
       this.claim(cls, methodName, method, `@stub.localEntrypoint() on ${cls.name}.${methodName}`);
       addEntrypoint(cls, methodName);
     };
+  }
+
+  /**
+   * Marks a property as a parameter of its class: set per instance from the call
+   * (`fn(this.f).with({ model: "small" })`, `--model small` on the CLI), before enter hooks run.
+   * Each distinct set of values gets workers of its own.
+   */
+  parameter(options: ParameterOptions = {}): PropertyDecorator {
+    return parameterDecorator(options);
   }
 
   /** Marks a method to run in each worker before its first call. */

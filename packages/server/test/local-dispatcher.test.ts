@@ -64,6 +64,11 @@ class FakeWorker implements WorkerProcess {
     this.events.message(this, { type: "done", callId: this.currentCallId as string, ok: true, value });
   }
 
+  /** Ends one of the calls it runs (it may run several: concurrentInputs). */
+  finishCall(callId: string, value: Encoded): void {
+    this.events.message(this, { type: "done", callId, ok: true, value });
+  }
+
   fail(message: string): void {
     this.events.message(this, { type: "done", callId: this.currentCallId as string, ok: false, error: { name: "Error", message } });
   }
@@ -147,6 +152,21 @@ test("a call that outlives its timeout ends timed_out and its worker is killed",
   expect(h.workers[0].killed).toBe(true);
 });
 
+test("each set of class parameter values has workers of its own, made with those values", async () => {
+  const h = setUp();
+  const f = fn("A.f");
+  const finished = (id: string) => ({ output: () => {}, finished: (o: CallOutcome) => h.outcomes.set(id, o) });
+  h.dispatcher.enqueue({ ...request("c1", f), params: { size: "large", n: 1 } }, finished("c1"));
+  h.workers[0].ready();
+  h.dispatcher.enqueue({ ...request("c2", f), params: { size: "small" } }, finished("c2"));
+  h.dispatcher.enqueue({ ...request("c3", f) }, finished("c3"));
+  expect(h.workers.map((w) => w.config.params)).toEqual([{ size: "large", n: 1 }, { size: "small" }, undefined]);
+  h.workers[0].succeed(1);
+  // The same values in another order: the first worker, now idle, serves it.
+  h.dispatcher.enqueue({ ...request("c4", f), params: { n: 1, size: "large" } }, finished("c4"));
+  expect(h.workers[0].runs).toEqual(["c1", "c4"]);
+  expect(h.workers).toHaveLength(3);
+});
 test("a timeout longer than 2^31 ms waits its whole length, not 1 ms", async () => {
   const h = setUp();
   const days30 = 30 * 86_400;
@@ -336,4 +356,62 @@ test("a worker's environment is asked for per function; one that cannot be made 
   expect(h.outcomes.get("c2")).toMatchObject({ state: "failed", error: { name: "WorkerStartError", message: 'the worker for A.gone cannot start: secret "s" does not exist on this server' } });
   h.workers[0].ready();
   expect(h.workers[0].runs).toEqual(["c1"]);
+});
+
+test("concurrentInputs: one worker takes up to N calls at once, and the next waiting call as each ends", async () => {
+  const h = setUp();
+  const f = fn("A.io", { concurrentInputs: 3, concurrencyLimit: 1 });
+  for (const id of ["c1", "c2", "c3", "c4", "c5"]) h.call(id, f);
+  expect(h.workers).toHaveLength(1);
+  expect(h.workers[0].config.concurrentInputs).toBe(3);
+  h.workers[0].ready();
+  expect(h.workers[0].runs).toEqual(["c1", "c2", "c3"]);
+  h.workers[0].finishCall("c2", 2);
+  expect(h.outcomes.get("c2")).toEqual({ state: "succeeded", value: 2 });
+  expect(h.workers[0].runs).toEqual(["c1", "c2", "c3", "c4"]);
+  h.workers[0].finishCall("c2", 2); // a repeated done changes nothing
+  expect(h.workers[0].runs).toHaveLength(4);
+  for (const id of ["c1", "c3", "c4"]) h.workers[0].finishCall(id, 0);
+  expect(h.workers[0].runs).toEqual(["c1", "c2", "c3", "c4", "c5"]);
+  h.workers[0].finishCall("c5", 5);
+  expect(h.workers[0].state).toBe("idle");
+  expect(h.workers).toHaveLength(1);
+});
+
+test("concurrentInputs: a call that times out on a shared worker ends alone; the worker drains, then is killed", async () => {
+  const h = setUp();
+  const slow = fn("A.io", { concurrentInputs: 4, concurrencyLimit: 1, timeout: 5 });
+  h.call("c1", slow);
+  h.workers[0].ready();
+  jest.advanceTimersByTime(3_000);
+  h.call("c2", slow);
+  expect(h.workers[0].runs).toEqual(["c1", "c2"]);
+  jest.advanceTimersByTime(2_000);
+  expect(h.outcomes.get("c1")?.state).toBe("timed_out");
+  expect(h.outcomes.has("c2")).toBe(false);
+  expect(h.workers[0].killed).toBe(false);
+  // It takes no new call while draining: c3 waits (concurrencyLimit 1) for the worker to go.
+  h.call("c3", slow);
+  expect(h.workers[0].runs).toEqual(["c1", "c2"]);
+  h.workers[0].finishCall("c2", 2);
+  expect(h.outcomes.get("c2")).toEqual({ state: "succeeded", value: 2 });
+  expect(h.workers[0].killed).toBe(true);
+  await flush();
+  expect(h.workers).toHaveLength(2);
+  h.workers[1].ready();
+  expect(h.workers[1].runs).toEqual(["c3"]);
+});
+
+test("concurrentInputs: a worker that dies fails every call it ran; cancelling one leaves the others running", async () => {
+  const h = setUp();
+  const f = fn("A.io", { concurrentInputs: 3 });
+  for (const id of ["c1", "c2", "c3"]) h.call(id, f);
+  h.workers[0].ready();
+  expect(h.dispatcher.cancel("c1")).toBe(true);
+  expect(h.outcomes.get("c1")?.state).toBe("cancelled");
+  expect(h.workers[0].killed).toBe(false);
+  h.workers[0].exit("signal SIGSEGV");
+  for (const id of ["c2", "c3"]) {
+    expect(h.outcomes.get(id)).toMatchObject({ state: "failed", error: { name: "WorkerCrashedError", message: "A.io: the worker exited with signal SIGSEGV while running the call" } });
+  }
 });

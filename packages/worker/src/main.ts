@@ -1,7 +1,8 @@
 /**
  * The worker process. The server forks it with STUBRUN_WORKER_CONFIG; it loads the app's uploaded
- * code, creates one instance of the function's class, runs its enter hooks, then serves calls one
- * at a time over the IPC channel until told to shut down (then its exit hooks run).
+ * code, creates one instance of the function's class, runs its enter hooks, then serves calls over
+ * the IPC channel (one at a time, or up to `concurrentInputs` at once) until told to shut down
+ * (then its exit hooks run).
  */
 import {
   clientToken,
@@ -17,8 +18,9 @@ import {
   type ToWorkerMessage,
   type WorkerConfig,
 } from "@stubrun/protocol";
-import { getHooks, registry, ServerConnection, setSessionProvider, type AppSession } from "@stubrun/sdk";
+import { applyClassParams, getHooks, registry, ServerConnection, setSessionProvider, type AppSession } from "@stubrun/sdk";
 import path from "node:path";
+import { callContext } from "./call-context";
 import { importEsmEntry } from "./esm-loader";
 import { installModuleResolution } from "./module-resolution";
 import { captureOutput } from "./output-capture";
@@ -26,7 +28,10 @@ import { captureOutput } from "./output-capture";
 const config = JSON.parse(process.env.STUBRUN_WORKER_CONFIG ?? "{}") as WorkerConfig;
 delete process.env.STUBRUN_WORKER_CONFIG; // the function sees SPEC §2's environment, not the worker's plumbing
 const functionName = `${config.className}.${config.methodName}`;
-let currentCallId: string | undefined;
+const maxCalls = config.concurrentInputs ?? 1;
+const calls = callContext(maxCalls);
+/** Calls running now: the dispatcher sends at most `maxCalls`, a run past that is ignored. */
+let running = 0;
 let instance: Record<string, unknown> | undefined;
 
 /** Resolves once the last message sent has been handed to the IPC channel. */
@@ -47,7 +52,7 @@ function send(message: FromWorkerMessage): void {
 async function start(): Promise<void> {
   process.setSourceMapsEnabled(true);
   installModuleResolution(config.imageDir);
-  captureOutput(() => currentCallId ?? null, (callId, stream, data) => send({ type: "output", callId, stream, data }));
+  captureOutput(() => calls.current(), (callId, stream, data) => send({ type: "output", callId, stream, data }));
   connectNestedCalls();
   // A program that awaits at its top level was uploaded as ES modules, its entry `.mjs`.
   if (config.entry.endsWith(".mjs")) await importEsmEntry(config.codeDir, config.entry, config.imageDir);
@@ -56,12 +61,13 @@ async function start(): Promise<void> {
   if (!cls) throw new UsageError(`the uploaded code defines no decorated class ${config.className}`);
   const created = new (cls as unknown as new () => Record<string, unknown>)();
   if (typeof created[config.methodName] !== "function") throw new UsageError(`${functionName} is not a method`);
+  // This worker serves one set of parameter values: they are set before the enter hooks see the instance.
+  applyClassParams(cls, created, config.params);
   for (const hook of getHooks(cls).enter) await (created[hook] as () => unknown).call(created);
   instance = created;
 }
 
 async function run(callId: string, encodedArgs: Encoded[]): Promise<void> {
-  currentCallId = callId;
   try {
     // Decoded inside the try: arguments that fail to decode fail this call, not the worker.
     const args = encodedArgs.map(decodeValue);
@@ -74,14 +80,12 @@ async function run(callId: string, encodedArgs: Encoded[]): Promise<void> {
     const value = isGeneratorObject(returned) ? undefined : await returned;
     // A web endpoint that owns its response returns one: its body is read here, whole.
     const encoded = value instanceof Response ? await encodeResponse(value) : encodeValue(value, `the return value of ${functionName}`);
-    currentCallId = undefined;
     try {
       send({ type: "done", callId, ok: true, value: encoded });
     } catch (error) {
       throw new UncarriableValueError(`the return value of ${functionName} could not be sent back (${(error as Error)?.message}); return smaller or less deeply nested values`);
     }
   } catch (error) {
-    currentCallId = undefined;
     send({ type: "done", callId, ok: false, error: toWireError(error) });
   }
 }
@@ -110,8 +114,10 @@ function connectNestedCalls(): void {
 }
 
 process.on("message", (raw: ToWorkerMessage) => {
-  if (raw?.type === "run" && instance && currentCallId === undefined) {
-    void run(raw.callId, Array.isArray(raw.args) ? raw.args : []);
+  if (raw?.type === "run" && instance && running < maxCalls) {
+    running++;
+    const args = Array.isArray(raw.args) ? raw.args : [];
+    void calls.run(raw.callId, () => run(raw.callId, args)).finally(() => running--);
   } else if (raw?.type === "shutdown") {
     void shutdown();
   }

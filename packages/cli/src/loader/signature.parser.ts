@@ -8,6 +8,8 @@ import type {
   ClassExpression,
   ClassMember,
   ClassMethod,
+  ClassProperty,
+  Decorator,
   Expression,
   Module,
   Param,
@@ -31,6 +33,12 @@ export interface MethodSignature {
   description?: string;
 }
 
+/** A class property marked `@stub.parameter()`, as an option and the manifest's `classParams` see it. */
+export interface PropertySignature {
+  className: string;
+  param: ParamManifest;
+}
+
 /** What the per-parameter helpers need to know about the file. */
 interface FileContext {
   /** Source text between two swc positions. */
@@ -49,6 +57,15 @@ interface FileContext {
  * Type names it does not declare are looked up in `types` (the program's other local files).
  */
 export function parseSignatures(source: string, fileName: string, types = new TypeIndex(new Map([[fileName, source]]))): MethodSignature[] {
+  return parseClassMembers(source, fileName, types).methods;
+}
+
+/** The method signatures and the `@stub.parameter()` properties of every class in the file. */
+export function parseClassMembers(
+  source: string,
+  fileName: string,
+  types = new TypeIndex(new Map([[fileName, source]])),
+): { methods: MethodSignature[]; parameters: PropertySignature[] } {
   const { text, module } = parseSource(source, fileName, { last: true });
   types.remember(fileName, module);
   const classes: { name: string; members: ClassMember[] }[] = [];
@@ -65,11 +82,57 @@ export function parseSignatures(source: string, fileName: string, types = new Ty
     }
   });
   const ctx = { ...sourceSlicer(text, module), aliases, fileName, types };
-  return classes.flatMap(({ name, members }) =>
+  const methods = classes.flatMap(({ name, members }) =>
     members
       .filter((m): m is ClassMethod => m.type === "ClassMethod" && m.kind === "method" && m.key.type !== "Computed")
       .map((method) => methodSignature(name, method, ctx)),
   );
+  const parameters = classes.flatMap(({ name, members }) =>
+    members
+      .filter((m): m is ClassProperty => m.type === "ClassProperty" && !m.isStatic && m.key.type === "Identifier" && (m.decorators ?? []).some(isParameterDecorator))
+      .map((property) => ({ className: name, param: propertyParam(property, ctx) })),
+  );
+  return { methods, parameters };
+}
+
+/** `@stub.parameter(...)` (any stub's name), or a bare `@parameter(...)`. */
+function isParameterDecorator(decorator: Decorator): boolean {
+  const call = decorator.expression;
+  if (call.type !== "CallExpression") return false;
+  const callee = call.callee;
+  if (callee.type === "Identifier") return callee.value === "parameter";
+  return callee.type === "MemberExpression" && callee.property.type === "Identifier" && callee.property.value === "parameter";
+}
+
+/**
+ * A `@stub.parameter()` property as a parameter: its type from the annotation (literal unions and
+ * enums as choices), else from its initializer or its `default` option; required unless it has
+ * an initializer, a `default`, or is marked `?`.
+ */
+function propertyParam(property: ClassProperty, ctx: FileContext): ParamManifest {
+  const name = (property.key as { value: string }).value;
+  const call = (property.decorators ?? []).find(isParameterDecorator)!.expression as Extract<Expression, { type: "CallExpression" }>;
+  const optionsArg = call.arguments[0]?.expression;
+  const defaultOption =
+    optionsArg?.type === "ObjectExpression"
+      ? optionsArg.properties.find(
+          (p): p is Extract<typeof p, { type: "KeyValueProperty" }> =>
+            p.type === "KeyValueProperty" && ((p.key.type === "Identifier" && p.key.value === "default") || (p.key.type === "StringLiteral" && p.key.value === "default")),
+        )?.value
+      : undefined;
+  const initial = property.value ?? defaultOption ?? undefined;
+  const annotation = property.typeAnnotation?.typeAnnotation;
+  const kind = annotation ? annotatedType(annotation, ctx) : { type: initial ? typeOfDefault(initial) : ("json" as ParamType), allowsUndefined: false };
+  const doc = parseDoc(docBefore(property.decorators ?? [], property.key.span.start, property.span.start, ctx));
+  return {
+    name,
+    type: kind.type,
+    ...("choices" in kind && kind.choices ? { choices: kind.choices } : {}),
+    ...("numeric" in kind && kind.numeric ? { numeric: true } : {}),
+    required: !initial && !property.isOptional && !kind.allowsUndefined,
+    ...(initial ? { defaultText: ctx.text(spanOf(initial).start, spanOf(initial).end) } : {}),
+    ...(doc.summary ? { description: doc.summary } : {}),
+  };
 }
 
 function methodSignature(className: string, method: ClassMethod, ctx: FileContext): MethodSignature {
@@ -216,11 +279,15 @@ function typeOfDefault(value: Expression): ParamType {
  * at its first decorator).
  */
 function docComment(method: ClassMethod, ctx: FileContext): string | undefined {
-  const decorators = method.function.decorators ?? [];
-  const afterDecorators = decorators.length > 0 ? decorators[decorators.length - 1].span.end : method.span.start;
-  const inner = ctx.text(afterDecorators, method.key.span.start).match(/\/\*\*[\s\S]*?\*\//g);
+  return docBefore(method.function.decorators ?? [], method.key.span.start, method.span.start, ctx);
+}
+
+/** A class member's doc comment: between its decorators and its name, else right before it. */
+function docBefore(decorators: Decorator[], keyStart: number, memberStart: number, ctx: FileContext): string | undefined {
+  const afterDecorators = decorators.length > 0 ? decorators[decorators.length - 1].span.end : memberStart;
+  const inner = ctx.text(afterDecorators, keyStart).match(/\/\*\*[\s\S]*?\*\//g);
   if (inner) return inner[inner.length - 1];
-  const before = ctx.before(method.span.start).trimEnd();
+  const before = ctx.before(memberStart).trimEnd();
   if (!before.endsWith("*/")) return undefined;
   const open = before.lastIndexOf("/**");
   // A plain `/* */` comment right before the method is not its doc comment.

@@ -3,7 +3,7 @@ import { lookupFunction, type FunctionCall } from "@stubrun/sdk";
 import { ApiClient } from "../api-client";
 import { ExitStatus, INTERRUPTED } from "../exit-status";
 import { Status } from "../status";
-import { formatEntrypointHelp, parseEntrypointArgs, withHelpHint } from "./entrypoint-options";
+import { formatEntrypointHelp, parseEntrypointOptions, withHelpHint } from "./entrypoint-options";
 import { printValue } from "./print-value";
 import { useLocalDaemon } from "./server-client";
 
@@ -28,7 +28,7 @@ export interface CallOptions {
 export async function callDeployed(options: CallOptions): Promise<void> {
   useLocalDaemon(options.home);
   const functionName = options.functionName ?? (await missingFunction(options));
-  const { handle, manifest, version } = await lookupFunction(options.app, functionName, { version: options.version });
+  const { handle: found, manifest, version } = await lookupFunction(options.app, functionName, { version: options.version });
   const command = `call ${options.app} ${functionName}`;
   if (options.functionArgs.includes("--help") || options.functionArgs.includes("-h")) {
     process.stdout.write(`${help(options.app, version, manifest)}\n`);
@@ -37,7 +37,11 @@ export async function callDeployed(options: CallOptions): Promise<void> {
   if (manifest.params.some((p) => p.type === "request")) {
     throw new UsageError(`${functionName} is a web endpoint that reads the raw HTTP request: call it at its URL (see npx stubrun app list and the apps page), not with stubrun call`);
   }
-  const args = withHelpHint(() => parseEntrypointArgs(manifest.params, options.functionArgs, functionName), command);
+  // A parametrized class's parameters are options too (`--model small`), as with `stubrun FILE`.
+  const classParams = manifest.classParams ?? [];
+  const parsed = withHelpHint(() => parseEntrypointOptions(manifest.params, classParams, options.functionArgs, functionName), command);
+  const args = parsed.args;
+  const handle = Object.keys(parsed.classValues).length > 0 ? found.with(parsed.classValues) : found;
   if (manifest.generator) {
     await untilInterrupted(undefined, async () => {
       for await (const value of handle.remoteGen(...args)) printValue(value);
@@ -86,5 +90,6 @@ async function untilInterrupted(call: FunctionCall | undefined, work: () => Prom
 
 function help(app: string, version: number, manifest: FunctionManifest): string {
   const kind = manifest.generator ? "a generator function: each value it yields prints as it comes" : "a function: its return value prints";
-  return formatEntrypointHelp(manifest.params, `stubrun call ${app} ${manifest.name} [options]`, `${manifest.name} of ${app} (version ${version}): ${kind}.`);
+  const classParams = { className: manifest.className, params: manifest.classParams ?? [] };
+  return formatEntrypointHelp(manifest.params, `stubrun call ${app} ${manifest.name} [options]`, `${manifest.name} of ${app} (version ${version}): ${kind}.`, classParams);
 }

@@ -1,11 +1,40 @@
-import { describeParamType, kebabCase, parseParamText, UsageError, type ParamManifest } from "@stubrun/protocol";
+import { describeParamType, kebabCase, parseParamText, UsageError, type ClassParamValues, type ParamManifest } from "@stubrun/protocol";
 import yargs from "yargs";
 
 /**
- * Parses the entrypoint's part of argv (everything after FILE) into the method's arguments, with
+ * Parses the method's options and its class's `@stub.parameter()` options, given alongside:
+ * `--model small --x 1`. A name taken by both is refused (the option could not say which).
+ */
+export function parseEntrypointOptions(
+  params: ParamManifest[],
+  classParams: ParamManifest[],
+  argv: string[],
+  entrypoint: string,
+): { args: unknown[]; classValues: ClassParamValues } {
+  const clash = classParams.find((c) => params.some((p) => kebabCase(p.name) === kebabCase(c.name)));
+  if (clash) {
+    throw new UsageError(`${entrypoint} has a parameter named ${clash.name}, and so has its class (@stub.parameter()): rename one, so that --${kebabCase(clash.name)} says which`);
+  }
+  const values = parseOptionValues([...params, ...classParams], argv, entrypoint);
+  const classValues: ClassParamValues = {};
+  classParams.forEach((param, i) => {
+    const value = values[params.length + i];
+    if (value !== undefined) classValues[param.name] = value as string | number | boolean;
+  });
+  return { args: trimmed(values.slice(0, params.length)), classValues };
+}
+
+/** Trailing undefined arguments are dropped so the method's defaults apply. */
+function trimmed(args: unknown[]): unknown[] {
+  while (args.length > 0 && args[args.length - 1] === undefined) args.pop();
+  return args;
+}
+
+/**
+ * Parses the entrypoint's part of argv (everything after FILE) into one value per parameter, with
  * yargs: each parameter is an option in kebab-case (camelCase accepted too), booleans take `--no-`.
  */
-export function parseEntrypointArgs(params: ParamManifest[], argv: string[], entrypoint: string): unknown[] {
+function parseOptionValues(params: ParamManifest[], argv: string[], entrypoint: string): unknown[] {
   const parser = yargs(flagValues(params, argv))
     .help(false)
     .version(false)
@@ -65,8 +94,6 @@ function toArgs(params: ParamManifest[], parsed: Record<string, unknown>): unkno
     if (param.type === "boolean") return value;
     return parseParamText(param, String(value), `option ${option}`);
   });
-  // Trailing undefined arguments are dropped so the method's defaults apply.
-  while (args.length > 0 && args[args.length - 1] === undefined) args.pop();
   return args;
 }
 
@@ -101,9 +128,12 @@ function example(params: ParamManifest[]): string {
   return p ? `--${kebabCase(p.name)} ${p.type === "number" ? "1" : "value"}` : "(it takes no options)";
 }
 
-/** The `FILE::REF --help` text: every option with its type, default, choices and description. */
-export function formatEntrypointHelp(params: ParamManifest[], usage: string, summary: string | undefined): string {
-  const rows = params.map((param) => {
+/**
+ * The `FILE::REF --help` text: every option with its type, default, choices and description; the
+ * class's `@stub.parameter()` options (`classParams`) in a section of their own.
+ */
+export function formatEntrypointHelp(params: ParamManifest[], usage: string, summary: string | undefined, classParams: { className: string; params: ParamManifest[] } = { className: "", params: [] }): string {
+  const rows = [...params, ...classParams.params].map((param) => {
     const name = kebabCase(param.name);
     const flag = param.type === "boolean" ? `--${name}, --no-${name}` : `--${name} <${typeLabel(param)}>`;
     const notes = [
@@ -115,8 +145,12 @@ export function formatEntrypointHelp(params: ParamManifest[], usage: string, sum
   const width = Math.max(0, ...rows.map(([flag]) => flag.length)) + 2;
   const lines = [`Usage: ${usage}`, ""];
   if (summary) lines.push(summary, "");
-  lines.push(rows.length ? "Options:" : "This entrypoint takes no options.");
-  for (const [flag, notes] of rows) lines.push(`  ${flag.padEnd(width)}${notes}`);
+  lines.push(params.length ? "Options:" : classParams.params.length ? "The method takes no options." : "This entrypoint takes no options.");
+  for (const [flag, notes] of rows.slice(0, params.length)) lines.push(`  ${flag.padEnd(width)}${notes}`);
+  if (classParams.params.length > 0) {
+    lines.push("", `Parameters of class ${classParams.className} (@stub.parameter()):`);
+    for (const [flag, notes] of rows.slice(params.length)) lines.push(`  ${flag.padEnd(width)}${notes}`);
+  }
   return lines.join("\n");
 }
 

@@ -22,7 +22,15 @@ export function buildManifest(stub: Stub | undefined, bundle: CodeBundle, params
     checkConstructible(cls);
     const owner = registry().stubOf(cls);
     const stubSecrets = owner?.secrets ?? [];
+    const classParams = params.classParams(cls);
+    const required = classParams.filter((p) => p.required).map((p) => p.name);
     for (const entry of getFunctions(cls)) {
+      if (entry.options.keepWarm > 0 && required.length > 0) {
+        throw new UsageError(
+          `@stub.function() on ${cls.name}.${entry.methodName}: keepWarm starts workers before any call, with the parameters' default values, ` +
+            `but ${required.join(", ")} ${required.length === 1 ? "has" : "have"} none: give ${required.length === 1 ? "it a default" : "them defaults"}, or drop keepWarm`,
+        );
+      }
       // The stub's secrets, then the function's: the server applies them in order, so the function's win.
       const secrets = [...stubSecrets, ...(entry.options.secrets ?? [])];
       const { secrets: _own, ...options } = entry.options;
@@ -37,6 +45,7 @@ export function buildManifest(stub: Stub | undefined, bundle: CodeBundle, params
         ...(entry.generator ? { generator: true } : {}),
         options: { ...options, ...(secrets.length > 0 ? { secrets } : {}), ...(image ? { image: imageManifest(image, pack) } : {}) },
         params: params.params(cls, entry.methodName),
+        ...(classParams.length > 0 ? { classParams } : {}),
       });
     }
   }

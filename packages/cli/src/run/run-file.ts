@@ -1,12 +1,12 @@
-import { CallCancelledError, encodeValue, isGeneratorObject, requestedEnv, ServerUnavailableError, serverUrlFromEnv, UsageError, type ParamManifest } from "@stubrun/protocol";
-import { callsInFlight, FunctionCall, getFunctions, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
+import { CallCancelledError, encodeValue, isGeneratorObject, requestedEnv, ServerUnavailableError, serverUrlFromEnv, UsageError, type ClassParamValues, type ParamManifest } from "@stubrun/protocol";
+import { applyClassParams, callsInFlight, FunctionCall, getFunctions, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
 import { ApiClient } from "../api-client";
 import { AppAssets } from "../upload/app-assets";
 import { bundleApp, packLocalFiles } from "../upload/app-bundle";
 import { TypeScriptLoader } from "../loader/typescript.loader";
 import { ExitStatus, INTERRUPTED } from "../exit-status";
 import { Status } from "../status";
-import { formatEntrypointHelp, parseEntrypointArgs, withHelpHint } from "./entrypoint-options";
+import { formatEntrypointHelp, parseEntrypointOptions, withHelpHint } from "./entrypoint-options";
 import { printValue } from "./print-value";
 import { ParamsReader } from "./entrypoint-params";
 import { resolveEntrypoint, type Entrypoint } from "./entrypoint.resolver";
@@ -38,11 +38,14 @@ export async function runFile(options: RunOptions): Promise<void> {
   const entrypoint = resolveEntrypoint(file, ref);
   const params = new ParamsReader(loader.files.values());
   const entryParams = params.params(entrypoint.cls, entrypoint.methodName);
+  // The class's @stub.parameter() properties are options too (`--model small`); a local
+  // entrypoint's instance is its own (its calls choose with .with()), so none is required there.
+  const classParams = params.classParams(entrypoint.cls).map((p) => (entrypoint.where === "local" ? { ...p, required: false } : p));
   if (options.entryArgs.includes("--help") || options.entryArgs.includes("-h")) {
-    process.stdout.write(`${help(file, entrypoint, entryParams, params)}\n`);
+    process.stdout.write(`${help(file, entrypoint, entryParams, classParams, params)}\n`);
     return;
   }
-  const args = withHelpHint(() => parseEntrypointArgs(entryParams, options.entryArgs, entrypoint.name), `${file}::${entrypoint.name}`);
+  const { args, classValues } = withHelpHint(() => parseEntrypointOptions(entryParams, classParams, options.entryArgs, entrypoint.name), `${file}::${entrypoint.name}`);
 
   const url = serverUrlFromEnv();
   const connection = await connectOrStartServer(url, options.home, status);
@@ -62,14 +65,14 @@ export async function runFile(options: RunOptions): Promise<void> {
       ...requestedEnv(),
     });
     status.line(`Created app ${appId}${stub?.name ? ` (${stub.name})` : ""}; running ${entrypoint.name} ${entrypoint.where === "local" ? "locally" : "remotely"}`);
-    await runApp(entrypoint, args, connection, appId, status, options.detach);
+    await runApp(entrypoint, { args, classValues }, connection, appId, status, options.detach);
   } finally {
     connection.close();
   }
 }
 
 /** Runs the entrypoint against a created app, prints its return value, and ends the app. */
-async function runApp(entrypoint: Entrypoint, args: unknown[], connection: ServerConnection, appId: string, status: Status, detach: boolean): Promise<void> {
+async function runApp(entrypoint: Entrypoint, args: EntrypointValues, connection: ServerConnection, appId: string, status: Status, detach: boolean): Promise<void> {
   const interrupt = onInterrupt(connection, appId, detach);
   let failed = false;
   try {
@@ -121,7 +124,7 @@ function leftRunning(entrypoint: Entrypoint, detach: boolean): void {
  * what was meant: the first such call of each function says so once (fn(this.square) still
  * knows the method, through the registry's alias).
  */
-function noteDirectCalls(cls: Entrypoint["cls"], instance: Record<string, (...a: unknown[]) => unknown>): void {
+function noteDirectCalls(cls: Entrypoint["cls"], instance: Record<string, (...a: unknown[]) => unknown>, classValues: ClassParamValues): void {
   for (const { methodName } of getFunctions(cls)) {
     const method = instance[methodName];
     if (typeof method !== "function") continue;
@@ -134,23 +137,31 @@ function noteDirectCalls(cls: Entrypoint["cls"], instance: Record<string, (...a:
       return method.apply(this, args);
     };
     Object.setPrototypeOf(direct, method); // keeps what the decorator put on it (this.f.remote says how to call)
-    registry().alias(direct, method);
+    registry().alias(direct, method, classValues); // fn(this.f) calls it with this instance's parameters
     Object.defineProperty(instance, methodName, { value: direct, configurable: true, writable: true });
   }
 }
 
-function runEntrypoint(entrypoint: Entrypoint, args: unknown[], connection: ServerConnection, appId: string): Promise<unknown> {
+/** The entrypoint's arguments, and the values of its class's `@stub.parameter()` properties. */
+interface EntrypointValues {
+  args: unknown[];
+  classValues: ClassParamValues;
+}
+
+function runEntrypoint(entrypoint: Entrypoint, { args, classValues }: EntrypointValues, connection: ServerConnection, appId: string): Promise<unknown> {
   setSessionProvider(async () => ({ connection, appId }));
   if (entrypoint.where === "remote") {
     const encoded = args.map((arg, i) => encodeValue(arg, `argument ${i + 1} of ${entrypoint.name}`));
+    const session = { connection, appId, ...(Object.keys(classValues).length > 0 ? { params: classValues } : {}) };
     // A generator function run directly: each value it yields is printed as it comes.
     if (getFunctions(entrypoint.cls).find((f) => f.methodName === entrypoint.methodName)?.generator) {
-      return FunctionCall.start({ connection, appId }, entrypoint.name, encoded, printValue).then((call) => call.get().then(() => undefined));
+      return FunctionCall.start(session, entrypoint.name, encoded, printValue).then((call) => call.get().then(() => undefined));
     }
-    return FunctionCall.start({ connection, appId }, entrypoint.name, encoded).then((call) => call.get());
+    return FunctionCall.start(session, entrypoint.name, encoded).then((call) => call.get());
   }
   const instance = new (entrypoint.cls as unknown as new () => Record<string, (...a: unknown[]) => unknown>)();
-  noteDirectCalls(entrypoint.cls, instance);
+  applyClassParams(entrypoint.cls, instance, classValues);
+  noteDirectCalls(entrypoint.cls, instance, classValues);
   return Promise.resolve(instance[entrypoint.methodName](...args));
 }
 
@@ -198,8 +209,8 @@ function onInterrupt(connection: ServerConnection, appId: string, detach: boolea
   return state;
 }
 
-function help(file: string, entrypoint: Entrypoint, entryParams: ParamManifest[], params: ParamsReader): string {
+function help(file: string, entrypoint: Entrypoint, entryParams: ParamManifest[], classParams: ParamManifest[], params: ParamsReader): string {
   const where = entrypoint.where === "local" ? "a local entrypoint, runs in this process" : "a function, runs remotely";
   const summary = [params.description(entrypoint.cls, entrypoint.methodName), `${entrypoint.name}: ${where}.`].filter(Boolean).join("\n\n");
-  return formatEntrypointHelp(entryParams, `stubrun ${file}::${entrypoint.name} [options]`, summary);
+  return formatEntrypointHelp(entryParams, `stubrun ${file}::${entrypoint.name} [options]`, summary, { className: entrypoint.cls.name, params: classParams });
 }

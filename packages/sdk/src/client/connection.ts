@@ -9,6 +9,7 @@ import {
   UncarriableValueError,
   type ClientToken,
   type CallResult,
+  type ClassParamValues,
   type ClientMessage,
   type Encoded,
   type ImageBuildResult,
@@ -141,9 +142,10 @@ export class ServerConnection {
   }
 
   /** Starts a call; its handlers are registered before any of its events can arrive. */
-  async startCall(appId: string, functionName: string, args: Encoded[], handlers: CallHandlers, version?: number): Promise<string> {
+  async startCall(appId: string, functionName: string, args: Encoded[], handlers: CallHandlers, version?: number, params?: ClassParamValues): Promise<string> {
     const stream = handlers.onYield ? { stream: true } : {};
-    const { callId } = await this.request<{ callId: string }>({ type: "call.start", appId, function: functionName, args, version, ...stream }, (value) => {
+    const withParams = params && Object.keys(params).length > 0 ? { params } : {};
+    const { callId } = await this.request<{ callId: string }>({ type: "call.start", appId, function: functionName, args, version, ...stream, ...withParams }, (value) => {
       this.calls.set((value as { callId: string }).callId, handlers);
     });
     return callId;

@@ -6,6 +6,10 @@ export const METADATA = {
   entrypoints: "stubrun:entrypoints",
   /** On a class: its `@stub.enter()` / `@stub.exit()` method names. */
   hooks: "stubrun:hooks",
+  /** On a class: the ParameterEntry list of its `@stub.parameter()` properties. */
+  parameters: "stubrun:parameters",
+  /** Written by the compiler: the type of a decorated property. */
+  propertyType: "design:type",
   /** Written by the compiler: the parameter types of a method. */
   paramTypes: "design:paramtypes",
 } as const;

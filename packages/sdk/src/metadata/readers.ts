@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { METADATA } from "./keys";
-import type { FunctionEntry, LifecycleHooks } from "./types";
+import type { FunctionEntry, LifecycleHooks, ParameterEntry } from "./types";
 
 /**
  * Typed readers and writers of stubrun's metadata: the only module that touches `Reflect`
@@ -31,6 +31,20 @@ export function getHooks(cls: Class): LifecycleHooks {
  */
 export function getParamTypes(cls: Class, methodName: string): readonly (unknown | undefined)[] | undefined {
   return Reflect.getMetadata(METADATA.paramTypes, cls.prototype as object, methodName) as unknown[] | undefined;
+}
+
+/** The `@stub.parameter()` properties of a class, in declaration order. */
+export function getParameters(cls: Class): readonly ParameterEntry[] {
+  return (Reflect.getOwnMetadata(METADATA.parameters, cls) as ParameterEntry[] | undefined) ?? [];
+}
+
+/** The type the compiler emitted for a decorated property (`design:type`): String, Number, Boolean, Object, ... */
+export function getPropertyType(cls: Class, name: string): unknown {
+  return Reflect.getMetadata(METADATA.propertyType, cls.prototype as object, name) as unknown;
+}
+
+export function addParameter(cls: Class, entry: ParameterEntry): void {
+  Reflect.defineMetadata(METADATA.parameters, [...getParameters(cls), entry], cls);
 }
 
 export function addFunction(cls: Class, entry: FunctionEntry): void {

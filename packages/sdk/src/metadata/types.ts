@@ -18,3 +18,10 @@ export interface LifecycleHooks {
   enter: string[];
   exit: string[];
 }
+
+/** What `@stub.parameter()` records for one property. */
+export interface ParameterEntry {
+  name: string;
+  /** `@stub.parameter({ default })`: used when a call gives no value (a property initializer works too). */
+  default?: string | number | boolean;
+}

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { checkCallArgs, DEFAULT_ENV, RequestRefusedError, UsageError, type AppSummary, type AppManifest, type CodeFile, type Encoded, type FunctionManifest, type WorkerSummary } from "@stubrun/protocol";
+import { checkCallArgs, checkClassParams, DEFAULT_ENV, RequestRefusedError, type ClassParamValues, UsageError, type AppSummary, type AppManifest, type CodeFile, type Encoded, type FunctionManifest, type WorkerSummary } from "@stubrun/protocol";
 import type { CallOutcome, Dispatcher } from "../dispatcher/dispatcher";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { VersionsRepository } from "../state/versions.repository";
@@ -170,8 +170,9 @@ export class AppManager {
   /**
    * @param stream whether the client iterates what the function yields (`remoteGen`): refused
    *   when it does not match what the function is; undefined for the server's own calls.
+   * @param params values of the class's `@stub.parameter()` properties (`.with({...})`).
    */
-  startCall(appId: string, functionName: string, args: Encoded[], listener: CallListener, version?: number, stream?: boolean): string {
+  startCall(appId: string, functionName: string, args: Encoded[], listener: CallListener, version?: number, stream?: boolean, params?: ClassParamValues): string {
     const app = this.runningApp(appId);
     const fn = this.functionOf(app, functionName, version);
     if (stream === false && fn.generator) {
@@ -180,12 +181,13 @@ export class AppManager {
     if (stream === true && !fn.generator) throw new UsageError(`${functionName} is not a generator function: call it with .remote(...), not .remoteGen(...)`);
     const code: AppVersion = versionOf(app, version, this.versions);
     checkCallArgs(fn, args); // `square("abc")` is refused naming the parameter, before anything is recorded
+    checkClassParams(fn, params); // so are `.with()` values the class does not take
     this.dispatcher.admit(appId); // a full queue refuses the call before anything is recorded
     const callId = `${this.callPrefix}${(++this.callSeq).toString(36)}`;
     app.activeCalls.add(callId);
     this.recorder.started(callId, appId, functionName, args);
     this.dispatcher.enqueue(
-      { callId, appId, fn, args, code: { dir: code.codeDir, hash: path.basename(code.codeDir), entry: code.manifest.entry } },
+      { callId, appId, fn, args, code: { dir: code.codeDir, hash: path.basename(code.codeDir), entry: code.manifest.entry }, ...(params && Object.keys(params).length > 0 ? { params } : {}) },
       {
         output: (stream, data) => {
           this.recorder.output(appId, callId, functionName, stream, data);

@@ -1,3 +1,5 @@
+import { canonicalClassParams } from "@stubrun/protocol";
+import { createHash } from "node:crypto";
 import type { CallObserver, CallRequest } from "./dispatcher";
 import { CallQueue } from "./call-queue";
 import type { Timer } from "./long-timer";
@@ -26,6 +28,8 @@ export interface Pool {
   appId: string;
   fn: CallRequest["fn"];
   code: CallRequest["code"];
+  /** The class parameter values its workers are made with. */
+  params: CallRequest["params"];
   /** Set when its app stops: no worker is started or replaced any more. */
   stopped: boolean;
   /** Set when its app moved to other code: it serves what it has queued, then its workers go. */
@@ -49,14 +53,22 @@ export interface WorkerInfo {
   callsServed: number;
   /** Set when the dispatcher asked it to stop or killed it: its exit is no failure. */
   stopRequested: boolean;
+  /** Set when a call timed out or was cancelled on it while it ran others: it takes no more calls, and is killed once they end. */
+  draining?: boolean;
   idleTimer?: Timer;
   /** Its output outside calls, capped. */
   outside: OutputBudget;
 }
 
-/** The pool key of a call: its app, function and code. */
+/** The pool key of a call: its app, function, code, and a hash of its class parameter values (each set has workers of its own). */
 export function poolKey(request: CallRequest): string {
-  return `${request.appId}\0${request.fn.name}\0${request.code.dir}`;
+  return `${request.appId}\0${request.fn.name}\0${request.code.dir}\0${paramsHash(request.params)}`;
+}
+
+/** A short hash of the canonical form of parameter values; "" for none (the defaults). */
+export function paramsHash(params: CallRequest["params"]): string {
+  const canonical = canonicalClassParams(params);
+  return canonical === "" ? "" : createHash("sha256").update(canonical).digest("hex").slice(0, 16);
 }
 
 /** A pool with no workers and nothing queued. */
@@ -66,6 +78,7 @@ export function newPool(request: CallRequest): Pool {
     appId: request.appId,
     fn: request.fn,
     code: request.code,
+    params: request.params,
     stopped: false,
     retiring: false,
     workers: new Set(),

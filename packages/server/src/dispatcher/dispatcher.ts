@@ -1,4 +1,4 @@
-import type { Encoded, FunctionManifest, WireError, WorkerSummary } from "@stubrun/protocol";
+import type { ClassParamValues, Encoded, FunctionManifest, WireError, WorkerSummary } from "@stubrun/protocol";
 
 /** One call as the dispatcher sees it. */
 export interface CallRequest {
@@ -11,6 +11,8 @@ export interface CallRequest {
    */
   code: { dir: string; hash: string; entry: string };
   args: Encoded[];
+  /** Values of the class's `@stub.parameter()` properties (checked): workers of other values do not serve it. */
+  params?: ClassParamValues;
 }
 
 /** How a call ended. */

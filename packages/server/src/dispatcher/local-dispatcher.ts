@@ -20,6 +20,7 @@ import { startTimer } from "./long-timer";
 import { OutputBudget } from "./output-budget";
 import { WARM_BACKOFF_MAX_MS } from "./warm-backoff";
 import { forkWorker, type WorkerEvents, type WorkerFactory, type WorkerProcess } from "./worker-process";
+import { capacityOf, WorkerSlots } from "./worker-slots";
 
 /** How long exit hooks may run when a worker is shut down. */
 const EXIT_GRACE_MS = 3_000;
@@ -48,6 +49,8 @@ export class LocalDispatcher implements Dispatcher {
   private readonly pools = new Map<string, Pool>();
   private readonly calls = new Map<string, Call>();
   private readonly workers = new Map<WorkerProcess, WorkerInfo>();
+  /** The calls each worker runs now (up to its function's `concurrentInputs`). */
+  private readonly slots = new WorkerSlots();
   /** Calls queued or waiting to retry, per app (`limits.maxQueuedCallsPerApp`). */
   private readonly waitingByApp = new Map<string, number>();
   /** Pools that want a worker while every slot of `limits.maxWorkers` is taken, oldest first. */
@@ -97,7 +100,7 @@ export class LocalDispatcher implements Dispatcher {
     const error = systemWireError(new CallCancelledError(reason));
     const worker = call.state === "running" ? call.worker : undefined;
     this.finish(call, { state: "cancelled", error });
-    if (worker) this.killWorker(worker);
+    if (worker) this.leave(worker, callId);
     return true;
   }
 
@@ -151,7 +154,8 @@ export class LocalDispatcher implements Dispatcher {
         callsServed: info.callsServed,
         startedAt: new Date(info.startedAt).toISOString(),
         memoryBytes: pid === undefined ? null : residentBytes(pid),
-        callId: worker.currentCallId ?? null,
+        // The call it runs (the first of them, with concurrent inputs).
+        callId: this.slots.callsOf(worker)[0] ?? null,
       });
     }
     return list;
@@ -217,11 +221,13 @@ export class LocalDispatcher implements Dispatcher {
   private pump(pool: Pool): void {
     for (const worker of pool.workers) {
       if (pool.queued === 0) break;
-      if (worker.state === "idle") this.serveNext(worker, pool);
+      this.fill(worker, pool);
     }
     if (pool.stopped) return;
     const starting = [...pool.workers].filter((w) => w.state === "starting").length;
-    let wanted = Math.min(pool.queued - starting, pool.fn.options.concurrencyLimit - pool.workers.size);
+    // A starting worker will take `capacity` of the waiting calls.
+    const capacity = capacityOf(pool.fn);
+    let wanted = Math.min(Math.ceil((pool.queued - starting * capacity) / capacity), pool.fn.options.concurrencyLimit - pool.workers.size);
     if (!pool.everReady) wanted = Math.min(wanted, 1 - starting);
     while (wanted > 0 && this.workers.size < this.limits.maxWorkers) {
       if (!this.startWorker(pool)) return;
@@ -299,7 +305,16 @@ export class LocalDispatcher implements Dispatcher {
     };
     const imageDir = this.options.imageDirOf?.(fn);
     const worker = this.startWorkerProcess(
-      { workerId, codeDir: code.dir, entry: code.entry, className: fn.className, methodName: fn.methodName, ...(imageDir ? { imageDir } : {}) },
+      {
+        workerId,
+        codeDir: code.dir,
+        entry: code.entry,
+        className: fn.className,
+        methodName: fn.methodName,
+        ...(imageDir ? { imageDir } : {}),
+        ...(pool.params ? { params: pool.params } : {}),
+        ...(capacityOf(fn) > 1 ? { concurrentInputs: capacityOf(fn) } : {}),
+      },
       env,
       events,
       { memoryMb: this.limits.workerMemoryMb },
@@ -311,7 +326,14 @@ export class LocalDispatcher implements Dispatcher {
     return true;
   }
 
-  /** Runs the next waiting call on an idle worker; false when none is waiting. */
+  /** Gives a ready worker waiting calls while it has free slots (not a draining one: it takes no more). */
+  private fill(worker: WorkerProcess, pool: Pool): void {
+    if (this.workers.get(worker)?.draining) return;
+    const capacity = capacityOf(pool.fn);
+    while (pool.queued > 0 && this.slots.hasRoom(worker, capacity) && this.serveNext(worker, pool));
+  }
+
+  /** Runs the next waiting call on a worker with a free slot; false when none is waiting. */
   private serveNext(worker: WorkerProcess, pool: Pool): boolean {
     for (let call = this.takeNext(pool); call; call = this.takeNext(pool)) {
       if (this.runOn(worker, call)) return true;
@@ -331,6 +353,7 @@ export class LocalDispatcher implements Dispatcher {
     }
     this.setState(call, "running");
     call.worker = worker;
+    this.slots.add(worker, call.request.callId);
     this.cancelIdleTimer(worker);
     const seconds = call.request.fn.options.timeout;
     call.timeoutTimer = startTimer(
@@ -338,8 +361,7 @@ export class LocalDispatcher implements Dispatcher {
       guard("the dispatcher's call timeout", () => {
         const error = new FunctionTimeoutError(`${call.request.fn.name} timed out after ${seconds} s (its timeout option)`);
         call.worker = undefined;
-        worker.currentCallId = undefined;
-        this.killWorker(worker);
+        this.leave(worker, call.request.callId);
         this.failAttempt(call, systemWireError(error), "timed_out");
       }),
     );
@@ -371,7 +393,8 @@ export class LocalDispatcher implements Dispatcher {
       case "output": {
         const call = message.callId === null ? undefined : this.calls.get(message.callId);
         if (call && call.worker === worker) call.observer.output(message.stream, message.data);
-        else if (message.callId === null) this.outsideOutput(info, message.stream, message.data);
+        // Outside calls, or of a call that ended here already (timed out or cancelled on a shared worker): the worker's log.
+        else this.outsideOutput(info, message.stream, message.data);
         return;
       }
       case "yield": {
@@ -381,14 +404,16 @@ export class LocalDispatcher implements Dispatcher {
       }
       case "done": {
         const call = this.calls.get(message.callId);
-        if (message.callId !== worker.currentCallId) return; // not the call it runs: ignored
-        worker.currentCallId = undefined;
-        if (worker.state === "busy") worker.state = "idle";
+        if (!this.slots.remove(worker, message.callId)) return; // not a call it runs: ignored
         info.callsServed++;
         pool.warmBackoff.reset();
         if (call && call.worker === worker && call.state === "running") {
           if (message.ok) this.finish(call, { state: "succeeded", value: message.value });
           else this.failAttempt(call, message.error, "failed");
+        }
+        if (info.draining) {
+          if (this.slots.count(worker) === 0) this.killWorker(worker);
+          return;
         }
         this.becomeIdle(worker, pool);
         return;
@@ -397,7 +422,9 @@ export class LocalDispatcher implements Dispatcher {
   }
 
   private onRawOutput(worker: WorkerProcess, stream: "stdout" | "stderr", data: string): void {
-    const call = worker.currentCallId ? this.calls.get(worker.currentCallId) : undefined;
+    // Raw file descriptor output has no call id: it is a call's only while that call runs alone on the worker.
+    const running = this.slots.callsOf(worker);
+    const call = running.length === 1 ? this.calls.get(running[0]) : undefined;
     const info = this.workers.get(worker);
     if (call && call.worker === worker) call.observer.output(stream, data);
     else if (info) this.outsideOutput(info, stream, data);
@@ -416,11 +443,15 @@ export class LocalDispatcher implements Dispatcher {
     const pool = info.pool;
     pool.workers.delete(worker);
     info.idleTimer?.cancel();
-    const call = worker.currentCallId ? this.calls.get(worker.currentCallId) : undefined;
-    if (call && call.state === "running" && call.worker === worker) {
+    const running = this.slots
+      .forget(worker)
+      .map((id) => this.calls.get(id))
+      .filter((call): call is Call => call !== undefined && call.state === "running" && call.worker === worker);
+    for (const call of running) {
       const error = new WorkerCrashedError(`${call.request.fn.name}: the worker exited with ${description} while running the call`);
       this.failAttempt(call, systemWireError(error), "failed");
-    } else if (!worker.everReady && !worker.startFailureReported && !info.stopRequested) {
+    }
+    if (running.length === 0 && !worker.everReady && !worker.startFailureReported && !info.stopRequested) {
       const error = new WorkerStartError(`the worker for ${pool.fn.name} exited with ${description} before it was ready`);
       // A signal came from outside (a kill, the OOM killer): only the call that waited for this worker pays.
       this.failStart(pool, systemWireError(error), description.startsWith("signal") ? "first" : "all");
@@ -464,10 +495,11 @@ export class LocalDispatcher implements Dispatcher {
   }
 
 
+  /** A worker became ready or finished a call: it takes waiting calls; one left with none goes, or waits idle. */
   private becomeIdle(worker: WorkerProcess, pool: Pool): void {
     worker.everReady = true;
+    this.fill(worker, pool);
     if (worker.state !== "idle") return;
-    if (this.serveNext(worker, pool)) return;
     if (pool.retiring) return void this.stopWorker(worker);
     if (this.otherPoolWantsSlot(pool)) return void this.stopWorker(worker); // its slot goes to a function with calls waiting
     worker.idleSince = Date.now();
@@ -503,6 +535,19 @@ export class LocalDispatcher implements Dispatcher {
     this.cancelIdleTimer(worker);
     worker.shutdown(EXIT_GRACE_MS);
     return worker.exited;
+  }
+
+  /**
+   * A call left its worker early (it timed out, or was cancelled): its code may still be running
+   * there, so the worker is not given another call. Alone on it, the worker is killed now; sharing
+   * it (`concurrentInputs`), the worker drains: the other calls finish, then it is killed.
+   */
+  private leave(worker: WorkerProcess, callId: string): void {
+    this.slots.remove(worker, callId);
+    const info = this.workers.get(worker);
+    if (this.slots.count(worker) === 0 || !info) return this.killWorker(worker);
+    info.draining = true;
+    this.cancelIdleTimer(worker);
   }
 
   private killWorker(worker: WorkerProcess): void {

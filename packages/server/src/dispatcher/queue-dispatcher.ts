@@ -16,6 +16,7 @@ import type { ServerLimits } from "../config/limits";
 import type { ConnectedNode, NodeEvents, NodeHub } from "../transport/node-hub";
 import type { CallObserver, CallRequest, Dispatcher } from "./dispatcher";
 import { queueName } from "./redis-url";
+import { capacityOf } from "./worker-slots";
 
 /** The name of the backoff strategy the nodes' BullMQ workers implement (the function's own `retries` policy). */
 export const STUBRUN_BACKOFF = "stubrun";
@@ -321,19 +322,26 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   private queueFor(appId: string, fn: FunctionManifest): FunctionQueue {
     const name = queueName(appId, fn.name);
     let fq = this.queues.get(name);
-    if (fq && fq.info.concurrencyLimit !== fn.options.concurrencyLimit) {
+    // A job is a call: with concurrentInputs, each of the concurrencyLimit workers runs that many at once.
+    const inputs = capacityOf(fn);
+    const jobs = fn.options.concurrencyLimit * inputs;
+    if (fq && (fq.info.concurrencyLimit !== fn.options.concurrencyLimit || (fq.info.concurrentInputs ?? 1) !== inputs)) {
       // A new version changed the limit: the queue's global concurrency follows, and the nodes' workers.
-      const limit = fn.options.concurrencyLimit;
-      fq.info = { ...fq.info, concurrencyLimit: limit };
+      fq.info = { ...fq.info, concurrencyLimit: fn.options.concurrencyLimit, ...(inputs > 1 ? { concurrentInputs: inputs } : { concurrentInputs: undefined }) };
       const queue = fq.queue;
-      fq.ready = fq.ready.then(() => queue.setGlobalConcurrency(limit)).catch((error: Error) => this.redisError(error));
+      fq.ready = fq.ready.then(() => queue.setGlobalConcurrency(jobs)).catch((error: Error) => this.redisError(error));
       this.announce();
     }
     if (fq) return fq;
     const queue = new Queue(name, { connection: this.options.connection });
     queue.on("error", (error) => this.redisError(error));
-    const ready = queue.setGlobalConcurrency(fn.options.concurrencyLimit).then(() => this.redisBack(), (error: Error) => this.redisError(error));
-    fq = { info: { queue: name, appId, functionName: fn.name, concurrencyLimit: fn.options.concurrencyLimit }, queue, ready, pending: [] };
+    const ready = queue.setGlobalConcurrency(jobs).then(() => this.redisBack(), (error: Error) => this.redisError(error));
+    fq = {
+      info: { queue: name, appId, functionName: fn.name, concurrencyLimit: fn.options.concurrencyLimit, ...(inputs > 1 ? { concurrentInputs: inputs } : {}) },
+      queue,
+      ready,
+      pending: [],
+    };
     this.queues.set(name, fq);
     this.announce();
     return fq;
@@ -375,7 +383,7 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
 
 /** A call as its job carries it (the node asks the server for secret values). */
 function jobData(request: CallRequest): CallJobData {
-  return { callId: request.callId, appId: request.appId, fn: withoutSecretValues(request.fn), codeHash: request.code.hash, entry: request.code.entry, args: request.args };
+  return { callId: request.callId, appId: request.appId, fn: withoutSecretValues(request.fn), codeHash: request.code.hash, entry: request.code.entry, args: request.args, ...(request.params ? { params: request.params } : {}) };
 }
 
 /** A function's manifest as nodes get it: secrets by name only, `fromObject` values dropped. */

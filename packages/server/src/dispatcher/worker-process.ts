@@ -30,9 +30,8 @@ export type WorkerFactory = (config: WorkerConfig, env: NodeJS.ProcessEnv, event
 
 /** What the dispatcher needs of a worker: the real one is a child process, tests use fakes. */
 export interface WorkerProcess {
+  /** `busy` while it runs at least one call (the dispatcher's WorkerSlots keeps which, and sets it). */
   state: "starting" | "idle" | "busy" | "stopping" | "exited";
-  /** The call it is running, when busy. */
-  currentCallId: string | undefined;
   /** Whether it ever became ready: a worker that dies before that failed to start. */
   everReady: boolean;
   /** Set when the worker said why it could not start, so its exit is not reported twice. */
@@ -54,13 +53,12 @@ export interface WorkerProcess {
 export const forkWorker: WorkerFactory = (config, env, events, options) => new ChildWorkerProcess(config, env, events, options);
 
 /**
- * One worker: a Node child process that loads the app's code and serves one function, one call
- * at a time, over its IPC channel. It leads a process group of its own, so killing it kills what
+ * One worker: a Node child process that loads the app's code and serves one function (one call
+ * at a time, or up to its `concurrentInputs`) over its IPC channel. It leads a process group of its own, so killing it kills what
  * it started; it counts as gone once its process has exited, whatever its children hold open.
  */
 export class ChildWorkerProcess implements WorkerProcess {
   state: WorkerProcess["state"] = "starting";
-  currentCallId: string | undefined;
   everReady = false;
   startFailureReported = false;
   idleSince = 0;
@@ -113,9 +111,7 @@ export class ChildWorkerProcess implements WorkerProcess {
   }
 
   run(callId: string, args: Encoded[]): void {
-    this.send({ type: "run", callId, args }); // throws before any state changes when it cannot be sent
-    this.state = "busy";
-    this.currentCallId = callId;
+    this.send({ type: "run", callId, args }); // throws when it cannot be sent: the dispatcher then records nothing
   }
 
   shutdown(graceMs: number): void {

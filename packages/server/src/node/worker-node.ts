@@ -16,6 +16,7 @@ import { DEFAULT_LIMITS } from "../config/limits";
 import type { CallOutcome } from "../dispatcher/dispatcher";
 import { LocalDispatcher } from "../dispatcher/local-dispatcher";
 import { STUBRUN_BACKOFF } from "../dispatcher/queue-dispatcher";
+import { capacityOf } from "../dispatcher/worker-slots";
 import { ImageBuilder } from "../images/image-builder";
 import { ImageStore } from "../images/image-store";
 import { withImageAndSecrets, workerEnv } from "../server";
@@ -210,12 +211,12 @@ export class WorkerNode {
     for (const q of queues) {
       const existing = this.workers.get(q.queue);
       if (existing) {
-        existing.concurrency = Math.min(this.options.concurrency, q.concurrencyLimit); // a new version may change the limit
+        existing.concurrency = jobsAtOnce(this.options.concurrency, q); // a new version may change the limit
         continue;
       }
       const worker = new Worker<CallJobData>(q.queue, (job, token) => this.process(job, token), {
         connection: this.options.connection,
-        concurrency: Math.min(this.options.concurrency, q.concurrencyLimit),
+        concurrency: jobsAtOnce(this.options.concurrency, q),
         lockDuration: LOCK_MS,
         stalledInterval: STALLED_CHECK_MS,
         maxStalledCount: MAX_STALLS,
@@ -233,24 +234,27 @@ export class WorkerNode {
     // Each queue's worker may take up to min(slots, concurrencyLimit) jobs; the node as a whole
     // runs at most `slots`. A job over that goes back at once (no retry spent) for a node with
     // room, and this node's workers pause until a slot frees, so it does not hold jobs it cannot run.
-    if (this.busy >= this.options.concurrency && token !== undefined) {
+    // A call of a function with concurrentInputs N takes 1/N of a slot (a worker serves N of them).
+    const share = 1 / capacityOf(job.data.fn);
+    if (this.busy + share > this.options.concurrency + SLOT_EPSILON && token !== undefined) {
       this.gate();
       await job.moveToDelayed(Date.now() + FULL_BOUNCE_MS, token);
       throw new DelayedError();
     }
-    this.busy++;
+    this.busy += share;
     this.gate();
     try {
       await this.processInSlot(job, token);
     } finally {
-      this.busy--;
+      this.busy -= share;
+      if (this.busy < SLOT_EPSILON) this.busy = 0; // sums of fractions drift
       this.gate();
     }
   }
 
   /** Pauses the node's workers while every slot is busy, and resumes them when one frees (in order: a resume never overtakes a pause). */
   private gate(): void {
-    const full = this.busy >= this.options.concurrency;
+    const full = this.busy > this.options.concurrency - SLOT_EPSILON;
     if (full === this.paused || this.closing) return;
     this.paused = full;
     const workers = [...this.workers.values()];
@@ -318,7 +322,7 @@ export class WorkerNode {
     const once = { ...fn, options: { ...fn.options, retries: { ...fn.options.retries, maxRetries: 0 } } };
     return new Promise<CallOutcome>((resolve) => {
       this.dispatcher.enqueue(
-        { callId, appId, fn: once, code: { dir: codeDir, hash: data.codeHash, entry: data.entry }, args: data.args },
+        { callId, appId, fn: once, code: { dir: codeDir, hash: data.codeHash, entry: data.entry }, args: data.args, ...(data.params ? { params: data.params } : {}) },
         {
           output: (stream, text) => this.link.send({ type: "node.output", callId, stream, data: text }),
           yield: (value) => this.link.send({ type: "node.yield", callId, value }),
@@ -379,6 +383,14 @@ export class WorkerNode {
     this.redisDown = false;
     this.log("stubrun worker: connected to Redis");
   }
+}
+
+/** Fractions of a slot are summed: this much is rounding, not a call. */
+const SLOT_EPSILON = 1e-6;
+
+/** Jobs a queue's BullMQ worker on this node takes at once: its share of the node's slots, times the calls each worker serves. */
+function jobsAtOnce(slots: number, q: NodeQueue): number {
+  return Math.min(slots, q.concurrencyLimit) * (q.concurrentInputs ?? 1);
 }
 
 function envKey(appId: string, fn: FunctionManifest): string {

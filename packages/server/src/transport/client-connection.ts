@@ -152,7 +152,7 @@ export class ClientConnection implements CallListener, AppOwner {
       case "app.lookup":
         return this.reply(message.id, lookupFunction(resolver, manager, message.name, message.function, message.version, this.scope.env(message.env)));
       case "call.start": {
-        const callId = manager.startCall(message.appId, message.function, message.args, this, message.version, message.stream === true);
+        const callId = manager.startCall(message.appId, message.function, message.args, this, message.version, message.stream === true, message.params);
         return this.reply(message.id, { callId });
       }
       case "call.cancel":
