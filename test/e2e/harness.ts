@@ -32,7 +32,7 @@ export class TestServer {
    * @param options.home an existing STUBRUN_HOME (a restart); a fresh one by default
    * @param options.args more flags for `stubrun server` (e.g. `--queue redis://...`)
    */
-  static async start(options: { config?: object; home?: string; args?: string[] } = {}): Promise<TestServer> {
+  static async start(options: { config?: object; home?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<TestServer> {
     const home = options.home ?? fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-test-"));
     if (options.config) fs.writeFileSync(path.join(home, "config.json"), JSON.stringify(options.config));
     let log = "";
@@ -40,7 +40,7 @@ export class TestServer {
     const { QUEUE_MODE, QueueBackend } = require("./queue-mode-env") as typeof import("./queue-mode-env");
     const queue = QUEUE_MODE && !options.args?.includes("--queue") ? await QueueBackend.start() : undefined;
     const child = spawn(process.execPath, [BIN, "server", "--port", "0", ...(options.args ?? []), ...(queue?.serverArgs ?? [])], {
-      env: { ...process.env, STUBRUN_HOME: home },
+      env: { ...process.env, ...options.env, STUBRUN_HOME: home },
       stdio: ["ignore", "ignore", "pipe"],
     });
     const url = await new Promise<string>((resolve, reject) => {

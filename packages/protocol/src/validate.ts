@@ -179,6 +179,7 @@ export function validateFunction(f: unknown, i: number): FunctionManifest {
   need(f.kind === "function" || f.kind === "webEndpoint", `${where}: "kind" must be "function" or "webEndpoint"`);
   if (o.schedule !== undefined) validateSchedule(o.schedule, `${where}: schedule`);
   if (o.secrets !== undefined) validateSecretRefs(o.secrets, `${where}: option "secrets"`);
+  need(o.network === undefined || typeof o.network === "boolean", `${where}: option "network" must be true or false`);
   (f.params as unknown[]).forEach((p, j) => validateParam(p, `${where}: params[${j}]`));
   // Passed on as sent (the server reads only what it knows); the fields above are checked.
   const options = o as unknown as FunctionManifest["options"];

@@ -39,6 +39,12 @@ export interface FunctionOptions {
    * replaces the stub's image. @default the stub's image, else plain Node with the app's packages
    */
   image?: Image;
+  /**
+   * `false`: the function's workers have no network at all, not even to call other functions;
+   * only a sandboxed worker can keep to it, so elsewhere its worker refuses to start
+   * (docs/security.md). @default true
+   */
+  network?: boolean;
 }
 
 /** Options of `@stub.webEndpoint()`. */
@@ -47,7 +53,7 @@ export interface WebEndpointOptions extends FunctionOptions {
   method?: "GET" | "POST";
 }
 
-const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "schedule", "secrets", "image", "method"]);
+const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "schedule", "secrets", "image", "network", "method"]);
 
 /** Checks options when the decorator is applied, and fills in the defaults. */
 export function normalizeFunctionOptions(options: FunctionOptions, where: string): FunctionOptionsManifest {
@@ -66,7 +72,14 @@ export function normalizeFunctionOptions(options: FunctionOptions, where: string
     containerIdleTimeout: positive(options.containerIdleTimeout ?? d.containerIdleTimeout, "containerIdleTimeout", where),
     ...(options.schedule === undefined ? {} : { schedule: schedule(options.schedule, where) }),
     ...(options.secrets === undefined ? {} : { secrets: secretRefs(options.secrets, where) }),
+    ...(network(options.network, where) ? {} : { network: false }),
   };
+}
+
+function network(value: unknown, where: string): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== "boolean") throw new UsageError(`${where}: "network" must be true or false, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 function schedule(value: unknown, where: string): NonNullable<FunctionOptionsManifest["schedule"]> {

@@ -2,6 +2,7 @@ import { toWireError, type Encoded, validateWorkerMessage, type FromWorkerMessag
 import { WORKER_MAIN } from "@stubrun/worker";
 import { fork, type ChildProcess } from "node:child_process";
 import { guard } from "./guard";
+import type { WorkerLaunch } from "../sandbox/worker-sandbox";
 import { descendantsOf, killLeftovers, killProcessTree, type ProcessRef } from "./process-tree";
 
 /**
@@ -23,6 +24,8 @@ export interface WorkerEvents {
 export interface WorkerOptions {
   /** The V8 heap limit of the worker, in MiB (`limits.workerMemoryMb`). */
   memoryMb: number;
+  /** How to launch it inside a sandbox (`WorkerSandbox.launch`); without, a plain Node process. */
+  launch?: WorkerLaunch;
 }
 
 /** Starts a worker; the dispatcher takes one so tests can give it fakes. */
@@ -77,7 +80,11 @@ export class ChildWorkerProcess implements WorkerProcess {
     options: WorkerOptions,
   ) {
     this.exited = new Promise((resolve) => (this.markExited = resolve));
+    // A runaway function dies of "heap out of memory" (and fails its call) before it hurts the machine.
+    const launch = options.launch ?? { execPath: process.execPath, execArgv: [`--max-old-space-size=${options.memoryMb}`] };
     this.child = fork(WORKER_MAIN, [], {
+      execPath: launch.execPath,
+      execArgv: launch.execArgv,
       env: { ...env, STUBRUN_WORKER_CONFIG: JSON.stringify(config) },
       // SPEC §2: a function runs at the root of its uploaded code.
       cwd: config.codeDir,
@@ -85,8 +92,6 @@ export class ChildWorkerProcess implements WorkerProcess {
       serialization: "json",
       // Its own process group (and session): one kill of -pid reaches everything it started.
       detached: true,
-      // A runaway function dies of "heap out of memory" (and fails its call) before it hurts the machine.
-      execArgv: [`--max-old-space-size=${options.memoryMb}`],
     });
     this.child.stdout?.setEncoding("utf8").on("data", guard(`the stdout event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stdout", data)));
     this.child.stderr?.setEncoding("utf8").on("data", guard(`the stderr event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stderr", data)));
