@@ -1,8 +1,6 @@
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { checkedPage, launchBrowser, overflowsSideways } from "./browser";
 import { TestServer, writeFixture } from "./harness";
-
-/** Debian's chromium, driven by playwright-core (.ci/run installs it). */
-const CHROMIUM = process.env.STUBRUN_CHROMIUM ?? "/usr/bin/chromium";
 
 /** The apps page, in a real browser: the list, an app's page with its logs followed live, and the stop button. */
 describe("apps page", () => {
@@ -10,11 +8,7 @@ describe("apps page", () => {
   let browser: Browser;
   beforeAll(async () => {
     server = await TestServer.start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // Names resolve to nothing but loopback: no background request of the browser leaves this machine.
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"],
-    });
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();
@@ -123,14 +117,14 @@ class Doomed {
     await page.close();
   });
 
-  test("the list: running apps first, stopped ones in their own section, a filter by name and state, updated live", async () => {
+  test("the list: running apps first, stopped ones in their own section, a filter by name and state, updated live; no console errors, readable at 375px", async () => {
     const make = (name: string) =>
       writeFixture(`apps-page-list-${name}.ts`, `import { Stub } from "stubrun";\nconst stub = new Stub("${name}");\nclass L { @stub.function() f() {} }\n`);
     expect((await server.run(["deploy", make("list-alpha")])).code).toBe(0);
     expect((await server.run(["deploy", make("list-beta")])).code).toBe(0);
     expect((await server.run(["app", "stop", "list-beta", "--yes"])).code).toBe(0);
 
-    const page = await browser.newPage();
+    const { page, consoleErrors } = await checkedPage(browser, { width: 375 });
     await page.goto(`${server.url}/apps?token=${server.token}`);
     await page.locator("#apps tr", { hasText: "list-alpha" }).waitFor();
     await page.locator("#stopped-apps tr", { hasText: "list-beta" }).waitFor();
@@ -149,6 +143,8 @@ class Doomed {
     // A new app shows up without a reload.
     expect((await server.run(["deploy", make("list-gamma")])).code).toBe(0);
     await page.locator("#apps tr", { hasText: "list-gamma" }).waitFor({ timeout: 10_000 });
+    expect(await overflowsSideways(page)).toBe(false);
+    expect(consoleErrors).toEqual([]);
     await page.close();
   });
 });

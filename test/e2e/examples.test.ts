@@ -57,4 +57,13 @@ describe("examples", () => {
     );
     expect(r.code).toBe(0);
   });
+
+  test("jobs.ts spawns a job, then gets it by id: still running, its log lines, its value", async () => {
+    const r = await server.run(["examples/jobs.ts", "--name", "intro"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("rendering intro\nintro.mp4\n");
+    const id = /(fc-\w+) is still running/.exec(r.stderr)?.[1];
+    expect(id).toBeDefined();
+    expect(r.stderr).toContain(`[${id}] rendering intro`);
+  });
 });

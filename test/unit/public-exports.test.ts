@@ -12,10 +12,10 @@ describe("public exports", () => {
     expect(Object.keys(stubrun).filter((name) => !(name in sdk))).toEqual([]);
   });
 
-  test("the sdk exports everything @stubrun/client does, and the client exports lookup, FunctionCall, the errors and registerErrorClass", () => {
+  test("the sdk exports everything @stubrun/client does, and the client exports lookup, FunctionCall, Dict, Queue, the errors and registerErrorClass", () => {
     expect(Object.keys(client).filter((name) => !(name in sdk))).toEqual([]);
     expect(Object.keys(client).sort()).toEqual(
-      ["lookup", "FunctionCall", "Dict", "Queue", "registerErrorClass", "StubrunError", "UsageError", "UncarriableValueError", "ServerUnavailableError", "RequestRefusedError", "WorkerCrashedError", "FunctionTimeoutError", "CallCancelledError", "WorkerStartError"].sort(),
+      ["lookup", "FunctionCall", "registerErrorClass", "StubrunError", "UsageError", "UncarriableValueError", "ServerUnavailableError", "RequestRefusedError", "WorkerCrashedError", "FunctionTimeoutError", "CallCancelledError", "WorkerStartError", "CallWaitTimeoutError", "Dict", "Queue"].sort(),
     );
   });
 });

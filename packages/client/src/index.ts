@@ -18,6 +18,7 @@ export {
   FunctionTimeoutError,
   CallCancelledError,
   WorkerStartError,
+  CallWaitTimeoutError,
   registerErrorClass,
 } from "@stubrun/sdk";
-export type { FunctionHandle, MapOptions, LookupOptions, FromNameOptions, PartitionOption, QueueGetOptions } from "@stubrun/sdk";
+export type { FunctionHandle, MapOptions, LookupOptions, GetOptions, CallLogLine, FromNameOptions, PartitionOption, QueueGetOptions } from "@stubrun/sdk";

@@ -56,6 +56,11 @@ export class WorkerStartError extends StubrunError {
   override readonly code = "WORKER_START";
 }
 
+/** `call.get({ timeoutMs })` gave up waiting: the call is still running (it was not stopped). */
+export class CallWaitTimeoutError extends StubrunError {
+  override readonly code = "CALL_WAIT_TIMEOUT";
+}
+
 const knownErrors: Record<string, new (message: string) => Error> = {
   StubrunError,
   UsageError,
@@ -67,6 +72,7 @@ const knownErrors: Record<string, new (message: string) => Error> = {
   FunctionTimeoutError,
   CallCancelledError,
   WorkerStartError,
+  CallWaitTimeoutError,
   TypeError,
   RangeError,
   SyntaxError,

@@ -4,7 +4,7 @@ export { Stub, type StubOptions } from "./stub";
 export { Secret } from "./secret";
 export { Image, imageManifest, type LocalFilesStep, type PackLocalFiles } from "./image";
 export { fn, type FunctionHandle, type MapOptions } from "./function-handle";
-export { FunctionCall } from "./function-call";
+export { FunctionCall, type GetOptions, type CallLogLine } from "./function-call";
 export { Dict, type FromNameOptions } from "./objects/dict";
 export { Queue, type PartitionOption, type QueueGetOptions } from "./objects/queue";
 export { Cron, Period } from "./schedules";
@@ -23,6 +23,7 @@ export {
   FunctionTimeoutError,
   CallCancelledError,
   WorkerStartError,
+  CallWaitTimeoutError,
   registerErrorClass,
 } from "@stubrun/protocol";
 export { setSessionProvider, currentSession, type AppSession } from "./session";

@@ -120,7 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   // Apps and their calls. Workers call back at the server's address, known once it listens.
   let workerUrl = "";
-  const recorder = new CallRecorder(callsRepo, logsRepo);
+  const recorder = new CallRecorder(callsRepo, logsRepo, limits.maxKeptResultBytes);
   const workerOutput = new WorkerOutputRelay();
   // With --queue, calls go through BullMQ to worker nodes; otherwise to the local pool.
   const nodes = options.queue !== undefined ? new NodeHub(log) : undefined;
@@ -172,9 +172,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const web = new WebEndpoints(resolver, manager, limits);
   const summaries = new AppSummaries(appsRepo, manager);
   // Retention removes what expires (started once the apps are restored, below); `app delete` removes an app now.
-  const retention = new Retention(db, codeStore.directory, limits.retentionDays, (line) => process.stderr.write(`stubrun server: ${line}\n`));
+  const retention = new Retention(db, codeStore.directory, limits.retentionDays, (line) => process.stderr.write(`stubrun server: ${line}\n`), Date.now, limits.callResultRetentionHours);
   const deleter = new AppDeleter(resolver, manager, retention);
-  const httpContext = { objects, summaries, resolver, manager, logs: logsRepo, deployer, deleter, access, calls: callsRepo, web, secrets: secretsRepo, blobs, code: codeStore, nodes, limits };
+  const httpContext = { objects, summaries, resolver, manager, scheduler, logs: logsRepo, deployer, deleter, access, calls: callsRepo, web, secrets: secretsRepo, blobs, code: codeStore, nodes, limits };
   const httpServer = createHttpServer(limits, (req, res) => handleHttp(req, res, httpContext));
   // ws closes a connection whose message passes maxPayload (1009) before buffering more of it.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });

@@ -59,13 +59,16 @@ describe("Access", () => {
     expect(a.check(request(cookie), "ws")).toMatchObject({ ok: false, status: 401 });
   });
 
-  test("a worker's app token opens the WebSocket only, scoped to its app, until the app stops", () => {
+  test("a worker's app token opens the WebSocket and the calls API (its own app's calls: calls-routes.ts), scoped to its app, until the app stops", () => {
     const tokens = new AppTokens();
     const a = access("127.0.0.1", undefined, tokens);
     const token = tokens.forApp("ap-1");
     expect(a.check(request(bearer(token)), "ws")).toEqual({ ok: true, credential: { kind: "app", appId: "ap-1" } });
     expect(a.check(request(bearer(token)), "api")).toMatchObject({ ok: false, status: 403, error: expect.stringContaining("workers of app ap-1") });
+    expect(a.check(request(bearer(token)), "apps")).toMatchObject({ ok: false, status: 403 });
+    expect(a.check(request(bearer(token)), "calls")).toEqual({ ok: true, credential: { kind: "app", appId: "ap-1" } });
     tokens.drop("ap-1");
+    expect(a.check(request(bearer(token)), "calls")).toMatchObject({ ok: false, status: 401 });
     expect(a.check(request(bearer(token)), "ws")).toMatchObject({ ok: false, status: 401 });
   });
 

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 
 export { Stub, fn, lookup, FunctionCall, Cron, Period, Secret, Image, Dict, Queue } from "@stubrun/sdk";
-export type { StubOptions, FunctionHandle, MapOptions, FunctionOptions, WebEndpointOptions, RetryOptions, LookupOptions, FromNameOptions, PartitionOption, QueueGetOptions } from "@stubrun/sdk";
+export type { StubOptions, FunctionHandle, MapOptions, FunctionOptions, WebEndpointOptions, RetryOptions, LookupOptions, GetOptions, CallLogLine, FromNameOptions, PartitionOption, QueueGetOptions } from "@stubrun/sdk";
 export {
   StubrunError,
   UsageError,
@@ -19,6 +19,7 @@ export {
   FunctionTimeoutError,
   CallCancelledError,
   WorkerStartError,
+  CallWaitTimeoutError,
   registerErrorClass,
 } from "@stubrun/protocol";
 

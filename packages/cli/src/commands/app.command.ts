@@ -1,4 +1,4 @@
-import { RequestRefusedError, serverUrlFromEnv, UsageError, type AppSummary } from "@stubrun/protocol";
+import { RequestRefusedError, serverUrlFromEnv, UsageError, type AppSummary, type CallInfo } from "@stubrun/protocol";
 import readline from "node:readline/promises";
 import type { Argv, CommandModule } from "yargs";
 import { ApiClient } from "../api-client";
@@ -47,13 +47,14 @@ export function appCommand(context: CliContext): CommandModule {
         })
         .command({
           command: "logs <app>",
-          describe: "Print an app's recent logs; --follow streams them live until the app stops",
+          describe: "Print an app's recent logs; --follow streams them live until the app stops; --call ID only that call's lines",
           builder: (y: Argv) =>
             y
               .positional("app", { type: "string", describe: "app id or name" })
               .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep streaming new lines" })
-              .option("lines", { alias: "n", type: "number", default: 200, describe: "How many recent lines" }),
-          handler: async (args) => appLogs(api(), String(args.app), args.follow as boolean, args.lines as number),
+              .option("lines", { alias: "n", type: "number", default: 200, describe: "How many recent lines" })
+              .option("call", { type: "string", describe: "Only the lines of this call (its id, as .spawn() and the apps page show it); --follow ends when the call does" }),
+          handler: async (args) => appLogs(api(), String(args.app), args.follow as boolean, args.lines as number, args.call as string | undefined),
         })
         .command({
           command: "history <app>",
@@ -126,9 +127,14 @@ async function stopApp(api: ApiClient, ref: string, yes: boolean): Promise<void>
   process.stderr.write(`Stopped app ${app.id}${app.name ? ` (${app.name})` : ""}\n`);
 }
 
-async function appLogs(api: ApiClient, ref: string, follow: boolean, lines: number): Promise<void> {
+async function appLogs(api: ApiClient, ref: string, follow: boolean, lines: number, callId?: string): Promise<void> {
   const app = await api.get<AppSummary>(`/api/apps/${encodeURIComponent(ref)}`);
-  const path = `/api/apps/${encodeURIComponent(app.id)}/logs?limit=${lines}`;
+  let path = `/api/apps/${encodeURIComponent(app.id)}/logs?limit=${lines}`;
+  if (callId !== undefined) {
+    const call = await api.get<CallInfo>(`/api/calls/${encodeURIComponent(callId)}`);
+    if (call.appId !== app.id) throw new UsageError(`call ${callId} is not a call of app ${ref} (${app.id}): it is of app ${call.appId}`);
+    path = `/api/calls/${encodeURIComponent(callId)}/logs?limit=${lines}`;
+  }
   if (!follow) {
     for (const entry of await api.get<LogJson[]>(path)) print(entry);
     return;

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { checkCallArgs, DEFAULT_ENV, RequestRefusedError, UsageError, type AppSummary, type AppManifest, type CodeFile, type Encoded, type FunctionManifest } from "@stubrun/protocol";
+import { checkCallArgs, DEFAULT_ENV, RequestRefusedError, UsageError, type AppSummary, type AppManifest, type CodeFile, type Encoded, type FunctionManifest, type WorkerSummary } from "@stubrun/protocol";
 import type { CallOutcome, Dispatcher } from "../dispatcher/dispatcher";
 import type { AppRecord, AppsRepository } from "../state/apps.repository";
 import type { VersionsRepository } from "../state/versions.repository";
@@ -183,7 +183,7 @@ export class AppManager {
     this.dispatcher.admit(appId); // a full queue refuses the call before anything is recorded
     const callId = `${this.callPrefix}${(++this.callSeq).toString(36)}`;
     app.activeCalls.add(callId);
-    this.recorder.started(callId, appId, functionName);
+    this.recorder.started(callId, appId, functionName, args);
     this.dispatcher.enqueue(
       { callId, appId, fn, args, code: { dir: code.codeDir, hash: path.basename(code.codeDir), entry: code.manifest.entry } },
       {
@@ -285,6 +285,11 @@ export class AppManager {
   /** The app's workers, in any state (the dispatcher's `runningTasks` counts them all). */
   workerCount(appId: string): number {
     return this.dispatcher.runningTasks(appId);
+  }
+
+  /** The app's workers as the apps page shows them, or undefined when the dispatcher cannot say (queue mode: they run on the nodes). */
+  workersOf(appId: string): WorkerSummary[] | undefined {
+    return this.dispatcher.workersOf?.(appId);
   }
 
   /**

@@ -1,13 +1,21 @@
-import type { WireError } from "@stubrun/protocol";
+import type { Encoded, WireError } from "@stubrun/protocol";
 import type { CallOutcome } from "../dispatcher/dispatcher";
 import type { CallsRepository } from "../state/calls.repository";
 import type { LogsRepository } from "../state/logs.repository";
 
-/** Writes what happens to apps and their calls to the `calls` and `logs` tables. */
+/** Characters of a call's encoded arguments kept for its page; the rest is cut. */
+export const ARGS_PREVIEW_CHARS = 4096;
+
+/**
+ * Writes what happens to apps and their calls to the `calls` and `logs` tables: with each call,
+ * a preview of its arguments, and its result (up to `maxKeptResultBytes`) or error, so it can be
+ * read by id and shown on its page.
+ */
 export class CallRecorder {
   constructor(
     private readonly calls: CallsRepository,
     private readonly logs: LogsRepository,
+    private readonly maxKeptResultBytes = 1024 * 1024,
   ) {}
 
   /** A line of stubrun's own in the app's logs. */
@@ -20,8 +28,8 @@ export class CallRecorder {
     this.logs.append({ appId, callId: null, functionName, stream, data });
   }
 
-  started(callId: string, appId: string, functionName: string): void {
-    this.calls.started(callId, appId, functionName, Date.now());
+  started(callId: string, appId: string, functionName: string, args?: Encoded[]): void {
+    this.calls.started(callId, appId, functionName, Date.now(), args === undefined ? null : preview(args));
   }
 
   output(appId: string, callId: string, functionName: string, stream: "stdout" | "stderr", data: string): void {
@@ -36,7 +44,7 @@ export class CallRecorder {
   /** The call's end; a failure also gets a line in the app's logs saying why. */
   finished(appId: string, callId: string, functionName: string, outcome: CallOutcome): void {
     const error = "error" in outcome ? describe(outcome.error) : undefined;
-    this.calls.finished(callId, outcome.state, Date.now(), error);
+    this.calls.finished(callId, outcome.state, Date.now(), error, "error" in outcome ? { errorJson: bounded(outcome.error, this.maxKeptResultBytes) } : { result: bounded(outcome.value, this.maxKeptResultBytes) });
     this.logs.callEnded(callId);
     if (error) this.logs.append({ appId, callId, functionName, stream: "system", data: `${functionName} call ${callId} ${outcome.state.replace("_", " ")}: ${error}\n` });
   }
@@ -47,6 +55,20 @@ export class CallRecorder {
     this.note(appId, `app ${appId} stopped`);
     this.logs.flush();
   }
+}
+
+/** The arguments as JSON, cut at ARGS_PREVIEW_CHARS (an argument that large is cut before it is written whole). */
+function preview(args: Encoded[]): string {
+  const text = JSON.stringify(args, (_key, value: unknown) => (typeof value === "string" && value.length > ARGS_PREVIEW_CHARS ? value.slice(0, ARGS_PREVIEW_CHARS) : value));
+  return text.length > ARGS_PREVIEW_CHARS ? `${text.slice(0, ARGS_PREVIEW_CHARS)}…` : text;
+}
+
+/** A value as JSON when it fits in `max` bytes; null (not kept) when it does not. */
+function bounded(value: unknown, max: number): string | null {
+  const text = JSON.stringify(value);
+  // Most characters are one byte: only a text near the limit needs counting.
+  if (text.length > max || (text.length * 3 > max && Buffer.byteLength(text) > max)) return null;
+  return text;
 }
 
 function describe(error: WireError): string {

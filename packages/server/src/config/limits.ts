@@ -51,6 +51,13 @@ export interface ServerLimits {
    * version refers to any more. Deployed apps and their versions are never removed. @default 7
    */
   retentionDays: number;
+  /**
+   * Hours a finished call's result (or error) stays readable by its id (`FunctionCall.fromId`,
+   * `GET /api/calls/ID`); the call's record stays as long as its app's. @default 24
+   */
+  callResultRetentionHours: number;
+  /** Largest result kept for reading by id, as encoded JSON, in bytes; a larger one is not kept. @default 1 MiB */
+  maxKeptResultBytes: number;
   /** Largest upload of an npm package or of the files an image adds (`PUT /api/blobs/HASH`), in bytes. @default 2 GiB */
   maxBlobBytes: number;
   /** Most files and links in one such upload. @default 200000 */
@@ -88,6 +95,8 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   requestTimeoutMs: 30_000,
   maxWebRequestsPerApp: 256,
   retentionDays: 7,
+  callResultRetentionHours: 24,
+  maxKeptResultBytes: 1024 * 1024,
   maxBlobBytes: 2 * 1024 * 1024 * 1024,
   maxBlobEntries: 200_000,
   imageBuildTimeoutSeconds: 1800,

@@ -45,6 +45,8 @@ export interface Pool {
 export interface WorkerInfo {
   pool: Pool;
   startedAt: number;
+  /** Calls it has finished, for the apps page. */
+  callsServed: number;
   /** Set when the dispatcher asked it to stop or killed it: its exit is no failure. */
   stopRequested: boolean;
   idleTimer?: Timer;

@@ -1,4 +1,4 @@
-import type { Encoded, FunctionManifest, WireError } from "@stubrun/protocol";
+import type { Encoded, FunctionManifest, WireError, WorkerSummary } from "@stubrun/protocol";
 
 /** One call as the dispatcher sees it. */
 export interface CallRequest {
@@ -50,5 +50,7 @@ export interface Dispatcher {
   stopApp(appId: string): Promise<void>;
   /** How many workers each function of an app has running. */
   runningTasks(appId: string): number;
+  /** The app's workers as the apps page shows them; a dispatcher whose workers run elsewhere may not say. */
+  workersOf?(appId: string): WorkerSummary[];
   close(): Promise<void>;
 }

@@ -11,9 +11,11 @@ import {
   type WireError,
 } from "@stubrun/protocol";
 import { DEFAULT_LIMITS, type ServerLimits } from "../config/limits";
+import type { WorkerSummary } from "@stubrun/protocol";
 import type { CallObserver, CallOutcome, CallRequest, Dispatcher } from "./dispatcher";
 import { newPool, poolKey, withFrames, type Call, type CallState, type Pool, type WorkerInfo } from "./dispatch-state";
 import { guard } from "./guard";
+import { residentBytes } from "./process-memory";
 import { startTimer } from "./long-timer";
 import { OutputBudget } from "./output-budget";
 import { WARM_BACKOFF_MAX_MS } from "./warm-backoff";
@@ -138,6 +140,24 @@ export class LocalDispatcher implements Dispatcher {
     let n = 0;
     for (const info of this.workers.values()) if (info.pool.appId === appId) n++;
     return n;
+  }
+
+  workersOf(appId: string): WorkerSummary[] {
+    const list: WorkerSummary[] = [];
+    for (const [worker, info] of this.workers) {
+      if (info.pool.appId !== appId) continue;
+      const pid = (worker as { pid?: number }).pid;
+      list.push({
+        id: worker.id,
+        functionName: info.pool.fn.name,
+        state: worker.state,
+        callsServed: info.callsServed,
+        startedAt: new Date(info.startedAt).toISOString(),
+        memoryBytes: pid === undefined ? null : residentBytes(pid),
+        callId: worker.currentCallId ?? null,
+      });
+    }
+    return list;
   }
 
   async close(): Promise<void> {
@@ -296,7 +316,7 @@ export class LocalDispatcher implements Dispatcher {
     const max = this.limits.maxOutputBytesOutsideCalls;
     const note = `\nstubrun: worker ${workerId} of ${fn.name} wrote more than ${max} bytes outside its calls (limits.maxOutputBytesOutsideCalls); the rest of that output is dropped\n`;
     pool.workers.add(worker);
-    this.workers.set(worker, { pool, startedAt: Date.now(), stopRequested: false, outside: new OutputBudget(max, note) });
+    this.workers.set(worker, { pool, startedAt: Date.now(), callsServed: 0, stopRequested: false, outside: new OutputBudget(max, note) });
     return true;
   }
 
@@ -373,6 +393,7 @@ export class LocalDispatcher implements Dispatcher {
         if (message.callId !== worker.currentCallId) return; // not the call it runs: ignored
         worker.currentCallId = undefined;
         if (worker.state === "busy") worker.state = "idle";
+        info.callsServed++;
         pool.warmBackoff.reset();
         if (call && call.worker === worker && call.state === "running") {
           if (message.ok) this.finish(call, { state: "succeeded", value: message.value });

@@ -7,8 +7,11 @@ import type { AppTokens } from "./app-tokens";
 /** Who presented what: the server's own token (full access), or a worker's token scoped to its app. */
 export type Credential = { kind: "full" } | { kind: "app"; appId: string };
 
-/** The doors that need a credential: the WebSocket, the apps API, the apps page. */
-export type Door = "ws" | "api" | "apps";
+/**
+ * The doors that need a credential: the WebSocket, the apps API, the apps page, and the calls
+ * API (`/api/calls/...`), which a worker's credential may use for its own app's calls.
+ */
+export type Door = "ws" | "api" | "apps" | "calls";
 
 /** A refusal: an HTTP status and a message that says why. */
 export type Refusal = { ok: false; status: 401 | 403; error: string };
@@ -24,7 +27,8 @@ export type Decision = { ok: true; credential: Credential } | Refusal;
  *   the user visits is not a client), and need a credential, on loopback too: the full token
  *   (`STUBRUN_TOKEN`, or the local token in `$STUBRUN_HOME/token`) as `Authorization: Bearer`,
  *   or, for `/api` and `/apps` in a browser, the cookie `/apps?token=T` sets; or a worker's token
- *   scoped to its app, which opens the WebSocket only (`client-scope.ts` limits what it may ask).
+ *   scoped to its app, which opens the WebSocket (`client-scope.ts` limits what it may ask) and
+ *   the calls API for its own app's calls only.
  */
 export class Access {
   private port = 0;
@@ -82,7 +86,8 @@ export class Access {
         error: `this server refused the request (${why}): send Authorization: Bearer TOKEN, where TOKEN is the server's STUBRUN_TOKEN or the content of the token file in its STUBRUN_HOME (the CLI and the SDK send it by themselves)`,
       };
     }
-    if (credential.kind === "app" && door !== "ws") {
+    // The calls API checks that a worker's credential names the call's app (calls-routes.ts).
+    if (credential.kind === "app" && door !== "ws" && door !== "calls") {
       return {
         ok: false,
         status: 403,

@@ -6,7 +6,14 @@ import type { AppDeleter } from "../apps/app-deleter";
 import type { ServerLimits } from "../config/limits";
 import type { CallsRepository } from "../state/calls.repository";
 import type { Access } from "./access";
-import { renderAppPage, renderAppsPage, renderMissingAppPage } from "./apps-page";
+import { renderAppsPage, renderMissingAppPage } from "./apps-page";
+import { renderAppPage } from "./app-page";
+import { renderCallPage, renderMissingCallPage } from "./call-page";
+import { callInfo } from "./call-info";
+import { callDisplay } from "./call-display";
+import { callFigures } from "./call-figures";
+import { CALL_STATES, type CallState } from "../state/calls.repository";
+import type { Scheduler } from "../schedules/scheduler";
 import type { WebEndpoints } from "./web-endpoints";
 import { refusedHttp } from "./http-guard";
 import type { AppRecord } from "../state/apps.repository";
@@ -17,6 +24,7 @@ import { followLogs, omittedReason } from "./log-follower";
 import { handleSecrets } from "./secrets-routes";
 import { handleBlobs } from "./blobs-routes";
 import { handleCode } from "./code-routes";
+import { handleCalls } from "./calls-routes";
 import { handleObjects } from "./objects-routes";
 import type { SharedObjects } from "../objects/shared-objects";
 import type { CodeStore } from "../code/code.store";
@@ -39,11 +47,13 @@ export interface HttpContext {
   secrets: SecretsRepository;
   blobs: BlobStore;
   code: CodeStore;
+  /** When scheduled functions run next, for the app's page. */
+  scheduler?: Pick<Scheduler, "nextRun">;
   /** Dicts and Queues. */
   objects: SharedObjects;
   /** Worker nodes connected to a server started with `--queue`; none otherwise. */
   nodes?: NodeHub;
-  limits: Pick<ServerLimits, "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs" | "maxBodyBytes" | "maxBlobBytes" | "maxBlobEntries">;
+  limits: Pick<ServerLimits, "callResultRetentionHours" | "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs" | "maxBodyBytes" | "maxBlobBytes" | "maxBlobEntries">;
 }
 
 /**
@@ -66,10 +76,12 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   if (parts[0] === "api" && parts[1] === "secrets") return handleSecrets(req, res, parts, ctx.secrets, ctx.limits.maxBodyBytes, env);
   if (parts[0] === "api" && parts[1] === "blobs") return handleBlobs(req, res, parts, ctx.blobs, ctx.limits);
   if (parts[0] === "api" && parts[1] === "code") return handleCode(req, res, parts, ctx.code);
+  if (parts[0] === "api" && parts[1] === "calls") return handleCalls(req, res, url, parts, ctx);
   if (parts[0] === "api" && (parts[1] === "dicts" || parts[1] === "queues")) return handleObjects(req, res, parts, url, ctx.objects, env);
   // The APP part of /api/apps/APP/... and /apps/APP becomes ":app".
   const appAt = parts[0] === "api" && parts[1] === "apps" ? 2 : parts[0] === "apps" ? 1 : -1;
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;
+  if (req.method === "GET" && parts[0] === "apps" && parts[2] === "calls" && parts.length === 4) return callPage(res, ctx, parts[1], parts[3], env);
   switch (route) {
     case "GET /apps":
       return html(res, 200, renderAppsPage(ctx.summaries.list(), nodesSummary(ctx)));
@@ -78,10 +90,29 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
       if (!ctx.resolver.resolve(parts[1], env)) return html(res, 404, renderMissingAppPage(parts[1]));
       return withApp(res, ctx, parts[1], env, (app) => {
         const webBase = `http://${req.headers.host ?? "localhost"}${webPath(app)}`;
-        html(res, 200, renderAppPage(ctx.summaries.of(app), app.manifest.functions, ctx.calls.recent(app.id), webBase));
+        const summary = ctx.summaries.of(app);
+        const nextRuns = new Map<string, number>();
+        for (const f of app.manifest.functions) {
+          const at = ctx.scheduler?.nextRun(app, f.name);
+          if (at !== undefined) nextRuns.set(f.name, at);
+        }
+        const versions = ctx.deployer.history(app.id).versions.map((v) => ({ version: v.version, createdAt: new Date(v.createdAt).toISOString(), changes: v.changes }));
+        html(res, 200, renderAppPage({ app: summary, functions: app.manifest.functions, calls: ctx.calls.recent(app.id), webBase, nextRuns, workers: ctx.manager.workersOf(app.id), versions }));
       });
     case "GET /api/apps/:app/calls":
-      return withApp(res, ctx, parts[2], env, (app) => json(res, 200, ctx.calls.recent(app.id)));
+      return withApp(res, ctx, parts[2], env, (app) => {
+        const state = url.searchParams.get("state") || undefined;
+        if (state !== undefined && !CALL_STATES.includes(state as CallState)) return json(res, 400, { error: `state must be one of ${CALL_STATES.join(", ")}, got "${state}"` });
+        const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 50) || 50, 1), 1000);
+        json(res, 200, ctx.calls.recent(app.id, limit, { functionName: url.searchParams.get("function") || undefined, state: state as CallState | undefined }));
+      });
+    case "GET /api/apps/:app/figures":
+      return withApp(res, ctx, parts[2], env, (app) => {
+        const now = Date.now();
+        json(res, 200, callFigures(app.manifest.functions.map((f) => f.name), ctx.calls.endedSince(app.id, now - 3_600_000), now));
+      });
+    case "GET /api/apps/:app/workers":
+      return withApp(res, ctx, parts[2], env, (app) => json(res, 200, ctx.manager.workersOf(app.id) ?? []));
     case "GET /api/nodes":
       return json(res, 200, nodesSummary(ctx));
     case "GET /health":
@@ -119,7 +150,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
     case "GET /api/apps/:app/logs":
       return withApp(res, ctx, parts[2], env, (app) => {
         const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 200) || 200, 1), 10_000);
-        if (url.searchParams.get("follow") === "1") return followLogs(req, res, { logs: ctx.logs, isLive: (id) => ctx.manager.isLive(id), limits: ctx.limits }, app.id, limit);
+        if (url.searchParams.get("follow") === "1") return followLogs(req, res, { logs: ctx.logs, isLive: () => ctx.manager.isLive(app.id), limits: ctx.limits }, app.id, limit);
         const { entries, omitted } = ctx.logs.recent(app.id, limit, ctx.limits.maxLogBytesPerRequest);
         // The body stays an array (what `app logs` reads); headers say what did not fit.
         if (omitted > 0) {
@@ -131,6 +162,16 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
     default:
       return json(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
   }
+}
+
+/** `/apps/APP/calls/ID`: the call's page, or a page saying there is no such call of that app. */
+function callPage(res: ServerResponse, ctx: HttpContext, appRef: string, callId: string, env: string): void {
+  const app = ctx.resolver.resolve(appRef, env);
+  if (!app) return html(res, 404, renderMissingAppPage(appRef));
+  const call = ctx.calls.get(callId);
+  if (!call || call.appId !== app.id) return html(res, 404, renderMissingCallPage(appRef, callId));
+  const info = callInfo(call, ctx.limits.callResultRetentionHours);
+  html(res, 200, renderCallPage(ctx.summaries.of(app), info, callDisplay(info)));
 }
 
 function withApp(res: ServerResponse, ctx: HttpContext, ref: string, env: string, then: (app: AppRecord) => void): void {

@@ -2,16 +2,19 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServerLimits } from "../config/limits";
 import type { LogEntry, LogsRepository } from "../state/logs.repository";
 
-/** What following an app's logs needs. */
+/** What following logs needs: the lines, whether more may come, and the limits. */
 export interface LogFollowerContext {
   logs: LogsRepository;
-  /** Whether the app is running or still stopping (its last lines are yet to come). */
-  isLive(appId: string): boolean;
+  /** Whether more lines may come: the app (or call) runs, or is still stopping (its last lines are yet to come). */
+  isLive(): boolean;
+  /** One call's lines only, instead of the whole app's. */
+  callId?: string;
   limits: Pick<ServerLimits, "maxLogBytesPerRequest" | "maxBufferedBytesPerClient" | "requestTimeoutMs">;
 }
 
 /**
- * Server-sent events: the recent entries, then each new one, then `end` when the app stops. A
+ * Server-sent events: the recent entries, then each new one, then `end` when the app stops (or,
+ * for one call's lines, when the call has ended). A
  * follower that does not read is not buffered for without bound: once more than
  * `limits.maxBufferedBytesPerClient` wait unsent, its stream ends with a `behind` event (follow
  * again to go on), and a connection that does not take even that is closed.
@@ -43,25 +46,25 @@ export function followLogs(req: IncomingMessage, res: ServerResponse, ctx: LogFo
   ctx.logs.flush(); // so nothing is both in `recent` and told to the follower
   let lastId = 0;
   const unfollow = ctx.logs.follow(appId, (entry) => {
-    if (entry.id > lastId) send(entry);
+    if (entry.id > lastId && (ctx.callId === undefined || entry.callId === ctx.callId)) send(entry);
   });
   // Ends the stream once the app has stopped and its last lines (exit hooks, "stopped") are out.
   let ticks = 0;
   const watch = setInterval(() => {
-    if (!ctx.isLive(appId)) {
+    if (!ctx.isLive()) {
       ctx.logs.flush();
       finish("end", {});
     } else if (++ticks % 40 === 0) {
       write(": keep-alive\n\n");
     }
   }, 250);
-  const { entries, omitted } = ctx.logs.recent(appId, limit, ctx.limits.maxLogBytesPerRequest);
+  const { entries, omitted } = ctx.callId === undefined ? ctx.logs.recent(appId, limit, ctx.limits.maxLogBytesPerRequest) : ctx.logs.recentOfCall(ctx.callId, limit, ctx.limits.maxLogBytesPerRequest);
   if (omitted > 0) write(`event: omitted\ndata: ${JSON.stringify({ omitted, reason: omittedReason(omitted, ctx.limits.maxLogBytesPerRequest) })}\n\n`);
   for (const entry of entries) {
     lastId = entry.id;
     send(entry);
   }
-  if (!ctx.isLive(appId)) finish("end", {});
+  if (!ctx.isLive()) finish("end", {});
   req.on("close", () => {
     ended = true;
     unfollow();

@@ -25,17 +25,31 @@ export class Scheduler implements AppListener {
   appChanged(record: AppRecord): void {
     this.appStopped(record.id);
     if (record.state !== "deployed") return;
-    let deployedAt = record.createdAt;
-    try {
-      deployedAt = this.versions.get(record.id, record.version)?.createdAt ?? record.createdAt;
-    } catch {
-      // an unreadable version row: count periods from the app's creation
-    }
+    const deployedAt = this.deployedAt(record);
     const timers: NodeJS.Timeout[] = [];
     this.timers.set(record.id, timers);
     for (const fn of record.manifest.functions) {
       const schedule = fn.options.schedule;
       if (schedule) this.armSafely(record.id, fn.name, schedule, deployedAt, timers);
+    }
+  }
+
+  /** When a scheduled function of a running deployed app fires next (the apps page); undefined when it is not armed. */
+  nextRun(record: AppRecord, functionName: string): number | undefined {
+    const schedule = record.manifest.functions.find((f) => f.name === functionName)?.options.schedule;
+    if (!schedule || !this.timers.has(record.id)) return undefined;
+    try {
+      return nextFireTime(schedule, this.deployedAt(record), Date.now());
+    } catch {
+      return undefined; // a cron with no next time: said in the app's logs when it was armed
+    }
+  }
+
+  private deployedAt(record: AppRecord): number {
+    try {
+      return this.versions.get(record.id, record.version)?.createdAt ?? record.createdAt;
+    } catch {
+      return record.createdAt; // an unreadable version row: count periods from the app's creation
     }
   }
 

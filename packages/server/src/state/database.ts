@@ -26,7 +26,10 @@ CREATE TABLE IF NOT EXISTS calls (
   attempts    INTEGER NOT NULL DEFAULT 0,
   created_at  INTEGER NOT NULL,
   ended_at    INTEGER,
-  error       TEXT
+  error       TEXT,
+  args        TEXT,
+  result      TEXT,
+  error_json  TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_by_app ON calls(app_id, created_at);
 CREATE TABLE IF NOT EXISTS app_versions (
@@ -73,20 +76,18 @@ CREATE TABLE IF NOT EXISTS secrets (
 `;
 
 /**
- * What a database written by an older server lacks, added in place (nothing is lost): apps and
- * secrets gained an environment, and what they had is in "main".
+ * Secrets gained an environment (what an older database had is in "main"), which is part of
+ * their key: the table is rebuilt in place, nothing lost.
  */
-function migrate(db: Database.Database): void {
-  const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+function rebuildSecretsWithEnv(db: Database.Database): void {
+  const columns = (db.prepare("PRAGMA table_info(secrets)").all() as { name: string }[]).map((c) => c.name);
+  if (columns.includes("env")) return;
+  // A secret's name was its key: the key becomes (env, name), which needs a new table.
   db.transaction(() => {
-    if (!columns("apps").includes("env")) db.exec("ALTER TABLE apps ADD COLUMN env TEXT NOT NULL DEFAULT 'main'");
-    // A secret's name was its key: the key becomes (env, name), which needs a new table.
-    if (!columns("secrets").includes("env")) {
-      db.exec(`ALTER TABLE secrets RENAME TO secrets_before_env;
-        CREATE TABLE secrets (env TEXT NOT NULL DEFAULT 'main', name TEXT NOT NULL, data TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (env, name));
-        INSERT INTO secrets (env, name, data, created_at, updated_at) SELECT 'main', name, data, created_at, updated_at FROM secrets_before_env;
-        DROP TABLE secrets_before_env;`);
-    }
+    db.exec(`ALTER TABLE secrets RENAME TO secrets_before_env;
+      CREATE TABLE secrets (env TEXT NOT NULL DEFAULT 'main', name TEXT NOT NULL, data TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (env, name));
+      INSERT INTO secrets (env, name, data, created_at, updated_at) SELECT 'main', name, data, created_at, updated_at FROM secrets_before_env;
+      DROP TABLE secrets_before_env;`);
   })();
 }
 
@@ -104,9 +105,25 @@ export function openDatabase(home: string): StateDatabase {
   db.pragma("busy_timeout = 5000");
   db.exec(SCHEMA);
   // An older database's tables existed, so CREATE TABLE IF NOT EXISTS left them as they were.
-  migrate(db);
+  addMissingColumns(db);
+  rebuildSecretsWithEnv(db);
   for (const extra of ["-wal", "-shm"]) if (fs.existsSync(file + extra)) restrict(file + extra);
   return db;
+}
+
+/** Columns added since the first schema, for databases an older server made. */
+const ADDED_COLUMNS: [table: string, column: string, type: string][] = [
+  ["apps", "env", "TEXT NOT NULL DEFAULT 'main'"],
+  ["calls", "args", "TEXT"],
+  ["calls", "result", "TEXT"],
+  ["calls", "error_json", "TEXT"],
+];
+
+function addMissingColumns(db: StateDatabase): void {
+  for (const [table, column, type] of ADDED_COLUMNS) {
+    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
 }
 
 function restrict(file: string): void {

@@ -52,6 +52,7 @@ export class LogsRepository {
         at       INTEGER NOT NULL
       );
       CREATE INDEX IF NOT EXISTS logs_by_app ON logs(app_id, id);
+      CREATE INDEX IF NOT EXISTS logs_by_call ON logs(call_id, id) WHERE call_id IS NOT NULL;
     `);
     this.insertStmt = db.prepare("INSERT INTO logs (app_id, call_id, function, stream, data, at) VALUES (?, ?, ?, ?, ?, ?)");
   }
@@ -90,11 +91,20 @@ export class LogsRepository {
    * are read one at a time, so a large log is never held whole in memory.
    */
   recent(appId: string, limit = 200, maxBytes = Infinity): RecentLogs {
+    return this.recentWhere("app_id", appId, limit, maxBytes);
+  }
+
+  /** The same for one call's own lines (its output, and the line saying why it failed). */
+  recentOfCall(callId: string, limit = 200, maxBytes = Infinity): RecentLogs {
+    return this.recentWhere("call_id", callId, limit, maxBytes);
+  }
+
+  private recentWhere(column: "app_id" | "call_id", value: string, limit: number, maxBytes: number): RecentLogs {
     this.flush();
     const entries: LogEntry[] = [];
     let bytes = 0;
     let full = false;
-    for (const row of this.db.prepare("SELECT * FROM logs WHERE app_id = ? ORDER BY id DESC LIMIT ?").iterate(appId, limit) as IterableIterator<LogRow>) {
+    for (const row of this.db.prepare(`SELECT * FROM logs WHERE ${column} = ? ORDER BY id DESC LIMIT ?`).iterate(value, limit) as IterableIterator<LogRow>) {
       const entry = toEntry(row);
       bytes += Buffer.byteLength(JSON.stringify(entry)) + 1;
       if (bytes > maxBytes) {
@@ -105,7 +115,7 @@ export class LogsRepository {
     }
     let omitted = 0;
     if (full) {
-      const { n } = this.db.prepare("SELECT COUNT(*) AS n FROM (SELECT 1 FROM logs WHERE app_id = ? ORDER BY id DESC LIMIT ?)").get(appId, limit) as { n: number };
+      const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM logs WHERE ${column} = ? ORDER BY id DESC LIMIT ?)`).get(value, limit) as { n: number };
       omitted = n - entries.length;
     }
     return { entries: entries.reverse(), omitted };

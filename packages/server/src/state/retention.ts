@@ -22,7 +22,8 @@ export interface RetentionSweep {
 /**
  * Cleans up what nothing needs any more: the calls, logs, versions and row of each app stopped
  * more than `retentionDays` ago, then code folders no app or version refers to, then the blobs
- * (packages, added files) no code folder links. Deployed apps
+ * (packages, added files) no code folder links; and, sooner, the results and errors kept of
+ * calls (`callResultRetentionHours`). Deployed apps
  * (failed ones included) and their versions are never touched. Runs at start and every hour.
  */
 export class Retention {
@@ -36,6 +37,7 @@ export class Retention {
     private readonly retentionDays: number,
     private readonly log: (line: string) => void = () => {},
     private readonly now: () => number = Date.now,
+    private readonly resultRetentionHours = 24,
   ) {}
 
   /** Sweeps now, then every hour; the timer never keeps the process alive. */
@@ -71,6 +73,8 @@ export class Retention {
   /** One sweep; resolves with what it removed. */
   async sweep(): Promise<RetentionSweep> {
     const done: RetentionSweep = { apps: 0, calls: 0, logs: 0, codeDirs: 0, blobs: 0 };
+    // Results read by id go sooner than the call records (`limits.callResultRetentionHours`).
+    this.db.prepare("UPDATE calls SET result = NULL, error_json = NULL WHERE ended_at < ? AND (result IS NOT NULL OR error_json IS NOT NULL)").run(this.now() - this.resultRetentionHours * HOUR_MS);
     const cutoff = this.now() - this.retentionDays * DAY_MS;
     const expired = this.db.prepare("SELECT id FROM apps WHERE state = 'stopped' AND stopped_at IS NOT NULL AND stopped_at < ? LIMIT 100");
     for (;;) {
