@@ -1,6 +1,7 @@
 import { toWireError, type Encoded, validateWorkerMessage, type FromWorkerMessage, type ToWorkerMessage, type WorkerConfig } from "@stubrun/protocol";
 import { WORKER_MAIN } from "@stubrun/worker";
 import { fork, type ChildProcess } from "node:child_process";
+import os from "node:os";
 import { guard } from "./guard";
 import type { WorkerLaunch } from "../sandbox/worker-sandbox";
 import { descendantsOf, killLeftovers, killProcessTree, type ProcessRef } from "./process-tree";
@@ -106,7 +107,8 @@ export class ChildWorkerProcess implements WorkerProcess {
         if (this.child.pid === undefined) this.gone(`a failure to start (${error.message})`);
       }),
     );
-    this.child.on("exit", guard(`the exit event of worker ${config.workerId}`, (code: number | null, signal: NodeJS.Signals | null) => this.onProcessExit(signal ? `signal ${signal}` : `code ${code}`)));
+    const sandboxed = options.launch !== undefined;
+    this.child.on("exit", guard(`the exit event of worker ${config.workerId}`, (code: number | null, signal: NodeJS.Signals | null) => this.onProcessExit(exitDescription(code, signal, sandboxed))));
   }
 
   get id(): string {
@@ -191,4 +193,17 @@ export class ChildWorkerProcess implements WorkerProcess {
       this.markExited();
     }
   }
+}
+
+/**
+ * "signal SIGKILL" or "code 1". A sandboxed worker's Node runs under bubblewrap, which exits
+ * with 128 + the signal that ended it: that is said as the signal, as for a plain worker.
+ */
+function exitDescription(code: number | null, signal: NodeJS.Signals | null, sandboxed: boolean): string {
+  if (signal) return `signal ${signal}`;
+  if (sandboxed && code !== null && code > 128) {
+    const name = Object.entries(os.constants.signals).find(([, number]) => number === code - 128)?.[0];
+    if (name) return `signal ${name}`;
+  }
+  return `code ${code}`;
 }

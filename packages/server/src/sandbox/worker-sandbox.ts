@@ -37,7 +37,8 @@ export class WorkerSandbox {
   /** How to start a worker of `config` with a V8 heap of `memoryMb`, its network cut when `network` is false. */
   launch(config: WorkerConfig, memoryMb: number, network: boolean): WorkerLaunch {
     const layout = { codeDir: config.codeDir, imageDir: config.imageDir, runtimeDirs: this.runtimeDirs, home: process.env.HOME, network };
-    return { execPath: this.bwrap, execArgv: [...bwrapArgs(layout), process.execPath, `--max-old-space-size=${memoryMb}`] };
+    // bwrap sets PWD for its --chdir, which a plain worker has not (SPEC §2's environment): env drops it.
+    return { execPath: this.bwrap, execArgv: [...bwrapArgs(layout), "/usr/bin/env", "-u", "PWD", process.execPath, `--max-old-space-size=${memoryMb}`] };
   }
 }
 
