@@ -6,6 +6,14 @@ import os from "node:os";
 import path from "node:path";
 
 /** The repository root and the real `stubrun` bin, as a user's `npx stubrun` runs it. */
+/**
+ * Workers run sandboxed by default (STUBRUN_SANDBOX=auto). Most suites watch workers from
+ * outside (their pids, files they leave in the test's temp folder), which the sandbox rightly
+ * hides, so they run without it; `STUBRUN_TEST_SANDBOX=1` runs servers and daemons with it
+ * (`npm run test:sandbox`), and test/e2e/sandbox.test.ts tests the isolation itself.
+ */
+process.env.STUBRUN_SANDBOX ??= process.env.STUBRUN_TEST_SANDBOX === "1" ? "on" : "off";
+
 export const ROOT = path.resolve(__dirname, "../..");
 export const BIN = path.join(ROOT, "packages/stubrun/bin/stubrun.js");
 
@@ -32,7 +40,7 @@ export class TestServer {
    * @param options.home an existing STUBRUN_HOME (a restart); a fresh one by default
    * @param options.args more flags for `stubrun server` (e.g. `--queue redis://...`)
    */
-  static async start(options: { config?: object; home?: string; args?: string[] } = {}): Promise<TestServer> {
+  static async start(options: { config?: object; home?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<TestServer> {
     const home = options.home ?? fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-test-"));
     if (options.config) fs.writeFileSync(path.join(home, "config.json"), JSON.stringify(options.config));
     let log = "";
@@ -40,7 +48,7 @@ export class TestServer {
     const { QUEUE_MODE, QueueBackend } = require("./queue-mode-env") as typeof import("./queue-mode-env");
     const queue = QUEUE_MODE && !options.args?.includes("--queue") ? await QueueBackend.start() : undefined;
     const child = spawn(process.execPath, [BIN, "server", "--port", "0", ...(options.args ?? []), ...(queue?.serverArgs ?? [])], {
-      env: { ...process.env, STUBRUN_HOME: home },
+      env: { ...process.env, ...options.env, STUBRUN_HOME: home },
       stdio: ["ignore", "ignore", "pipe"],
     });
     const url = await new Promise<string>((resolve, reject) => {

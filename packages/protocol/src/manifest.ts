@@ -52,6 +52,8 @@ export interface FunctionOptionsManifest {
   secrets?: SecretRef[];
   /** The function's image (its own, else the stub's); none means plain Node with the app's packages. */
   image?: ImageManifest;
+  /** False: its workers run with no network (in a sandbox only). Absent: they have the network. */
+  network?: boolean;
 }
 
 /**

@@ -196,6 +196,7 @@ export function validateFunction(f: unknown, i: number): FunctionManifest {
   need(f.kind === "function" || f.kind === "webEndpoint", `${where}: "kind" must be "function" or "webEndpoint"`);
   if (o.schedule !== undefined) validateSchedule(o.schedule, `${where}: schedule`);
   if (o.secrets !== undefined) validateSecretRefs(o.secrets, `${where}: option "secrets"`);
+  need(o.network === undefined || typeof o.network === "boolean", `${where}: option "network" must be true or false`);
   (f.params as unknown[]).forEach((p, j) => validateParam(p, `${where}: params[${j}]`));
   need(f.classParams === undefined || Array.isArray(f.classParams), `${where}: "classParams" must be an array`);
   ((f.classParams ?? []) as unknown[]).forEach((p, j) => validateParam(p, `${where}: classParams[${j}]`));

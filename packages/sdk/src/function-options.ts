@@ -44,6 +44,12 @@ export interface FunctionOptions {
    * replaces the stub's image. @default the stub's image, else plain Node with the app's packages
    */
   image?: Image;
+  /**
+   * `false`: the function's workers have no network at all, not even to call other functions;
+   * only a sandboxed worker can keep to it, so elsewhere its worker refuses to start
+   * (docs/security.md). @default true
+   */
+  network?: boolean;
 }
 
 /** Options of `@stub.webEndpoint()`. */
@@ -52,7 +58,7 @@ export interface WebEndpointOptions extends FunctionOptions {
   method?: "GET" | "POST";
 }
 
-const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "concurrentInputs", "schedule", "secrets", "image", "method"]);
+const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "concurrentInputs", "schedule", "secrets", "image", "network", "method"]);
 
 /** Checks options when the decorator is applied, and fills in the defaults. */
 export function normalizeFunctionOptions(options: FunctionOptions, where: string): FunctionOptionsManifest {
@@ -72,6 +78,7 @@ export function normalizeFunctionOptions(options: FunctionOptions, where: string
     ...concurrentInputs(options.concurrentInputs, where),
     ...(options.schedule === undefined ? {} : { schedule: schedule(options.schedule, where) }),
     ...(options.secrets === undefined ? {} : { secrets: secretRefs(options.secrets, where) }),
+    ...(network(options.network, where) ? {} : { network: false }),
   };
 }
 
@@ -81,6 +88,12 @@ function concurrentInputs(value: unknown, where: string): { concurrentInputs?: n
   const n = integer(value, "concurrentInputs", where, 1);
   if (n > MAX_CONCURRENT_INPUTS) throw new UsageError(`${where}: "concurrentInputs" must be at most ${MAX_CONCURRENT_INPUTS}, got ${n}`);
   return n > 1 ? { concurrentInputs: n } : {};
+}
+
+function network(value: unknown, where: string): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== "boolean") throw new UsageError(`${where}: "network" must be true or false, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 function schedule(value: unknown, where: string): NonNullable<FunctionOptionsManifest["schedule"]> {

@@ -1,4 +1,4 @@
-import { DEFAULT_ENV, HEARTBEAT_TIMEOUT_MS } from "@stubrun/protocol";
+import { DEFAULT_ENV, HEARTBEAT_TIMEOUT_MS, UsageError } from "@stubrun/protocol";
 import path from "node:path";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -40,6 +40,8 @@ import { AppDeleter } from "./apps/app-deleter";
 import { ImageBuilder } from "./images/image-builder";
 import { ImageStore } from "./images/image-store";
 import { SharedObjects } from "./objects/shared-objects";
+import { sandboxModeFromEnv, WorkerSandbox, type SandboxMode } from "./sandbox/worker-sandbox";
+import { isLoopbackHost } from "./http/access";
 
 export interface ServerOptions {
   /** `$STUBRUN_HOME`: the database, uploaded code and logs. */
@@ -61,6 +63,13 @@ export interface ServerOptions {
   queue?: string;
   /** Where the server's log lines go. @default stderr */
   log?: (line: string) => void;
+  /** Whether its workers run sandboxed. @default STUBRUN_SANDBOX, else "auto" */
+  sandbox?: SandboxMode;
+  /**
+   * Listen beyond loopback although workers are not sandboxed (any function could then read the
+   * server's token). @default STUBRUN_INSECURE_WORKERS === "1"
+   */
+  insecureWorkers?: boolean;
 }
 
 /** A running control plane. */
@@ -79,6 +88,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const limits = loadLimits(options.home, options.limits);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const host = options.host ?? "127.0.0.1";
+  // Which isolation the workers get, said once; a server others can reach needs it (or says it goes without).
+  const { sandbox, notice } = WorkerSandbox.choose(options.sandbox ?? sandboxModeFromEnv());
+  if (options.queue === undefined) {
+    if (!sandbox && !isLoopbackHost(host) && !(options.insecureWorkers ?? process.env.STUBRUN_INSECURE_WORKERS === "1")) {
+      throw new UsageError(`the server would listen on ${host}, beyond this machine, and ${notice}: any function could then read the server's token and state. Make the sandbox work, or start it with --insecure-workers to accept that`);
+    }
+    log(`stubrun server: ${notice}`);
+  }
 
   // State: the database and what a server killed mid-way left in it.
   const db = openDatabase(options.home);
@@ -117,7 +134,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return withImageAndSecrets(workerEnv(workerUrl, appId, appTokens.forApp(appId), process.env, appEnv), image.dir, image.env, secretsRepo.envOf(fn.options.secrets ?? [], appEnv));
     },
     (appId, functionName, stream, data) => workerOutput.workerOutput(appId, functionName, stream, data),
-    { limits, note: (appId, line) => recorder.note(appId, line), imageDirOf: (fn) => imageStore.forWorker(fn.options.image).dir },
+    { limits, note: (appId, line) => recorder.note(appId, line), imageDirOf: (fn) => imageStore.forWorker(fn.options.image).dir, ...(sandbox ? { sandbox } : {}) },
   );
   const dispatcher: Dispatcher =
     options.queue !== undefined && nodes !== undefined

@@ -342,7 +342,7 @@ test("output outside calls is capped per worker, then one note", () => {
   expect(h.outside).toHaveLength(3);
 });
 
-test("a worker's environment is asked for per function; one that cannot be made fails the waiting calls, and keepWarm stops trying", async () => {
+test("a worker's environment is asked for per function; one that cannot be made fails the waiting calls, and keepWarm stops trying", () => {
   const asked: string[] = [];
   const h = setUp({}, (_appId, f) => {
     asked.push(f.name);
@@ -353,6 +353,9 @@ test("a worker's environment is asked for per function; one that cannot be made 
   h.call("c2", fn("A.gone", { keepWarm: 2 }));
   expect(asked).toEqual(["A.f", "A.gone"]);
   expect(h.workers).toHaveLength(1);
+  // The call fails on the next turn, after its client has its id.
+  expect(h.outcomes.get("c2")).toBeUndefined();
+  jest.runOnlyPendingTimers(); // the next turn (a faked setImmediate)
   expect(h.outcomes.get("c2")).toMatchObject({ state: "failed", error: { name: "WorkerStartError", message: 'the worker for A.gone cannot start: secret "s" does not exist on this server' } });
   h.workers[0].ready();
   expect(h.workers[0].runs).toEqual(["c1"]);

@@ -9,6 +9,7 @@ interface ServerArgs {
   port?: number;
   host?: string;
   queue?: string;
+  insecureWorkers?: boolean;
 }
 
 /** `stubrun server [--port N]` in the foreground; `stubrun server start|stop|status` for the daemon. */
@@ -21,12 +22,15 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
         .positional("action", { choices: ["start", "stop", "status"] as const, describe: "manage the background daemon" })
         .option("port", { type: "number", describe: "Port to listen on (default: the port of STUBRUN_SERVER_URL, 7420)" })
         .option("host", { type: "string", describe: "Address to listen on", default: "127.0.0.1" })
-        .option("queue", { type: "string", describe: "Run calls through BullMQ on this Redis (redis://HOST:PORT), on `stubrun worker` nodes" }) as never,
+        .option("queue", { type: "string", describe: "Run calls through BullMQ on this Redis (redis://HOST:PORT), on `stubrun worker` nodes" })
+        .option("insecure-workers", { type: "boolean", describe: "Listen beyond loopback even though workers cannot be sandboxed (any function could read the server's token)" }) as never,
     handler: async (args) => {
       const url = new URL(serverUrlFromEnv());
       const port = args.port ?? Number(url.port || 7420);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a port number from 0 to 65535, got ${args.port}`);
       const host = args.host ?? "127.0.0.1";
+      // The server reads it (and a daemon inherits it): see docs/security.md.
+      if (args.insecureWorkers) process.env.STUBRUN_INSECURE_WORKERS = "1";
       switch (args.action) {
         case undefined: {
           const { runServerProcess } = await import("@stubrun/server");

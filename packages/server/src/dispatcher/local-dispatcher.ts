@@ -21,6 +21,7 @@ import { OutputBudget } from "./output-budget";
 import { WARM_BACKOFF_MAX_MS } from "./warm-backoff";
 import { forkWorker, type WorkerEvents, type WorkerFactory, type WorkerProcess } from "./worker-process";
 import { capacityOf, WorkerSlots } from "./worker-slots";
+import type { WorkerSandbox } from "../sandbox/worker-sandbox";
 
 /** How long exit hooks may run when a worker is shut down. */
 const EXIT_GRACE_MS = 3_000;
@@ -38,6 +39,8 @@ export interface LocalDispatcherOptions {
   startWorker?: WorkerFactory;
   /** The folder of the function's built image, if it has one (its packages resolve from there). @default none */
   imageDirOf?: (fn: FunctionManifest) => string | undefined;
+  /** Where workers run isolated (STUBRUN_SANDBOX); without, as plain processes. @default none */
+  sandbox?: WorkerSandbox;
 }
 
 /**
@@ -286,15 +289,23 @@ export class LocalDispatcher implements Dispatcher {
     if (pool.workers.size < target) this.wantWarm.add(pool);
   }
 
-  /** Starts a worker of the pool; false when its environment cannot be made (a named secret was deleted): its waiting calls fail. */
+  /**
+   * Starts a worker of the pool; false when it cannot start (its environment cannot be made, a
+   * named secret was deleted; it needs a sandbox this server lacks): its waiting calls fail.
+   */
   private startWorker(pool: Pool): boolean {
     const { fn, code } = pool;
+    const { sandbox } = this.options;
     let env: NodeJS.ProcessEnv;
     try {
+      if (fn.options.network === false && !sandbox) {
+        throw new Error("it has network: false, which only a sandboxed worker can keep to, and this server runs workers without a sandbox (install bubblewrap, and leave STUBRUN_SANDBOX unset or set it to on)");
+      }
       env = this.workerEnv(pool.appId, fn);
     } catch (cause) {
-      const error = new WorkerStartError(`the worker for ${fn.name} cannot start: ${(cause as Error).message}`);
-      this.failStart(pool, systemWireError(error));
+      const error = systemWireError(new WorkerStartError(`the worker for ${fn.name} cannot start: ${(cause as Error).message}`));
+      // On the next turn: a call failed inside enqueue would reach its client before the call's id does.
+      setImmediate(guard("the dispatcher's failed worker start", () => this.failStart(pool, error)));
       return false;
     }
     const workerId = `wk-${process.pid.toString(36)}-${(++this.workerSeq).toString(36)}`;
@@ -304,21 +315,19 @@ export class LocalDispatcher implements Dispatcher {
       exit: (worker, description) => this.onExit(worker, description),
     };
     const imageDir = this.options.imageDirOf?.(fn);
-    const worker = this.startWorkerProcess(
-      {
-        workerId,
-        codeDir: code.dir,
-        entry: code.entry,
-        className: fn.className,
-        methodName: fn.methodName,
-        ...(imageDir ? { imageDir } : {}),
-        ...(pool.params ? { params: pool.params } : {}),
-        ...(capacityOf(fn) > 1 ? { concurrentInputs: capacityOf(fn) } : {}),
-      },
-      env,
-      events,
-      { memoryMb: this.limits.workerMemoryMb },
-    );
+    const config = {
+      workerId,
+      codeDir: code.dir,
+      entry: code.entry,
+      className: fn.className,
+      methodName: fn.methodName,
+      ...(imageDir ? { imageDir } : {}),
+      ...(pool.params ? { params: pool.params } : {}),
+      ...(capacityOf(fn) > 1 ? { concurrentInputs: capacityOf(fn) } : {}),
+    };
+    const memoryMb = this.limits.workerMemoryMb;
+    const launch = sandbox?.launch(config, memoryMb, fn.options.network !== false);
+    const worker = this.startWorkerProcess(config, env, events, { memoryMb, ...(launch ? { launch } : {}) });
     const max = this.limits.maxOutputBytesOutsideCalls;
     const note = `\nstubrun: worker ${workerId} of ${fn.name} wrote more than ${max} bytes outside its calls (limits.maxOutputBytesOutsideCalls); the rest of that output is dropped\n`;
     pool.workers.add(worker);

@@ -1,7 +1,9 @@
 import { toWireError, type Encoded, validateWorkerMessage, type FromWorkerMessage, type ToWorkerMessage, type WorkerConfig } from "@stubrun/protocol";
 import { WORKER_MAIN } from "@stubrun/worker";
 import { fork, type ChildProcess } from "node:child_process";
+import os from "node:os";
 import { guard } from "./guard";
+import type { WorkerLaunch } from "../sandbox/worker-sandbox";
 import { descendantsOf, killLeftovers, killProcessTree, type ProcessRef } from "./process-tree";
 
 /**
@@ -23,6 +25,8 @@ export interface WorkerEvents {
 export interface WorkerOptions {
   /** The V8 heap limit of the worker, in MiB (`limits.workerMemoryMb`). */
   memoryMb: number;
+  /** How to launch it inside a sandbox (`WorkerSandbox.launch`); without, a plain Node process. */
+  launch?: WorkerLaunch;
 }
 
 /** Starts a worker; the dispatcher takes one so tests can give it fakes. */
@@ -75,7 +79,11 @@ export class ChildWorkerProcess implements WorkerProcess {
     options: WorkerOptions,
   ) {
     this.exited = new Promise((resolve) => (this.markExited = resolve));
+    // A runaway function dies of "heap out of memory" (and fails its call) before it hurts the machine.
+    const launch = options.launch ?? { execPath: process.execPath, execArgv: [`--max-old-space-size=${options.memoryMb}`] };
     this.child = fork(WORKER_MAIN, [], {
+      execPath: launch.execPath,
+      execArgv: launch.execArgv,
       env: { ...env, STUBRUN_WORKER_CONFIG: JSON.stringify(config) },
       // SPEC §2: a function runs at the root of its uploaded code.
       cwd: config.codeDir,
@@ -83,8 +91,6 @@ export class ChildWorkerProcess implements WorkerProcess {
       serialization: "json",
       // Its own process group (and session): one kill of -pid reaches everything it started.
       detached: true,
-      // A runaway function dies of "heap out of memory" (and fails its call) before it hurts the machine.
-      execArgv: [`--max-old-space-size=${options.memoryMb}`],
     });
     this.child.stdout?.setEncoding("utf8").on("data", guard(`the stdout event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stdout", data)));
     this.child.stderr?.setEncoding("utf8").on("data", guard(`the stderr event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stderr", data)));
@@ -99,7 +105,8 @@ export class ChildWorkerProcess implements WorkerProcess {
         if (this.child.pid === undefined) this.gone(`a failure to start (${error.message})`);
       }),
     );
-    this.child.on("exit", guard(`the exit event of worker ${config.workerId}`, (code: number | null, signal: NodeJS.Signals | null) => this.onProcessExit(signal ? `signal ${signal}` : `code ${code}`)));
+    const sandboxed = options.launch !== undefined;
+    this.child.on("exit", guard(`the exit event of worker ${config.workerId}`, (code: number | null, signal: NodeJS.Signals | null) => this.onProcessExit(exitDescription(code, signal, sandboxed))));
   }
 
   get id(): string {
@@ -182,4 +189,17 @@ export class ChildWorkerProcess implements WorkerProcess {
       this.markExited();
     }
   }
+}
+
+/**
+ * "signal SIGKILL" or "code 1". A sandboxed worker's Node runs under bubblewrap, which exits
+ * with 128 + the signal that ended it: that is said as the signal, as for a plain worker.
+ */
+function exitDescription(code: number | null, signal: NodeJS.Signals | null, sandboxed: boolean): string {
+  if (signal) return `signal ${signal}`;
+  if (sandboxed && code !== null && code > 128) {
+    const name = Object.entries(os.constants.signals).find(([, number]) => number === code - 128)?.[0];
+    if (name) return `signal ${name}`;
+  }
+  return `code ${code}`;
 }

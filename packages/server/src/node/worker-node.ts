@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { DEFAULT_LIMITS } from "../config/limits";
 import type { CallOutcome } from "../dispatcher/dispatcher";
+import { sandboxModeFromEnv, WorkerSandbox } from "../sandbox/worker-sandbox";
 import { LocalDispatcher } from "../dispatcher/local-dispatcher";
 import { STUBRUN_BACKOFF } from "../dispatcher/queue-dispatcher";
 import { capacityOf } from "../dispatcher/worker-slots";
@@ -116,6 +117,9 @@ export class WorkerNode {
     this.imageStore = new ImageStore(path.join(options.home, "images"));
     this.imageStore.removeUnfinished();
     this.images = new ImageBuilder(this.imageStore, DEFAULT_LIMITS);
+    // Each node sandboxes its own workers, as the embedded server does (STUBRUN_SANDBOX on the node).
+    const { sandbox, notice } = WorkerSandbox.choose(sandboxModeFromEnv());
+    this.log(`stubrun worker: ${notice}`);
     this.dispatcher = new LocalDispatcher(
       (appId, fn) => {
         const env = this.envs.get(envKey(appId, fn));
@@ -127,6 +131,7 @@ export class WorkerNode {
         limits: { ...DEFAULT_LIMITS, maxWorkers: options.concurrency, maxQueuedCallsPerApp: Number.MAX_SAFE_INTEGER },
         imageDirOf: (fn) => this.imageStore.forWorker(fn.options.image).dir,
         note: (appId, line) => this.link.send({ type: "node.note", appId, line }),
+        ...(sandbox ? { sandbox } : {}),
       },
     );
     this.link = new ServerLink({

@@ -1,0 +1,50 @@
+import fs from "node:fs";
+import path from "node:path";
+
+/** What one sandboxed worker may see. */
+export interface SandboxLayout {
+  /** The app's code folder: read-only, the worker's working directory. */
+  codeDir: string;
+  /** The function's built image, if any: read-only. */
+  imageDir?: string;
+  /** Folders of stubrun's own runtime (node, the worker package and what it requires): read-only. */
+  runtimeDirs: string[];
+  /** The worker's HOME: an empty private folder there. */
+  home?: string;
+  /** False: a network namespace of its own (loopback only, and no way out). */
+  network: boolean;
+}
+
+/** The system's folders a Node process needs (programs, libraries, certificates, DNS): read-only where they exist. */
+const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt"];
+
+/**
+ * The bubblewrap arguments for one worker: a mount namespace holding only the system, the
+ * runtime, its image and its app's code (all read-only), a private /tmp and HOME, a fresh /proc
+ * and /dev in a PID namespace of its own (the server and other workers are not there to see,
+ * signal or trace), no capabilities, and it dies with its parent. Later mounts go over earlier
+ * ones, so the code shows through a private /tmp when it lives under /tmp.
+ */
+export function bwrapArgs(layout: SandboxLayout): string[] {
+  const args: string[] = [];
+  for (const dir of SYSTEM_DIRS) if (fs.existsSync(dir)) args.push("--ro-bind", dir, dir);
+  args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
+  if (layout.home && layout.home !== "/" && !SYSTEM_DIRS.some((d) => isWithin(layout.home as string, d))) args.push("--tmpfs", layout.home);
+  for (const dir of unique([...layout.runtimeDirs, ...(layout.imageDir ? [layout.imageDir] : []), layout.codeDir])) args.push("--ro-bind", dir, dir);
+  args.push("--chdir", layout.codeDir);
+  args.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
+  if (!layout.network) args.push("--unshare-net");
+  args.push("--die-with-parent", "--cap-drop", "ALL");
+  return args;
+}
+
+function isWithin(child: string, parent: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative));
+}
+
+/** Each folder once, and none inside another already listed (its parent's bind shows it). */
+function unique(dirs: string[]): string[] {
+  const sorted = [...new Set(dirs.map((d) => path.resolve(d)))].sort((a, b) => a.length - b.length);
+  return sorted.filter((dir, i) => !sorted.slice(0, i).some((parent) => isWithin(dir, parent)));
+}

@@ -1,0 +1,91 @@
+import { UsageError, type WorkerConfig } from "@stubrun/protocol";
+import { WORKER_MAIN } from "@stubrun/worker";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { bwrapArgs } from "./bwrap-args";
+
+/** `STUBRUN_SANDBOX`: `on` requires the sandbox, `off` runs workers as plain processes, `auto` (the default) sandboxes where it can. */
+export type SandboxMode = "auto" | "on" | "off";
+
+/** How a worker's Node process is launched: the program, and the arguments before the worker's own. */
+export interface WorkerLaunch {
+  execPath: string;
+  execArgv: string[];
+}
+
+/** Runs workers inside bubblewrap (see bwrap-args.ts). */
+export class WorkerSandbox {
+  /** What the server and nodes say at start about the isolation in force. */
+  static readonly DESCRIPTION =
+    "workers run sandboxed (bubblewrap): their app's code read-only, a private /tmp, their own PID namespace; no view of STUBRUN_HOME, other apps or the server";
+
+  private constructor(
+    private readonly bwrap: string,
+    private readonly runtimeDirs: string[],
+  ) {}
+
+  /** The sandbox `mode` asks for, or none (with why); `on` without bubblewrap is a usage error that says how to get it. */
+  static choose(mode: SandboxMode): { sandbox?: WorkerSandbox; notice: string } {
+    if (mode === "off") return { notice: "workers are NOT sandboxed (STUBRUN_SANDBOX=off): a function can read and change what the server's user can" };
+    const problem = bwrapProblem();
+    if (problem === undefined) return { sandbox: new WorkerSandbox("bwrap", runtimeDirs()), notice: WorkerSandbox.DESCRIPTION };
+    if (mode === "on") throw new UsageError(`STUBRUN_SANDBOX=on, but workers cannot be sandboxed: ${problem}`);
+    return { notice: `workers are NOT sandboxed: ${problem}` };
+  }
+
+  /** How to start a worker of `config` with a V8 heap of `memoryMb`, its network cut when `network` is false. */
+  launch(config: WorkerConfig, memoryMb: number, network: boolean): WorkerLaunch {
+    const layout = { codeDir: config.codeDir, imageDir: config.imageDir, runtimeDirs: this.runtimeDirs, home: process.env.HOME, network };
+    // bwrap sets PWD for its --chdir, which a plain worker has not (SPEC §2's environment): env drops it.
+    return { execPath: this.bwrap, execArgv: [...bwrapArgs(layout), "/usr/bin/env", "-u", "PWD", process.execPath, `--max-old-space-size=${memoryMb}`] };
+  }
+}
+
+/** Reads STUBRUN_SANDBOX; anything but auto, on and off is a usage error. */
+export function sandboxModeFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxMode {
+  const value = env.STUBRUN_SANDBOX || "auto";
+  if (value === "auto" || value === "on" || value === "off") return value;
+  throw new UsageError(`STUBRUN_SANDBOX must be auto, on or off, got ${JSON.stringify(value)}`);
+}
+
+/** Why bubblewrap cannot isolate a worker here, or undefined when it can (tried once: a namespace that cannot be made fails here, not at each call). */
+function bwrapProblem(): string | undefined {
+  const tried = spawnSync("bwrap", ["--ro-bind", "/", "/", "--proc", "/proc", "--unshare-pid", "--die-with-parent", "true"], { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+  if (tried.error && (tried.error as NodeJS.ErrnoException).code === "ENOENT") return "bubblewrap is not installed (Debian: apt-get install bubblewrap)";
+  if (tried.status !== 0) return `bubblewrap cannot make namespaces here (${(tried.stderr || String(tried.error ?? tried.status)).trim()})`;
+  return undefined;
+}
+
+/**
+ * What a worker needs of stubrun's install: Node's own folder, and every `node_modules` the
+ * worker's entry resolves packages from, with the real folders of its linked packages (a
+ * workspace's `@stubrun/*` links).
+ */
+function runtimeDirs(): string[] {
+  const dirs = new Set<string>([path.dirname(path.dirname(fs.realpathSync(process.execPath)))]);
+  for (let dir = path.dirname(fs.realpathSync(WORKER_MAIN)); ; dir = path.dirname(dir)) {
+    const modules = path.join(dir, "node_modules");
+    if (fs.existsSync(modules)) {
+      dirs.add(modules);
+      for (const link of linkedPackages(modules)) dirs.add(link);
+    }
+    if (path.dirname(dir) === dir) break;
+  }
+  dirs.add(path.dirname(path.dirname(fs.realpathSync(WORKER_MAIN))));
+  return [...dirs];
+}
+
+/** The real folders of the symlinked packages in a node_modules (one level of scopes). */
+function linkedPackages(modules: string): string[] {
+  const found: string[] = [];
+  const visit = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isSymbolicLink()) found.push(fs.realpathSync(full));
+      else if (entry.isDirectory() && entry.name.startsWith("@") && dir === modules) visit(full);
+    }
+  };
+  visit(modules);
+  return found;
+}
