@@ -198,7 +198,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const decision = access.check(req, "ws");
     if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.status === 401 ? "Unauthorized" : "Forbidden", decision.error);
     if (decision.credential.kind !== "full") return refuseUpgrade(socket, 403, "Forbidden", "a worker node needs the server's full token (STUBRUN_TOKEN), not an app's");
-    wss.handleUpgrade(req, socket, head, (ws) => nodes.accept(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // A node's socket is not a client's: it does not take one of limits.maxConnections while it lives.
+      httpServer.maxConnections++;
+      ws.once("close", () => httpServer.maxConnections--);
+      nodes.accept(ws);
+    });
   };
 
   // A client that stops heartbeating is given up, so its ephemeral apps stop.

@@ -21,6 +21,7 @@ import { ImageStore } from "../images/image-store";
 import { withImageAndSecrets, workerEnv } from "../server";
 import type { CodeSource } from "./code-source";
 import { ServerLink } from "./server-link";
+import { WorkerWatch } from "./worker-watch";
 
 /**
  * A job's lock: renewed every half of it while its node lives; when a node dies (kill -9), its
@@ -47,6 +48,12 @@ const TASKS_REPORT_MS = 250;
 
 /** How far a job a full node hands back is delayed, so the node does not take it again at once. */
 const FULL_BOUNCE_MS = 50;
+
+/**
+ * How many times a job sent to another node (it had an idle worker of the function) is handed
+ * back by nodes without one before one of them runs it anyway (that node may be full, or gone).
+ */
+const MAX_HAND_BACKS = 5;
 
 /** How long a cancel for a call this node has not picked up yet is remembered. */
 const CANCEL_MEMORY_MS = 5 * 60_000;
@@ -84,6 +91,8 @@ export class WorkerNode {
   private readonly log: (line: string) => void;
   private readonly link: ServerLink;
   private readonly dispatcher: LocalDispatcher;
+  /** Its workers, per function and code, as the server hears of them (routing to idle workers). */
+  private readonly watch: WorkerWatch;
   private readonly images: ImageBuilder;
   private readonly imageStore: ImageStore;
   private readonly workers = new Map<string, Worker<CallJobData>>();
@@ -115,6 +124,7 @@ export class WorkerNode {
     this.imageStore = new ImageStore(path.join(options.home, "images"));
     this.imageStore.removeUnfinished();
     this.images = new ImageBuilder(this.imageStore, DEFAULT_LIMITS);
+    this.watch = new WorkerWatch((report) => this.link.send({ type: "node.workers", ...report }));
     this.dispatcher = new LocalDispatcher(
       (appId, fn) => {
         const env = this.envs.get(envKey(appId, fn));
@@ -126,6 +136,7 @@ export class WorkerNode {
         limits: { ...DEFAULT_LIMITS, maxWorkers: options.concurrency, maxQueuedCallsPerApp: Number.MAX_SAFE_INTEGER },
         imageDirOf: (fn) => this.imageStore.forWorker(fn.options.image).dir,
         note: (appId, line) => this.link.send({ type: "node.note", appId, line }),
+        startWorker: this.watch.factory,
       },
     );
     this.link = new ServerLink({
@@ -186,6 +197,7 @@ export class WorkerNode {
         void this.dispatcher.stopApp(message.appId).finally(() => {
           this.reportTasks(); // its workers are gone: the server's count says so before the stop ends
           this.apps.delete(message.appId);
+          this.watch.forget(message.appId);
           this.link.send({ type: "node.app-stopped", appId: message.appId });
         });
         return;
@@ -230,6 +242,14 @@ export class WorkerNode {
 
   /** Runs one attempt of a call. */
   private async process(job: Job<CallJobData>, token?: string): Promise<void> {
+    // The server sent this call to another node, which has an idle worker of its function: hand it
+    // back for that node (the node that waited longest gets the next job), unless this one has one too.
+    const { node, handedBack = 0, appId, codeHash, fn } = job.data;
+    if (node !== undefined && node !== this.nodeId && handedBack < MAX_HAND_BACKS && token !== undefined && !this.watch.hasIdle(appId, codeHash, fn.name)) {
+      await job.updateData({ ...job.data, handedBack: handedBack + 1 });
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
     // Each queue's worker may take up to min(slots, concurrencyLimit) jobs; the node as a whole
     // runs at most `slots`. A job over that goes back at once (no retry spent) for a node with
     // room, and this node's workers pause until a slot frees, so it does not hold jobs it cannot run.
