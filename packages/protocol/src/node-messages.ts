@@ -194,4 +194,9 @@ export interface CallJobData {
   node?: string;
   /** How many times a node handed the job back for `node`. */
   handedBack?: number;
+  /**
+   * Several calls of the function in one job (inputs of a `.map`, batched by the server), run one
+   * after another in one slot; `callId` and `args` are then the first's.
+   */
+  batch?: { callId: string; args: Encoded[] }[];
 }

@@ -30,6 +30,7 @@ import { AppUploads } from "./apps/app-uploads";
 import { CallRecorder } from "./apps/call-recorder";
 import { AppReloader } from "./apps/app-reloader";
 import { WorkerOutputRelay } from "./apps/worker-output-relay";
+import { QueueScheduler } from "./schedules/queue-scheduler";
 import { Scheduler } from "./schedules/scheduler";
 import { openDatabase } from "./state/database";
 import { ClientConnection, type ClientConnectionOptions, type ClientServices } from "./transport/client-connection";
@@ -137,7 +138,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const resolver = new AppResolver(appsRepo);
   const deployer = new Deployer(db, appsRepo, versionsRepo, resolver, uploads, manager);
   const reloader = new AppReloader(appsRepo, uploads, manager);
-  const scheduler = new Scheduler(manager, versionsRepo, (appId, line) => recorder.note(appId, line));
+  // With --queue, schedules are BullMQ job schedulers in Redis; otherwise timers of this server.
+  const scheduler =
+    options.queue !== undefined
+      ? new QueueScheduler(manager, versionsRepo, redisConnection(options.queue), (appId, line) => recorder.note(appId, line), log)
+      : new Scheduler(manager, versionsRepo, (appId, line) => recorder.note(appId, line));
   manager.listen(scheduler);
   // A stopped app's workers lose their credential with it.
   manager.listen({ appChanged: () => undefined, appStopped: (appId) => appTokens.drop(appId) });
@@ -228,6 +233,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // runs once the URL is known, since keepWarm workers start now and call back at it; no request
   // is read before it finishes (it runs in the same turn as the listen callback).
   for (const record of appsRepo.listDeployed()) manager.restore(record);
+  if (scheduler instanceof QueueScheduler) scheduler.start();
   retention.start();
 
   let closing: Promise<void> | undefined;
@@ -240,7 +246,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (closing ??= (async () => {
         reaper.stop();
         for (const ws of clients.keys()) ws.terminate();
-        scheduler.close();
+        await scheduler.close();
         await imageBuilder.close();
         await retention.close();
         await manager.shutdown();

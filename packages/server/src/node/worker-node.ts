@@ -54,6 +54,8 @@ const FULL_BOUNCE_MS = 50;
  * back by nodes without one before one of them runs it anyway (that node may be full, or gone).
  */
 const MAX_HAND_BACKS = 5;
+/** How long a node that handed a job back leaves that queue to the others. */
+const HAND_BACK_PAUSE_MS = 100;
 
 /** How long a cancel for a call this node has not picked up yet is remembered. */
 const CANCEL_MEMORY_MS = 5 * 60_000;
@@ -246,6 +248,8 @@ export class WorkerNode {
     // back for that node (the node that waited longest gets the next job), unless this one has one too.
     const { node, handedBack = 0, appId, codeHash, fn } = job.data;
     if (node !== undefined && node !== this.nodeId && handedBack < MAX_HAND_BACKS && token !== undefined && !this.watch.hasIdle(appId, codeHash, fn.name)) {
+      // This node's worker of the queue pauses a moment, so that it does not take the job again at once.
+      this.pauseBriefly(job.queueName);
       await job.updateData({ ...job.data, handedBack: handedBack + 1 });
       await job.moveToDelayed(Date.now(), token);
       throw new DelayedError();
@@ -268,6 +272,18 @@ export class WorkerNode {
     }
   }
 
+  /** Pauses this node's worker of one queue for HAND_BACK_PAUSE_MS (not past a pause of the whole node). */
+  private pauseBriefly(queue: string): void {
+    const worker = this.workers.get(queue);
+    if (!worker) return;
+    // At once, not in the gate's chain: the worker's loop must see it before it fetches again.
+    void worker.pause(true).catch(() => undefined);
+    setTimeout(() => {
+      if (this.paused || this.closing || this.workers.get(queue) !== worker) return;
+      this.gateChain = this.gateChain.then(() => worker.resume()).catch(() => undefined);
+    }, HAND_BACK_PAUSE_MS).unref();
+  }
+
   /** Pauses the node's workers while every slot is busy, and resumes them when one frees (in order: a resume never overtakes a pause). */
   private gate(): void {
     const full = this.busy >= this.options.concurrency;
@@ -281,6 +297,7 @@ export class WorkerNode {
 
   /** Runs one attempt of a call, in one of the node's slots. */
   private async processInSlot(job: Job<CallJobData>, token?: string): Promise<void> {
+    if (job.data.batch) return this.processBatch(job, job.data.batch, token);
     const data = job.data;
     const { callId, fn } = data;
     const attempt = job.attemptsMade + 1;
@@ -314,6 +331,41 @@ export class WorkerNode {
     const delay = retryDelay(fn, attempt);
     this.link.send({ type: "node.output", callId, stream: "stderr", data: `stubrun: ${fn.name} attempt ${attempt} failed (${outcome.error.message}); retrying in ${delay} ms\n` });
     throw new Error(outcome.error.message);
+  }
+
+  /**
+   * Runs a job of several calls one after another in this slot: the server batches only calls
+   * without retries, so each runs once and its outcome is final. A node that dies mid-batch: the
+   * job runs again elsewhere, and the calls the server already has a result of are dropped there.
+   */
+  private async processBatch(job: Job<CallJobData>, batch: NonNullable<CallJobData["batch"]>, token?: string): Promise<void> {
+    const { fn } = job.data;
+    const lost = job.stalledCounter ?? 0;
+    if (lost > MAX_NODE_LOSSES) {
+      const error = new WorkerCrashedError(`${fn.name}: the worker nodes running the call stopped answering ${lost} times; it is not run again`);
+      for (const { callId } of batch) this.link.send({ type: "node.done", callId, outcome: { state: "failed", error: systemWireError(error) } });
+      throw new UnrecoverableError(error.message);
+    }
+    for (const { callId, args } of batch) {
+      if (this.closing && token !== undefined) {
+        // This node is stopping: the rest of the batch goes back to the queue for another node.
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      let outcome: CallOutcome;
+      let byServer = false;
+      try {
+        outcome = await this.attempt({ ...job.data, callId, args, batch: undefined }, 1);
+      } finally {
+        byServer = this.cancelledByServer.delete(callId) || this.cancelled.delete(callId);
+      }
+      if (outcome.state === "cancelled" && this.closing && !byServer && token !== undefined) {
+        this.link.send({ type: "node.output", callId, stream: "stderr", data: `stubrun: worker node ${this.nodeId} is stopping; ${fn.name} runs again on another node\n` });
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      if (outcome.state !== "cancelled") this.link.send({ type: "node.done", callId, outcome });
+    }
   }
 
   /** Gets the call's code, image and environment, then runs it once on the local dispatcher. */
