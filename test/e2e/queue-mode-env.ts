@@ -73,4 +73,6 @@ export class QueueBackend {
  * `test`, or `test.skip` in queue mode: for a test of a property only the embedded pool has,
  * with the reason given where it is used.
  */
-export const embeddedOnly: typeof test = QUEUE_MODE ? test.skip : test;
+export function embeddedOnly(name: string, fn: jest.ProvidesCallback, timeoutMs?: number): void {
+  (QUEUE_MODE ? test.skip : test)(name, fn, timeoutMs);
+}

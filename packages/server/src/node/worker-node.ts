@@ -346,6 +346,7 @@ export class WorkerNode {
       for (const { callId } of batch) this.link.send({ type: "node.done", callId, outcome: { state: "failed", error: systemWireError(error) } });
       throw new UnrecoverableError(error.message);
     }
+    const shared: { env?: NodeWorkerEnv } = {};
     for (const { callId, args } of batch) {
       if (this.closing && token !== undefined) {
         // This node is stopping: the rest of the batch goes back to the queue for another node.
@@ -355,7 +356,7 @@ export class WorkerNode {
       let outcome: CallOutcome;
       let byServer = false;
       try {
-        outcome = await this.attempt({ ...job.data, callId, args, batch: undefined }, 1);
+        outcome = await this.attempt({ ...job.data, callId, args, batch: undefined }, 1, shared);
       } finally {
         byServer = this.cancelledByServer.delete(callId) || this.cancelled.delete(callId);
       }
@@ -368,8 +369,11 @@ export class WorkerNode {
     }
   }
 
-  /** Gets the call's code, image and environment, then runs it once on the local dispatcher. */
-  private async attempt(data: CallJobData, attempt: number): Promise<CallOutcome> {
+  /**
+   * Gets the call's code, image and environment, then runs it once on the local dispatcher.
+   * @param batch the calls of one batch share the environment the first of them got (one round trip to the server).
+   */
+  private async attempt(data: CallJobData, attempt: number, batch?: { env?: NodeWorkerEnv }): Promise<CallOutcome> {
     const { callId, appId, fn } = data;
     this.apps.add(appId);
     const cancelled = (): CallOutcome | undefined =>
@@ -379,7 +383,11 @@ export class WorkerNode {
       codeDir = await this.options.codeSource.ensure(data.codeHash);
       this.codeDirs.set(data.codeHash, codeDir);
       if (fn.options.image) await this.images.build(fn.options.image, () => undefined);
-      this.setEnv(appId, fn, await this.link.requestEnv({ callId }));
+      if (batch?.env === undefined) {
+        const env = await this.link.requestEnv({ callId });
+        this.setEnv(appId, fn, env);
+        if (batch) batch.env = env;
+      }
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       return cancelled() ?? { state: "failed", error: systemWireError(new WorkerStartError(`the worker for ${fn.name} cannot start on node ${this.nodeId}: ${why}`)) };
