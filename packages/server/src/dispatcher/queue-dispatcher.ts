@@ -10,11 +10,12 @@ import {
   type NodeWorkerEnv,
   type WireError,
 } from "@stubrun/protocol";
-import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
+import { Queue, type ConnectionOptions } from "bullmq";
 import path from "node:path";
 import type { ServerLimits } from "../config/limits";
 import type { ConnectedNode, NodeEvents, NodeHub } from "../transport/node-hub";
 import type { CallObserver, CallRequest, Dispatcher } from "./dispatcher";
+import { batchJobs, type PendingJob } from "./job-batches";
 import { queueName } from "./redis-url";
 
 /** The name of the backoff strategy the nodes' BullMQ workers implement (the function's own `retries` policy). */
@@ -58,7 +59,7 @@ interface QueuedCall {
 /** Calls of a pool whose code never had a ready worker: one (the probe) is queued, the rest wait here for a ready worker. */
 interface StartGate {
   probe?: string;
-  held: { fq: FunctionQueue; job: FunctionQueue["pending"][number] }[];
+  held: { fq: FunctionQueue; job: PendingJob }[];
 }
 
 /** A function the server keeps warm, and the node it gave that to. */
@@ -75,7 +76,7 @@ interface FunctionQueue {
   queue: Queue;
   /** Resolves once its global concurrency is set: jobs are added after it, in order. */
   ready: Promise<unknown>;
-  pending: { name: string; data: CallJobData; opts: JobsOptions }[];
+  pending: PendingJob[];
 }
 
 /**
@@ -153,7 +154,7 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   }
 
   /** Queues a job in this turn's addBulk, sent to a node with an idle worker of its pool when there is one. */
-  private push(fq: FunctionQueue, job: FunctionQueue["pending"][number], pool: string): void {
+  private push(fq: FunctionQueue, job: PendingJob, pool: string): void {
     const node = this.nodeWithIdleWorker(pool);
     if (node !== undefined) job.data = { ...job.data, node };
     fq.pending.push(job);
@@ -467,46 +468,6 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
     this.redisDown = false;
     this.options.log("stubrun server: Redis is reachable again");
   }
-}
-
-type PendingJob = FunctionQueue["pending"][number];
-
-/** The most calls one job carries. */
-const MAX_CALLS_PER_JOB = 64;
-/** Batches are made so that each slot of the connected nodes still gets at least this many jobs. */
-const JOBS_PER_SLOT = 4;
-
-/**
- * The jobs of one turn, with calls of one function and code that have no retries put several to
- * a job when there are many more of them than slots (a large `.map`): a job costs Redis round
- * trips, a call in a job does not. Calls with retries keep a job each (retries are BullMQ
- * attempts of the job), and so do calls sent to a node with an idle worker. A batch runs its
- * calls one after another in one slot, so there are enough batches to keep every slot busy.
- */
-function batchJobs(jobs: PendingJob[], slots: number): PendingJob[] {
-  const size = Math.min(MAX_CALLS_PER_JOB, Math.floor(jobs.length / (JOBS_PER_SLOT * Math.max(1, slots))));
-  if (size < 2) return jobs;
-  const out: PendingJob[] = [];
-  let group: PendingJob[] = [];
-  const close = () => {
-    if (group.length === 1) out.push(group[0]);
-    else if (group.length > 1) {
-      const [first] = group;
-      const batch = group.map((job) => ({ callId: job.data.callId, args: job.data.args }));
-      out.push({ name: first.name, data: { ...first.data, batch }, opts: { ...first.opts, jobId: `batch-${first.data.callId}` } });
-    }
-    group = [];
-  };
-  for (const job of jobs) {
-    if ((job.opts.attempts ?? 1) > 1 || job.data.node !== undefined) {
-      out.push(job);
-      continue;
-    }
-    if (group.length >= size || (group.length > 0 && group[0].data.codeHash !== job.data.codeHash)) close();
-    group.push(job);
-  }
-  close();
-  return out;
 }
 
 /** A worker pool across nodes: one function of one app's code. */
