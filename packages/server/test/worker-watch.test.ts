@@ -81,6 +81,9 @@ test("reports idle counts and readiness as the dispatcher moves its workers", as
   await turn();
   expect(reports.at(-1)).toEqual({ ...pool, idle: 1, ready: true });
 
+  // What a server that (re)starts is told when the node connects to it.
+  expect(watch.all()).toEqual([{ ...pool, idle: 1, ready: true }]);
+
   w.shutdown(1000);
   events.exit(worker, "code 0");
   await turn();

@@ -95,6 +95,8 @@ export class WorkerNode {
   private readonly dispatcher: LocalDispatcher;
   /** Its workers, per function and code, as the server hears of them (routing to idle workers). */
   private readonly watch: WorkerWatch;
+  /** Whether the server this node is connected to (a restarted one, maybe) heard of its workers. */
+  private toldWorkers = false;
   private readonly images: ImageBuilder;
   private readonly imageStore: ImageStore;
   private readonly workers = new Map<string, Worker<CallJobData>>();
@@ -144,7 +146,10 @@ export class WorkerNode {
     this.link = new ServerLink({
       serverUrl: options.serverUrl,
       token: options.token,
-      hello: () => ({ type: "node.hello", nodeId: this.nodeId, slots: options.concurrency }),
+      hello: () => {
+        this.toldWorkers = false;
+        return { type: "node.hello", nodeId: this.nodeId, slots: options.concurrency };
+      },
       onMessage: (message) => this.onServerMessage(message),
       log: this.log,
     });
@@ -186,6 +191,11 @@ export class WorkerNode {
   private onServerMessage(message: ToNodeMessage): void {
     switch (message.type) {
       case "node.functions":
+        if (!this.toldWorkers) {
+          // The server's answer to hello: a server that (re)started learns of the workers here.
+          this.toldWorkers = true;
+          for (const report of this.watch.all()) this.link.send({ type: "node.workers", ...report });
+        }
         this.dispatcher.setLimits({ ...DEFAULT_LIMITS, ...message.limits, maxWorkers: this.options.concurrency, maxQueuedCallsPerApp: Number.MAX_SAFE_INTEGER });
         return this.follow(message.queues);
       case "node.cancel":

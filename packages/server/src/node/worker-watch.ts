@@ -96,6 +96,11 @@ export class WorkerWatch {
     return false;
   }
 
+  /** Every pool's state as last told (for a server the node connects to again). */
+  all(): WorkerPoolReport[] {
+    return [...this.pools.values()].filter((pool) => pool.told.ready || pool.told.idle > 0).map((pool) => ({ ...pool.report, ...pool.told }));
+  }
+
   /** Forgets an app's pools that have no worker left (the app stopped here). */
   forget(appId: string): void {
     for (const [key, pool] of this.pools) if (pool.report.appId === appId && pool.workers.size === 0) this.pools.delete(key);
