@@ -14,14 +14,23 @@ export interface WorkerConfig {
   imageDir?: string;
 }
 
-/** Messages from the server to a worker. */
-export type ToWorkerMessage = WorkerRunCall | WorkerShutdown;
+/**
+ * Messages from the server to a worker. On the IPC channel, a payload is one message or an array
+ * of them (a turn's messages in one write: `IpcBatcher`), both ways.
+ */
+export type ToWorkerMessage = WorkerRunCall | WorkerDropCall | WorkerShutdown;
 
-/** Run one call with the worker's instance. */
+/** Run one call with the worker's instance; one that comes while a call runs waits its turn (prefetch). */
 export interface WorkerRunCall {
   type: "run";
   callId: string;
   args: Encoded[];
+}
+
+/** Forget a call that was sent ahead and has not started (it was cancelled). */
+export interface WorkerDropCall {
+  type: "drop";
+  callId: string;
 }
 
 /** Run exit hooks and leave. */

@@ -9,6 +9,8 @@ import {
   encodeResponse,
   isGeneratorObject,
   encodeValue,
+  IpcBatcher,
+  ipcMessages,
   toWireError,
   UncarriableValueError,
   UsageError,
@@ -32,16 +34,33 @@ let instance: Record<string, unknown> | undefined;
 /** Resolves once the last message sent has been handed to the IPC channel. */
 let lastSend: Promise<void> = Promise.resolve();
 
-/**
- * Sends a message to the server. Throws when the message cannot be serialized (a value nested too
- * deep for JSON), so the caller can send an error instead; a closed channel is ignored.
- */
+/** A turn's messages (output, results) go to the server in one write. */
+const outbox = new IpcBatcher<FromWorkerMessage>(
+  (payload) => {
+    if (!process.connected || !process.send) return;
+    let markSent!: () => void;
+    const sent = new Promise<void>((resolve) => (markSent = resolve));
+    process.send(payload, undefined, {}, () => markSent());
+    lastSend = sent;
+  },
+  (message, error) => {
+    // A value nested too deep for JSON: its call fails with why (a later result of that call is ignored).
+    if (message.type !== "done" && message.type !== "yield") return;
+    const what = message.type === "done" ? "the return value" : "a value it yielded";
+    const refused = new UncarriableValueError(`${what} of ${functionName} could not be sent back (${error.message}); return smaller or less deeply nested values`);
+    outbox.push({ type: "done", callId: message.callId, ok: false, error: toWireError(refused) });
+  },
+);
+
+/** Sends a message to the server with the rest of this turn's; a closed channel is ignored. */
 function send(message: FromWorkerMessage): void {
-  if (!process.connected || !process.send) return;
-  let markSent!: () => void;
-  const sent = new Promise<void>((resolve) => (markSent = resolve));
-  process.send(message, undefined, {}, () => markSent());
-  lastSend = sent;
+  outbox.push(message);
+}
+
+/** Writes what is queued and resolves once the channel took it. */
+function flushed(): Promise<void> {
+  outbox.flush();
+  return lastSend;
 }
 
 async function start(): Promise<void> {
@@ -75,11 +94,7 @@ async function run(callId: string, encodedArgs: Encoded[]): Promise<void> {
     // A web endpoint that owns its response returns one: its body is read here, whole.
     const encoded = value instanceof Response ? await encodeResponse(value) : encodeValue(value, `the return value of ${functionName}`);
     currentCallId = undefined;
-    try {
-      send({ type: "done", callId, ok: true, value: encoded });
-    } catch (error) {
-      throw new UncarriableValueError(`the return value of ${functionName} could not be sent back (${(error as Error)?.message}); return smaller or less deeply nested values`);
-    }
+    send({ type: "done", callId, ok: true, value: encoded });
   } catch (error) {
     currentCallId = undefined;
     send({ type: "done", callId, ok: false, error: toWireError(error) });
@@ -95,7 +110,7 @@ async function shutdown(): Promise<void> {
       process.stderr.write(`stubrun: exit hook ${config.className}.${hook} failed: ${(error as Error)?.stack ?? error}\n`);
     }
   }
-  await lastSend; // the exit hooks' output must reach the server before the process ends
+  await flushed(); // the exit hooks' output must reach the server before the process ends
   process.exit(0);
 }
 
@@ -109,11 +124,32 @@ function connectNestedCalls(): void {
   setSessionProvider(() => (session ??= ServerConnection.open(url, { credential: clientToken(url) }).then((connection) => ({ connection, appId }))));
 }
 
-process.on("message", (raw: ToWorkerMessage) => {
-  if (raw?.type === "run" && instance && currentCallId === undefined) {
-    void run(raw.callId, Array.isArray(raw.args) ? raw.args : []);
-  } else if (raw?.type === "shutdown") {
-    void shutdown();
+/** Calls the server sent ahead (prefetch): run one after the other, in the order they came. */
+const waiting: { callId: string; args: Encoded[] }[] = [];
+let running = false;
+
+/** Runs the calls waiting, one at a time, until none is left. */
+async function runWaiting(): Promise<void> {
+  if (running) return;
+  running = true;
+  try {
+    for (let next = waiting.shift(); next; next = waiting.shift()) await run(next.callId, next.args);
+  } finally {
+    running = false;
+  }
+}
+
+process.on("message", (payload: unknown) => {
+  for (const raw of ipcMessages(payload) as ToWorkerMessage[]) {
+    if (raw?.type === "run" && instance) {
+      waiting.push({ callId: raw.callId, args: Array.isArray(raw.args) ? raw.args : [] });
+      void runWaiting();
+    } else if (raw?.type === "drop") {
+      const at = waiting.findIndex((w) => w.callId === raw.callId);
+      if (at >= 0) waiting.splice(at, 1);
+    } else if (raw?.type === "shutdown") {
+      void shutdown();
+    }
   }
 });
 // The server is gone: so is this worker, with what it started (it leads its own process group).
@@ -130,6 +166,6 @@ start().then(
   () => send({ type: "ready" }),
   (error) => {
     send({ type: "start-failed", error: toWireError(error) });
-    void lastSend.then(() => process.exit(1));
+    void flushed().then(() => process.exit(1));
   },
 );

@@ -16,6 +16,7 @@ import { newPool, poolKey, withFrames, type Call, type CallState, type Pool, typ
 import { guard } from "./guard";
 import { startTimer } from "./long-timer";
 import { OutputBudget } from "./output-budget";
+import { Prefetch } from "./prefetch";
 import { WARM_BACKOFF_MAX_MS } from "./warm-backoff";
 import { forkWorker, type WorkerEvents, type WorkerFactory, type WorkerProcess } from "./worker-process";
 
@@ -55,6 +56,8 @@ export class LocalDispatcher implements Dispatcher {
   private limits: DispatcherLimits;
   private readonly startWorkerProcess: WorkerFactory;
   private workerSeq = 0;
+  /** Calls sent to busy workers ahead of time (short calls only). */
+  private readonly prefetch = new Prefetch();
 
   constructor(
     private readonly workerEnv: (appId: string, fn: FunctionManifest) => NodeJS.ProcessEnv,
@@ -94,8 +97,11 @@ export class LocalDispatcher implements Dispatcher {
     if (!call || call.state === "done") return false;
     const error = systemWireError(new CallCancelledError(reason));
     const worker = call.state === "running" ? call.worker : undefined;
+    // Sent ahead and not started yet: the worker drops it and goes on with its current call.
+    const ahead = worker !== undefined && this.prefetch.remove(worker, call);
     this.finish(call, { state: "cancelled", error });
-    if (worker) this.killWorker(worker);
+    if (worker && ahead) worker.drop?.(callId);
+    else if (worker) this.killWorker(worker);
     return true;
   }
 
@@ -213,6 +219,25 @@ export class LocalDispatcher implements Dispatcher {
     } else {
       this.wantSlot.delete(pool);
     }
+    if (pool.queued > 0 && starting === 0) for (const worker of pool.workers) this.sendAhead(worker, pool);
+  }
+
+  /**
+   * Sends a busy worker of a pool of short calls its next calls, up to the depth they allow;
+   * not while a worker of the pool is starting (the calls wait for it).
+   */
+  private sendAhead(worker: WorkerProcess, pool: Pool): void {
+    if (worker.state !== "busy" || !worker.prefetch || pool.stopped || pool.queued === 0) return;
+    for (const other of pool.workers) if (other.state === "starting") return;
+    const depth = this.prefetch.depth(pool);
+    for (let held = this.prefetch.held(worker); held < depth && pool.queued > 0; held++) {
+      const call = this.takeNext(pool);
+      if (!call) return;
+      worker.prefetch(call.request.callId, call.request.args);
+      this.setState(call, "running"); // on its worker, whose queue it waits in; its timeout starts with it
+      call.worker = worker;
+      this.prefetch.add(worker, call);
+    }
   }
 
   /** Lets idle workers of other functions go, so `needed` workers of `pool` can start once they exit. */
@@ -309,8 +334,15 @@ export class LocalDispatcher implements Dispatcher {
       this.finish(call, { state: "failed", error: systemWireError(refused) });
       return false;
     }
+    this.began(worker, call);
+    return true;
+  }
+
+  /** A call began on its worker: its timeout starts. */
+  private began(worker: WorkerProcess, call: Call): void {
     this.setState(call, "running");
     call.worker = worker;
+    this.prefetch.began(call);
     this.cancelIdleTimer(worker);
     const seconds = call.request.fn.options.timeout;
     call.timeoutTimer = startTimer(
@@ -323,7 +355,6 @@ export class LocalDispatcher implements Dispatcher {
         this.failAttempt(call, systemWireError(error), "timed_out");
       }),
     );
-    return true;
   }
 
   private onMessage(worker: WorkerProcess, message: FromWorkerMessage): void {
@@ -366,10 +397,20 @@ export class LocalDispatcher implements Dispatcher {
         if (worker.state === "busy") worker.state = "idle";
         pool.warmBackoff.reset();
         if (call && call.worker === worker && call.state === "running") {
+          this.prefetch.ended(call, pool);
           if (message.ok) this.finish(call, { state: "succeeded", value: message.value });
           else this.failAttempt(call, message.error, "failed");
         }
-        this.becomeIdle(worker, pool);
+        // The worker starts the next call it was sent ahead, if any, by itself.
+        const next = worker.state === "idle" ? this.prefetch.next(worker) : undefined;
+        if (next) {
+          worker.state = "busy";
+          worker.currentCallId = next.request.callId;
+          this.began(worker, next);
+        } else {
+          this.becomeIdle(worker, pool);
+        }
+        this.sendAhead(worker, pool);
         return;
       }
     }
@@ -395,6 +436,13 @@ export class LocalDispatcher implements Dispatcher {
     const pool = info.pool;
     pool.workers.delete(worker);
     info.idleTimer?.cancel();
+    // Calls it was sent ahead and never started go back to the front of the queue, no attempt spent.
+    for (const ahead of this.prefetch.release(worker).reverse()) {
+      if (ahead.state !== "running" || ahead.worker !== worker) continue;
+      ahead.worker = undefined;
+      this.setState(ahead, "queued");
+      pool.queue.unshift(ahead);
+    }
     const call = worker.currentCallId ? this.calls.get(worker.currentCallId) : undefined;
     if (call && call.state === "running" && call.worker === worker) {
       const error = new WorkerCrashedError(`${call.request.fn.name}: the worker exited with ${description} while running the call`);
