@@ -18,7 +18,18 @@ export interface WorkerConfig {
  * Messages from the server to a worker. On the IPC channel, a payload is one message or an array
  * of them (a turn's messages in one write: `IpcBatcher`), both ways.
  */
-export type ToWorkerMessage = WorkerRunCall | WorkerDropCall | WorkerShutdown;
+export type ToWorkerMessage = WorkerLoad | WorkerRunCall | WorkerDropCall | WorkerShutdown;
+
+/**
+ * Become a function's worker: sent to a worker started ahead with no code (one forked with
+ * STUBRUN_WORKER_CONFIG needs none). Its environment is replaced by `env` before the code loads;
+ * `ready` or `start-failed` follows, as for a worker started for the function.
+ */
+export interface WorkerLoad {
+  type: "load";
+  config: WorkerConfig;
+  env: Record<string, string>;
+}
 
 /** Run one call with the worker's instance; one that comes while a call runs waits its turn (prefetch). */
 export interface WorkerRunCall {

@@ -9,6 +9,7 @@ import { CodeStore } from "./code/code.store";
 import type { Dispatcher } from "./dispatcher/dispatcher";
 import { LocalDispatcher } from "./dispatcher/local-dispatcher";
 import { QueueDispatcher } from "./dispatcher/queue-dispatcher";
+import { PrestartedWorkers } from "./dispatcher/worker-pool-prestart";
 import { redisConnection } from "./dispatcher/redis-url";
 import { NodeHub } from "./transport/node-hub";
 import { Access } from "./http/access";
@@ -106,6 +107,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const workerOutput = new WorkerOutputRelay();
   // With --queue, calls go through BullMQ to worker nodes; otherwise to the local pool.
   const nodes = options.queue !== undefined ? new NodeHub(log) : undefined;
+  // Workers started ahead, with no app's code or environment yet, for cold starts without Node's own start.
+  let prestarted: PrestartedWorkers | undefined;
+  const prestart = () => {
+    if (limits.prestartedWorkers === 0) return {};
+    const basics = workerEnv("", "", "");
+    for (const key of Object.keys(basics)) if (key.startsWith("STUBRUN_")) delete basics[key];
+    prestarted = new PrestartedWorkers(limits.prestartedWorkers, () => limits.workerMemoryMb, basics);
+    return { startWorker: prestarted.factory() };
+  };
   const localDispatcher = () => new LocalDispatcher(
     // Secrets are read at each worker start: one replaced with --force is what the next worker sees.
     (appId, fn) => {
@@ -114,7 +124,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return withImageAndSecrets(workerEnv(workerUrl, appId, appTokens.forApp(appId)), image.dir, image.env, secretsRepo.envOf(fn.options.secrets ?? []));
     },
     (appId, functionName, stream, data) => workerOutput.workerOutput(appId, functionName, stream, data),
-    { limits, note: (appId, line) => recorder.note(appId, line), imageDirOf: (fn) => imageStore.forWorker(fn.options.image).dir },
+    { limits, note: (appId, line) => recorder.note(appId, line), imageDirOf: (fn) => imageStore.forWorker(fn.options.image).dir, ...prestart() },
   );
   const dispatcher: Dispatcher =
     options.queue !== undefined && nodes !== undefined
@@ -240,6 +250,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await retention.close();
         await manager.shutdown();
         await dispatcher.close();
+        prestarted?.close();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         callsRepo.flush();
         logsRepo.flush();

@@ -25,9 +25,10 @@ import { importEsmEntry } from "./esm-loader";
 import { installModuleResolution } from "./module-resolution";
 import { captureOutput } from "./output-capture";
 
-const config = JSON.parse(process.env.STUBRUN_WORKER_CONFIG ?? "{}") as WorkerConfig;
-delete process.env.STUBRUN_WORKER_CONFIG; // the function sees SPEC §2's environment, not the worker's plumbing
-const functionName = `${config.className}.${config.methodName}`;
+/** The function this worker serves: from STUBRUN_WORKER_CONFIG, or a `load` message for a worker started ahead. */
+let config = {} as WorkerConfig;
+let loaded = false;
+let functionName = "";
 let currentCallId: string | undefined;
 let instance: Record<string, unknown> | undefined;
 
@@ -61,6 +62,35 @@ function send(message: FromWorkerMessage): void {
 function flushed(): Promise<void> {
   outbox.flush();
   return lastSend;
+}
+
+/** Loads the function's code and says whether it could; once. */
+function begin(given: WorkerConfig): void {
+  config = given;
+  loaded = true;
+  functionName = `${config.className}.${config.methodName}`;
+  start().then(
+    () => send({ type: "ready" }),
+    (error) => {
+      send({ type: "start-failed", error: toWireError(error) });
+      void flushed().then(() => process.exit(1));
+    },
+  );
+}
+
+/**
+ * A worker started ahead becomes this function's: its environment is the function's from here
+ * on (secrets included, before any of its code runs), and it runs at the root of the code.
+ */
+function load(given: WorkerConfig, env: Record<string, string>): void {
+  for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
+  Object.assign(process.env, env);
+  try {
+    process.chdir(given.codeDir);
+  } catch {
+    // its code folder is gone: loading the code fails below, and says so
+  }
+  begin(given);
 }
 
 async function start(): Promise<void> {
@@ -141,7 +171,9 @@ async function runWaiting(): Promise<void> {
 
 process.on("message", (payload: unknown) => {
   for (const raw of ipcMessages(payload) as ToWorkerMessage[]) {
-    if (raw?.type === "run" && instance) {
+    if (raw?.type === "load" && !loaded && raw.config && raw.env) {
+      load(raw.config, raw.env);
+    } else if (raw?.type === "run" && instance) {
       waiting.push({ callId: raw.callId, args: Array.isArray(raw.args) ? raw.args : [] });
       void runWaiting();
     } else if (raw?.type === "drop") {
@@ -162,10 +194,7 @@ process.on("disconnect", () => {
   process.exit(0);
 });
 
-start().then(
-  () => send({ type: "ready" }),
-  (error) => {
-    send({ type: "start-failed", error: toWireError(error) });
-    void flushed().then(() => process.exit(1));
-  },
-);
+// Forked for a function: its code loads now. Otherwise this worker was started ahead, and waits for `load`.
+const initial = process.env.STUBRUN_WORKER_CONFIG;
+delete process.env.STUBRUN_WORKER_CONFIG; // the function sees SPEC §2's environment, not the worker's plumbing
+if (initial !== undefined) begin(JSON.parse(initial) as WorkerConfig);

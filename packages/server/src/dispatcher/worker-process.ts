@@ -20,6 +20,29 @@ function profileArgs(): string[] {
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
 }
 
+/**
+ * Forks a worker process. With STUBRUN_WORKER_CONFIG in `env` it loads that function's code at
+ * once; without, it loads the runtime and waits for a `load` message (worker-pool-prestart.ts).
+ */
+export function spawnWorker(env: NodeJS.ProcessEnv, cwd: string, memoryMb: number): ChildProcess {
+  return fork(WORKER_MAIN, [], {
+    env,
+    cwd,
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    serialization: "json",
+    // Its own process group (and session): one kill of -pid reaches everything it started.
+    detached: true,
+    // A runaway function dies of "heap out of memory" (and fails its call) before it hurts the machine.
+    execArgv: [`--max-old-space-size=${memoryMb}`, ...profileArgs()],
+  });
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
 /** Handles what a worker process says and does. */
 export interface WorkerEvents {
   message(worker: WorkerProcess, message: FromWorkerMessage): void;
@@ -90,23 +113,21 @@ export class ChildWorkerProcess implements WorkerProcess {
     env: NodeJS.ProcessEnv,
     private readonly events: WorkerEvents,
     options: WorkerOptions,
+    /** A worker process started ahead with no code (worker-pool-prestart.ts), alive: it is told to load this function's. */
+    prestarted?: ChildProcess,
   ) {
     this.exited = new Promise((resolve) => (this.markExited = resolve));
     this.outbox = new IpcBatcher<ToWorkerMessage>(
       (payload) => this.write(payload),
       (message, error) => this.unsendable(message, error),
     );
-    this.child = fork(WORKER_MAIN, [], {
-      env: { ...env, STUBRUN_WORKER_CONFIG: JSON.stringify(config) },
+    if (prestarted) {
+      this.child = prestarted;
+      this.send({ type: "load", config, env: definedOnly(env) });
+    } else {
       // SPEC §2: a function runs at the root of its uploaded code.
-      cwd: config.codeDir,
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-      serialization: "json",
-      // Its own process group (and session): one kill of -pid reaches everything it started.
-      detached: true,
-      // A runaway function dies of "heap out of memory" (and fails its call) before it hurts the machine.
-      execArgv: [`--max-old-space-size=${options.memoryMb}`, ...profileArgs()],
-    });
+      this.child = spawnWorker({ ...env, STUBRUN_WORKER_CONFIG: JSON.stringify(config) }, config.codeDir, options.memoryMb);
+    }
     this.child.stdout?.setEncoding("utf8").on("data", guard(`the stdout event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stdout", data)));
     this.child.stderr?.setEncoding("utf8").on("data", guard(`the stderr event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stderr", data)));
     // A grandchild holding the pipes may see them fail once the worker is gone: nothing to do.
