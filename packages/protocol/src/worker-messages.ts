@@ -78,7 +78,7 @@ export interface WorkerOutput {
   data: string;
 }
 
-/** A call finished. */
+/** A call finished; `ms`: how long it ran, by the worker's clock (what decides prefetch). */
 export type WorkerCallDone =
-  | { type: "done"; callId: string; ok: true; value: Encoded }
-  | { type: "done"; callId: string; ok: false; error: WireError };
+  | { type: "done"; callId: string; ok: true; value: Encoded; ms?: number }
+  | { type: "done"; callId: string; ok: false; error: WireError; ms?: number };

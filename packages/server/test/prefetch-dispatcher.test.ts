@@ -1,3 +1,4 @@
+import os from "node:os";
 import { DEFAULT_FUNCTION_OPTIONS, type Encoded, type FunctionManifest, type FunctionOptionsManifest, type WorkerConfig } from "@stubrun/protocol";
 import { DEFAULT_LIMITS } from "../src/config/limits";
 import type { CallOutcome } from "../src/dispatcher/dispatcher";
@@ -195,4 +196,22 @@ test("the timeout of a call held ahead starts when its worker starts it", () => 
   jest.advanceTimersByTime(1_000); // c10 runs too long
   expect(h.outcomes.get("c10")?.state).toBe("timed_out");
   expect(worker.killed).toBe(true);
+});
+
+test("very short calls get no more workers than cores; others get theirs once their first calls were measured", () => {
+  const cores = os.availableParallelism();
+  const short = setUp({ concurrencyLimit: cores + 4 });
+  for (const id of ids(200)) short.call(id);
+  short.workers[0].ready();
+  expect(short.workers).toHaveLength(1); // its first calls are measured first
+  for (let i = 0; i < 8; i++) short.workers[0].finishOne();
+  jest.advanceTimersByTime(20);
+  expect(short.workers).toHaveLength(cores);
+
+  const slow = setUp({ concurrencyLimit: cores + 4 });
+  for (const id of ids(200)) slow.call(id);
+  slow.workers[0].ready();
+  expect(slow.workers).toHaveLength(1);
+  jest.advanceTimersByTime(20); // no call ended yet: not short
+  expect(slow.workers).toHaveLength(cores + 4);
 });

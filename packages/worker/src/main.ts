@@ -111,6 +111,7 @@ async function start(): Promise<void> {
 
 async function run(callId: string, encodedArgs: Encoded[]): Promise<void> {
   currentCallId = callId;
+  const began = performance.now();
   try {
     // Decoded inside the try: arguments that fail to decode fail this call, not the worker.
     const args = encodedArgs.map(decodeValue);
@@ -124,10 +125,10 @@ async function run(callId: string, encodedArgs: Encoded[]): Promise<void> {
     // A web endpoint that owns its response returns one: its body is read here, whole.
     const encoded = value instanceof Response ? await encodeResponse(value) : encodeValue(value, `the return value of ${functionName}`);
     currentCallId = undefined;
-    send({ type: "done", callId, ok: true, value: encoded });
+    send({ type: "done", callId, ok: true, value: encoded, ms: performance.now() - began });
   } catch (error) {
     currentCallId = undefined;
-    send({ type: "done", callId, ok: false, error: toWireError(error) });
+    send({ type: "done", callId, ok: false, error: toWireError(error), ms: performance.now() - began });
   }
 }
 

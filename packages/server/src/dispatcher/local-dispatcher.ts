@@ -16,7 +16,7 @@ import { newPool, poolKey, withFrames, type Call, type CallState, type Pool, typ
 import { guard } from "./guard";
 import { startTimer } from "./long-timer";
 import { OutputBudget } from "./output-budget";
-import { Prefetch } from "./prefetch";
+import { Prefetch, SAMPLE_WAIT_MS } from "./prefetch";
 import { WARM_BACKOFF_MAX_MS } from "./warm-backoff";
 import { forkWorker, type WorkerEvents, type WorkerFactory, type WorkerProcess } from "./worker-process";
 
@@ -209,6 +209,7 @@ export class LocalDispatcher implements Dispatcher {
     const starting = [...pool.workers].filter((w) => w.state === "starting").length;
     let wanted = Math.min(pool.queued - starting, pool.fn.options.concurrencyLimit - pool.workers.size);
     if (!pool.everReady) wanted = Math.min(wanted, 1 - starting);
+    else wanted = Math.min(wanted, this.capByCallLength(pool));
     while (wanted > 0 && this.workers.size < this.limits.maxWorkers) {
       if (!this.startWorker(pool)) return;
       wanted--;
@@ -238,6 +239,27 @@ export class LocalDispatcher implements Dispatcher {
       call.worker = worker;
       this.prefetch.add(worker, call);
     }
+  }
+
+  /**
+   * How many more workers the length of the pool's calls allows (prefetch.ts): none more than
+   * cores for very short calls, and none while its first calls are measured (it looks again after).
+   */
+  private capByCallLength(pool: Pool): number {
+    // Workers that cannot hold calls ahead (tests' fakes) start as the queue asks.
+    for (const worker of pool.workers) if (!worker.prefetch) return Infinity;
+    const { cap, wait } = this.prefetch.workerCap(pool);
+    if (wait && !pool.sampleTimer) {
+      pool.sampleTimer = startTimer(
+        SAMPLE_WAIT_MS,
+        guard("the dispatcher's look at call lengths", () => {
+          pool.sampleTimer = undefined;
+          if (!pool.stopped) this.pump(pool);
+        }),
+        { unref: true },
+      );
+    }
+    return Math.max(0, cap - pool.workers.size);
   }
 
   /** Lets idle workers of other functions go, so `needed` workers of `pool` can start once they exit. */
@@ -342,7 +364,7 @@ export class LocalDispatcher implements Dispatcher {
   private began(worker: WorkerProcess, call: Call): void {
     this.setState(call, "running");
     call.worker = worker;
-    this.prefetch.began(call);
+    this.prefetch.began(call, call.pool as Pool);
     this.cancelIdleTimer(worker);
     const seconds = call.request.fn.options.timeout;
     call.timeoutTimer = startTimer(
@@ -397,7 +419,7 @@ export class LocalDispatcher implements Dispatcher {
         if (worker.state === "busy") worker.state = "idle";
         pool.warmBackoff.reset();
         if (call && call.worker === worker && call.state === "running") {
-          this.prefetch.ended(call, pool);
+          this.prefetch.ended(call, pool, message.ms);
           if (message.ok) this.finish(call, { state: "succeeded", value: message.value });
           else this.failAttempt(call, message.error, "failed");
         }

@@ -1,3 +1,4 @@
+import os from "node:os";
 import type { Call, Pool } from "./dispatch-state";
 import type { WorkerProcess } from "./worker-process";
 
@@ -11,6 +12,16 @@ export const PREFETCH_DEPTH = 32;
  * many as this allows: a function whose calls take 8 ms or more is never sent ahead.
  */
 export const PREFETCH_BUDGET_MS = 8;
+
+/**
+ * A function whose calls take less than this on average is served by no more workers than the
+ * machine has cores: a worker runs thousands of them a second, so another one brings nothing but
+ * its start (tens of ms of CPU) and its share of the cores the server needs.
+ */
+export const VERY_SHORT_MS = 0.5;
+
+/** How long, after its first call began, a pool waits for its first calls to end before it starts more workers. */
+export const SAMPLE_WAIT_MS = 20;
 
 /** How much each new call counts in a pool's average duration. */
 const AVERAGE_WEIGHT = 0.1;
@@ -28,6 +39,8 @@ export class Prefetch {
   private readonly ahead = new Map<WorkerProcess, Call[]>();
   private readonly startedAt = new WeakMap<Call, number>();
   private readonly averages = new WeakMap<Pool, { ms: number; samples: number }>();
+  private readonly firstBegan = new WeakMap<Pool, number>();
+  private readonly cores = os.availableParallelism();
 
   /** How many calls a worker of the pool may hold ahead: 0 until its calls are known to be short. */
   depth(pool: Pool): number {
@@ -73,17 +86,35 @@ export class Prefetch {
     return queue;
   }
 
-  /** A call began on its worker. */
-  began(call: Call): void {
-    this.startedAt.set(call, performance.now());
+  /**
+   * How many workers the pool may have by the length of its calls: as many as its limits allow,
+   * the machine's cores for very short calls, and (`wait: true`) the ones it has while its first
+   * calls are measured, for `SAMPLE_WAIT_MS` at most.
+   */
+  workerCap(pool: Pool): { cap: number; wait?: boolean } {
+    const average = this.averages.get(pool);
+    if (average !== undefined && average.samples >= MIN_SAMPLES) return { cap: average.ms < VERY_SHORT_MS ? this.cores : Infinity };
+    const began = this.firstBegan.get(pool);
+    if (began !== undefined && performance.now() - began < SAMPLE_WAIT_MS) return { cap: pool.workers.size, wait: true };
+    return { cap: Infinity };
   }
 
-  /** A call ended on its worker: its duration goes into its pool's average. */
-  ended(call: Call, pool: Pool): void {
+  /** A call began on its worker. */
+  began(call: Call, pool: Pool): void {
+    const now = performance.now();
+    this.startedAt.set(call, now);
+    if (!this.firstBegan.has(pool)) this.firstBegan.set(pool, now);
+  }
+
+  /**
+   * A call ended on its worker: its duration goes into its pool's average; the worker's own
+   * measure (`ranMs`) when it gave one, since the server's includes the time it was busy elsewhere.
+   */
+  ended(call: Call, pool: Pool, ranMs?: number): void {
     const start = this.startedAt.get(call);
     if (start === undefined) return;
     this.startedAt.delete(call);
-    const ms = performance.now() - start;
+    const ms = ranMs ?? performance.now() - start;
     const average = this.averages.get(pool);
     if (!average) this.averages.set(pool, { ms, samples: 1 });
     else {

@@ -1,4 +1,5 @@
 import type { StateDatabase } from "./database";
+import { WRITE_DELAY_MS } from "./write-delay";
 
 export type CallState = "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
 
@@ -26,7 +27,7 @@ interface PendingInsert {
 }
 
 /**
- * Records calls. Writes are queued and flushed in one transaction per tick, so a `.map()` over
+ * Records calls. Writes are queued and flushed in one transaction a moment later (write-delay.ts), so a `.map()` over
  * thousands of inputs costs a handful of transactions rather than one per call; a call that
  * starts and ends within one tick is written once, with its final state.
  */
@@ -83,7 +84,7 @@ export class CallsRepository {
     this.queue.push(write);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      setTimeout(() => this.flush(), WRITE_DELAY_MS);
     }
   }
 }
