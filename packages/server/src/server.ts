@@ -8,7 +8,7 @@ import { BlobStore } from "./code/blob.store";
 import { CodeStore } from "./code/code.store";
 import type { Dispatcher } from "./dispatcher/dispatcher";
 import { LocalDispatcher } from "./dispatcher/local-dispatcher";
-import { QueueDispatcher } from "./dispatcher/queue-dispatcher";
+import type { QueueDispatcher } from "./dispatcher/queue-dispatcher";
 import { PrestartedWorkers } from "./dispatcher/worker-pool-prestart";
 import { redisConnection } from "./dispatcher/redis-url";
 import { NodeHub } from "./transport/node-hub";
@@ -128,7 +128,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   );
   const dispatcher: Dispatcher =
     options.queue !== undefined && nodes !== undefined
-      ? new QueueDispatcher({
+      ? // Required only with --queue: BullMQ and its Redis client are ~28 MB of an idle server otherwise.
+        new (require("./dispatcher/queue-dispatcher") as { QueueDispatcher: typeof QueueDispatcher }).QueueDispatcher({
           connection: redisConnection(options.queue),
           nodes,
           // Read when a node starts a worker for a call: sent on its socket, never through Redis.
