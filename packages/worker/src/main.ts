@@ -123,13 +123,22 @@ async function run(callId: string, encodedArgs: Encoded[]): Promise<void> {
     }
     const value = isGeneratorObject(returned) ? undefined : await returned;
     // A web endpoint that owns its response returns one: its body is read here, whole.
-    const encoded = value instanceof Response ? await encodeResponse(value) : encodeValue(value, `the return value of ${functionName}`);
+    const encoded = isResponse(value) ? await encodeResponse(value) : encodeValue(value, `the return value of ${functionName}`);
     currentCallId = undefined;
     send({ type: "done", callId, ok: true, value: encoded, ms: performance.now() - began });
   } catch (error) {
     currentCallId = undefined;
     send({ type: "done", callId, ok: false, error: toWireError(error), ms: performance.now() - began });
   }
+}
+
+/**
+ * Whether a return value is a fetch Response. Its tag is read first: Node loads fetch's classes
+ * (undici, ~15 ms) the first time the `Response` global is touched, which `instanceof` would do
+ * on the first call of every worker.
+ */
+function isResponse(value: unknown): value is Response {
+  return typeof value === "object" && value !== null && Object.prototype.toString.call(value) === "[object Response]" && value instanceof Response;
 }
 
 async function shutdown(): Promise<void> {
