@@ -37,6 +37,7 @@ export function checkResult(result: BenchResult): void {
 
 /** A number as the table shows it: 3 significant digits below 10, whole numbers above. */
 export function num(n: number): string {
+  if (n === 0) return "0";
   if (n >= 1000) return Math.round(n).toLocaleString("en");
   if (n >= 10) return n.toFixed(0);
   if (n >= 1) return n.toFixed(2);
