@@ -22,7 +22,7 @@ function escape(text: string): string {
 }
 
 /** One figure's history as an SVG line chart. */
-export function chart(key: string, history: { date: string; row: Row }[]): string {
+export function chart(key: string, history: { date: string; commit: string; row: Row }[]): string {
   const width = 640;
   const height = 300;
   const left = 70;
@@ -49,7 +49,10 @@ export function chart(key: string, history: { date: string; row: Row }[]): strin
     parts.push(`<line x1="${left - 4}" y1="${y(v)}" x2="${left + plotW}" y2="${y(v)}" stroke="#eee"/>`, `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${num(v)}</text>`);
   }
   parts.push(`<text x="14" y="${top + plotH / 2}" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle">${escape(unit)}</text>`);
-  history.forEach(({ date }, i) => parts.push(`<text x="${x(i)}" y="${top + plotH + 16}" text-anchor="middle" font-size="9">${escape(date.slice(5, 16).replace("T", " "))}</text>`));
+  history.forEach(({ date, commit }, i) => {
+    parts.push(`<text x="${x(i)}" y="${top + plotH + 16}" text-anchor="middle" font-size="9">${escape(date.slice(5, 16).replace("T", " "))}</text>`);
+    parts.push(`<text x="${x(i)}" y="${top + plotH + 28}" text-anchor="middle" font-size="9" fill="#555">${escape(commit.slice(0, 7))}</text>`);
+  });
   const line = (points: [number, number][], colour: string, dashed: boolean) =>
     `<polyline fill="none" stroke="${colour}" stroke-width="2"${dashed ? ' stroke-dasharray="5,4"' : ""} points="${points.map(([a, b]) => `${a},${b}`).join(" ")}"/>`;
   const legend: [string, string, boolean][] = [];
@@ -93,7 +96,7 @@ function main(): void {
   fs.mkdirSync(IMAGES, { recursive: true });
   const latest = results[results.length - 1];
   for (const { key } of latest.rows) {
-    const history = results.flatMap((r) => r.rows.filter((row) => row.key === key).map((row) => ({ date: r.date, row })));
+    const history = results.flatMap((r) => r.rows.filter((row) => row.key === key).map((row) => ({ date: r.date, commit: r.commit, row })));
     fs.writeFileSync(path.join(IMAGES, `bench-${key}.svg`), chart(key, history));
   }
   const images = latest.rows.map((row) => `![${row.figure.replace(/`/g, "")}](images/bench-${row.key}.svg)`).join("\n");
