@@ -53,6 +53,10 @@ const outbox = new IpcBatcher<FromWorkerMessage>(
   },
 );
 
+// A function that calls process.exit (or dies of an uncaught error) leaves no later turn: what it
+// sent before goes now, as Node's own send would have written it at once.
+process.on("exit", () => outbox.flush());
+
 /** Sends a message to the server with the rest of this turn's; a closed channel is ignored. */
 function send(message: FromWorkerMessage): void {
   outbox.push(message);
