@@ -209,7 +209,7 @@ export class LocalDispatcher implements Dispatcher {
     const starting = [...pool.workers].filter((w) => w.state === "starting").length;
     let wanted = Math.min(pool.queued - starting, pool.fn.options.concurrencyLimit - pool.workers.size);
     if (!pool.everReady) wanted = Math.min(wanted, 1 - starting);
-    else wanted = Math.min(wanted, this.capByCallLength(pool));
+    else if (wanted > 0) wanted = Math.min(wanted, this.capByCallLength(pool));
     while (wanted > 0 && this.workers.size < this.limits.maxWorkers) {
       if (!this.startWorker(pool)) return;
       wanted--;
@@ -364,7 +364,7 @@ export class LocalDispatcher implements Dispatcher {
   private began(worker: WorkerProcess, call: Call): void {
     this.setState(call, "running");
     call.worker = worker;
-    this.prefetch.began(call, call.pool as Pool);
+    this.prefetch.began(call);
     this.cancelIdleTimer(worker);
     const seconds = call.request.fn.options.timeout;
     call.timeoutTimer = startTimer(

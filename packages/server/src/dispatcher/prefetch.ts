@@ -20,7 +20,7 @@ export const PREFETCH_BUDGET_MS = 8;
  */
 export const VERY_SHORT_MS = 0.5;
 
-/** How long, after its first call began, a pool waits for its first calls to end before it starts more workers. */
+/** How long a pool that wants more workers waits for its first calls to end before it starts them. */
 export const SAMPLE_WAIT_MS = 20;
 
 /** How much each new call counts in a pool's average duration. */
@@ -39,7 +39,8 @@ export class Prefetch {
   private readonly ahead = new Map<WorkerProcess, Call[]>();
   private readonly startedAt = new WeakMap<Call, number>();
   private readonly averages = new WeakMap<Pool, { ms: number; samples: number }>();
-  private readonly firstBegan = new WeakMap<Pool, number>();
+  /** When a pool first wanted more workers than it has, before its calls were measured. */
+  private readonly wantedSince = new WeakMap<Pool, number>();
   private readonly cores = os.availableParallelism();
 
   /** How many calls a worker of the pool may hold ahead: 0 until its calls are known to be short. */
@@ -94,16 +95,17 @@ export class Prefetch {
   workerCap(pool: Pool): { cap: number; wait?: boolean } {
     const average = this.averages.get(pool);
     if (average !== undefined && average.samples >= MIN_SAMPLES) return { cap: average.ms < VERY_SHORT_MS ? this.cores : Infinity };
-    const began = this.firstBegan.get(pool);
-    if (began !== undefined && performance.now() - began < SAMPLE_WAIT_MS) return { cap: pool.workers.size, wait: true };
+    if (pool.workers.size === 0) return { cap: Infinity }; // nothing to measure with
+    const now = performance.now();
+    const since = this.wantedSince.get(pool) ?? now;
+    this.wantedSince.set(pool, since);
+    if (now - since < SAMPLE_WAIT_MS) return { cap: pool.workers.size, wait: true };
     return { cap: Infinity };
   }
 
   /** A call began on its worker. */
-  began(call: Call, pool: Pool): void {
-    const now = performance.now();
-    this.startedAt.set(call, now);
-    if (!this.firstBegan.has(pool)) this.firstBegan.set(pool, now);
+  began(call: Call): void {
+    this.startedAt.set(call, performance.now());
   }
 
   /**
