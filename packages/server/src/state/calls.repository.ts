@@ -29,7 +29,8 @@ interface PendingInsert {
 /**
  * Records calls. Writes are queued and flushed in one transaction a moment later (write-delay.ts), so a `.map()` over
  * thousands of inputs costs a handful of transactions rather than one per call; a call that
- * starts and ends within one tick is written once, with its final state.
+ * starts and ends before its row is written is written once, with its final state (one INSERT
+ * rather than an INSERT and an UPDATE: a tenth of the server's time in a `.map()` of short calls).
  */
 export class CallsRepository {
   private readonly queue: (() => void)[] = [];
@@ -40,21 +41,30 @@ export class CallsRepository {
   private readonly attemptStmt;
 
   constructor(private readonly db: StateDatabase) {
-    this.insertStmt = db.prepare("INSERT INTO calls (id, app_id, function, state, created_at) VALUES (?, ?, ?, 'running', ?)");
+    this.insertStmt = db.prepare("INSERT INTO calls (id, app_id, function, state, attempts, created_at, ended_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     this.finishStmt = db.prepare("UPDATE calls SET state = ?, ended_at = ?, error = ? WHERE id = ?");
     this.attemptStmt = db.prepare("UPDATE calls SET attempts = ? WHERE id = ?");
   }
 
   started(id: string, appId: string, functionName: string, at: number): void {
-    this.enqueue(() => this.insertStmt.run(id, appId, functionName, at));
+    const row: PendingInsert = { id, appId, functionName, at, state: "running", attempts: 0, endedAt: null, error: null };
+    this.unwritten.set(id, row);
+    this.enqueue(() => {
+      this.unwritten.delete(id);
+      this.insertStmt.run(row.id, row.appId, row.functionName, row.state, row.attempts, row.at, row.endedAt, row.error);
+    });
   }
 
   attempt(id: string, attempt: number): void {
-    this.enqueue(() => this.attemptStmt.run(attempt, id));
+    const row = this.unwritten.get(id);
+    if (row) row.attempts = attempt;
+    else this.enqueue(() => this.attemptStmt.run(attempt, id));
   }
 
   finished(id: string, state: Exclude<CallState, "running">, at: number, error?: string): void {
-    this.enqueue(() => this.finishStmt.run(state, at, error ?? null, id));
+    const row = this.unwritten.get(id);
+    if (row) Object.assign(row, { state, endedAt: at, error: error ?? null });
+    else this.enqueue(() => this.finishStmt.run(state, at, error ?? null, id));
   }
 
   /** The newest calls of an app, newest first. */
