@@ -63,13 +63,28 @@ export class BullmqPeer {
     const { child } = await this.worker(name, Number.MAX_SAFE_INTEGER);
     const queue = new Queue(name, { connection: this.connection });
     const events = new QueueEvents(name, { connection: this.connection });
+    // Each job's completion is listened for before it is added (by its id): job.waitUntilFinished
+    // could miss a completion that came first, and wait forever.
+    const waiting = new Map<string, () => void>();
+    events.on("completed", ({ jobId }) => {
+      waiting.get(jobId)?.();
+      waiting.delete(jobId);
+    });
     try {
       await events.waitUntilReady();
       const times: number[] = [];
       for (let i = 0; i < trips + 20; i++) {
+        const jobId = `${name}-${i}`;
         const start = process.hrtime.bigint();
-        const job = await queue.add("echo", { x: i }); // kept until obliterate: waitUntilFinished reads it
-        await job.waitUntilFinished(events);
+        const completed = new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`BullMQ job ${jobId} did not complete within 10 s`)), 10_000);
+          waiting.set(jobId, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        await queue.add("echo", { x: i }, { jobId, removeOnComplete: true });
+        await completed;
         if (i >= 20) times.push(msSince(start));
       }
       return quantile(times, 0.5);
@@ -92,7 +107,7 @@ export class BullmqPeer {
         const size = Math.min(5_000, n - from);
         await queue.addBulk(Array.from({ length: size }, (_, i) => ({ name: "echo", data: { x: from + i }, opts: { removeOnComplete: true } })));
       }
-      await done;
+      await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`BullMQ did not finish ${n} jobs within 120 s`)), 120_000).unref())]);
       return n / (msSince(start) / 1000);
     } finally {
       await queue.obliterate({ force: true });
