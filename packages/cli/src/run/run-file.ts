@@ -1,5 +1,5 @@
-import { CallCancelledError, clientToken, encodeValue, isGeneratorObject, ServerUnavailableError, serverUrlFromEnv, UsageError, type ParamManifest } from "@stubrun/protocol";
-import { callsInFlight, FunctionCall, getFunctions, registry, ServerConnection, setSessionProvider } from "@stubrun/sdk";
+import { CallCancelledError, encodeValue, isGeneratorObject, ServerUnavailableError, serverUrlFromEnv, UsageError, type ParamManifest } from "@stubrun/protocol";
+import { callsInFlight, FunctionCall, getFunctions, registry, setSessionProvider, type ServerConnection } from "@stubrun/sdk";
 import { ApiClient } from "../api-client";
 import { AppAssets } from "../upload/app-assets";
 import { bundleApp, packLocalFiles } from "../upload/app-bundle";
@@ -11,7 +11,7 @@ import { ParamsReader } from "./entrypoint-params";
 import { resolveEntrypoint, type Entrypoint } from "./entrypoint.resolver";
 import { buildImages } from "./image-builds";
 import { buildManifest } from "./manifest.builder";
-import { connectOrStartServer, useLocalDaemon } from "./server-client";
+import { connectOrStartServer } from "./server-client";
 import { parseTarget } from "./target";
 
 export interface RunOptions {
@@ -32,37 +32,19 @@ export interface RunOptions {
 export async function runFile(options: RunOptions): Promise<void> {
   const status = new Status(options.quiet);
   const { file, ref } = parseTarget(options.target);
-  const url = serverUrlFromEnv();
-  // The connection to a running server opens while the file loads. Nothing is started here: a
-  // daemon is started (connectOrStartServer, below) only for a file that loaded.
-  useLocalDaemon(options.home); // as connectOrStartServer does: lookup() in the program may start it later
-  const early = Promise.resolve()
-    .then(() => ServerConnection.open(url, { credential: clientToken(url) }))
-    .catch(() => undefined);
-  const dropEarly = () => void early.then((c) => c?.close());
-  let args: unknown[];
-  let entrypoint: Entrypoint;
-  let loader: TypeScriptLoader;
-  let params: ParamsReader;
-  try {
-    loader = new TypeScriptLoader();
-    await loader.load(file);
-    entrypoint = resolveEntrypoint(file, ref);
-    params = new ParamsReader(loader.files.values());
-    const entryParams = params.params(entrypoint.cls, entrypoint.methodName);
-    if (options.entryArgs.includes("--help") || options.entryArgs.includes("-h")) {
-      process.stdout.write(`${help(file, entrypoint, entryParams, params)}\n`);
-      dropEarly();
-      return;
-    }
-    const target = entrypoint;
-    args = withHelpHint(() => parseEntrypointArgs(entryParams, options.entryArgs, target.name), `${file}::${target.name}`);
-  } catch (error) {
-    dropEarly();
-    throw error;
+  const loader = new TypeScriptLoader();
+  await loader.load(file);
+  const entrypoint = resolveEntrypoint(file, ref);
+  const params = new ParamsReader(loader.files.values());
+  const entryParams = params.params(entrypoint.cls, entrypoint.methodName);
+  if (options.entryArgs.includes("--help") || options.entryArgs.includes("-h")) {
+    process.stdout.write(`${help(file, entrypoint, entryParams, params)}\n`);
+    return;
   }
+  const args = withHelpHint(() => parseEntrypointArgs(entryParams, options.entryArgs, entrypoint.name), `${file}::${entrypoint.name}`);
 
-  const connection = (await early) ?? (await connectOrStartServer(url, options.home, status));
+  const url = serverUrlFromEnv();
+  const connection = await connectOrStartServer(url, options.home, status);
   // Whatever ends the run (a refusal of the app, an error, success), the connection closes, so the process can exit.
   try {
     const stub = registry().stubOf(entrypoint.cls);
