@@ -67,6 +67,50 @@ interface GeneratorFigures {
   clientPeakMb: number;
 }
 
+/**
+ * Issue 15: what the worker sandbox costs. The figures above run without it (as the test suite
+ * does); these run the same program on a server with STUBRUN_SANDBOX=on, beside them. Skipped,
+ * saying so, where bubblewrap cannot make namespaces.
+ */
+async function sandboxRows(plain: Row[], log: (what: string) => void): Promise<Row[]> {
+  if (spawnSync("bwrap", ["--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc", "true"]).status !== 0) {
+    log("sandbox: skipped (bubblewrap cannot make namespaces here)");
+    return [];
+  }
+  log(`sandbox: the calls program again, workers in bubblewrap, ${RUNS} times`);
+  const server = await TestServer.start({ env: { STUBRUN_SANDBOX: "on" } });
+  try {
+    const calls: CallsFigures[] = [];
+    for (let i = 0; i < RUNS; i++) calls.push(benchProgram<CallsFigures>(server, "bench/calls.bench.ts", ["--round-trips", String(TRIPS), "--map-size", String(MAP_SIZE)]));
+    const pick = (f: (c: CallsFigures) => number): Stat => stat(calls.map(f));
+    const without = (key: string) => (plain.find((r) => r.key === key) as Row).measured;
+    const cold = pick((c) => c.workerReadyMs);
+    const trip = pick((c) => c.p50);
+    return [
+      {
+        key: "cold-start-sandboxed",
+        figure: "cold start, worker sandboxed (bubblewrap)",
+        unit: "ms",
+        measured: cold,
+        baselines: [{ name: "not sandboxed", stat: without("cold-start") }],
+        target: "< 50 ms",
+        met: cold.median < 50,
+      },
+      {
+        key: "round-trip-sandboxed",
+        figure: "warm `.remote()` round trip p50, worker sandboxed",
+        unit: "ms",
+        measured: trip,
+        baselines: [{ name: "not sandboxed", stat: without("round-trip") }],
+        target: "< 0.2 ms",
+        met: trip.median < 0.2,
+      },
+    ];
+  } finally {
+    await server.stop();
+  }
+}
+
 async function measure(): Promise<Row[]> {
   const rows: Row[] = [];
   const log = (what: string) => process.stderr.write(`bench: ${what}\n`);
@@ -157,6 +201,8 @@ async function measure(): Promise<Row[]> {
   } finally {
     await server.stop();
   }
+
+  rows.push(...(await sandboxRows(rows, log)));
 
   log(`a .map over ${GENERATOR_SIZE} inputs from a generator (a server of its own, for its peak memory)`);
   const genServer = await TestServer.start();
