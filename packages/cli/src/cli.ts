@@ -68,7 +68,15 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
   const cli = yargs(normalized)
     .scriptName("stubrun")
     // The entrypoint's options pass through as text: yargs would turn `--label 1e3` into 1000.
-    .parserConfiguration({ "populate--": true, "parse-positional-numbers": false });
+    .parserConfiguration({ "populate--": true, "parse-positional-numbers": false })
+    // --env NAME before any command's own arguments: what STUBRUN_ENV says, for this command.
+    .option("env", { type: "string", global: true, describe: "The environment to work in: apps, secrets, Dicts and Queues are its own (default: STUBRUN_ENV, else main)" })
+    .middleware((args) => {
+      if (typeof args.env !== "string") return;
+      const problem = envNameProblem(args.env);
+      if (problem) throw new UsageError(`--env: ${problem}`);
+      process.env.STUBRUN_ENV = args.env;
+    });
   for (const name of names) cli.command(COMMAND_MODULES[name](context));
   return cli
     .strict()
