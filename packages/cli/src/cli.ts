@@ -14,8 +14,9 @@ import { workerCommand } from "./commands/worker.command";
 import { callCommand } from "./commands/call.command";
 import { dictCommand } from "./commands/dict.command";
 import { queueCommand } from "./commands/queue.command";
+import { volumeCommand } from "./commands/volume.command";
 
-const COMMANDS = new Set(["run", "server", "worker", "app", "deploy", "serve", "secret", "init", "call", "dict", "queue"]);
+const COMMANDS = new Set(["run", "server", "worker", "app", "deploy", "serve", "secret", "init", "call", "dict", "queue", "volume"]);
 const RUNNER_FLAGS_WITH_VALUE = new Set<string>(["--env"]);
 
 /**
@@ -77,6 +78,7 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     .command(callCommand(context))
     .command(dictCommand(context))
     .command(queueCommand(context))
+    .command(volumeCommand(context))
     .strict()
     .demandCommand(1, "Give a file to run, e.g. npx stubrun examples/hello.ts")
     .help()

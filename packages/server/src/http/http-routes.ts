@@ -23,6 +23,7 @@ import type { AppSummaries } from "./app-summary";
 import { followLogs, omittedReason } from "./log-follower";
 import { handleSecrets } from "./secrets-routes";
 import { handleBlobs } from "./blobs-routes";
+import { handleVolumes } from "./volumes-routes";
 import { handleCode } from "./code-routes";
 import { handleCalls } from "./calls-routes";
 import { handleObjects } from "./objects-routes";
@@ -78,6 +79,7 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   if (parts[0] === "api" && parts[1] === "code") return handleCode(req, res, parts, ctx.code);
   if (parts[0] === "api" && parts[1] === "calls") return handleCalls(req, res, url, parts, ctx);
   if (parts[0] === "api" && (parts[1] === "dicts" || parts[1] === "queues")) return handleObjects(req, res, parts, url, ctx.objects, env);
+  if (parts[0] === "api" && parts[1] === "volumes") return handleVolumes(req, res, parts, ctx.objects, ctx.blobs, env, ctx.limits.maxBodyBytes);
   // The APP part of /api/apps/APP/... and /apps/APP becomes ":app".
   const appAt = parts[0] === "api" && parts[1] === "apps" ? 2 : parts[0] === "apps" ? 1 : -1;
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;
