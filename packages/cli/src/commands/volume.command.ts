@@ -91,7 +91,8 @@ async function getFile(api: ApiClient, name: string, given: string, local: strin
     const source = copy.at(inside);
     const stat = fs.lstatSync(source, { throwIfNoEntry: false });
     if (!stat) throw new UsageError(`Volume ${name} has no file or folder ${JSON.stringify(given)}; see its files with: npx stubrun volume ls ${name}`);
-    if (local === "-") {
+    // yargs reads a lone "-" as "": both mean stdout.
+    if (local === "-" || local === "") {
       if (!stat.isFile()) throw new UsageError(`${given} is a folder: give a local path to copy it to, not -`);
       return void process.stdout.write(fs.readFileSync(source));
     }
