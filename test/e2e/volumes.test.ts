@@ -71,6 +71,14 @@ class Reader {
     return \`\${WORKER} \${read(\`/data/\${file}\`)}\`;
   }
 
+  /** What the server answers this worker's credential for a blob. */
+  @stub.function()
+  async blobStatus(hash: string): Promise<number> {
+    const res = await fetch(\`\${process.env.STUBRUN_SERVER_URL}/api/blobs/\${hash}\`, { headers: { authorization: \`Bearer \${process.env.STUBRUN_TOKEN}\` } });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
   /** One app: the reader's worker stays between its calls while a writer's worker commits. */
   @stub.localEntrypoint()
   async session(): Promise<string[]> {
@@ -156,7 +164,12 @@ maybe("Volumes (workers sandboxed)", () => {
     const notFolder = await server.run(["volume", "rm", "notes", "dir"]);
     expect(notFolder.code).not.toBe(0);
     expect(notFolder.stderr).toContain("is a folder: remove it with what it holds with -r");
+    const headOf = async () => (JSON.parse((await server.run(["volume", "list", "--json"])).stdout) as { head: string }[])[0].head;
+    const earlier = await headOf();
     expect((await server.run(["volume", "rm", "notes", "dir", "-r"])).code).toBe(0);
+    // A worker's credential reads the current head's blob, and no other (not an earlier version, not another app's packages).
+    expect((await server.run([`${APP}::Reader.blobStatus`, "--hash", await headOf()])).stdout.trim()).toBe("200");
+    expect((await server.run([`${APP}::Reader.blobStatus`, "--hash", earlier])).stdout.trim()).toBe("403");
     expect((await server.run(["volume", "rm", "notes", "/in/greeting.txt"])).code).toBe(0);
     expect((await server.run(["volume", "ls", "notes"])).stdout).toBe("notes/\n");
     expect((await server.run(["volume", "get", "notes", "notes/today.txt", "-"])).stdout).toBe("second note");

@@ -19,13 +19,19 @@ export class VolumeContent {
     return new VolumeContent(url, clientToken(url)?.token);
   }
 
-  /** Replaces the folder's content with the head's tree (an empty folder for a Volume never committed). */
-  async load(dir: string, head: VolumeReply): Promise<void> {
-    if (head.hash === null) return emptyFolder(dir);
+  /**
+   * Replaces the folder's content with the head's tree (an empty folder for a Volume never
+   * committed). False, with the folder unchanged, when that head was replaced in between (a
+   * worker may read current heads only): read the head again.
+   */
+  async load(dir: string, head: VolumeReply): Promise<boolean> {
+    if (head.hash === null) return emptyFolder(dir), true;
     const res = await this.fetch(`/api/blobs/${head.hash}`);
+    if (res.status === 403 || res.status === 404) return await res.text(), false;
     if (!res.ok || !res.body) throw new Error(`loading a Volume's content (blob ${head.hash}) failed: ${await errorOf(res)}`);
     emptyFolder(dir);
     await unpackTree(res.body as unknown as AsyncIterable<Uint8Array>, dir, READ_LIMITS);
+    return true;
   }
 
   /** Packs the folder as a tree, uploads it unless the server has it, and returns its hash. */

@@ -4,7 +4,10 @@ import { ObjectTarget } from "./object-target";
 import { VolumeContent } from "./volume-content";
 
 /** Where this process (a worker) mounts each Volume, by name: set by the worker at its start. */
-const mounted = new Map<string, { path: string; head: VolumeReply | undefined }>();
+const mounted = new Map<string, { path: string }>();
+
+/** How many times `reload` reads the head again when a commit replaced it mid-load. */
+const MAX_LOAD_ATTEMPTS = 10;
 
 /**
  * A folder of files on the server that functions share (Modal's `modal.Volume`), mounted on a
@@ -38,18 +41,22 @@ export class Volume {
   async commit(): Promise<void> {
     const mount = this.mount("commit");
     const hash = await VolumeContent.fromEnv().store(mount.path);
-    mount.head = await this.target.send<VolumeReply>({ op: "commit", hash });
+    await this.target.send<VolumeReply>({ op: "commit", hash });
   }
 
   /** Replaces the content of the mount path with the Volume's last committed version (what this worker wrote and did not commit is lost). */
   async reload(): Promise<void> {
     const mount = this.mount("reload");
-    const head = await this.target.send<VolumeReply>({ op: "head" });
-    await VolumeContent.fromEnv().load(mount.path, head);
-    mount.head = head;
+    const content = VolumeContent.fromEnv();
+    // A commit between reading the head and loading it replaces that head: read it again.
+    for (let attempt = 1; attempt <= MAX_LOAD_ATTEMPTS; attempt++) {
+      const head = await this.target.send<VolumeReply>({ op: "head" });
+      if (await content.load(mount.path, head)) return;
+    }
+    throw new Error(`Volume "${this.name}" changed ${MAX_LOAD_ATTEMPTS} times while it was being loaded (others commit to it very often): reload again`);
   }
 
-  private mount(what: string): { path: string; head: VolumeReply | undefined } {
+  private mount(what: string): { path: string } {
     const found = mounted.get(this.name);
     if (!found) {
       throw new UsageError(`Volume "${this.name}".${what}() works in a function that mounts it: add volumes: { "/data": Volume.fromName(${JSON.stringify(this.name)}) } to its @stub.function() options (or use npx stubrun volume get/put from the shell)`);
@@ -64,7 +71,7 @@ export class Volume {
  */
 export async function mountVolumes(mounts: VolumeMount[]): Promise<void> {
   for (const m of mounts) {
-    mounted.set(m.name, { path: m.path, head: undefined });
+    mounted.set(m.name, { path: m.path });
     await Volume.fromName(m.name, { createIfMissing: m.create === true }).reload();
   }
 }

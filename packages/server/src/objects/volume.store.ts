@@ -40,4 +40,9 @@ export class VolumeStore {
   remove(volumeId: string): void {
     this.db.prepare("DELETE FROM volume_heads WHERE volume = ?").run(volumeId);
   }
+
+  /** Whether `hash` is some Volume's head (a worker may read those blobs). */
+  isHead(hash: string): boolean {
+    return this.db.prepare("SELECT 1 FROM volume_heads WHERE hash = ? LIMIT 1").get(hash) !== undefined;
+  }
 }
