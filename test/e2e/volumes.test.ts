@@ -192,14 +192,51 @@ maybe("Volumes (workers sandboxed)", () => {
   });
 });
 
+const BAD_PATH = writeFixture(
+  "volumes-bad-path.ts",
+  `import { Stub, Volume } from "stubrun";
+
+const stub = new Stub("volumes-bad-path");
+
+class Bad {
+  @stub.function({ volumes: { "data": Volume.fromName("d", { createIfMissing: true }) } })
+  f(): string {
+    return "never";
+  }
+}
+`,
+);
+
+const OFFLINE = writeFixture(
+  "volumes-offline.ts",
+  `import { Stub, Volume } from "stubrun";
+
+const stub = new Stub("volumes-offline", { volumes: { "/data": Volume.fromName("d", { createIfMissing: true }) } });
+
+class Offline {
+  @stub.function({ network: false })
+  f(): string {
+    return "never";
+  }
+}
+`,
+);
+
 // In queue mode the nodes run the workers, with the sandbox mode of the test's environment.
 (QUEUE_MODE ? describe.skip : describe)("Volumes without a sandbox", () => {
-  test("a function that mounts one refuses to start, saying why", async () => {
+  test("a function that mounts one refuses to start, saying why; a bad mount path or network: false is a usage error", async () => {
     const server = await TestServer.start({ env: { STUBRUN_SANDBOX: "off" } });
     try {
       const r = await server.run([`${APP}::Reader.atStart`, "--file", "x"]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain("the worker for Reader.atStart cannot start: it mounts Volumes (/data), which only a sandboxed worker can have at their paths");
+      // Mistakes are found before anything runs, sandbox or not.
+      const bad = await server.run([`${BAD_PATH}::Bad.f`]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('@stub.function() on Bad.f: volumes: the mount path "data" must be absolute, like "/data"');
+      const offline = await server.run([`${OFFLINE}::Offline.f`]);
+      expect(offline.code).toBe(2);
+      expect(offline.stderr).toContain("@stub.function() on Offline.f: it mounts Volumes and has network: false");
     } finally {
       await server.stop();
     }

@@ -35,6 +35,9 @@ export function buildManifest(stub: Stub | undefined, bundle: CodeBundle, params
       const secrets = [...stubSecrets, ...(entry.options.secrets ?? [])];
       const { secrets: _own, volumes: ownVolumes, ...options } = entry.options;
       const volumes = mergeMounts(owner?.volumes ?? [], ownVolumes ?? [], `${cls.name}.${entry.methodName}`);
+      if (volumes.length > 0 && options.network === false) {
+        throw new UsageError(`@stub.function() on ${cls.name}.${entry.methodName}: it mounts Volumes and has network: false, but a worker loads and commits a Volume through the server: drop one of them`);
+      }
       // The function's image replaces the stub's.
       const image = entry.image ?? owner?.image;
       functions.push({
