@@ -12,6 +12,7 @@ export * from "./validate";
 export * from "./worker-messages";
 export * from "./param-values";
 export * from "./frames";
+export * from "./ipc-batcher";
 export * from "./cron";
 export * from "./api-types";
 export * from "./value-depth";

@@ -341,12 +341,14 @@ export function validateWorkerMessage(m: unknown): FromWorkerMessage {
     case "done": {
       const callId = str(m, "callId", type);
       need(typeof m.ok === "boolean", 'done: "ok" must be a boolean');
+      need(m.ms === undefined || (typeof m.ms === "number" && Number.isFinite(m.ms) && m.ms >= 0), 'done: "ms" must be a number >= 0');
+      const ms = m.ms === undefined ? {} : { ms: m.ms as number };
       // The value is passed through to the caller, who decodes it: it only has to be there.
       if (m.ok) {
         need(m.value !== undefined, 'done: "value" is missing');
-        return { type, callId, ok: true, value: m.value as Encoded };
+        return { type, callId, ok: true, value: m.value as Encoded, ...ms };
       }
-      return { type, callId, ok: false, error: validateWireError(m.error, `${type}: "error"`) };
+      return { type, callId, ok: false, error: validateWireError(m.error, `${type}: "error"`), ...ms };
     }
     default:
       throw new ProtocolError(`unknown worker message type "${type}"`);
