@@ -20,6 +20,7 @@ const COMMAND_MODULES: Record<string, (context: CliContext) => CommandModule<obj
   call: (c) => (require("./commands/call.command") as typeof import("./commands/call.command")).callCommand(c) as CommandModule<object, never>,
   dict: (c) => (require("./commands/dict.command") as typeof import("./commands/dict.command")).dictCommand(c) as CommandModule<object, never>,
   queue: (c) => (require("./commands/queue.command") as typeof import("./commands/queue.command")).queueCommand(c) as CommandModule<object, never>,
+  volume: (c) => (require("./commands/volume.command") as typeof import("./commands/volume.command")).volumeCommand(c) as CommandModule<object, never>,
 };
 
 const COMMANDS = new Set(Object.keys(COMMAND_MODULES));
@@ -70,7 +71,7 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     // The entrypoint's options pass through as text: yargs would turn `--label 1e3` into 1000.
     .parserConfiguration({ "populate--": true, "parse-positional-numbers": false })
     // --env NAME before any command's own arguments: what STUBRUN_ENV says, for this command.
-    .option("env", { type: "string", global: true, describe: "The environment to work in: apps, secrets, Dicts and Queues are its own (default: STUBRUN_ENV, else main)" })
+    .option("env", { type: "string", global: true, describe: "The environment to work in: apps, secrets, Dicts, Queues and Volumes are its own (default: STUBRUN_ENV, else main)" })
     .middleware((args) => {
       if (typeof args.env !== "string") return;
       const problem = envNameProblem(args.env);

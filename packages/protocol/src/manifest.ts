@@ -2,6 +2,7 @@
  * The manifest: everything the server knows about a user's app. The server never imports user
  * code; web endpoints, the apps page and the dispatcher work from this description alone.
  */
+import type { VolumeMount } from "./object-messages";
 
 /** How a parameter is parsed from text (CLI options, query strings). */
 /** `request`: the Web's `Request`, for a web endpoint that reads the raw HTTP request. */
@@ -54,6 +55,8 @@ export interface FunctionOptionsManifest {
   image?: ImageManifest;
   /** False: its workers run with no network (in a sandbox only). Absent: they have the network. */
   network?: boolean;
+  /** Volumes mounted on its workers (in a sandbox only), sorted by path. */
+  volumes?: VolumeMount[];
 }
 
 /**

@@ -21,7 +21,7 @@ import {
 } from "./manifest";
 import { validateClassParamValues } from "./class-params";
 import { isWithinDepth } from "./value-depth";
-import { validateDictRequest, validateQueueRequest } from "./object-validate";
+import { validateDictRequest, validateQueueRequest, validateVolumeMounts, validateVolumeRequest } from "./object-validate";
 import { envField } from "./env-field";
 import type { FromWorkerMessage } from "./worker-messages";
 
@@ -115,6 +115,8 @@ export function validateClientMessage(m: unknown, limits: ClientMessageLimits = 
       return validateDictRequest(m, limits.maxValueDepth);
     case "queue":
       return validateQueueRequest(m, limits.maxValueDepth);
+    case "volume":
+      return validateVolumeRequest(m);
     default:
       throw new ProtocolError(`unknown message type "${type}"`);
   }
@@ -197,6 +199,7 @@ export function validateFunction(f: unknown, i: number): FunctionManifest {
   if (o.schedule !== undefined) validateSchedule(o.schedule, `${where}: schedule`);
   if (o.secrets !== undefined) validateSecretRefs(o.secrets, `${where}: option "secrets"`);
   need(o.network === undefined || typeof o.network === "boolean", `${where}: option "network" must be true or false`);
+  if (o.volumes !== undefined) validateVolumeMounts(o.volumes, `${where}: option "volumes"`);
   (f.params as unknown[]).forEach((p, j) => validateParam(p, `${where}: params[${j}]`));
   need(f.classParams === undefined || Array.isArray(f.classParams), `${where}: "classParams" must be an array`);
   ((f.classParams ?? []) as unknown[]).forEach((p, j) => validateParam(p, `${where}: classParams[${j}]`));

@@ -1,3 +1,4 @@
+import type { VolumeMount } from "./object-messages";
 import type { Encoded } from "./codec";
 import type { WireError } from "./errors";
 import type { ClassParamValues } from "./manifest";
@@ -17,6 +18,8 @@ export interface WorkerConfig {
   params?: ClassParamValues;
   /** Calls it may be sent at once (`concurrentInputs`): above 1, each call's output is told apart by an AsyncLocalStorage. @default 1 */
   concurrentInputs?: number;
+  /** The Volumes mounted on the function: the worker loads each one's head into its path before it is ready. */
+  volumes?: VolumeMount[];
 }
 
 /**

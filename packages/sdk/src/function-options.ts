@@ -2,6 +2,7 @@ import { DEFAULT_FUNCTION_OPTIONS, MAX_CONCURRENT_INPUTS, UsageError, type Funct
 import { Cron, Period } from "./schedules";
 import type { Image } from "./image";
 import { secretRefs, type Secret } from "./secret";
+import { volumeMounts, type Volume } from "./objects/volume";
 
 /** Retries with backoff: attempt n (from 1) waits `min(initialDelayMs * backoffCoefficient^(n-1), maxDelayMs)`. */
 export interface RetryOptions {
@@ -50,6 +51,12 @@ export interface FunctionOptions {
    * (docs/security.md). @default true
    */
   network?: boolean;
+  /**
+   * Volumes mounted on the function's workers, by absolute path in their sandbox:
+   * `{ "/data": Volume.fromName("data") }`. They add to the stub's (a path given here replaces
+   * the stub's). Only a sandboxed worker can have them (docs/volumes.md). @default {}
+   */
+  volumes?: Record<string, Volume>;
 }
 
 /** Options of `@stub.webEndpoint()`. */
@@ -58,7 +65,7 @@ export interface WebEndpointOptions extends FunctionOptions {
   method?: "GET" | "POST";
 }
 
-const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "concurrentInputs", "schedule", "secrets", "image", "network", "method"]);
+const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "concurrentInputs", "schedule", "secrets", "image", "network", "volumes", "method"]);
 
 /** Checks options when the decorator is applied, and fills in the defaults. */
 export function normalizeFunctionOptions(options: FunctionOptions, where: string): FunctionOptionsManifest {
@@ -79,6 +86,7 @@ export function normalizeFunctionOptions(options: FunctionOptions, where: string
     ...(options.schedule === undefined ? {} : { schedule: schedule(options.schedule, where) }),
     ...(options.secrets === undefined ? {} : { secrets: secretRefs(options.secrets, where) }),
     ...(network(options.network, where) ? {} : { network: false }),
+    ...(options.volumes === undefined ? {} : { volumes: volumeMounts(options.volumes, where) }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { APP_NAME_PATTERN, UsageError, type SecretRef } from "@stubrun/protocol";
+import { APP_NAME_PATTERN, UsageError, type SecretRef, type VolumeMount } from "@stubrun/protocol";
 import { methodTarget } from "./decorators/method-target";
 import { parameterDecorator, type ParameterOptions } from "./decorators/parameter.decorator";
 import { normalizeFunctionOptions, type FunctionOptions, type WebEndpointOptions } from "./function-options";
@@ -6,6 +6,7 @@ import { addEntrypoint, addFunction, addHook, getEntrypoints, getFunctions } fro
 import { registry } from "./registry";
 import { checkImage, type Image } from "./image";
 import { secretRefs, type Secret } from "./secret";
+import { volumeMounts, type Volume } from "./objects/volume";
 
 /** Options of `new Stub(name, options)`. */
 export interface StubOptions {
@@ -13,6 +14,8 @@ export interface StubOptions {
   secrets?: Secret[];
   /** The image every function of the stub runs in, unless it gives its own. @default plain Node with the app's packages */
   image?: Image;
+  /** Volumes every function of the stub mounts, by path (a function's own volume at the same path wins). @default {} */
+  volumes?: Record<string, Volume>;
 }
 
 /**
@@ -36,10 +39,11 @@ export class Stub {
     }
     if (typeof options !== "object" || options === null) throw new UsageError(`new Stub(${JSON.stringify(name)}, options): options must be an object`);
     for (const key of Object.keys(options)) {
-      if (key !== "secrets" && key !== "image") throw new UsageError(`new Stub(${JSON.stringify(name)}, options): unknown option "${key}"; the options are secrets, image`);
+      if (key !== "secrets" && key !== "image" && key !== "volumes") throw new UsageError(`new Stub(${JSON.stringify(name)}, options): unknown option "${key}"; the options are secrets, image, volumes`);
     }
     this.secrets = options.secrets === undefined ? [] : secretRefs(options.secrets, `new Stub(${JSON.stringify(name)})`);
     this.image = options.image === undefined ? undefined : checkImage(options.image, `new Stub(${JSON.stringify(name)})`);
+    this.volumes = options.volumes === undefined ? [] : volumeMounts(options.volumes, `new Stub(${JSON.stringify(name)})`);
     registry().addStub(this);
   }
 
@@ -48,6 +52,9 @@ export class Stub {
 
   /** The stub's secrets as the manifest carries them (internal). */
   readonly secrets: SecretRef[];
+
+  /** The stub's Volumes as the manifest carries them (internal): every function mounts them. */
+  readonly volumes: VolumeMount[];
 
   /** Marks a method as a function that runs remotely, in a worker. */
   function(options: FunctionOptions = {}): MethodDecorator {

@@ -189,7 +189,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // A stopped app's workers lose their credential with it.
   manager.listen({ appChanged: () => undefined, appStopped: (appId) => appTokens.drop(appId) });
   // Dicts and Queues; an app's ephemeral ones go with it.
-  const objects = new SharedObjects(db, limits, (appId) => manager.isRunning(appId));
+  const objects = new SharedObjects(db, limits, (appId) => manager.isRunning(appId), (hash) => blobs.has(hash));
   manager.listen({ appChanged: () => undefined, appStopped: (appId) => objects.removeAppObjects(appId) });
 
   // HTTP and WebSocket on one port.

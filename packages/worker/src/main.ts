@@ -20,7 +20,7 @@ import {
   type ToWorkerMessage,
   type WorkerConfig,
 } from "@stubrun/protocol";
-import { applyClassParams, getHooks, registry, ServerConnection, setSessionProvider, type AppSession } from "@stubrun/sdk";
+import { applyClassParams, getHooks, mountVolumes, registry, ServerConnection, setSessionProvider, type AppSession } from "@stubrun/sdk";
 import path from "node:path";
 import { callContext } from "./call-context";
 import { importEsmEntry } from "./esm-loader";
@@ -109,6 +109,8 @@ async function start(): Promise<void> {
   installModuleResolution(config.imageDir);
   captureOutput(() => calls.current(), (callId, stream, data) => send({ type: "output", callId, stream, data }));
   connectNestedCalls();
+  // Its Volumes' last committed versions are in place before the code (and its enter hooks) runs.
+  if (config.volumes) await mountVolumes(config.volumes);
   // A program that awaits at its top level was uploaded as ES modules, its entry `.mjs`.
   if (config.entry.endsWith(".mjs")) await importEsmEntry(config.codeDir, config.entry, config.imageDir);
   else require(path.join(config.codeDir, config.entry));

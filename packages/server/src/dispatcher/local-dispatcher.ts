@@ -349,6 +349,9 @@ export class LocalDispatcher implements Dispatcher {
       if (fn.options.network === false && !sandbox) {
         throw new Error("it has network: false, which only a sandboxed worker can keep to, and this server runs workers without a sandbox (install bubblewrap, and leave STUBRUN_SANDBOX unset or set it to on)");
       }
+      if ((fn.options.volumes?.length ?? 0) > 0 && !sandbox) {
+        throw new Error(`it mounts Volumes (${fn.options.volumes!.map((v) => v.path).join(", ")}), which only a sandboxed worker can have at their paths, and this server runs workers without a sandbox (install bubblewrap, and leave STUBRUN_SANDBOX unset or set it to on)`);
+      }
       env = this.workerEnv(pool.appId, fn);
     } catch (cause) {
       const error = systemWireError(new WorkerStartError(`the worker for ${fn.name} cannot start: ${(cause as Error).message}`));
@@ -372,10 +375,12 @@ export class LocalDispatcher implements Dispatcher {
       ...(imageDir ? { imageDir } : {}),
       ...(pool.params ? { params: pool.params } : {}),
       ...(capacityOf(fn) > 1 ? { concurrentInputs: capacityOf(fn) } : {}),
+      ...(fn.options.volumes?.length ? { volumes: fn.options.volumes } : {}),
     };
     const memoryMb = this.limits.workerMemoryMb;
     const launch = sandbox?.launch(config, memoryMb, fn.options.network !== false);
     const worker = this.startWorkerProcess(config, env, events, { memoryMb, ...(launch ? { launch } : {}) });
+    if (launch?.cleanup) void worker.exited.then(launch.cleanup);
     const max = this.limits.maxOutputBytesOutsideCalls;
     const note = `\nstubrun: worker ${workerId} of ${fn.name} wrote more than ${max} bytes outside its calls (limits.maxOutputBytesOutsideCalls); the rest of that output is dropped\n`;
     pool.workers.add(worker);
