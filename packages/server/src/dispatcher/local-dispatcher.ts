@@ -633,6 +633,8 @@ export class LocalDispatcher implements Dispatcher {
   private killWorker(worker: WorkerProcess): void {
     const info = this.workers.get(worker);
     if (info) info.stopRequested = true;
+    // Until its exit arrives it must not look idle: a call given to it now would die with it.
+    if (worker.state !== "exited") worker.state = "stopping";
     worker.kill();
   }
 
