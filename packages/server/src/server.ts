@@ -41,6 +41,7 @@ import { ImageBuilder } from "./images/image-builder";
 import { ImageStore } from "./images/image-store";
 import { SharedObjects } from "./objects/shared-objects";
 import { sandboxModeFromEnv, WorkerSandbox, type SandboxMode } from "./sandbox/worker-sandbox";
+import { ResourceCgroups } from "./sandbox/memory-cgroup";
 import { isLoopbackHost } from "./http/access";
 
 export interface ServerOptions {
@@ -96,6 +97,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     log(`stubrun server: ${notice}`);
   }
+  // How the memory and cpu options are enforced here, said once (nodes say their own).
+  const resources = options.queue === undefined ? ResourceCgroups.detect() : undefined;
+  if (resources) log(`stubrun server: ${resources.notice}`);
 
   // State: the database and what a server killed mid-way left in it.
   const db = openDatabase(options.home);
@@ -134,7 +138,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return withImageAndSecrets(workerEnv(workerUrl, appId, appTokens.forApp(appId), process.env, appEnv), image.dir, image.env, secretsRepo.envOf(fn.options.secrets ?? [], appEnv));
     },
     (appId, functionName, stream, data) => workerOutput.workerOutput(appId, functionName, stream, data),
-    { limits, note: (appId, line) => recorder.note(appId, line), imageDirOf: (fn) => imageStore.forWorker(fn.options.image).dir, ...(sandbox ? { sandbox } : {}) },
+    { limits, note: (appId, line) => recorder.note(appId, line), imageDirOf: (fn) => imageStore.forWorker(fn.options.image).dir, ...(sandbox ? { sandbox } : {}), ...(resources?.cgroups ? { cgroups: resources.cgroups } : {}) },
   );
   const dispatcher: Dispatcher =
     options.queue !== undefined && nodes !== undefined

@@ -42,6 +42,8 @@ export interface ServerLimits {
   maxLogBytesPerRequest: number;
   /** A worker's V8 heap, in MiB (`STUBRUN_WORKER_MEMORY_MB` also sets it). @default 2048 */
   workerMemoryMb: number;
+  /** Upper bound of a function's `memory`, in MiB. @default 16384 (16 GiB) */
+  maxFunctionMemoryMb: number;
   /** How long an HTTP request may take to arrive, headers and body, in ms. @default 30000 */
   requestTimeoutMs: number;
   /** Web endpoint calls of one app running at once; more answer 503. @default 256 */
@@ -92,6 +94,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxQueueLength: 100_000,
   maxLogBytesPerRequest: 8 * 1024 * 1024,
   workerMemoryMb: 2048,
+  maxFunctionMemoryMb: 16_384,
   requestTimeoutMs: 30_000,
   maxWebRequestsPerApp: 256,
   retentionDays: 7,

@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import { guard } from "./guard";
 import type { WorkerLaunch } from "../sandbox/worker-sandbox";
+import type { WorkerCgroup } from "../sandbox/memory-cgroup";
 import { descendantsOf, killLeftovers, killProcessTree, type ProcessRef } from "./process-tree";
 
 /**
@@ -23,10 +24,12 @@ export interface WorkerEvents {
 
 /** How a worker process is started. */
 export interface WorkerOptions {
-  /** The V8 heap limit of the worker, in MiB (`limits.workerMemoryMb`). */
+  /** The V8 heap limit of the worker, in MiB (its function's `memory`, else `limits.workerMemoryMb`). */
   memoryMb: number;
   /** How to launch it inside a sandbox (`WorkerSandbox.launch`); without, a plain Node process. */
   launch?: WorkerLaunch;
+  /** The cgroup holding its memory and cpu limits; removed when it goes. */
+  cgroup?: WorkerCgroup;
 }
 
 /** Starts a worker; the dispatcher takes one so tests can give it fakes. */
@@ -42,6 +45,8 @@ export interface WorkerProcess {
   startFailureReported: boolean;
   /** When it last finished a call (or became ready). */
   idleSince: number;
+  /** Set when it died for going past its memory: its heap ran out, or the kernel killed it at its cgroup's limit. */
+  overMemory?: boolean;
   /** Resolves once the process has exited (and its last output was read, or a short wait passed). */
   readonly exited: Promise<void>;
   readonly id: string;
@@ -66,6 +71,8 @@ export class ChildWorkerProcess implements WorkerProcess {
   everReady = false;
   startFailureReported = false;
   idleSince = 0;
+  overMemory = false;
+  private readonly cgroup?: WorkerCgroup;
   private readonly child: ChildProcess;
   readonly exited: Promise<void>;
   private markExited!: () => void;
@@ -80,7 +87,9 @@ export class ChildWorkerProcess implements WorkerProcess {
   ) {
     this.exited = new Promise((resolve) => (this.markExited = resolve));
     // A runaway function dies of "heap out of memory" (and fails its call) before it hurts the machine.
-    const launch = options.launch ?? { execPath: process.execPath, execArgv: [`--max-old-space-size=${options.memoryMb}`] };
+    const plain = options.launch ?? { execPath: process.execPath, execArgv: [`--max-old-space-size=${options.memoryMb}`] };
+    this.cgroup = options.cgroup;
+    const launch = this.cgroup ? this.cgroup.wrap(plain) : plain;
     this.child = fork(WORKER_MAIN, [], {
       execPath: launch.execPath,
       execArgv: launch.execArgv,
@@ -93,7 +102,14 @@ export class ChildWorkerProcess implements WorkerProcess {
       detached: true,
     });
     this.child.stdout?.setEncoding("utf8").on("data", guard(`the stdout event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stdout", data)));
-    this.child.stderr?.setEncoding("utf8").on("data", guard(`the stderr event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stderr", data)));
+    this.child.stderr?.setEncoding("utf8").on(
+      "data",
+      guard(`the stderr event of worker ${config.workerId}`, (data: string) => {
+        // What V8 writes as it dies at its heap cap.
+        if (data.includes("JavaScript heap out of memory")) this.overMemory = true;
+        events.rawOutput(this, "stderr", data);
+      }),
+    );
     // A grandchild holding the pipes may see them fail once the worker is gone: nothing to do.
     this.child.stdout?.on("error", () => {});
     this.child.stderr?.on("error", () => {});
@@ -163,6 +179,10 @@ export class ChildWorkerProcess implements WorkerProcess {
    */
   private onProcessExit(description: string): void {
     if (this.child.pid !== undefined) killLeftovers(this.child.pid, this.leftovers);
+    if (this.cgroup) {
+      if (this.cgroup.oomKilled()) this.overMemory = true;
+      this.cgroup.remove();
+    }
     const timer = setTimeout(
       guard(`the exit event of worker ${this.id}`, () => {
         this.child.stdout?.destroy();
