@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { appList, ROOT, spawnBin, TestServer, waitUntil, writeFixture } from "./harness";
@@ -19,6 +20,14 @@ class Hog {
   hog(): number {
     const keep: number[][] = [];
     for (;;) keep.push(new Array(1_000_000).fill(1));
+  }
+
+  /** Memory outside the JS heap (Buffers): only a resident limit (a cgroup) stops it. */
+  @stub.function({ memory: 256 })
+  buffers(): number {
+    const keep: Buffer[] = [];
+    for (let i = 0; i < 64; i++) keep.push(Buffer.alloc(16 * 1024 * 1024, 1));
+    return keep.length;
   }
 
   @stub.function()
@@ -45,6 +54,7 @@ class Other {
 const CPU = writeFixture(
   "resources-cpu.ts",
   `import { fn, Stub } from "stubrun";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 const stub = new Stub("resources-cpu");
 class Heavy {
@@ -65,10 +75,12 @@ class Heavy {
 `,
 );
 
-describe("memory per function", () => {
+const HAS_BWRAP = spawnSync("bwrap", ["--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc", "true"]).status === 0;
+
+describe.each(HAS_BWRAP ? ["off", "on"] : ["off"])("memory per function (STUBRUN_SANDBOX=%s)", (sandbox) => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await TestServer.start();
+    server = await TestServer.start({ env: { STUBRUN_SANDBOX: sandbox } });
   });
   afterAll(() => server.stop());
 
@@ -85,6 +97,13 @@ describe("memory per function", () => {
     // The same app's other function (the stub's memory, 512 MiB) and another app still serve.
     expect((await server.run([`${HOG}::Hog.fine`])).stdout).toBe("still serving\n");
     expect((await server.run([`${OTHER}::Other.hello`])).stdout).toBe("other app serving\n");
+  });
+
+  test("where the server has cgroups, memory outside the heap is limited too", async () => {
+    if (QUEUE_MODE || !server.log.includes("the memory option is a resident limit")) return; // the heap cap alone cannot see Buffers
+    const r = await server.run([`${HOG}::Hog.buffers`]);
+    expect(r.stderr).toContain("Hog.buffers: the worker used more than its memory of 256 MiB (memory option) while running the call, and was killed");
+    expect((await server.run([`${HOG}::Hog.fine`])).stdout).toBe("still serving\n");
   });
 
   test("the apps page shows each function's memory and cpu", async () => {
