@@ -166,7 +166,7 @@ function v2Flavor(pid: number): CgroupFlavor | undefined {
     }
   }
   const base = ourFolder(own, pid);
-  const available = fs.readFileSync(path.join(base, "cgroup.controllers"), "utf8");
+  const available = fs.readFileSync(path.join(base, "cgroup.controllers"), "utf8").split(/\s+/);
   fs.writeFileSync(path.join(base, "cgroup.subtree_control"), available.includes("cpu") ? "+memory +cpu" : "+memory");
   return { version: 2, memoryBase: base };
 }
