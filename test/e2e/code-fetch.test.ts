@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { CodeCache } from "../../packages/server/src/node/code-cache";
 import { snapshot } from "../../packages/server/test/folder-snapshot";
-import { BIN, removeTempDirs, ROOT, runBin, tempDir, withTestServer, type TestServer } from "./harness";
+import { BIN, removeTempDirs, ROOT, runBin, tempDir, withTestServer, type TestServer, BEYOND_LOOPBACK } from "./harness";
 import { npmProject } from "./npm-project";
 import { TestHost, testWithTestHost } from "./test-host";
 
@@ -76,7 +76,7 @@ describe("a worker node's code cache", () => {
 async function startServerBeyondLoopback(token: string): Promise<{ home: string; server: ChildProcess; port: string }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-code-fetch-"));
   const server = spawn(process.execPath, [BIN, "server", "--host", "0.0.0.0", "--port", "0"], {
-    env: { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: token },
+    env: { ...process.env, STUBRUN_HOME: home, ...BEYOND_LOOPBACK, STUBRUN_TOKEN: token },
     stdio: ["ignore", "ignore", "pipe"],
   });
   const port = await new Promise<string>((resolve, reject) => {

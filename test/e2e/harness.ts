@@ -14,6 +14,13 @@ import path from "node:path";
  */
 process.env.STUBRUN_SANDBOX ??= process.env.STUBRUN_TEST_SANDBOX === "1" ? "on" : "off";
 
+/**
+ * For servers a test starts beyond loopback to test something else (tokens, nodes fetching
+ * code): their workers go unsandboxed, as the rest of the suite's. The rule that refuses that
+ * without --insecure-workers is tested in sandbox.test.ts.
+ */
+export const BEYOND_LOOPBACK = { STUBRUN_INSECURE_WORKERS: "1" };
+
 export const ROOT = path.resolve(__dirname, "../..");
 export const BIN = path.join(ROOT, "packages/stubrun/bin/stubrun.js");
 

@@ -156,7 +156,7 @@ describe("without a sandbox", () => {
     const env = { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: "s3cret", STUBRUN_SANDBOX: "off" };
     const refused = await runBin(["server", "--host", "0.0.0.0", "--port", "0"], { env, timeoutMs: 20_000 });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain("the server would listen on 0.0.0.0, beyond this machine, and workers are NOT sandboxed (STUBRUN_SANDBOX=off)");
+    expect(refused.stderr).toContain("the server would listen on 0.0.0.0, beyond this machine, with workers that are not sandboxed (STUBRUN_SANDBOX=off)");
     expect(refused.stderr).toContain("--insecure-workers");
     const bad = await runBin(["server", "--port", "0"], { env: { ...env, STUBRUN_SANDBOX: "maybe" }, timeoutMs: 20_000 });
     expect(bad.code).toBe(2);

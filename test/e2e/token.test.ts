@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
-import { BIN, runBin, writeFixture } from "./harness";
+import { BIN, runBin, writeFixture, BEYOND_LOOPBACK } from "./harness";
 import { TestHost, testWithTestHost } from "./test-host";
 
 /**
@@ -23,7 +23,7 @@ describe("a server listening beyond loopback", () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-token-"));
     homes.push(home);
     const server = spawn(process.execPath, [BIN, "server", "--host", host, "--port", "0"], {
-      env: { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: "s3cret" },
+      env: { ...process.env, STUBRUN_HOME: home, ...BEYOND_LOOPBACK, STUBRUN_TOKEN: "s3cret" },
       stdio: ["ignore", "ignore", "pipe"],
     });
     const port = await new Promise<string>((resolve, reject) => {
@@ -46,7 +46,7 @@ describe("a server listening beyond loopback", () => {
   test("refuses to start without STUBRUN_TOKEN (exit 2, saying what to set)", async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-token-"));
     homes.push(home);
-    const env = { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: "" };
+    const env = { ...process.env, STUBRUN_HOME: home, ...BEYOND_LOOPBACK, STUBRUN_TOKEN: "" };
     const r = await runBin(["server", "--host", "0.0.0.0", "--port", "0"], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("needs a token");

@@ -90,10 +90,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const host = options.host ?? "127.0.0.1";
   // Which isolation the workers get, said once; a server others can reach needs it (or says it goes without).
-  const { sandbox, notice } = WorkerSandbox.choose(options.sandbox ?? sandboxModeFromEnv());
+  const { sandbox, notice, whyNot } = WorkerSandbox.choose(options.sandbox ?? sandboxModeFromEnv());
   if (options.queue === undefined) {
     if (!sandbox && !isLoopbackHost(host) && !(options.insecureWorkers ?? process.env.STUBRUN_INSECURE_WORKERS === "1")) {
-      throw new UsageError(`the server would listen on ${host}, beyond this machine, and ${notice}: any function could then read the server's token and state. Make the sandbox work, or start it with --insecure-workers to accept that`);
+      throw new UsageError(
+        `the server would listen on ${host}, beyond this machine, with workers that are not sandboxed (${whyNot}), so any function could read the server's token and state: make the sandbox work, or accept that with --insecure-workers`,
+      );
     }
     log(`stubrun server: ${notice}`);
   }

@@ -26,12 +26,13 @@ export class WorkerSandbox {
   ) {}
 
   /** The sandbox `mode` asks for, or none (with why); `on` without bubblewrap is a usage error that says how to get it. */
-  static choose(mode: SandboxMode): { sandbox?: WorkerSandbox; notice: string } {
-    if (mode === "off") return { notice: "workers are NOT sandboxed (STUBRUN_SANDBOX=off): a function can read and change what the server's user can" };
+  static choose(mode: SandboxMode): { sandbox?: WorkerSandbox; notice: string; whyNot?: string } {
+    const unsandboxed = (whyNot: string) => ({ whyNot, notice: `workers are NOT sandboxed (${whyNot}): a function can read and change what the server's user can` });
+    if (mode === "off") return unsandboxed("STUBRUN_SANDBOX=off");
     const problem = bwrapProblem();
     if (problem === undefined) return { sandbox: new WorkerSandbox("bwrap", runtimeDirs()), notice: WorkerSandbox.DESCRIPTION };
     if (mode === "on") throw new UsageError(`STUBRUN_SANDBOX=on, but workers cannot be sandboxed: ${problem}`);
-    return { notice: `workers are NOT sandboxed: ${problem}` };
+    return unsandboxed(problem);
   }
 
   /** How to start a worker of `config` with a V8 heap of `memoryMb`, its network cut when `network` is false. */
