@@ -445,6 +445,22 @@ describe("cpu", () => {
     expect(h.workers).toHaveLength(3);
   });
 
+  test("idle workers holding cores are let go for a function waiting for them; idle workers without cpu stay", async () => {
+    const h = setUp({}, () => ({}), { cpus: 2 });
+    h.call("c1", fn("A.plain"));
+    h.call("c2", fn("A.two", { cpu: 2 }));
+    h.workers[0].ready();
+    h.workers[1].ready();
+    h.workers[0].succeed(1);
+    h.workers[1].succeed(2); // both idle now; A.two holds both cores
+    h.call("c3", fn("A.one", { cpu: 1 }));
+    expect(h.workers).toHaveLength(2); // no core free: it waits
+    expect(h.workers[1].shutdownAsked).toBe(true); // the idle A.two goes
+    expect(h.workers[0].shutdownAsked).toBe(false); // the idle A.plain holds no core: it stays
+    h.workers[1].exit();
+    expect(h.workers.map((w) => w.config.methodName)).toEqual(["plain", "two", "one"]);
+  });
+
   test("a worker whose cpu is more than the machine's cores fails its call saying so, rather than waiting forever", async () => {
     const h = setUp({}, () => ({}), { cpus: 2 });
     h.call("c1", fn("A.f", { cpu: 4 }));

@@ -9,9 +9,11 @@ const EPSILON = 1e-9;
  * `cpu` option holds that much from its start until it has exited. Functions without one hold
  * nothing, so they start as they always did.
  */
-export class CpuBudget {
+export class CpuBudget<P extends { stopped?: boolean; queued: number } = { stopped?: boolean; queued: number }> {
   private readonly held = new Map<object, number>();
   private used = 0;
+  /** Pools with calls waiting for cores (not for a worker slot), oldest first. */
+  private readonly waiting = new Set<P>();
 
   /** @param total the cores to share out (a node may be told; else `STUBRUN_CPUS`, else the machine's). */
   constructor(readonly total: number = coresFromEnv()) {}
@@ -44,6 +46,45 @@ export class CpuBudget {
     if (cpu === undefined) return;
     this.held.delete(worker);
     this.used = this.held.size === 0 ? 0 : this.used - cpu; // no float drift left once all are gone
+  }
+
+  /** `pool` has calls waiting for cores (true), or no longer (false). */
+  wait(pool: P, waiting: boolean): void {
+    if (waiting) this.waiting.add(pool);
+    else this.waiting.delete(pool);
+  }
+
+  /** Whether a pool other than `pool` waits for cores (pools with nothing left waiting are dropped). */
+  otherWaits(pool: P): boolean {
+    for (const other of this.waiting) {
+      if (other.stopped || other.queued === 0) this.waiting.delete(other);
+      else if (other !== pool) return true;
+    }
+    return false;
+  }
+
+  /** The pools waiting for cores, taken out (each waits again if it still does not fit). */
+  takeWaiting(): P[] {
+    const pools = [...this.waiting];
+    this.waiting.clear();
+    return pools.filter((p) => !p.stopped);
+  }
+
+  /**
+   * Which of `idle` workers (of other functions, holding cores) to let go so `cpu` fits once
+   * they and the ones `leaving` already have exited: the fewest, in order.
+   */
+  toFree(cpu: number, idle: object[], leaving: object[]): object[] {
+    let free = this.total - this.used + leaving.reduce((sum, w) => sum + (this.held.get(w) ?? 0), 0);
+    const chosen: object[] = [];
+    for (const worker of idle) {
+      if (free + EPSILON >= cpu) break;
+      const share = this.held.get(worker);
+      if (share === undefined) continue;
+      chosen.push(worker);
+      free += share;
+    }
+    return chosen;
   }
 
   /** The cores held now (for the apps page and tests). */

@@ -69,7 +69,7 @@ export class LocalDispatcher implements Dispatcher {
   private limits: DispatcherLimits;
   private readonly startWorkerProcess: WorkerFactory;
   /** The cores held by running workers of functions with a `cpu` option. */
-  private readonly cpu: CpuBudget;
+  private readonly cpu: CpuBudget<Pool>;
   private workerSeq = 0;
 
   constructor(
@@ -242,12 +242,17 @@ export class LocalDispatcher implements Dispatcher {
     const capacity = capacityOf(pool.fn);
     let wanted = Math.min(Math.ceil((pool.queued - starting * capacity) / capacity), pool.fn.options.concurrencyLimit - pool.workers.size);
     if (!pool.everReady) wanted = Math.min(wanted, 1 - starting);
-    // A function with a cpu option also waits for its share of the cores (like a slot, see cpu-budget.ts).
+    // A function with a cpu option also waits for its share of the cores (see cpu-budget.ts).
     while (wanted > 0 && this.workers.size < this.limits.maxWorkers && this.cpu.fits(pool.fn.options.cpu)) {
       if (!this.startWorker(pool)) return;
       wanted--;
     }
-    if (wanted > 0) {
+    const cpuShort = wanted > 0 && this.workers.size < this.limits.maxWorkers;
+    this.cpu.wait(pool, cpuShort);
+    if (cpuShort) {
+      this.wantSlot.delete(pool);
+      this.freeCpu(pool);
+    } else if (wanted > 0) {
       this.wantSlot.add(pool);
       this.evictIdle(pool, wanted);
     } else {
@@ -267,6 +272,17 @@ export class LocalDispatcher implements Dispatcher {
     }
   }
 
+  /** Lets idle workers of other functions that hold cores go, so one more of `pool` fits once they exit. */
+  private freeCpu(pool: Pool): void {
+    const idle: WorkerProcess[] = [];
+    const leaving: WorkerProcess[] = [];
+    for (const [worker, info] of this.workers) {
+      if (worker.state === "stopping" || info.stopRequested) leaving.push(worker);
+      else if (info.pool !== pool && worker.state === "idle") idle.push(worker);
+    }
+    for (const worker of this.cpu.toFree(pool.fn.options.cpu ?? 0, idle, leaving)) void this.stopWorker(worker as WorkerProcess);
+  }
+
   /** Whether a pool other than `pool` has calls waiting for a slot (pools with none left are dropped). */
   private otherPoolWantsSlot(pool: Pool): boolean {
     for (const other of this.wantSlot) {
@@ -278,6 +294,7 @@ export class LocalDispatcher implements Dispatcher {
 
   /** Pools waiting for a slot get the slots that came free, oldest first; calls before keepWarm. */
   private pumpWaiting(): void {
+    for (const pool of this.cpu.takeWaiting()) this.pump(pool); // cores came free
     for (const pool of [...this.wantSlot]) {
       if (this.workers.size >= this.limits.maxWorkers) return;
       this.wantSlot.delete(pool);
@@ -534,6 +551,7 @@ export class LocalDispatcher implements Dispatcher {
     if (worker.state !== "idle") return;
     if (pool.retiring) return void this.stopWorker(worker);
     if (this.otherPoolWantsSlot(pool)) return void this.stopWorker(worker); // its slot goes to a function with calls waiting
+    if (pool.fn.options.cpu !== undefined && this.cpu.otherWaits(pool)) return void this.stopWorker(worker); // and its cores
     worker.idleSince = Date.now();
     this.armIdleTimer(worker, pool, pool.fn.options.containerIdleTimeout * 1000);
   }
