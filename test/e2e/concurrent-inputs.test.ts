@@ -97,7 +97,10 @@ describe("concurrent inputs", () => {
     expect(r.stdout).toContain("long: FunctionTimeoutError: Io.nap timed out after 4 s (its timeout option)\n");
     expect(r.stdout).toContain("woke 3000\n");
     expect(r.stdout).not.toContain("woke 10000");
-    expect(r.stdout).toContain("a new worker after the timeout\n");
+    // In queue mode the short call may have run on the other node's worker (a node with no idle
+    // worker of the function starts its own), which is still idle and serves the next: only the
+    // embedded pool promises that both shared one worker (docs/scaling-out.md).
+    if (!QUEUE_MODE) expect(r.stdout).toContain("a new worker after the timeout\n");
   });
 
   test("concurrentInputs is checked when the decorator is applied (1 to 1000)", async () => {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { waitUntil } from "./harness";
@@ -39,8 +40,16 @@ export class QueueBackend {
     }
     await waitUntil(
       async () => {
-        const res = await fetch(`${serverUrl}/api/nodes`, { headers: { authorization: `Bearer ${token}` } });
-        return ((await res.json()) as { nodes: unknown[] }).nodes.length >= count;
+        // Not fetch(): its kept-alive connection would take one of the server's limits.maxConnections from the test.
+        const body = await new Promise<string>((resolve, reject) => {
+          const req = http.get(`${serverUrl}/api/nodes`, { agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
+            let text = "";
+            res.setEncoding("utf8").on("data", (d: string) => (text += d));
+            res.on("end", () => resolve(text));
+          });
+          req.on("error", reject);
+        });
+        return (JSON.parse(body) as { nodes: unknown[] }).nodes.length >= count;
       },
       { timeoutMs: 20_000, what: `${count} worker nodes to connect to ${serverUrl}` },
     );
@@ -58,4 +67,12 @@ export class QueueBackend {
     await this.redis.stop();
     for (const home of this.homes) fs.rmSync(home, { recursive: true, force: true });
   }
+}
+
+/**
+ * `test`, or `test.skip` in queue mode: for a test of a property only the embedded pool has,
+ * with the reason given where it is used.
+ */
+export function embeddedOnly(name: string, fn: jest.ProvidesCallback, timeoutMs?: number): void {
+  (QUEUE_MODE ? test.skip : test)(name, fn, timeoutMs);
 }

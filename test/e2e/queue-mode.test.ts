@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { BinProcess, freePort, pidAlive, runBin, removeTempDirs, spawnBin, tempDir, TestServer, waitUntil, writeFixture } from "./harness";
+import { Queue } from "bullmq";
 import { RedisServer } from "./redis-server";
 
 /**
@@ -112,6 +113,26 @@ class Queued {
 }
 `,
 );
+
+/** A deployed app with a Period schedule: each run appends a line to dir/ticks. */
+function scheduledApp(dir: string): string {
+  return writeFixture(
+    "queue-schedule.ts",
+    `import fs from "node:fs";
+import { Period, Stub } from "stubrun";
+
+const stub = new Stub("queue-schedule");
+
+class Ticker {
+  @stub.function({ schedule: new Period({ seconds: 1 }) })
+  tick(): void {
+    fs.appendFileSync(${JSON.stringify(path.join(dir, "ticks"))}, process.pid + "\\n");
+    console.log("tick on a node");
+  }
+}
+`,
+  );
+}
 
 let redis: RedisServer;
 let server: TestServer;
@@ -311,6 +332,48 @@ describe("a node alone", () => {
       lonely.signal("SIGTERM");
       await lonely.exited;
       await late.stop();
+    }
+  });
+});
+
+describe("schedules in queue mode", () => {
+  test("a deployed Period is a BullMQ job scheduler in Redis: it fires, each run a recorded call on a node; app stop removes it from Redis", async () => {
+    node ??= startNode();
+    await node.waitFor(/connected to the server/);
+    const dir = tempDir("queue-schedule");
+    const deployed = await server.run(["deploy", scheduledApp(dir)]);
+    expect(deployed.code).toBe(0);
+    const appId = /(ap-[A-Za-z0-9]+)/.exec(deployed.stdout + deployed.stderr)?.[1] as string;
+    const queue = new Queue("stubrun-schedules", { connection: { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null } });
+    try {
+      const schedulers = await queue.getJobSchedulers(0, -1);
+      expect(schedulers.map((s) => ({ key: s.key, every: s.every }))).toContainEqual({ key: `${appId}:Ticker.tick`, every: 1000 });
+      const logs = await waitUntil(
+        async () => {
+          const r = await server.run(["app", "logs", "queue-schedule"]);
+          const calls = [...r.stderr.matchAll(/schedule: started Ticker\.tick as call (\S+)/g)].map((m) => m[1]);
+          return calls.length >= 2 && (r.stdout.match(/^tick on a node$/gm) ?? []).length >= 2 && { calls };
+        },
+        { timeoutMs: 30_000, intervalMs: 300, what: "two scheduled runs in app logs" },
+      );
+      // Each tick started one call: no two lines name the same call.
+      expect(new Set(logs.calls).size).toBe(logs.calls.length);
+      // And recorded as the app's calls, succeeded.
+      const recorded = await waitUntil(
+        async () => {
+          const calls = (await (await server.api(`/api/apps/${appId}/calls`)).json()) as { id: string; functionName: string; state: string }[];
+          const first = calls.find((c) => c.id === logs.calls[0]);
+          return first?.state === "succeeded" && first;
+        },
+        { what: "the first scheduled call to be recorded as succeeded" },
+      );
+      expect(recorded.functionName).toBe("Ticker.tick");
+
+      expect((await server.run(["app", "stop", "queue-schedule", "--yes"])).code).toBe(0);
+      await waitUntil(async () => (await queue.getJobSchedulers(0, -1)).every((s) => !s.key.startsWith(appId)), { what: "the app's job scheduler to leave Redis" });
+      expect(await queue.getDelayedCount()).toBe(0);
+    } finally {
+      await queue.close();
     }
   });
 });

@@ -3,6 +3,7 @@ import path from "node:path";
 import { DEFAULT_FUNCTION_OPTIONS } from "@stubrun/protocol";
 import { ROOT, spawnBin, tempDir, TestServer, waitUntil, withTestServer, writeFixture } from "./harness";
 import { RawClient, type RawMessage } from "./raw-client";
+import { embeddedOnly } from "./queue-mode-env";
 
 /**
  * Issue 7, the dispatcher and its workers (DESIGN §5): killing a worker kills what it started
@@ -337,7 +338,9 @@ describe("workers on a server with low limits in config.json", () => {
   };
   withTestServer((s) => (server = s), undefined, { config });
 
-  test("maxWorkers: five calls of a function allowed eight workers run on two", async () => {
+  // In queue mode the server runs no worker: each node's --concurrency bounds its workers
+  // (docs/scaling-out.md), and BullMQ has no concurrency across queues to bound them all by one number.
+  embeddedOnly("maxWorkers: five calls of a function allowed eight workers run on two", async () => {
     const r = await server.run([`${LIMITED}::Limited.wide`]);
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.code).toBe(0);

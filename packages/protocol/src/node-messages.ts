@@ -15,7 +15,7 @@ export type NodeCallOutcome =
   | { state: "failed" | "cancelled" | "timed_out"; error: WireError };
 
 /** Messages from a node to the server. */
-export type FromNodeMessage = NodeHello | NodeStarted | NodeOutput | NodeYield | NodeDone | NodeEnvRequest | NodeWorkerOutput | NodeAppStopped | NodeTasks | NodeNote;
+export type FromNodeMessage = NodeHello | NodeStarted | NodeOutput | NodeYield | NodeDone | NodeEnvRequest | NodeWorkerOutput | NodeAppStopped | NodeTasks | NodeNote | NodeWorkers;
 
 /** The node introduces itself once connected; the server answers with `node.functions`. */
 export interface NodeHello {
@@ -82,6 +82,20 @@ export interface NodeTasks {
   type: "node.tasks";
   appId: string;
   count: number;
+}
+
+/**
+ * The node's workers of one function of one app's code (sent when this changes): how many are
+ * idle, and whether one was ever ready there. The server sends a call to a node with an idle
+ * worker of its function, and starts one worker in all until one was ready.
+ */
+export interface NodeWorkers {
+  type: "node.workers";
+  appId: string;
+  codeHash: string;
+  functionName: string;
+  idle: number;
+  ready: boolean;
 }
 
 /** The node stopped every worker of an app (`node.stop-app`): their exit hooks ran, their processes are gone. */
@@ -179,4 +193,16 @@ export interface CallJobData {
   args: Encoded[];
   /** Values of the class's `@stub.parameter()` properties, checked by the server. */
   params?: ClassParamValues;
+  /**
+   * The node the server sends the call to, because it has an idle worker of the function: another
+   * node that takes the job hands it back (a few times at most), unless it has an idle one too.
+   */
+  node?: string;
+  /** How many times a node handed the job back for `node`. */
+  handedBack?: number;
+  /**
+   * Several calls of the function in one job (inputs of a `.map`, batched by the server), run one
+   * after another in one slot; `callId` and `args` are then the first's.
+   */
+  batch?: { callId: string; args: Encoded[] }[];
 }

@@ -59,6 +59,12 @@ export function validateNodeMessage(m: unknown): FromNodeMessage {
       return { type, appId: str(m, "appId", type) };
     case "node.note":
       return { type, appId: str(m, "appId", type), line: str(m, "line", type) };
+    case "node.workers": {
+      const idle = int(m, "idle", type);
+      need(idle >= 0, `${type}: "idle" must not be negative`);
+      need(typeof m.ready === "boolean", `${type}: "ready" must be true or false`);
+      return { type, appId: str(m, "appId", type), codeHash: str(m, "codeHash", type), functionName: str(m, "functionName", type), idle, ready: m.ready as boolean };
+    }
     default:
       throw new ProtocolError(`unknown node message type "${type}"`);
   }

@@ -14,6 +14,7 @@ describe("validateNodeMessage (node -> server)", () => {
     { type: "node.note", appId: "ap-1", line: "keepWarm workers keep exiting" },
     { type: "node.tasks", appId: "ap-1", count: 2 },
     { type: "node.env", id: 8, appId: "ap-1", functionName: "A.f" },
+    { type: "node.workers", appId: "ap-1", codeHash: "abc", functionName: "A.f", idle: 2, ready: true },
   ])("accepts $type", (message) => {
     expect(validateNodeMessage(message)).toEqual(message);
   });
@@ -25,6 +26,8 @@ describe("validateNodeMessage (node -> server)", () => {
     [{ type: "node.done", callId: "fc-1", outcome: { state: "failed", error: "boom" } }, /"error" must be an object/],
     [{ type: "node.steal", callId: "fc-1" }, /unknown node message type "node.steal"/],
     [[], /must be a JSON object/],
+    [{ type: "node.workers", appId: "ap-1", codeHash: "abc", functionName: "A.f", idle: -1, ready: true }, /"idle" must not be negative/],
+    [{ type: "node.workers", appId: "ap-1", codeHash: "abc", functionName: "A.f", idle: 0, ready: "yes" }, /"ready" must be true or false/],
   ])("refuses %j", (message, why) => {
     expect(() => validateNodeMessage(message)).toThrow(ProtocolError);
     expect(() => validateNodeMessage(message)).toThrow(why);

@@ -30,6 +30,7 @@ import { AppUploads } from "./apps/app-uploads";
 import { CallRecorder } from "./apps/call-recorder";
 import { AppReloader } from "./apps/app-reloader";
 import { WorkerOutputRelay } from "./apps/worker-output-relay";
+import { QueueScheduler } from "./schedules/queue-scheduler";
 import { Scheduler } from "./schedules/scheduler";
 import { openDatabase } from "./state/database";
 import { ClientConnection, type ClientConnectionOptions, type ClientServices } from "./transport/client-connection";
@@ -166,7 +167,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const resolver = new AppResolver(appsRepo);
   const deployer = new Deployer(db, appsRepo, versionsRepo, resolver, uploads, manager);
   const reloader = new AppReloader(appsRepo, uploads, manager);
-  const scheduler = new Scheduler(manager, versionsRepo, (appId, line) => recorder.note(appId, line));
+  // With --queue, schedules are BullMQ job schedulers in Redis; otherwise timers of this server.
+  const scheduler =
+    options.queue !== undefined
+      ? new QueueScheduler(manager, versionsRepo, redisConnection(options.queue), (appId, line) => recorder.note(appId, line), log)
+      : new Scheduler(manager, versionsRepo, (appId, line) => recorder.note(appId, line));
   manager.listen(scheduler);
   // A stopped app's workers lose their credential with it.
   manager.listen({ appChanged: () => undefined, appStopped: (appId) => appTokens.drop(appId) });
@@ -232,7 +237,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const decision = access.check(req, "ws");
     if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.status === 401 ? "Unauthorized" : "Forbidden", decision.error);
     if (decision.credential.kind !== "full") return refuseUpgrade(socket, 403, "Forbidden", "a worker node needs the server's full token (STUBRUN_TOKEN), not an app's");
-    wss.handleUpgrade(req, socket, head, (ws) => nodes.accept(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // A node's socket is not a client's: it does not take one of limits.maxConnections while it lives.
+      httpServer.maxConnections++;
+      ws.once("close", () => httpServer.maxConnections--);
+      nodes.accept(ws);
+    });
   };
 
   // A client that stops heartbeating is given up, so its ephemeral apps stop.
@@ -258,6 +268,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // is read before it finishes (it runs in the same turn as the listen callback).
   for (const record of appsRepo.listDeployed()) manager.restore(record);
   objects.removeOrphans();
+  if (scheduler instanceof QueueScheduler) scheduler.start();
   retention.start();
 
   let closing: Promise<void> | undefined;
@@ -270,7 +281,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (closing ??= (async () => {
         reaper.stop();
         for (const ws of clients.keys()) ws.terminate();
-        scheduler.close();
+        await scheduler.close();
         objects.close();
         await imageBuilder.close();
         await retention.close();

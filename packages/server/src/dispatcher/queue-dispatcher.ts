@@ -10,11 +10,12 @@ import {
   type NodeWorkerEnv,
   type WireError,
 } from "@stubrun/protocol";
-import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
+import { Queue, type ConnectionOptions } from "bullmq";
 import path from "node:path";
 import type { ServerLimits } from "../config/limits";
 import type { ConnectedNode, NodeEvents, NodeHub } from "../transport/node-hub";
 import type { CallObserver, CallRequest, Dispatcher } from "./dispatcher";
+import { batchJobs, type PendingJob } from "./job-batches";
 import { queueName } from "./redis-url";
 import { capacityOf } from "./worker-slots";
 
@@ -52,6 +53,14 @@ interface QueuedCall {
   node?: ConnectedNode;
   /** Whether an attempt ever started (until then it counts against `maxQueuedCallsPerApp`). */
   started: boolean;
+  /** Its worker pool (`poolKey`): one worker of it starts in all until one was ready. */
+  pool: string;
+}
+
+/** Calls of a pool whose code never had a ready worker: one (the probe) is queued, the rest wait here for a ready worker. */
+interface StartGate {
+  probe?: string;
+  held: { fq: FunctionQueue; job: PendingJob }[];
 }
 
 /** A function the server keeps warm, and the node it gave that to. */
@@ -68,7 +77,7 @@ interface FunctionQueue {
   queue: Queue;
   /** Resolves once its global concurrency is set: jobs are added after it, in order. */
   ready: Promise<unknown>;
-  pending: { name: string; data: CallJobData; opts: JobsOptions }[];
+  pending: PendingJob[];
 }
 
 /**
@@ -92,6 +101,12 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   private readonly stoppedApps = new Set<string>();
   /** Calls not started yet, per app (`limits.maxQueuedCallsPerApp`). */
   private readonly waitingByApp = new Map<string, number>();
+  /** Pools (`poolKey`) that had a ready worker on some node. */
+  private readonly readyPools = new Set<string>();
+  /** Pools not known to start yet, with the calls held back until they do. */
+  private readonly gates = new Map<string, StartGate>();
+  /** Idle workers per node per pool (`node.workers`), and how many of them calls sent there since took. */
+  private readonly idle = new Map<ConnectedNode, Map<string, { idle: number; claimed: number }>>();
   /** App stops waiting for nodes to say `node.app-stopped`. */
   private readonly stopWaiters = new Set<{ node: ConnectedNode; appId: string; done: () => void }>();
 
@@ -114,7 +129,8 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
   enqueue(request: CallRequest, observer: CallObserver): void {
     this.stoppedApps.delete(request.appId); // running again (a deployed app served anew)
     const fq = this.queueFor(request.appId, request.fn);
-    this.calls.set(request.callId, { request, observer, queue: fq.info.queue, started: false });
+    const pool = poolKey(request.appId, request.code.hash, request.fn.name);
+    this.calls.set(request.callId, { request, observer, queue: fq.info.queue, started: false, pool });
     this.waitingByApp.set(request.appId, (this.waitingByApp.get(request.appId) ?? 0) + 1);
     if (this.options.nodes.size === 0 && !this.toldNoNode.has(request.appId)) {
       this.toldNoNode.add(request.appId);
@@ -123,12 +139,72 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
       this.options.workerOutput(request.appId, request.fn.name, "stderr", NO_NODE_NOTICE);
     }
     const { maxRetries } = request.fn.options.retries;
-    fq.pending.push({
+    const job = {
       name: request.fn.name,
       data: jobData(request),
       opts: { jobId: request.callId, attempts: maxRetries + 1, backoff: { type: STUBRUN_BACKOFF }, removeOnComplete: true, removeOnFail: true },
-    });
+    };
+    if (!this.readyPools.has(pool)) {
+      // As the embedded pool: until the code had a ready worker, one worker starts, not one per node.
+      let gate = this.gates.get(pool);
+      if (!gate) this.gates.set(pool, (gate = { held: [] }));
+      if (gate.probe !== undefined) return void gate.held.push({ fq, job });
+      gate.probe = request.callId;
+    }
+    this.push(fq, job, pool);
+  }
+
+  /** Queues a job in this turn's addBulk, sent to a node with an idle worker of its pool when there is one. */
+  private push(fq: FunctionQueue, job: PendingJob, pool: string): void {
+    const node = this.nodeWithIdleWorker(pool);
+    if (node !== undefined) job.data = { ...job.data, node };
+    fq.pending.push(job);
     if (fq.pending.length === 1) setImmediate(() => this.flush(fq));
+  }
+
+  /** The node with the most idle workers of the pool not yet promised to a call, if any (that one is promised). */
+  private nodeWithIdleWorker(pool: string): string | undefined {
+    let best: { idle: number; claimed: number } | undefined;
+    let bestNode: ConnectedNode | undefined;
+    for (const [node, pools] of this.idle) {
+      const entry = pools.get(pool);
+      if (entry && entry.idle - entry.claimed > (best ? best.idle - best.claimed : 0)) {
+        best = entry;
+        bestNode = node;
+      }
+    }
+    if (!best || !bestNode) return undefined;
+    best.claimed++;
+    return bestNode.nodeId;
+  }
+
+  /** A node had a ready worker of the pool: its held calls are queued. */
+  private poolReady(pool: string): void {
+    this.readyPools.add(pool);
+    const gate = this.gates.get(pool);
+    if (!gate) return;
+    this.gates.delete(pool);
+    for (const { fq, job } of gate.held) if (this.calls.has(job.data.callId)) this.push(fq, job, pool);
+  }
+
+  /**
+   * A pool's probe ended before any worker of it was ready. Its start failed (the code throws on
+   * import, its enter hook failed): the held calls without retries fail with that error, as the
+   * embedded pool's waiting calls do, and the next one probes. Otherwise (cancelled), the next one probes.
+   */
+  private probeEnded(pool: string, outcome: Parameters<CallObserver["finished"]>[0]): void {
+    const gate = this.gates.get(pool);
+    if (!gate) return;
+    gate.probe = undefined;
+    if (outcome.state === "failed" && outcome.error.name === "WorkerStartError") {
+      const failing = gate.held.filter(({ job }) => (job.opts.attempts ?? 1) <= 1);
+      gate.held = gate.held.filter(({ job }) => (job.opts.attempts ?? 1) > 1);
+      for (const { job } of failing) this.finish(job.data.callId, outcome);
+    }
+    const next = gate.held.shift();
+    if (!next) return void this.gates.delete(pool);
+    gate.probe = next.job.data.callId;
+    this.push(next.fq, next.job, pool);
   }
 
   cancel(callId: string, reason = "the call was cancelled"): boolean {
@@ -138,6 +214,8 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
     const fq = this.queues.get(call.queue);
     if (fq) {
       fq.pending = fq.pending.filter((job) => job.data.callId !== callId);
+      const gate = this.gates.get(call.pool);
+      if (gate) gate.held = gate.held.filter(({ job }) => job.data.callId !== callId);
       // A waiting or delayed job goes; an active one is locked, and its node cancels it.
       void fq.queue.remove(callId).catch(() => undefined);
     }
@@ -167,6 +245,9 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
       if (call.request.appId === appId) this.cancel(callId, "the call was cancelled because its app was stopped");
     }
     for (const [key, entry] of this.warm) if (entry.appId === appId) this.warm.delete(key);
+    for (const pool of [...this.readyPools]) if (pool.startsWith(`${appId}\0`)) this.readyPools.delete(pool);
+    for (const pool of [...this.gates.keys()]) if (pool.startsWith(`${appId}\0`)) this.gates.delete(pool);
+    for (const pools of this.idle.values()) for (const pool of [...pools.keys()]) if (pool.startsWith(`${appId}\0`)) pools.delete(pool);
     let changed = false;
     for (const [name, fq] of [...this.queues]) {
       if (fq.info.appId !== appId) continue;
@@ -226,6 +307,7 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
     for (const call of this.calls.values()) if (call.node === node) call.node = undefined;
     for (const waiter of [...this.stopWaiters]) if (waiter.node === node) waiter.done();
     this.tasks.delete(node);
+    this.idle.delete(node);
     for (const entry of this.warm.values()) {
       if (entry.node !== node) continue;
       entry.node = undefined;
@@ -253,6 +335,17 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
       case "node.note":
         this.options.note(message.appId, message.line);
         return;
+      case "node.workers": {
+        if (this.stoppedApps.has(message.appId)) return;
+        const pool = poolKey(message.appId, message.codeHash, message.functionName);
+        let pools = this.idle.get(node);
+        if (!pools) this.idle.set(node, (pools = new Map()));
+        // A fresh count: the calls promised to its idle workers before are in it, or running.
+        if (message.idle > 0) pools.set(pool, { idle: message.idle, claimed: 0 });
+        else pools.delete(pool);
+        if (message.ready && !this.readyPools.has(pool)) this.poolReady(pool);
+        return;
+      }
       case "node.app-stopped":
         for (const waiter of [...this.stopWaiters]) if (waiter.node === node && waiter.appId === message.appId) waiter.done();
         return;
@@ -317,6 +410,9 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
     this.leaveWaiting(call);
     call.node?.running.delete(callId);
     call.observer.finished(outcome);
+    const gate = this.gates.get(call.pool);
+    if (gate?.probe === callId) this.probeEnded(call.pool, outcome);
+    else if (gate) gate.held = gate.held.filter(({ job }) => job.data.callId !== callId);
   }
 
   private queueFor(appId: string, fn: FunctionManifest): FunctionQueue {
@@ -352,8 +448,9 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
     const batch = fq.pending;
     fq.pending = [];
     if (batch.length === 0) return;
+    const jobs = batchJobs(batch, this.options.nodes.list().reduce((n, node) => n + node.slots, 0));
     void fq.ready
-      .then(() => fq.queue.addBulk(batch))
+      .then(() => fq.queue.addBulk(jobs))
       .catch((error: Error) => {
         for (const job of batch) this.finish(job.data.callId, { state: "failed", error: asWire(new Error(`the call could not be queued in Redis: ${error.message}`)) });
       });
@@ -379,6 +476,11 @@ export class QueueDispatcher implements Dispatcher, NodeEvents {
     this.redisDown = false;
     this.options.log("stubrun server: Redis is reachable again");
   }
+}
+
+/** A worker pool across nodes: one function of one app's code. */
+function poolKey(appId: string, codeHash: string, functionName: string): string {
+  return `${appId}\0${codeHash}\0${functionName}`;
 }
 
 /** A call as its job carries it (the node asks the server for secret values). */

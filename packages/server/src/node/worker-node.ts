@@ -24,6 +24,7 @@ import { ImageStore } from "../images/image-store";
 import { withImageAndSecrets, workerEnv } from "../server";
 import type { CodeSource } from "./code-source";
 import { ServerLink } from "./server-link";
+import { WorkerWatch } from "./worker-watch";
 
 /**
  * A job's lock: renewed every half of it while its node lives; when a node dies (kill -9), its
@@ -50,6 +51,14 @@ const TASKS_REPORT_MS = 250;
 
 /** How far a job a full node hands back is delayed, so the node does not take it again at once. */
 const FULL_BOUNCE_MS = 50;
+
+/**
+ * How many times a job sent to another node (it had an idle worker of the function) is handed
+ * back by nodes without one before one of them runs it anyway (that node may be full, or gone).
+ */
+const MAX_HAND_BACKS = 5;
+/** How long a node that handed a job back leaves that queue to the others. */
+const HAND_BACK_PAUSE_MS = 100;
 
 /** How long a cancel for a call this node has not picked up yet is remembered. */
 const CANCEL_MEMORY_MS = 5 * 60_000;
@@ -89,6 +98,10 @@ export class WorkerNode {
   private readonly log: (line: string) => void;
   private readonly link: ServerLink;
   private readonly dispatcher: LocalDispatcher;
+  /** Its workers, per function and code, as the server hears of them (routing to idle workers). */
+  private readonly watch: WorkerWatch;
+  /** Whether the server this node is connected to (a restarted one, maybe) heard of its workers. */
+  private toldWorkers = false;
   private readonly images: ImageBuilder;
   private readonly imageStore: ImageStore;
   private readonly workers = new Map<string, Worker<CallJobData>>();
@@ -125,6 +138,7 @@ export class WorkerNode {
     this.log(`stubrun worker: ${notice}`);
     const resources = ResourceCgroups.detect();
     this.log(`stubrun worker: ${resources.notice}`);
+    this.watch = new WorkerWatch((report) => this.link.send({ type: "node.workers", ...report }));
     this.dispatcher = new LocalDispatcher(
       (appId, fn) => {
         const env = this.envs.get(envKey(appId, fn));
@@ -139,12 +153,16 @@ export class WorkerNode {
         ...(sandbox ? { sandbox } : {}),
         ...(resources.cgroups ? { cgroups: resources.cgroups } : {}),
         ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+        startWorker: this.watch.factory,
       },
     );
     this.link = new ServerLink({
       serverUrl: options.serverUrl,
       token: options.token,
-      hello: () => ({ type: "node.hello", nodeId: this.nodeId, slots: options.concurrency }),
+      hello: () => {
+        this.toldWorkers = false;
+        return { type: "node.hello", nodeId: this.nodeId, slots: options.concurrency };
+      },
       onMessage: (message) => this.onServerMessage(message),
       log: this.log,
     });
@@ -186,6 +204,11 @@ export class WorkerNode {
   private onServerMessage(message: ToNodeMessage): void {
     switch (message.type) {
       case "node.functions":
+        if (!this.toldWorkers) {
+          // The server's answer to hello: a server that (re)started learns of the workers here.
+          this.toldWorkers = true;
+          for (const report of this.watch.all()) this.link.send({ type: "node.workers", ...report });
+        }
         this.dispatcher.setLimits({ ...DEFAULT_LIMITS, ...message.limits, maxWorkers: this.options.concurrency, maxQueuedCallsPerApp: Number.MAX_SAFE_INTEGER });
         return this.follow(message.queues);
       case "node.cancel":
@@ -199,6 +222,7 @@ export class WorkerNode {
         void this.dispatcher.stopApp(message.appId).finally(() => {
           this.reportTasks(); // its workers are gone: the server's count says so before the stop ends
           this.apps.delete(message.appId);
+          this.watch.forget(message.appId);
           this.link.send({ type: "node.app-stopped", appId: message.appId });
         });
         return;
@@ -243,6 +267,16 @@ export class WorkerNode {
 
   /** Runs one attempt of a call. */
   private async process(job: Job<CallJobData>, token?: string): Promise<void> {
+    // The server sent this call to another node, which has an idle worker of its function: hand it
+    // back for that node (the node that waited longest gets the next job), unless this one has one too.
+    const { node, handedBack = 0, appId, codeHash, fn } = job.data;
+    if (node !== undefined && node !== this.nodeId && handedBack < MAX_HAND_BACKS && token !== undefined && !this.watch.hasIdle(appId, codeHash, fn.name)) {
+      // This node's worker of the queue pauses a moment, so that it does not take the job again at once.
+      this.pauseBriefly(job.queueName);
+      await job.updateData({ ...job.data, handedBack: handedBack + 1 });
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
     // Each queue's worker may take up to min(slots, concurrencyLimit) jobs; the node as a whole
     // runs at most `slots`. A job over that goes back at once (no retry spent) for a node with
     // room, and this node's workers pause until a slot frees, so it does not hold jobs it cannot run.
@@ -264,6 +298,18 @@ export class WorkerNode {
     }
   }
 
+  /** Pauses this node's worker of one queue for HAND_BACK_PAUSE_MS (not past a pause of the whole node). */
+  private pauseBriefly(queue: string): void {
+    const worker = this.workers.get(queue);
+    if (!worker) return;
+    // At once, not in the gate's chain: the worker's loop must see it before it fetches again.
+    void worker.pause(true).catch(() => undefined);
+    setTimeout(() => {
+      if (this.paused || this.closing || this.workers.get(queue) !== worker) return;
+      this.gateChain = this.gateChain.then(() => worker.resume()).catch(() => undefined);
+    }, HAND_BACK_PAUSE_MS).unref();
+  }
+
   /** Pauses the node's workers while every slot is busy, and resumes them when one frees (in order: a resume never overtakes a pause). */
   private gate(): void {
     const full = this.busy > this.options.concurrency - SLOT_EPSILON;
@@ -277,6 +323,7 @@ export class WorkerNode {
 
   /** Runs one attempt of a call, in one of the node's slots. */
   private async processInSlot(job: Job<CallJobData>, token?: string): Promise<void> {
+    if (job.data.batch) return this.processBatch(job, job.data.batch, token);
     const data = job.data;
     const { callId, fn } = data;
     const attempt = job.attemptsMade + 1;
@@ -312,8 +359,47 @@ export class WorkerNode {
     throw new Error(outcome.error.message);
   }
 
-  /** Gets the call's code, image and environment, then runs it once on the local dispatcher. */
-  private async attempt(data: CallJobData, attempt: number): Promise<CallOutcome> {
+  /**
+   * Runs a job of several calls one after another in this slot: the server batches only calls
+   * without retries, so each runs once and its outcome is final. A node that dies mid-batch: the
+   * job runs again elsewhere, and the calls the server already has a result of are dropped there.
+   */
+  private async processBatch(job: Job<CallJobData>, batch: NonNullable<CallJobData["batch"]>, token?: string): Promise<void> {
+    const { fn } = job.data;
+    const lost = job.stalledCounter ?? 0;
+    if (lost > MAX_NODE_LOSSES) {
+      const error = new WorkerCrashedError(`${fn.name}: the worker nodes running the call stopped answering ${lost} times; it is not run again`);
+      for (const { callId } of batch) this.link.send({ type: "node.done", callId, outcome: { state: "failed", error: systemWireError(error) } });
+      throw new UnrecoverableError(error.message);
+    }
+    const shared: { env?: NodeWorkerEnv } = {};
+    for (const { callId, args } of batch) {
+      if (this.closing && token !== undefined) {
+        // This node is stopping: the rest of the batch goes back to the queue for another node.
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      let outcome: CallOutcome;
+      let byServer = false;
+      try {
+        outcome = await this.attempt({ ...job.data, callId, args, batch: undefined }, 1, shared);
+      } finally {
+        byServer = this.cancelledByServer.delete(callId) || this.cancelled.delete(callId);
+      }
+      if (outcome.state === "cancelled" && this.closing && !byServer && token !== undefined) {
+        this.link.send({ type: "node.output", callId, stream: "stderr", data: `stubrun: worker node ${this.nodeId} is stopping; ${fn.name} runs again on another node\n` });
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      if (outcome.state !== "cancelled") this.link.send({ type: "node.done", callId, outcome });
+    }
+  }
+
+  /**
+   * Gets the call's code, image and environment, then runs it once on the local dispatcher.
+   * @param batch the calls of one batch share the environment the first of them got (one round trip to the server).
+   */
+  private async attempt(data: CallJobData, attempt: number, batch?: { env?: NodeWorkerEnv }): Promise<CallOutcome> {
     const { callId, appId, fn } = data;
     this.apps.add(appId);
     const cancelled = (): CallOutcome | undefined =>
@@ -323,7 +409,11 @@ export class WorkerNode {
       codeDir = await this.options.codeSource.ensure(data.codeHash);
       this.codeDirs.set(data.codeHash, codeDir);
       if (fn.options.image) await this.images.build(fn.options.image, () => undefined);
-      this.setEnv(appId, fn, await this.link.requestEnv({ callId }));
+      if (batch?.env === undefined) {
+        const env = await this.link.requestEnv({ callId });
+        this.setEnv(appId, fn, env);
+        if (batch) batch.env = env;
+      }
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       return cancelled() ?? { state: "failed", error: systemWireError(new WorkerStartError(`the worker for ${fn.name} cannot start on node ${this.nodeId}: ${why}`)) };
