@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { TestServer } from "./harness";
 
 /** Every example in examples/ runs through the real bin against a real server. */
@@ -72,5 +73,21 @@ describe("examples", () => {
     const id = /(fc-\w+) is still running/.exec(r.stderr)?.[1];
     expect(id).toBeDefined();
     expect(r.stderr).toContain(`[${id}] rendering intro`);
+  });
+});
+
+const HAS_BWRAP = spawnSync("bwrap", ["--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc", "true"]).status === 0;
+
+/** A Volume is mounted only on sandboxed workers. */
+(HAS_BWRAP ? describe : describe.skip)("examples with a sandbox", () => {
+  let server: TestServer;
+  beforeAll(async () => (server = await TestServer.start({ env: { STUBRUN_SANDBOX: "on" } })));
+  afterAll(() => server.stop());
+
+  test("volume.ts commits a model from one function and reads it from another; the CLI lists it", async () => {
+    const r = await server.run(["examples/volume.ts"]);
+    expect(r.stdout).toBe('model tea: 9 letters, "t" seen 4 times\n');
+    expect(r.code).toBe(0);
+    expect((await server.run(["volume", "ls", "example-models"])).stdout).toMatch(/^tea\.json\t\d+\n$/);
   });
 });

@@ -47,14 +47,15 @@ export class TestServer {
    * @param options.home an existing STUBRUN_HOME (a restart); a fresh one by default
    * @param options.args more flags for `stubrun server` (e.g. `--queue redis://...`)
    */
-  static async start(options: { config?: object; home?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<TestServer> {
+  /** `nodeArgs` go to node before the bin (bench/profile.ts: --cpu-prof), `env` is added to this process's. */
+  static async start(options: { config?: object; home?: string; args?: string[]; nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<TestServer> {
     const home = options.home ?? fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-test-"));
     if (options.config) fs.writeFileSync(path.join(home, "config.json"), JSON.stringify(options.config));
     let log = "";
     // STUBRUN_TEST_QUEUE=1: the server runs calls through a Redis of its own on two worker nodes.
     const { QUEUE_MODE, QueueBackend } = require("./queue-mode-env") as typeof import("./queue-mode-env");
     const queue = QUEUE_MODE && !options.args?.includes("--queue") ? await QueueBackend.start() : undefined;
-    const child = spawn(process.execPath, [BIN, "server", "--port", "0", ...(options.args ?? []), ...(queue?.serverArgs ?? [])], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, "server", "--port", "0", ...(options.args ?? []), ...(queue?.serverArgs ?? [])], {
       env: { ...process.env, ...options.env, STUBRUN_HOME: home },
       stdio: ["ignore", "ignore", "pipe"],
     });

@@ -30,6 +30,13 @@ export class ApiClient {
     return this.json<T>(await this.fetch(path, init as unknown as RequestInit));
   }
 
+  /** GETs a body to read as it comes (a blob's bytes). */
+  async download(path: string): Promise<AsyncIterable<Uint8Array>> {
+    const res = await this.fetch(path);
+    if (!res.ok || !res.body) return this.json<never>(res);
+    return res.body as unknown as AsyncIterable<Uint8Array>;
+  }
+
   async delete<T>(path: string): Promise<T> {
     return this.json<T>(await this.fetch(path, { method: "DELETE" }));
   }

@@ -1,21 +1,29 @@
 import { markStubrunCli } from "@stubrun/sdk";
 import { ExitStatus } from "./exit-status";
 import { envNameProblem, StubrunError, UsageError } from "@stubrun/protocol";
-import yargs, { type Argv } from "yargs";
+import yargs, { type Argv, type CommandModule } from "yargs";
 import { contextFromEnv, type CliContext } from "./cli-context";
-import { appCommand } from "./commands/app.command";
-import { deployCommand } from "./commands/deploy.command";
-import { serveCommand } from "./commands/serve.command";
-import { runCommand } from "./commands/run.command";
-import { serverCommand } from "./commands/server.command";
-import { initCommand } from "./commands/init.command";
-import { secretCommand } from "./commands/secret.command";
-import { workerCommand } from "./commands/worker.command";
-import { callCommand } from "./commands/call.command";
-import { dictCommand } from "./commands/dict.command";
-import { queueCommand } from "./commands/queue.command";
 
-const COMMANDS = new Set(["run", "server", "worker", "app", "deploy", "serve", "secret", "init", "call", "dict", "queue"]);
+/**
+ * Each command's module, required only when it is used: `stubrun FILE` does not pay for loading
+ * what `server`, `serve` or `app` need (issue 11: load nothing a command does not use).
+ */
+const COMMAND_MODULES: Record<string, (context: CliContext) => CommandModule<object, never>> = {
+  run: (c) => (require("./commands/run.command") as typeof import("./commands/run.command")).runCommand(c) as CommandModule<object, never>,
+  server: (c) => (require("./commands/server.command") as typeof import("./commands/server.command")).serverCommand(c) as CommandModule<object, never>,
+  app: (c) => (require("./commands/app.command") as typeof import("./commands/app.command")).appCommand(c) as CommandModule<object, never>,
+  deploy: (c) => (require("./commands/deploy.command") as typeof import("./commands/deploy.command")).deployCommand(c) as CommandModule<object, never>,
+  serve: (c) => (require("./commands/serve.command") as typeof import("./commands/serve.command")).serveCommand(c) as CommandModule<object, never>,
+  secret: (c) => (require("./commands/secret.command") as typeof import("./commands/secret.command")).secretCommand(c) as CommandModule<object, never>,
+  init: () => (require("./commands/init.command") as typeof import("./commands/init.command")).initCommand() as CommandModule<object, never>,
+  worker: (c) => (require("./commands/worker.command") as typeof import("./commands/worker.command")).workerCommand(c) as CommandModule<object, never>,
+  call: (c) => (require("./commands/call.command") as typeof import("./commands/call.command")).callCommand(c) as CommandModule<object, never>,
+  dict: (c) => (require("./commands/dict.command") as typeof import("./commands/dict.command")).dictCommand(c) as CommandModule<object, never>,
+  queue: (c) => (require("./commands/queue.command") as typeof import("./commands/queue.command")).queueCommand(c) as CommandModule<object, never>,
+  volume: (c) => (require("./commands/volume.command") as typeof import("./commands/volume.command")).volumeCommand(c) as CommandModule<object, never>,
+};
+
+const COMMANDS = new Set(Object.keys(COMMAND_MODULES));
 const RUNNER_FLAGS_WITH_VALUE = new Set<string>(["--env"]);
 
 /**
@@ -54,29 +62,24 @@ function splitCallArgv(argv: string[]): string[] {
 
 /** The stubrun CLI as a yargs instance, so tests can parse argv in-process. Handlers throw; the bin sets exit codes. */
 export function createCli(argv: string[], context: CliContext = contextFromEnv()): Argv {
-  return yargs(normalizeArgv(argv))
+  const normalized = normalizeArgv(argv);
+  // The command named first is the only one loaded; with none (--help, a typo) all are, for the list.
+  const first = normalized.find((a, i) => !a.startsWith("-") && !RUNNER_FLAGS_WITH_VALUE.has(normalized[i - 1]));
+  const names = first !== undefined && COMMANDS.has(first) ? [first] : [...COMMANDS];
+  const cli = yargs(normalized)
     .scriptName("stubrun")
     // The entrypoint's options pass through as text: yargs would turn `--label 1e3` into 1000.
     .parserConfiguration({ "populate--": true, "parse-positional-numbers": false })
     // --env NAME before any command's own arguments: what STUBRUN_ENV says, for this command.
-    .option("env", { type: "string", global: true, describe: "The environment to work in: apps, secrets, Dicts and Queues are its own (default: STUBRUN_ENV, else main)" })
+    .option("env", { type: "string", global: true, describe: "The environment to work in: apps, secrets, Dicts, Queues and Volumes are its own (default: STUBRUN_ENV, else main)" })
     .middleware((args) => {
       if (typeof args.env !== "string") return;
       const problem = envNameProblem(args.env);
       if (problem) throw new UsageError(`--env: ${problem}`);
       process.env.STUBRUN_ENV = args.env;
-    })
-    .command(runCommand(context))
-    .command(serverCommand(context))
-    .command(appCommand(context))
-    .command(deployCommand(context))
-    .command(serveCommand(context))
-    .command(secretCommand(context))
-    .command(initCommand())
-    .command(workerCommand(context))
-    .command(callCommand(context))
-    .command(dictCommand(context))
-    .command(queueCommand(context))
+    });
+  for (const name of names) cli.command(COMMAND_MODULES[name](context));
+  return cli
     .strict()
     .demandCommand(1, "Give a file to run, e.g. npx stubrun examples/hello.ts")
     .help()

@@ -1,6 +1,6 @@
 import type { Encoded } from "./codec";
 import type { AppManifest, ClassParamValues, CodeFile, ImageManifest } from "./manifest";
-import type { DictRequest, QueueRequest } from "./object-messages";
+import type { DictRequest, QueueRequest, VolumeRequest } from "./object-messages";
 
 /** Messages a client (CLI or SDK) sends to the server over the WebSocket. Requests carry an `id`. */
 export type ClientMessage =
@@ -14,6 +14,7 @@ export type ClientMessage =
   | ImageBuildRequest
   | DictRequest
   | QueueRequest
+  | VolumeRequest
   | Heartbeat;
 
 /** Create an ephemeral app from a manifest and its code; replies `{ appId }`. */

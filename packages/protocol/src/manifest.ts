@@ -2,6 +2,7 @@
  * The manifest: everything the server knows about a user's app. The server never imports user
  * code; web endpoints, the apps page and the dispatcher work from this description alone.
  */
+import type { VolumeMount } from "./object-messages";
 
 /** How a parameter is parsed from text (CLI options, query strings). */
 /** `request`: the Web's `Request`, for a web endpoint that reads the raw HTTP request. */
@@ -61,6 +62,8 @@ export interface FunctionOptionsManifest {
   memory?: number;
   /** The share of a CPU core a worker of the function counts for when workers are placed (0.5, 1, 2). Absent: it does not count. */
   cpu?: number;
+  /** Volumes mounted on its workers (in a sandbox only), sorted by path. */
+  volumes?: VolumeMount[];
 }
 
 /**

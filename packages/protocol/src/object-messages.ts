@@ -65,6 +65,36 @@ export interface QueueReply {
   cleared?: number;
 }
 
+/**
+ * One operation on a Volume (issue 14 item 5): its content is a tree blob in the blob store
+ * (`/api/blobs/HASH`); the server keeps only each volume's head, the hash of its last committed
+ * version, and a version number that grows by one at each commit.
+ */
+export type VolumeOp =
+  | { op: "head" }
+  /** Makes `hash` (a blob the server holds) the head; with `ifVersion`, only if the head's version is still that one. */
+  | { op: "commit"; hash: string; ifVersion?: number };
+
+export type VolumeRequest = { type: "volume"; id: number } & ObjectRef & VolumeOp;
+
+/** What a Volume request replies: its head after the op (`hash` null while nothing was committed). */
+export interface VolumeReply {
+  hash: string | null;
+  version: number;
+  /** `commit` with `ifVersion`: false when another commit came first (nothing changed). */
+  ok?: boolean;
+}
+
+/** A Volume mounted on a function, as the manifest carries it. */
+export interface VolumeMount {
+  /** Where the function sees it: an absolute path in its sandbox. */
+  path: string;
+  /** The named Volume (in the app's environment). */
+  name: string;
+  /** Create it at the worker's start if it does not exist (`{ createIfMissing: true }`). */
+  create?: boolean;
+}
+
 /** A partition's name: like an app name, at most 64 characters; "" is the default partition. */
 export const PARTITION_PATTERN = /^[A-Za-z0-9_.-]{0,64}$/;
 
@@ -75,8 +105,10 @@ export interface ObjectSummary {
   /** The app an ephemeral object belongs to; null for a named one. */
   app: string | null;
   createdAt: string;
-  /** A Dict's entries, a Queue's values (every partition). */
+  /** A Dict's entries, a Queue's values (every partition), a Volume's version. */
   len: number;
   /** A Queue's values per partition ("" is the default one). */
   partitions?: Record<string, number>;
+  /** A Volume's head blob (null before its first commit). */
+  head?: string | null;
 }

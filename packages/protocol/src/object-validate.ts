@@ -2,8 +2,10 @@ import type { Encoded } from "./codec";
 import { ProtocolError } from "./errors";
 import { int, need, str, type Obj } from "./field-checks";
 import { tooDeepMessage } from "./frames";
-import { APP_NAME_PATTERN } from "./manifest";
-import { PARTITION_PATTERN, type DictRequest, type ObjectRef, type QueueRequest } from "./object-messages";
+import { APP_NAME_PATTERN, BLOB_HASH_PATTERN } from "./manifest";
+import { PARTITION_PATTERN, type DictRequest, type ObjectRef, type QueueRequest, type VolumeMount, type VolumeRequest } from "./object-messages";
+
+import { volumeMountProblem } from "./volume-paths";
 import { isWithinDepth } from "./value-depth";
 import { envField } from "./env-field";
 
@@ -59,6 +61,42 @@ export function validateQueueRequest(m: Obj, maxValueDepth: number | undefined):
     default:
       throw protocolOp(type, op, "put, get, len, clear");
   }
+}
+
+/** Validates a `volume` request (see object-messages.ts). */
+export function validateVolumeRequest(m: Obj): VolumeRequest {
+  const type = "volume";
+  const base = { type, id: int(m, "id", type), ...objectRef(m, type) } as const;
+  need(base.app === undefined, `${type}: Volumes are named ones only (no "app")`);
+  const op = str(m, "op", type);
+  switch (op) {
+    case "head":
+      return { ...base, op };
+    case "commit": {
+      const hash = str(m, "hash", `${type} commit`);
+      need(BLOB_HASH_PATTERN.test(hash), `${type} commit: "hash" must be a blob hash (64 lowercase hex digits)`);
+      need(m.ifVersion === undefined || (Number.isSafeInteger(m.ifVersion) && (m.ifVersion as number) >= 0), `${type} commit: "ifVersion" must be a whole number >= 0`);
+      return { ...base, op, hash, ...(m.ifVersion === undefined ? {} : { ifVersion: m.ifVersion as number }) };
+    }
+    default:
+      throw protocolOp(type, op, "head, commit");
+  }
+}
+
+/** Validates a function's `volumes` option: mounts with good paths and names, each path and name once. */
+export function validateVolumeMounts(value: unknown, where: string): VolumeMount[] {
+  need(Array.isArray(value), `${where} must be an array of { path, name }`);
+  const mounts = value as Obj[];
+  mounts.forEach((v, i) => {
+    need(typeof v === "object" && v !== null, `${where}[${i}] must be { path, name }`);
+    need(typeof v.path === "string", `${where}[${i}]: "path" must be a string`);
+    const problem = volumeMountProblem(v.path as string);
+    need(problem === undefined, `${where}[${i}]: ${problem}`);
+    need(typeof v.name === "string" && APP_NAME_PATTERN.test(v.name), `${where}[${i}]: "name" may only hold letters, digits, "-", "_" and ".", at most 64 characters`);
+    need(v.create === undefined || typeof v.create === "boolean", `${where}[${i}]: "create" must be a boolean`);
+  });
+  need(new Set(mounts.map((v) => v.name)).size === mounts.length, `${where}: a Volume may be mounted once per function`);
+  return mounts as unknown as VolumeMount[];
 }
 
 function objectRef(m: Obj, type: string): ObjectRef {

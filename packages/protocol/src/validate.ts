@@ -23,7 +23,7 @@ import {
 } from "./manifest";
 import { validateClassParamValues } from "./class-params";
 import { isWithinDepth } from "./value-depth";
-import { validateDictRequest, validateQueueRequest } from "./object-validate";
+import { validateDictRequest, validateQueueRequest, validateVolumeMounts, validateVolumeRequest } from "./object-validate";
 import { envField } from "./env-field";
 import type { FromWorkerMessage } from "./worker-messages";
 
@@ -117,6 +117,8 @@ export function validateClientMessage(m: unknown, limits: ClientMessageLimits = 
       return validateDictRequest(m, limits.maxValueDepth);
     case "queue":
       return validateQueueRequest(m, limits.maxValueDepth);
+    case "volume":
+      return validateVolumeRequest(m);
     default:
       throw new ProtocolError(`unknown message type "${type}"`);
   }
@@ -204,6 +206,7 @@ export function validateFunction(f: unknown, i: number): FunctionManifest {
     number(o.cpu, "cpu", 0);
     need((o.cpu as number) > 0 && (o.cpu as number) <= MAX_FUNCTION_CPU, `${where}: option "cpu" must be above 0 and at most ${MAX_FUNCTION_CPU}, got ${String(o.cpu)}`);
   }
+  if (o.volumes !== undefined) validateVolumeMounts(o.volumes, `${where}: option "volumes"`);
   (f.params as unknown[]).forEach((p, j) => validateParam(p, `${where}: params[${j}]`));
   need(f.classParams === undefined || Array.isArray(f.classParams), `${where}: "classParams" must be an array`);
   ((f.classParams ?? []) as unknown[]).forEach((p, j) => validateParam(p, `${where}: classParams[${j}]`));
@@ -345,12 +348,14 @@ export function validateWorkerMessage(m: unknown): FromWorkerMessage {
     case "done": {
       const callId = str(m, "callId", type);
       need(typeof m.ok === "boolean", 'done: "ok" must be a boolean');
+      need(m.ms === undefined || (typeof m.ms === "number" && Number.isFinite(m.ms) && m.ms >= 0), 'done: "ms" must be a number >= 0');
+      const ms = m.ms === undefined ? {} : { ms: m.ms as number };
       // The value is passed through to the caller, who decodes it: it only has to be there.
       if (m.ok) {
         need(m.value !== undefined, 'done: "value" is missing');
-        return { type, callId, ok: true, value: m.value as Encoded };
+        return { type, callId, ok: true, value: m.value as Encoded, ...ms };
       }
-      return { type, callId, ok: false, error: validateWireError(m.error, `${type}: "error"`) };
+      return { type, callId, ok: false, error: validateWireError(m.error, `${type}: "error"`), ...ms };
     }
     default:
       throw new ProtocolError(`unknown worker message type "${type}"`);

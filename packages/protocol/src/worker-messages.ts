@@ -1,3 +1,4 @@
+import type { VolumeMount } from "./object-messages";
 import type { Encoded } from "./codec";
 import type { WireError } from "./errors";
 import type { ClassParamValues } from "./manifest";
@@ -17,16 +18,38 @@ export interface WorkerConfig {
   params?: ClassParamValues;
   /** Calls it may be sent at once (`concurrentInputs`): above 1, each call's output is told apart by an AsyncLocalStorage. @default 1 */
   concurrentInputs?: number;
+  /** The Volumes mounted on the function: the worker loads each one's head into its path before it is ready. */
+  volumes?: VolumeMount[];
 }
 
-/** Messages from the server to a worker. */
-export type ToWorkerMessage = WorkerRunCall | WorkerShutdown;
+/**
+ * Messages from the server to a worker. On the IPC channel, a payload is one message or an array
+ * of them (a turn's messages in one write: `IpcBatcher`), both ways.
+ */
+export type ToWorkerMessage = WorkerLoad | WorkerRunCall | WorkerDropCall | WorkerShutdown;
 
-/** Run one call with the worker's instance. */
+/**
+ * Become a function's worker: sent to a worker started ahead with no code (one forked with
+ * STUBRUN_WORKER_CONFIG needs none). Its environment is replaced by `env` before the code loads;
+ * `ready` or `start-failed` follows, as for a worker started for the function.
+ */
+export interface WorkerLoad {
+  type: "load";
+  config: WorkerConfig;
+  env: Record<string, string>;
+}
+
+/** Run one call with the worker's instance; one that comes while a call runs waits its turn (prefetch). */
 export interface WorkerRunCall {
   type: "run";
   callId: string;
   args: Encoded[];
+}
+
+/** Forget a call that was sent ahead and has not started (it was cancelled). */
+export interface WorkerDropCall {
+  type: "drop";
+  callId: string;
 }
 
 /** Run exit hooks and leave. */
@@ -63,7 +86,7 @@ export interface WorkerOutput {
   data: string;
 }
 
-/** A call finished. */
+/** A call finished; `ms`: how long it ran, by the worker's clock (what decides prefetch). */
 export type WorkerCallDone =
-  | { type: "done"; callId: string; ok: true; value: Encoded }
-  | { type: "done"; callId: string; ok: false; error: WireError };
+  | { type: "done"; callId: string; ok: true; value: Encoded; ms?: number }
+  | { type: "done"; callId: string; ok: false; error: WireError; ms?: number };

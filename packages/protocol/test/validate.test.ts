@@ -317,3 +317,28 @@ describe("dict and queue requests", () => {
     expect(refused({ type: "queue", id: 1, name: "q", op: "len", partition: "a b" })).toContain('queue len: "partition" may only hold letters');
   });
 });
+
+describe("volume requests and mounts", () => {
+  const hash = "a".repeat(64);
+
+  test("head and commit are accepted with their fields", () => {
+    expect(parse({ type: "volume", id: 1, name: "models", op: "head" })).toEqual({ type: "volume", id: 1, name: "models", op: "head" });
+    expect(parse({ type: "volume", id: 2, name: "models", create: true, op: "commit", hash, ifVersion: 3 })).toEqual({ type: "volume", id: 2, name: "models", create: true, op: "commit", hash, ifVersion: 3 });
+  });
+
+  test("a bad hash, an op or an ephemeral Volume is refused, saying which", () => {
+    expect(refused({ type: "volume", id: 1, name: "v", op: "commit", hash: "abc" })).toBe('volume commit: "hash" must be a blob hash (64 lowercase hex digits)');
+    expect(refused({ type: "volume", id: 1, name: "v", op: "drop" })).toBe('volume: unknown op "drop"; the ops are head, commit');
+    expect(refused({ type: "volume", id: 1, name: "v", app: "ap-1", op: "head" })).toBe('volume: Volumes are named ones only (no "app")');
+  });
+
+  test("a function's mounts need absolute, normalized paths outside the system's folders, each Volume once", () => {
+    const withVolumes = (volumes: unknown) => ({ ...appCreate, manifest: { ...manifest, functions: [{ ...fnManifest, options: { ...DEFAULT_FUNCTION_OPTIONS, volumes } }] } });
+    expect(() => parse(withVolumes([{ path: "/data", name: "a", create: true }, { path: "/tmp/b", name: "b" }]))).not.toThrow();
+    expect(refused(withVolumes([{ path: "data", name: "a" }]))).toContain('the mount path "data" must be absolute, like "/data"');
+    expect(refused(withVolumes([{ path: "/data/../etc", name: "a" }]))).toContain("must be normalized");
+    expect(refused(withVolumes([{ path: "/usr/local/x", name: "a" }]))).toContain("is in /usr, which the sandbox keeps for the system");
+    expect(refused(withVolumes([{ path: "/tmp", name: "a" }]))).toContain("the worker's private /tmp");
+    expect(refused(withVolumes([{ path: "/a", name: "v" }, { path: "/b", name: "v" }]))).toContain("a Volume may be mounted once per function");
+  });
+});

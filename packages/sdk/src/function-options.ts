@@ -2,6 +2,7 @@ import { DEFAULT_FUNCTION_OPTIONS, MAX_CONCURRENT_INPUTS, MAX_FUNCTION_CPU, MIN_
 import { Cron, Period } from "./schedules";
 import type { Image } from "./image";
 import { secretRefs, type Secret } from "./secret";
+import { volumeMounts, type Volume } from "./objects/volume";
 
 /** Retries with backoff: attempt n (from 1) waits `min(initialDelayMs * backoffCoefficient^(n-1), maxDelayMs)`. */
 export interface RetryOptions {
@@ -62,6 +63,12 @@ export interface FunctionOptions {
    * allow. Functions without it do not count. @default the stub's, else none
    */
   cpu?: number;
+  /**
+   * Volumes mounted on the function's workers, by absolute path in their sandbox:
+   * `{ "/data": Volume.fromName("data") }`. They add to the stub's (a path given here replaces
+   * the stub's). Only a sandboxed worker can have them (docs/volumes.md). @default {}
+   */
+  volumes?: Record<string, Volume>;
 }
 
 /** Options of `@stub.webEndpoint()`. */
@@ -70,7 +77,7 @@ export interface WebEndpointOptions extends FunctionOptions {
   method?: "GET" | "POST";
 }
 
-const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "concurrentInputs", "schedule", "secrets", "image", "network", "memory", "cpu", "method"]);
+const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "concurrentInputs", "schedule", "secrets", "image", "network", "memory", "cpu", "volumes", "method"]);
 
 /** Checks options when the decorator is applied, and fills in the defaults. */
 export function normalizeFunctionOptions(options: FunctionOptions, where: string): FunctionOptionsManifest {
@@ -92,6 +99,7 @@ export function normalizeFunctionOptions(options: FunctionOptions, where: string
     ...(options.secrets === undefined ? {} : { secrets: secretRefs(options.secrets, where) }),
     ...(network(options.network, where) ? {} : { network: false }),
     ...resources(options, where),
+    ...(options.volumes === undefined ? {} : { volumes: volumeMounts(options.volumes, where) }),
   };
 }
 

@@ -8,6 +8,7 @@ export { fn, type FunctionHandle, type MapOptions } from "./function-handle";
 export { FunctionCall, type GetOptions, type CallLogLine } from "./function-call";
 export { Dict, type FromNameOptions } from "./objects/dict";
 export { Queue, type PartitionOption, type QueueGetOptions } from "./objects/queue";
+export { Volume, mountVolumes } from "./objects/volume";
 export { Cron, Period } from "./schedules";
 export type { FunctionOptions, WebEndpointOptions, RetryOptions } from "./function-options";
 export { ServerConnection, type CallHandlers } from "./client/connection";

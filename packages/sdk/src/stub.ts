@@ -1,4 +1,4 @@
-import { APP_NAME_PATTERN, UsageError, type SecretRef } from "@stubrun/protocol";
+import { APP_NAME_PATTERN, UsageError, type SecretRef, type VolumeMount } from "@stubrun/protocol";
 import { methodTarget } from "./decorators/method-target";
 import { parameterDecorator, type ParameterOptions } from "./decorators/parameter.decorator";
 import { normalizeFunctionOptions, resources, type FunctionOptions, type WebEndpointOptions } from "./function-options";
@@ -6,6 +6,7 @@ import { addEntrypoint, addFunction, addHook, getEntrypoints, getFunctions } fro
 import { registry } from "./registry";
 import { checkImage, type Image } from "./image";
 import { secretRefs, type Secret } from "./secret";
+import { volumeMounts, type Volume } from "./objects/volume";
 
 /** Options of `new Stub(name, options)`. */
 export interface StubOptions {
@@ -17,9 +18,11 @@ export interface StubOptions {
   memory?: number;
   /** CPU cores each worker of the stub's functions counts for, unless a function gives its own `cpu`. @default none */
   cpu?: number;
+  /** Volumes every function of the stub mounts, by path (a function's own volume at the same path wins). @default {} */
+  volumes?: Record<string, Volume>;
 }
 
-const STUB_OPTIONS = ["secrets", "image", "memory", "cpu"];
+const STUB_OPTIONS = ["secrets", "image", "volumes", "memory", "cpu"];
 
 /**
  * The description of an app: a name and the functions, entrypoints and hooks its decorators
@@ -46,6 +49,7 @@ export class Stub {
     }
     this.secrets = options.secrets === undefined ? [] : secretRefs(options.secrets, `new Stub(${JSON.stringify(name)})`);
     this.image = options.image === undefined ? undefined : checkImage(options.image, `new Stub(${JSON.stringify(name)})`);
+    this.volumes = options.volumes === undefined ? [] : volumeMounts(options.volumes, `new Stub(${JSON.stringify(name)})`);
     this.resources = resources(options, `new Stub(${JSON.stringify(name)})`);
     registry().addStub(this);
   }
@@ -58,6 +62,9 @@ export class Stub {
 
   /** The stub's secrets as the manifest carries them (internal). */
   readonly secrets: SecretRef[];
+
+  /** The stub's Volumes as the manifest carries them (internal): every function mounts them. */
+  readonly volumes: VolumeMount[];
 
   /** Marks a method as a function that runs remotely, in a worker. */
   function(options: FunctionOptions = {}): MethodDecorator {

@@ -8,7 +8,8 @@ import { BlobStore } from "./code/blob.store";
 import { CodeStore } from "./code/code.store";
 import type { Dispatcher } from "./dispatcher/dispatcher";
 import { LocalDispatcher } from "./dispatcher/local-dispatcher";
-import { QueueDispatcher } from "./dispatcher/queue-dispatcher";
+import type { QueueDispatcher } from "./dispatcher/queue-dispatcher";
+import { PrestartedWorkers } from "./dispatcher/worker-pool-prestart";
 import { redisConnection } from "./dispatcher/redis-url";
 import { NodeHub } from "./transport/node-hub";
 import { Access } from "./http/access";
@@ -131,6 +132,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const workerOutput = new WorkerOutputRelay();
   // With --queue, calls go through BullMQ to worker nodes; otherwise to the local pool.
   const nodes = options.queue !== undefined ? new NodeHub(log) : undefined;
+  // Workers started ahead, with no app's code or environment yet, for cold starts without Node's own start.
+  let prestarted: PrestartedWorkers | undefined;
+  const prestart = () => {
+    if (limits.prestartedWorkers === 0) return {};
+    const basics = workerEnv("", "", "");
+    for (const key of Object.keys(basics)) if (key.startsWith("STUBRUN_")) delete basics[key];
+    prestarted = new PrestartedWorkers(limits.prestartedWorkers, () => limits.workerMemoryMb, basics);
+    return { startWorker: prestarted.factory() };
+  };
   const localDispatcher = () => new LocalDispatcher(
     // Secrets are read at each worker start: one replaced with --force is what the next worker sees.
     (appId, fn) => {
@@ -141,11 +151,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return withImageAndSecrets(workerEnv(workerUrl, appId, appTokens.forApp(appId), process.env, appEnv), image.dir, image.env, secretsRepo.envOf(fn.options.secrets ?? [], appEnv));
     },
     (appId, functionName, stream, data) => workerOutput.workerOutput(appId, functionName, stream, data),
-    { limits, note: (appId, line) => recorder.note(appId, line), imageDirOf: (fn) => imageStore.forWorker(fn.options.image).dir, ...(sandbox ? { sandbox } : {}), ...(resources?.cgroups ? { cgroups: resources.cgroups } : {}) },
+    {
+      limits,
+      note: (appId, line) => recorder.note(appId, line),
+      imageDirOf: (fn) => imageStore.forWorker(fn.options.image).dir,
+      // A sandboxed worker gets its code's folder mounted when it starts: none can be started ahead (docs/performance.md).
+      ...(sandbox ? { sandbox } : prestart()),
+      ...(resources?.cgroups ? { cgroups: resources.cgroups } : {}),
+    },
   );
   const dispatcher: Dispatcher =
     options.queue !== undefined && nodes !== undefined
-      ? new QueueDispatcher({
+      ? // Required only with --queue: BullMQ and its Redis client are ~28 MB of an idle server otherwise.
+        new (require("./dispatcher/queue-dispatcher") as { QueueDispatcher: typeof QueueDispatcher }).QueueDispatcher({
           connection: redisConnection(options.queue),
           nodes,
           // Read when a node starts a worker for a call: sent on its socket, never through Redis.
@@ -176,7 +194,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // A stopped app's workers lose their credential with it.
   manager.listen({ appChanged: () => undefined, appStopped: (appId) => appTokens.drop(appId) });
   // Dicts and Queues; an app's ephemeral ones go with it.
-  const objects = new SharedObjects(db, limits, (appId) => manager.isRunning(appId));
+  const objects = new SharedObjects(db, limits, (appId) => manager.isRunning(appId), (hash) => blobs.has(hash));
   manager.listen({ appChanged: () => undefined, appStopped: (appId) => objects.removeAppObjects(appId) });
 
   // HTTP and WebSocket on one port.
@@ -287,6 +305,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await retention.close();
         await manager.shutdown();
         await dispatcher.close();
+        prestarted?.close();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         callsRepo.flush();
         logsRepo.flush();

@@ -162,4 +162,13 @@ describe("blobs (packages and added files)", () => {
     expect(swept.blobs).toBe(1);
     expect([fs.existsSync(used), fs.existsSync(unused), fs.existsSync(fresh)]).toEqual([true, false, true]);
   });
+
+  test("a Volume's head stays, though no code folder links it; its earlier versions go", async () => {
+    const head = addBlob("d".repeat(64), 5);
+    const earlier = addBlob("e".repeat(64), 5);
+    db.prepare("INSERT INTO volume_heads (volume, hash, version) VALUES (?, ?, ?)").run("main:models", "d".repeat(64), 2);
+    const swept = await new Retention(db, path.join(home, "code"), 7, undefined, () => NOW).sweep();
+    expect(swept.blobs).toBe(1);
+    expect([fs.existsSync(head), fs.existsSync(earlier)]).toEqual([true, false]);
+  });
 });

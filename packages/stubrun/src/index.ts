@@ -7,7 +7,7 @@ import { setServerStarter } from "@stubrun/sdk";
 import os from "node:os";
 import path from "node:path";
 
-export { Stub, fn, lookup, FunctionCall, Cron, Period, Secret, Image, Dict, Queue } from "@stubrun/sdk";
+export { Stub, fn, lookup, FunctionCall, Cron, Period, Secret, Image, Dict, Queue, Volume } from "@stubrun/sdk";
 export type { StubOptions, FunctionHandle, MapOptions, FunctionOptions, WebEndpointOptions, RetryOptions, LookupOptions, GetOptions, CallLogLine, FromNameOptions, PartitionOption, QueueGetOptions } from "@stubrun/sdk";
 export {
   StubrunError,

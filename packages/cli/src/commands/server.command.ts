@@ -33,7 +33,8 @@ export function serverCommand(context: CliContext): CommandModule<object, Server
       if (args.insecureWorkers) process.env.STUBRUN_INSECURE_WORKERS = "1";
       switch (args.action) {
         case undefined: {
-          const { runServerProcess } = await import("@stubrun/server");
+          // Not the package's index: it exports the worker node, which loads BullMQ.
+          const { runServerProcess } = require("@stubrun/server/run-server") as Pick<typeof import("@stubrun/server"), "runServerProcess">;
           await runServerProcess({ home: context.home, port, host, queue: args.queue });
           await new Promise(() => {}); // serve until a signal ends the process
           return;

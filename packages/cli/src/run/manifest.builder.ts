@@ -1,4 +1,4 @@
-import { UsageError, type AppManifest, type FunctionManifest } from "@stubrun/protocol";
+import { nestedMountPaths, UsageError, volumeMountProblem, type AppManifest, type FunctionManifest, type VolumeMount } from "@stubrun/protocol";
 import { getFunctions, imageManifest, registry, type PackLocalFiles, type Stub } from "@stubrun/sdk";
 import type { CodeBundle } from "../loader/code-bundle";
 import type { ParamsReader } from "./entrypoint-params";
@@ -33,7 +33,11 @@ export function buildManifest(stub: Stub | undefined, bundle: CodeBundle, params
       }
       // The stub's secrets, then the function's: the server applies them in order, so the function's win.
       const secrets = [...stubSecrets, ...(entry.options.secrets ?? [])];
-      const { secrets: _own, ...options } = entry.options;
+      const { secrets: _own, volumes: ownVolumes, ...options } = entry.options;
+      const volumes = mergeMounts(owner?.volumes ?? [], ownVolumes ?? [], `${cls.name}.${entry.methodName}`);
+      if (volumes.length > 0 && options.network === false) {
+        throw new UsageError(`@stub.function() on ${cls.name}.${entry.methodName}: it mounts Volumes and has network: false, but a worker loads and commits a Volume through the server: drop one of them`);
+      }
       // The function's image replaces the stub's.
       const image = entry.image ?? owner?.image;
       functions.push({
@@ -44,7 +48,7 @@ export function buildManifest(stub: Stub | undefined, bundle: CodeBundle, params
         webMethod: entry.webMethod,
         ...(entry.generator ? { generator: true } : {}),
         // The stub's memory and cpu are defaults: the function's own win.
-        options: { ...owner?.resources, ...options, ...(secrets.length > 0 ? { secrets } : {}), ...(image ? { image: imageManifest(image, pack) } : {}) },
+        options: { ...owner?.resources, ...options, ...(secrets.length > 0 ? { secrets } : {}), ...(image ? { image: imageManifest(image, pack) } : {}), ...(volumes.length > 0 ? { volumes } : {}) },
         params: params.params(cls, entry.methodName),
         ...(classParams.length > 0 ? { classParams } : {}),
       });
@@ -53,4 +57,21 @@ export function buildManifest(stub: Stub | undefined, bundle: CodeBundle, params
   const manifest: AppManifest = { name: stub?.name, entry: bundle.entry, projectRoot: bundle.root, functions };
   if (bundle.packages.length > 0) manifest.packages = bundle.packages;
   return manifest;
+}
+
+/** The stub's Volumes and the function's own (which win at the same path), checked together: each path good, no nesting, each Volume once. */
+function mergeMounts(stubMounts: VolumeMount[], own: VolumeMount[], where: string): VolumeMount[] {
+  const byPath = new Map(stubMounts.map((m) => [m.path, m]));
+  for (const m of own) byPath.set(m.path, m);
+  const mounts = [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
+  for (const m of mounts) {
+    const problem = volumeMountProblem(m.path);
+    if (problem) throw new UsageError(`${where}: volumes: ${problem}`);
+  }
+  const nested = nestedMountPaths(mounts.map((m) => m.path));
+  if (nested) throw new UsageError(`${where}: volumes: "${nested[1]}" is inside "${nested[0]}"; mount Volumes side by side`);
+  const names = mounts.map((m) => m.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new UsageError(`${where}: volumes: Volume "${twice}" is mounted twice; mount it at one path`);
+  return mounts;
 }

@@ -3,10 +3,10 @@ import { sharedConnection } from "../client/shared-connection";
 import { currentSession, hasSession } from "../session";
 import type { ServerConnection } from "../client/connection";
 
-export type ObjectKind = "Dict" | "Queue";
+export type ObjectKind = "Dict" | "Queue" | "Volume";
 
 /**
- * Where a Dict's or Queue's requests go: inside a stubrun app (a local entrypoint, a function),
+ * Where a Dict's, Queue's or Volume's requests go: inside a stubrun app (a local entrypoint, a function),
  * the app's own connection, with its credential; in any other program, the process's shared
  * connection to `STUBRUN_SERVER_URL`, as `lookup()` uses. An ephemeral object is the app's:
  * its requests name the app, which the first one learns from the session.
@@ -15,7 +15,7 @@ export class ObjectTarget {
   private constructor(
     readonly kind: ObjectKind,
     readonly name: string,
-    private readonly createIfMissing: boolean,
+    readonly createIfMissing: boolean,
     private readonly ephemeral: boolean,
   ) {}
 
@@ -38,7 +38,7 @@ export class ObjectTarget {
   /** Sends one request on this object and resolves with its reply. */
   async send<R>(request: Record<string, unknown>): Promise<R> {
     const { connection, ref } = await this.connection();
-    return connection.request<R>({ type: this.kind === "Dict" ? "dict" : "queue", ...ref, ...request } as never);
+    return connection.request<R>({ type: this.kind.toLowerCase(), ...ref, ...request } as never);
   }
 
   private async connection(): Promise<{ connection: ServerConnection; ref: ObjectRef }> {

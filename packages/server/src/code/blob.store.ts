@@ -1,4 +1,4 @@
-import { BLOB_HASH_PATTERN, TreeFormatError, TreeReader, type TreeEntryKind, type TreeLimits } from "@stubrun/protocol";
+import { BLOB_HASH_PATTERN, TreeFolderWriter, TreeFormatError, TreeReader, type TreeLimits } from "@stubrun/protocol";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -69,7 +69,7 @@ export class BlobStore {
   private async write(hash: string, body: AsyncIterable<Buffer>, limits: BlobLimits): Promise<void> {
     const staging = `${this.dir(hash)}.tmp-${process.pid}-${Date.now()}`;
     fs.mkdirSync(staging, { recursive: true });
-    const writer = new StagingWriter(staging);
+    const writer = new TreeFolderWriter(staging);
     const digest = createHash("sha256");
     const reader = new TreeReader(writer, limits);
     let bytes = 0;
@@ -94,37 +94,6 @@ export class BlobStore {
   }
 }
 
-/** Writes a tree's entries under a staging folder as the reader finds them. */
-class StagingWriter {
-  private fd: number | undefined;
-  private current: { kind: TreeEntryKind; file: string; link: Buffer[] } | undefined;
-
-  constructor(private readonly root: string) {}
-
-  entry(kind: TreeEntryKind, relative: string, _size: number): void {
-    const file = path.join(this.root, ...relative.split("/"));
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.current = { kind, file, link: [] };
-    if (kind !== "l") this.fd = fs.openSync(file, "wx", kind === "x" ? 0o755 : 0o644);
-  }
-
-  data(chunk: Buffer): void {
-    if (this.current?.kind === "l") this.current.link.push(Buffer.from(chunk));
-    else if (this.fd !== undefined) fs.writeSync(this.fd, chunk);
-  }
-
-  entryEnd(): void {
-    if (this.current?.kind === "l") fs.symlinkSync(Buffer.concat(this.current.link).toString("utf8"), this.current.file);
-    this.close();
-    this.current = undefined;
-  }
-
-  close(): void {
-    if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = undefined;
-  }
-}
-
 async function drain(body: AsyncIterable<Buffer>): Promise<void> {
   for await (const _chunk of body) {
     // read to the end, so the client's request completes
@@ -142,12 +111,13 @@ function safeReaddir(dir: string): string[] {
 /**
  * Removes the blobs no code folder uses and that were stored before `storedBefore` (ms): code
  * folders hard-link a blob's files, so a blob whose every file has one link is used by none.
- * A blob with no file of its own (only links, or empty) is kept. Returns how many went.
+ * A blob with no file of its own (only links, or empty) is kept, as are those in `keep` (the
+ * heads of Volumes). Returns how many went.
  */
-export function removeUnusedBlobs(root: string, storedBefore: number): number {
+export function removeUnusedBlobs(root: string, storedBefore: number, keep: Set<string> = new Set()): number {
   let removed = 0;
   for (const name of safeReaddir(root)) {
-    if (!BLOB_HASH_PATTERN.test(name)) continue;
+    if (!BLOB_HASH_PATTERN.test(name) || keep.has(name)) continue;
     const dir = path.join(root, name);
     try {
       if (fs.statSync(dir).mtimeMs > storedBefore || !hasOnlyUnlinkedFiles(dir)) continue;

@@ -44,6 +44,11 @@ export interface ServerLimits {
   workerMemoryMb: number;
   /** Upper bound of a function's `memory`, in MiB. @default 16384 (16 GiB) */
   maxFunctionMemoryMb: number;
+  /**
+   * Worker processes kept started ahead, with no code yet, each ready to become a function's
+   * worker at once (a cold start without Node's own start); 0 starts none. @default 2
+   */
+  prestartedWorkers: number;
   /** How long an HTTP request may take to arrive, headers and body, in ms. @default 30000 */
   requestTimeoutMs: number;
   /** Web endpoint calls of one app running at once; more answer 503. @default 256 */
@@ -95,6 +100,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxLogBytesPerRequest: 8 * 1024 * 1024,
   workerMemoryMb: 2048,
   maxFunctionMemoryMb: 16_384,
+  prestartedWorkers: 2,
   requestTimeoutMs: 30_000,
   maxWebRequestsPerApp: 256,
   retentionDays: 7,
@@ -160,10 +166,13 @@ function knownKey(key: string, where: string): keyof ServerLimits {
  * values nested deeper than this overflow the stack of JSON.stringify on their way to a worker.
  */
 const CEILINGS: Partial<Record<keyof ServerLimits, number>> = { maxValueDepth: 4096 };
+/** Limits that may be 0 (none); the others are at least 1. */
+const FLOORS: Partial<Record<keyof ServerLimits, number>> = { prestartedWorkers: 0 };
 
 function checkLimit(key: string, value: unknown, where: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new UsageError(`${where}: limit "${key}" must be a whole number >= 1, got ${JSON.stringify(value)}`);
+  const floor = FLOORS[key as keyof ServerLimits] ?? 1;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < floor) {
+    throw new UsageError(`${where}: limit "${key}" must be a whole number >= ${floor}, got ${JSON.stringify(value)}`);
   }
   const ceiling = CEILINGS[key as keyof ServerLimits];
   if (ceiling !== undefined && value > ceiling) {

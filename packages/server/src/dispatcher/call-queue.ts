@@ -26,4 +26,9 @@ export class CallQueue<T> {
     return item;
   }
 
+  /** Puts an item back at the front (a call a worker was sent ahead but never started). */
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
 }

@@ -43,6 +43,8 @@ export interface Pool {
   /** When its keepWarm workers that died are replaced, and the timer that will. */
   warmBackoff: WarmBackoff;
   warmRetry?: Timer;
+  /** Set while it waits to know how long its calls take before starting more workers (prefetch.ts). */
+  sampleTimer?: Timer;
 }
 
 /** What the dispatcher keeps about each worker. */

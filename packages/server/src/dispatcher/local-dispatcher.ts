@@ -18,6 +18,7 @@ import { guard } from "./guard";
 import { residentBytes } from "./process-memory";
 import { startTimer } from "./long-timer";
 import { OutputBudget } from "./output-budget";
+import { Prefetch, SAMPLE_WAIT_MS } from "./prefetch";
 import { WARM_BACKOFF_MAX_MS } from "./warm-backoff";
 import { forkWorker, type WorkerEvents, type WorkerFactory, type WorkerProcess } from "./worker-process";
 import { capacityOf, WorkerSlots } from "./worker-slots";
@@ -71,6 +72,8 @@ export class LocalDispatcher implements Dispatcher {
   /** The cores held by running workers of functions with a `cpu` option. */
   private readonly cpu: CpuBudget<Pool>;
   private workerSeq = 0;
+  /** Calls sent to busy workers ahead of time (short calls only). */
+  private readonly prefetch = new Prefetch();
 
   constructor(
     private readonly workerEnv: (appId: string, fn: FunctionManifest) => NodeJS.ProcessEnv,
@@ -111,8 +114,11 @@ export class LocalDispatcher implements Dispatcher {
     if (!call || call.state === "done") return false;
     const error = systemWireError(new CallCancelledError(reason));
     const worker = call.state === "running" ? call.worker : undefined;
+    // Sent ahead and not started yet: the worker drops it and goes on with its current call.
+    const ahead = worker !== undefined && this.prefetch.remove(worker, call);
     this.finish(call, { state: "cancelled", error });
-    if (worker) this.leave(worker, callId);
+    if (worker && ahead) worker.drop?.(callId);
+    else if (worker) this.leave(worker, callId);
     return true;
   }
 
@@ -242,6 +248,7 @@ export class LocalDispatcher implements Dispatcher {
     const capacity = capacityOf(pool.fn);
     let wanted = Math.min(Math.ceil((pool.queued - starting * capacity) / capacity), pool.fn.options.concurrencyLimit - pool.workers.size);
     if (!pool.everReady) wanted = Math.min(wanted, 1 - starting);
+    else if (wanted > 0) wanted = Math.min(wanted, this.capByCallLength(pool));
     // A function with a cpu option also waits for its share of the cores (see cpu-budget.ts).
     while (wanted > 0 && this.workers.size < this.limits.maxWorkers && this.cpu.fits(pool.fn.options.cpu)) {
       if (!this.startWorker(pool)) return;
@@ -258,6 +265,47 @@ export class LocalDispatcher implements Dispatcher {
     } else {
       this.wantSlot.delete(pool);
     }
+    if (pool.queued > 0 && starting === 0) for (const worker of pool.workers) this.sendAhead(worker, pool);
+  }
+
+  /**
+   * Sends a busy worker of a pool of short calls its next calls, up to the depth they allow;
+   * not while a worker of the pool is starting (the calls wait for it).
+   */
+  private sendAhead(worker: WorkerProcess, pool: Pool): void {
+    // A worker of concurrent inputs takes its next calls as slots free, not ahead.
+    if (worker.state !== "busy" || !worker.prefetch || pool.stopped || pool.queued === 0 || capacityOf(pool.fn) > 1) return;
+    for (const other of pool.workers) if (other.state === "starting") return;
+    const depth = this.prefetch.depth(pool);
+    for (let held = this.prefetch.held(worker); held < depth && pool.queued > 0; held++) {
+      const call = this.takeNext(pool);
+      if (!call) return;
+      worker.prefetch(call.request.callId, call.request.args);
+      this.setState(call, "running"); // on its worker, whose queue it waits in; its timeout starts with it
+      call.worker = worker;
+      this.prefetch.add(worker, call);
+    }
+  }
+
+  /**
+   * How many more workers the length of the pool's calls allows (prefetch.ts): none more than
+   * cores for very short calls, and none while its first calls are measured (it looks again after).
+   */
+  private capByCallLength(pool: Pool): number {
+    // Workers that cannot hold calls ahead (tests' fakes) start as the queue asks.
+    for (const worker of pool.workers) if (!worker.prefetch) return Infinity;
+    const { cap, wait } = this.prefetch.workerCap(pool);
+    if (wait && !pool.sampleTimer) {
+      pool.sampleTimer = startTimer(
+        SAMPLE_WAIT_MS,
+        guard("the dispatcher's look at call lengths", () => {
+          pool.sampleTimer = undefined;
+          if (!pool.stopped) this.pump(pool);
+        }),
+        { unref: true },
+      );
+    }
+    return Math.max(0, cap - pool.workers.size);
   }
 
   /** Lets idle workers of other functions go, so `needed` workers of `pool` can start once they exit. */
@@ -331,6 +379,9 @@ export class LocalDispatcher implements Dispatcher {
       }
       const tooMuchCpu = this.cpu.tooMuch(fn.options.cpu);
       if (tooMuchCpu) throw new Error(tooMuchCpu);
+      if ((fn.options.volumes?.length ?? 0) > 0 && !sandbox) {
+        throw new Error(`it mounts Volumes (${fn.options.volumes!.map((v) => v.path).join(", ")}), which only a sandboxed worker can have at their paths, and this server runs workers without a sandbox (install bubblewrap, and leave STUBRUN_SANDBOX unset or set it to on)`);
+      }
       env = this.workerEnv(pool.appId, fn);
     } catch (cause) {
       const error = systemWireError(new WorkerStartError(`the worker for ${fn.name} cannot start: ${(cause as Error).message}`));
@@ -362,11 +413,13 @@ export class LocalDispatcher implements Dispatcher {
       ...(imageDir ? { imageDir } : {}),
       ...(pool.params ? { params: pool.params } : {}),
       ...(capacityOf(fn) > 1 ? { concurrentInputs: capacityOf(fn) } : {}),
+      ...(fn.options.volumes?.length ? { volumes: fn.options.volumes } : {}),
     };
     const memoryMb = fn.options.memory ?? this.limits.workerMemoryMb;
     const launch = sandbox?.launch(config, memoryMb, fn.options.network !== false);
     const worker = this.startWorkerProcess(config, env, events, { memoryMb, ...(launch ? { launch } : {}), ...(cgroup ? { cgroup } : {}) });
     this.cpu.take(worker, fn.options.cpu);
+    if (launch?.cleanup) void worker.exited.then(launch.cleanup);
     const max = this.limits.maxOutputBytesOutsideCalls;
     const note = `\nstubrun: worker ${workerId} of ${fn.name} wrote more than ${max} bytes outside its calls (limits.maxOutputBytesOutsideCalls); the rest of that output is dropped\n`;
     pool.workers.add(worker);
@@ -399,9 +452,16 @@ export class LocalDispatcher implements Dispatcher {
       this.finish(call, { state: "failed", error: systemWireError(refused) });
       return false;
     }
+    this.began(worker, call);
+    return true;
+  }
+
+  /** A call began on its worker: its timeout starts. */
+  private began(worker: WorkerProcess, call: Call): void {
     this.setState(call, "running");
     call.worker = worker;
     this.slots.add(worker, call.request.callId);
+    this.prefetch.began(call);
     this.cancelIdleTimer(worker);
     const seconds = call.request.fn.options.timeout;
     call.timeoutTimer = startTimer(
@@ -413,7 +473,6 @@ export class LocalDispatcher implements Dispatcher {
         this.failAttempt(call, systemWireError(error), "timed_out");
       }),
     );
-    return true;
   }
 
   private onMessage(worker: WorkerProcess, message: FromWorkerMessage): void {
@@ -456,6 +515,7 @@ export class LocalDispatcher implements Dispatcher {
         info.callsServed++;
         pool.warmBackoff.reset();
         if (call && call.worker === worker && call.state === "running") {
+          this.prefetch.ended(call, pool, message.ms);
           if (message.ok) this.finish(call, { state: "succeeded", value: message.value });
           else this.failAttempt(call, message.error, "failed");
         }
@@ -463,7 +523,11 @@ export class LocalDispatcher implements Dispatcher {
           if (this.slots.count(worker) === 0) this.killWorker(worker);
           return;
         }
-        this.becomeIdle(worker, pool);
+        // The worker starts the next call it was sent ahead, if any, by itself.
+        const next = this.slots.count(worker) === 0 ? this.prefetch.next(worker) : undefined;
+        if (next) this.began(worker, next);
+        else this.becomeIdle(worker, pool);
+        this.sendAhead(worker, pool);
         return;
       }
     }
@@ -492,6 +556,13 @@ export class LocalDispatcher implements Dispatcher {
     const pool = info.pool;
     pool.workers.delete(worker);
     info.idleTimer?.cancel();
+    // Calls it was sent ahead and never started go back to the front of the queue, no attempt spent.
+    for (const ahead of this.prefetch.release(worker).reverse()) {
+      if (ahead.state !== "running" || ahead.worker !== worker) continue;
+      ahead.worker = undefined;
+      this.setState(ahead, "queued");
+      pool.queue.unshift(ahead);
+    }
     const running = this.slots
       .forget(worker)
       .map((id) => this.calls.get(id))

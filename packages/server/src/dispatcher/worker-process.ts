@@ -1,4 +1,4 @@
-import { toWireError, type Encoded, validateWorkerMessage, type FromWorkerMessage, type ToWorkerMessage, type WorkerConfig } from "@stubrun/protocol";
+import { IpcBatcher, ipcMessages, systemWireError, toWireError, UncarriableValueError, type Encoded, validateWorkerMessage, type FromWorkerMessage, type ToWorkerMessage, type WorkerConfig } from "@stubrun/protocol";
 import { WORKER_MAIN } from "@stubrun/worker";
 import { fork, type ChildProcess } from "node:child_process";
 import os from "node:os";
@@ -13,6 +13,40 @@ import { descendantsOf, killLeftovers, killProcessTree, type ProcessRef } from "
  * worker counted as alive past this.
  */
 const OUTPUT_AFTER_EXIT_MS = 200;
+
+/**
+ * `STUBRUN_PROFILE_DIR` on the server (bench/profile.ts): its workers write a V8 CPU profile there
+ * when they exit. The worker's environment is SPEC §2's alone, so NODE_OPTIONS cannot do this.
+ */
+function profileArgs(): string[] {
+  const dir = process.env.STUBRUN_PROFILE_DIR;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+}
+
+/**
+ * Forks a worker process. With STUBRUN_WORKER_CONFIG in `env` it loads that function's code at
+ * once; without, it loads the runtime and waits for a `load` message (worker-pool-prestart.ts).
+ */
+export function spawnWorker(env: NodeJS.ProcessEnv, cwd: string, memoryMb: number, launch?: WorkerLaunch): ChildProcess {
+  return fork(WORKER_MAIN, [], {
+    env,
+    cwd,
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    serialization: "json",
+    // Its own process group (and session): one kill of -pid reaches everything it started.
+    detached: true,
+    // Inside a sandbox, bubblewrap runs Node (WorkerSandbox.launch); else Node itself. A runaway
+    // function dies of "heap out of memory" (and fails its call) before it hurts the machine.
+    execPath: launch?.execPath ?? process.execPath,
+    execArgv: [...(launch?.execArgv ?? [`--max-old-space-size=${memoryMb}`]), ...profileArgs()],
+  });
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
+  return out;
+}
 
 /** Handles what a worker process says and does. */
 export interface WorkerEvents {
@@ -50,8 +84,12 @@ export interface WorkerProcess {
   /** Resolves once the process has exited (and its last output was read, or a short wait passed). */
   readonly exited: Promise<void>;
   readonly id: string;
-  /** Sends a call; throws (and sends nothing) when the call cannot be serialized. */
+  /** Sends a call (with the turn's other messages). One that cannot be sent fails: it throws here, or its worker reports it done with an error. */
   run(callId: string, args: Encoded[]): void;
+  /** Sends a call the worker runs after those it has (prefetch); absent on workers that cannot queue calls. */
+  prefetch?(callId: string, args: Encoded[]): void;
+  /** Takes back a call sent ahead that the worker has not started. */
+  drop?(callId: string): void;
   /** Asks the worker to run its exit hooks and leave; kills it if it has not after `graceMs`. */
   shutdown(graceMs: number): void;
   /** Kills the worker and everything it started. */
@@ -78,29 +116,33 @@ export class ChildWorkerProcess implements WorkerProcess {
   private markExited!: () => void;
   /** What it had started when it was asked to leave: killed once it has, if still there. */
   private leftovers: ProcessRef[] = [];
+  /** A turn's messages to the worker, in one write. */
+  private readonly outbox: IpcBatcher<ToWorkerMessage>;
 
   constructor(
     readonly config: WorkerConfig,
     env: NodeJS.ProcessEnv,
     private readonly events: WorkerEvents,
     options: WorkerOptions,
+    /** A worker process started ahead with no code (worker-pool-prestart.ts), alive: it is told to load this function's. */
+    prestarted?: ChildProcess,
   ) {
     this.exited = new Promise((resolve) => (this.markExited = resolve));
-    // A runaway function dies of "heap out of memory" (and fails its call) before it hurts the machine.
-    const plain = options.launch ?? { execPath: process.execPath, execArgv: [`--max-old-space-size=${options.memoryMb}`] };
+    this.outbox = new IpcBatcher<ToWorkerMessage>(
+      (payload) => this.write(payload),
+      (message, error) => this.unsendable(message, error),
+    );
     this.cgroup = options.cgroup;
-    const launch = this.cgroup ? this.cgroup.wrap(plain) : plain;
-    this.child = fork(WORKER_MAIN, [], {
-      execPath: launch.execPath,
-      execArgv: launch.execArgv,
-      env: { ...env, STUBRUN_WORKER_CONFIG: JSON.stringify(config) },
+    if (prestarted) {
+      this.child = prestarted;
+      this.send({ type: "load", config, env: definedOnly(env) });
+    } else {
+      // A worker with a cgroup enters it before its Node (or bubblewrap) runs (memory-cgroup.ts).
+      const plain = options.launch ?? (this.cgroup ? { execPath: process.execPath, execArgv: [`--max-old-space-size=${options.memoryMb}`] } : undefined);
+      const launch = this.cgroup && plain ? this.cgroup.wrap(plain) : plain;
       // SPEC §2: a function runs at the root of its uploaded code.
-      cwd: config.codeDir,
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-      serialization: "json",
-      // Its own process group (and session): one kill of -pid reaches everything it started.
-      detached: true,
-    });
+      this.child = spawnWorker({ ...env, STUBRUN_WORKER_CONFIG: JSON.stringify(config) }, config.codeDir, options.memoryMb, launch);
+    }
     this.child.stdout?.setEncoding("utf8").on("data", guard(`the stdout event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stdout", data)));
     this.child.stderr?.setEncoding("utf8").on(
       "data",
@@ -137,15 +179,19 @@ export class ChildWorkerProcess implements WorkerProcess {
     this.send({ type: "run", callId, args }); // throws when it cannot be sent: the dispatcher then records nothing
   }
 
+  prefetch(callId: string, args: Encoded[]): void {
+    this.send({ type: "run", callId, args });
+  }
+
+  drop(callId: string): void {
+    this.send({ type: "drop", callId });
+  }
+
   shutdown(graceMs: number): void {
     if (this.state === "exited" || this.state === "stopping") return;
     this.state = "stopping";
     if (this.child.pid !== undefined) this.leftovers = descendantsOf(this.child.pid);
-    try {
-      this.send({ type: "shutdown" });
-    } catch {
-      // cannot happen for this message; the kill below ends it anyway
-    }
+    this.send({ type: "shutdown" });
     setTimeout(() => this.kill(), graceMs).unref();
   }
 
@@ -154,23 +200,37 @@ export class ChildWorkerProcess implements WorkerProcess {
     killProcessTree(this.child.pid);
   }
 
-  /** Sends a message; a closed channel is ignored (the exit follows), a value JSON cannot write throws. */
+  /** Queues a message for this turn's write to the worker. */
   private send(message: ToWorkerMessage): void {
+    this.outbox.push(message);
+  }
+
+  /** Writes a payload; a closed channel is ignored (the exit follows), a value JSON cannot write throws. */
+  private write(payload: ToWorkerMessage | ToWorkerMessage[]): void {
     if (!this.child.connected) return;
-    this.child.send(message, (error) => {
+    this.child.send(payload, (error) => {
       void error; // the channel closed under it: the worker's exit is reported on its own
     });
   }
 
+  /** A call whose arguments JSON could not write (the server checks their depth, so this should not happen): it fails. */
+  private unsendable(message: ToWorkerMessage, error: Error): void {
+    if (message.type !== "run") return;
+    const refused = new UncarriableValueError(`the call's arguments could not be sent to its worker (${error.message}); pass smaller or less deeply nested values`);
+    this.events.message(this, { type: "done", callId: message.callId, ok: false, error: systemWireError(refused) });
+  }
+
   private onMessage(raw: unknown): void {
-    let message: FromWorkerMessage;
-    try {
-      message = validateWorkerMessage(raw);
-    } catch (error) {
-      this.events.rawOutput(this, "stderr", `stubrun: ignored a malformed message from worker ${this.id}: ${toWireError(error).message}\n`);
-      return;
+    for (const item of ipcMessages(raw)) {
+      let message: FromWorkerMessage;
+      try {
+        message = validateWorkerMessage(item);
+      } catch (error) {
+        this.events.rawOutput(this, "stderr", `stubrun: ignored a malformed message from worker ${this.id}: ${toWireError(error).message}\n`);
+        continue;
+      }
+      this.events.message(this, message);
     }
-    this.events.message(this, message);
   }
 
   /**

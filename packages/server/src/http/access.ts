@@ -9,9 +9,10 @@ export type Credential = { kind: "full" } | { kind: "app"; appId: string };
 
 /**
  * The doors that need a credential: the WebSocket, the apps API, the apps page, and the calls
- * API (`/api/calls/...`), which a worker's credential may use for its own app's calls.
+ * API (`/api/calls/...`), which a worker's credential may use for its own app's calls, and the
+ * blobs API (`/api/blobs/...`), which it uses to load and commit Volumes.
  */
-export type Door = "ws" | "api" | "apps" | "calls";
+export type Door = "ws" | "api" | "apps" | "calls" | "blobs";
 
 /** A refusal: an HTTP status and a message that says why. */
 export type Refusal = { ok: false; status: 401 | 403; error: string };
@@ -28,7 +29,8 @@ export type Decision = { ok: true; credential: Credential } | Refusal;
  *   (`STUBRUN_TOKEN`, or the local token in `$STUBRUN_HOME/token`) as `Authorization: Bearer`,
  *   or, for `/api` and `/apps` in a browser, the cookie `/apps?token=T` sets; or a worker's token
  *   scoped to its app, which opens the WebSocket (`client-scope.ts` limits what it may ask) and
- *   the calls API for its own app's calls only.
+ *   the calls API for its own app's calls only, and the blobs API (a Volume's content goes by it:
+ *   any blob its hash names may be read, and uploads keep the blob limits).
  */
 export class Access {
   private port = 0;
@@ -87,11 +89,11 @@ export class Access {
       };
     }
     // The calls API checks that a worker's credential names the call's app (calls-routes.ts).
-    if (credential.kind === "app" && door !== "ws" && door !== "calls") {
+    if (credential.kind === "app" && door !== "ws" && door !== "calls" && door !== "blobs") {
       return {
         ok: false,
         status: 403,
-        error: `this credential belongs to the workers of app ${credential.appId}: it may only start and cancel calls of that app and look it up, not use the apps API or page`,
+        error: `this credential belongs to the workers of app ${credential.appId}: it may only start and cancel calls of that app, look it up and move Volume content (/api/blobs), not use the apps API or page`,
       };
     }
     return { ok: true, credential };

@@ -17,7 +17,7 @@ export function refusedHttp(req: IncomingMessage, res: ServerResponse, access: A
     if (refusal) answerRefusal(res, refusal);
     return refusal !== undefined;
   }
-  const door = parts[0] === "api" && parts[1] === "calls" ? "calls" : parts[0];
+  const door = parts[0] === "api" && (parts[1] === "calls" || parts[1] === "blobs") ? parts[1] : parts[0];
   const query = queryOf(req.url);
   const login = door === "apps" ? query?.get("token") : null;
   if (login != null) {

@@ -23,6 +23,7 @@ import type { AppSummaries } from "./app-summary";
 import { followLogs, omittedReason } from "./log-follower";
 import { handleSecrets } from "./secrets-routes";
 import { handleBlobs } from "./blobs-routes";
+import { handleVolumes } from "./volumes-routes";
 import { handleCode } from "./code-routes";
 import { handleCalls } from "./calls-routes";
 import { handleObjects } from "./objects-routes";
@@ -74,10 +75,19 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpC
   const envProblem = envNameProblem(env);
   if (envProblem) return json(res, 400, { error: envProblem });
   if (parts[0] === "api" && parts[1] === "secrets") return handleSecrets(req, res, parts, ctx.secrets, ctx.limits.maxBodyBytes, env);
-  if (parts[0] === "api" && parts[1] === "blobs") return handleBlobs(req, res, parts, ctx.blobs, ctx.limits);
+  if (parts[0] === "api" && parts[1] === "blobs") {
+    // A worker's credential reads only blobs that are a Volume's head (what reload needs): not another app's packages.
+    const decision = ctx.access.check(req, "blobs");
+    const appReads = decision.ok && decision.credential.kind === "app" && req.method === "GET";
+    if (appReads && parts.length === 3 && !ctx.objects.volumes.isHead(parts[2])) {
+      return json(res, 403, { error: `a worker's credential may read a Volume's content only, and blob ${parts[2]} is no Volume's head: reload the Volume to read its last version` });
+    }
+    return handleBlobs(req, res, parts, ctx.blobs, ctx.limits);
+  }
   if (parts[0] === "api" && parts[1] === "code") return handleCode(req, res, parts, ctx.code);
   if (parts[0] === "api" && parts[1] === "calls") return handleCalls(req, res, url, parts, ctx);
   if (parts[0] === "api" && (parts[1] === "dicts" || parts[1] === "queues")) return handleObjects(req, res, parts, url, ctx.objects, env);
+  if (parts[0] === "api" && parts[1] === "volumes") return handleVolumes(req, res, parts, ctx.objects, ctx.blobs, env, ctx.limits.maxBodyBytes);
   // The APP part of /api/apps/APP/... and /apps/APP becomes ":app".
   const appAt = parts[0] === "api" && parts[1] === "apps" ? 2 : parts[0] === "apps" ? 1 : -1;
   const route = `${req.method} /${parts.map((p, i) => (i === appAt ? ":app" : p)).join("/")}`;

@@ -1,8 +1,8 @@
 import { DEFAULT_ENV, RequestRefusedError, type ObjectRef, type ObjectSummary } from "@stubrun/protocol";
 import type { StateDatabase } from "../state/database";
 
-/** The two kinds of shared object, as users name them. */
-export type ObjectKind = "Dict" | "Queue";
+/** The kinds of shared object, as users name them. */
+export type ObjectKind = "Dict" | "Queue" | "Volume";
 
 /** An object found or created: its row id (the key of its entries or values). */
 export interface ObjectRow {
@@ -14,7 +14,7 @@ export interface ObjectRow {
 }
 
 /**
- * The `objects` table: which Dicts and Queues exist. A named object's id is "ENV:NAME" (each
+ * The `objects` table: which Dicts, Queues and Volumes exist. A named object's id is "ENV:NAME" (each
  * environment has its own); an ephemeral one's is "APP/NAME", so it can never be confused with
  * a named one and goes with its app (`removeAppObjects`). Names hold neither ":" nor "/".
  */
@@ -42,7 +42,7 @@ export class ObjectRegistry {
   }
 
   /** The objects of a kind (of one environment, if given), named ones first, by name; `len` counts each one's entries or values. */
-  list(kind: ObjectKind, env: string | undefined, len: (row: ObjectRow) => number, partitions?: (row: ObjectRow) => Record<string, number>): ObjectSummary[] {
+  list(kind: ObjectKind, env: string | undefined, len: (row: ObjectRow) => number, extra: (row: ObjectRow) => Partial<ObjectSummary> = () => ({})): ObjectSummary[] {
     const rows = this.db.prepare("SELECT id, env, name, app_id, created_at FROM objects WHERE kind = ? ORDER BY app_id IS NOT NULL, name").all(kind) as Row[];
     return rows.map(toObjectRow).filter((row) => env === undefined || row.env === env).map((row) => ({
       name: row.name,
@@ -50,7 +50,7 @@ export class ObjectRegistry {
       app: row.appId,
       createdAt: new Date(row.createdAt).toISOString(),
       len: len(row),
-      ...(partitions ? { partitions: partitions(row) } : {}),
+      ...extra(row),
     }));
   }
 

@@ -13,6 +13,8 @@ export interface SandboxLayout {
   home?: string;
   /** False: a network namespace of its own (loopback only, and no way out). */
   network: boolean;
+  /** Writable folders of the host shown at a path inside (a Volume's copy for this worker). */
+  mounts?: { hostDir: string; path: string }[];
 }
 
 /** The system's folders a Node process needs (programs, libraries, certificates, DNS): read-only where they exist. */
@@ -23,7 +25,8 @@ const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx
  * runtime, its image and its app's code (all read-only), a private /tmp and HOME, a fresh /proc
  * and /dev in a PID namespace of its own (the server and other workers are not there to see,
  * signal or trace), no capabilities, and it dies with its parent. Later mounts go over earlier
- * ones, so the code shows through a private /tmp when it lives under /tmp.
+ * ones, so the code shows through a private /tmp when it lives under /tmp; a Volume's folder,
+ * the one writable place besides /tmp and HOME, goes last.
  */
 export function bwrapArgs(layout: SandboxLayout): string[] {
   const args: string[] = [];
@@ -31,6 +34,7 @@ export function bwrapArgs(layout: SandboxLayout): string[] {
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
   if (layout.home && layout.home !== "/" && !SYSTEM_DIRS.some((d) => isWithin(layout.home as string, d))) args.push("--tmpfs", layout.home);
   for (const dir of unique([...layout.runtimeDirs, ...(layout.imageDir ? [layout.imageDir] : []), layout.codeDir])) args.push("--ro-bind", dir, dir);
+  for (const mount of layout.mounts ?? []) args.push("--bind", mount.hostDir, mount.path);
   args.push("--chdir", layout.codeDir);
   args.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
   if (!layout.network) args.push("--unshare-net");

@@ -2,6 +2,7 @@ import { UsageError, type WorkerConfig } from "@stubrun/protocol";
 import { WORKER_MAIN } from "@stubrun/worker";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { bwrapArgs } from "./bwrap-args";
 
@@ -12,6 +13,8 @@ export type SandboxMode = "auto" | "on" | "off";
 export interface WorkerLaunch {
   execPath: string;
   execArgv: string[];
+  /** Removes what the launch made for this worker (its Volumes' folders): call it once the worker exited. */
+  cleanup?: () => void;
 }
 
 /** Runs workers inside bubblewrap (see bwrap-args.ts). */
@@ -35,11 +38,26 @@ export class WorkerSandbox {
     return unsandboxed(problem);
   }
 
-  /** How to start a worker of `config` with a V8 heap of `memoryMb`, its network cut when `network` is false. */
+  /**
+   * How to start a worker of `config` with a V8 heap of `memoryMb`, its network cut when
+   * `network` is false. Each of its Volumes gets an empty folder of its own on the host, shown
+   * writable at the mount path; the worker loads the Volume's head into it (worker/src/volumes.ts).
+   */
   launch(config: WorkerConfig, memoryMb: number, network: boolean): WorkerLaunch {
-    const layout = { codeDir: config.codeDir, imageDir: config.imageDir, runtimeDirs: this.runtimeDirs, home: process.env.HOME, network };
+    const volumes = config.volumes ?? [];
+    const root = volumes.length > 0 ? fs.mkdtempSync(path.join(os.tmpdir(), `stubrun-volumes-${config.workerId}-`)) : undefined;
+    const mounts = volumes.map((v, i) => {
+      const hostDir = path.join(root as string, String(i));
+      fs.mkdirSync(hostDir, { mode: 0o700 });
+      return { hostDir, path: v.path };
+    });
+    const layout = { codeDir: config.codeDir, imageDir: config.imageDir, runtimeDirs: this.runtimeDirs, home: process.env.HOME, network, mounts };
     // bwrap sets PWD for its --chdir, which a plain worker has not (SPEC §2's environment): env drops it.
-    return { execPath: this.bwrap, execArgv: [...bwrapArgs(layout), "/usr/bin/env", "-u", "PWD", process.execPath, `--max-old-space-size=${memoryMb}`] };
+    return {
+      execPath: this.bwrap,
+      execArgv: [...bwrapArgs(layout), "/usr/bin/env", "-u", "PWD", process.execPath, `--max-old-space-size=${memoryMb}`],
+      ...(root ? { cleanup: () => fs.rmSync(root, { recursive: true, force: true }) } : {}),
+    };
   }
 }
 

@@ -1,4 +1,5 @@
 import type { StateDatabase } from "./database";
+import { WRITE_DELAY_MS } from "./write-delay";
 
 export type CallState = "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
 
@@ -55,13 +56,31 @@ interface CallRow {
 /** The states a filter may name. */
 export const CALL_STATES: readonly CallState[] = ["running", "succeeded", "failed", "cancelled", "timed_out"];
 
+/** A call whose row is not written yet. */
+interface PendingInsert {
+  id: string;
+  appId: string;
+  functionName: string;
+  at: number;
+  state: CallState;
+  attempts: number;
+  endedAt: number | null;
+  error: string | null;
+  args: string | null;
+  result: string | null;
+  errorJson: string | null;
+}
+
 /**
- * Records calls. Writes are queued and flushed in one transaction per tick, so a `.map()` over
- * thousands of inputs costs a handful of transactions rather than one per call. Waiters for a
- * call's end (`whenEnded`) are told once its final row is written.
+ * Records calls. Writes are queued and flushed in one transaction a moment later (write-delay.ts), so a `.map()` over
+ * thousands of inputs costs a handful of transactions rather than one per call; a call that
+ * starts and ends before its row is written is written once, with its final state (one INSERT
+ * rather than an INSERT and an UPDATE: a tenth of the server's time in a `.map()` of short calls).
+ * Waiters for a call's end (`whenEnded`) are told once its final row is written.
  */
 export class CallsRepository {
   private readonly queue: (() => void)[] = [];
+  private readonly unwritten = new Map<string, PendingInsert>();
   private scheduled = false;
   private readonly insertStmt;
   private readonly finishStmt;
@@ -71,7 +90,7 @@ export class CallsRepository {
   private endedInBatch: string[] = [];
 
   constructor(private readonly db: StateDatabase) {
-    this.insertStmt = db.prepare("INSERT INTO calls (id, app_id, function, state, created_at, args) VALUES (?, ?, ?, 'running', ?, ?)");
+    this.insertStmt = db.prepare("INSERT INTO calls (id, app_id, function, state, attempts, created_at, ended_at, error, args, result, error_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     this.finishStmt = db.prepare("UPDATE calls SET state = ?, ended_at = ?, error = ?, result = ?, error_json = ? WHERE id = ?");
     this.attemptStmt = db.prepare("UPDATE calls SET attempts = ? WHERE id = ?");
     this.getStmt = db.prepare("SELECT * FROM calls WHERE id = ?");
@@ -79,16 +98,25 @@ export class CallsRepository {
 
   /** @param args the encoded arguments as JSON (a preview), or null */
   started(id: string, appId: string, functionName: string, at: number, args: string | null = null): void {
-    this.enqueue(() => this.insertStmt.run(id, appId, functionName, at, args));
+    const row: PendingInsert = { id, appId, functionName, at, state: "running", attempts: 0, endedAt: null, error: null, args, result: null, errorJson: null };
+    this.unwritten.set(id, row);
+    this.enqueue(() => {
+      this.unwritten.delete(id);
+      this.insertStmt.run(row.id, row.appId, row.functionName, row.state, row.attempts, row.at, row.endedAt, row.error, row.args, row.result, row.errorJson);
+    });
   }
 
   attempt(id: string, attempt: number): void {
-    this.enqueue(() => this.attemptStmt.run(attempt, id));
+    const row = this.unwritten.get(id);
+    if (row) row.attempts = attempt;
+    else this.enqueue(() => this.attemptStmt.run(attempt, id));
   }
 
   /** The call's end: its state, a one-line error, and what is kept to read it by id. */
   finished(id: string, state: Exclude<CallState, "running">, at: number, error?: string, kept: { result?: string | null; errorJson?: string | null } = {}): void {
-    this.enqueue(() => this.finishStmt.run(state, at, error ?? null, kept.result ?? null, kept.errorJson ?? null, id));
+    const row = this.unwritten.get(id);
+    if (row) Object.assign(row, { state, endedAt: at, error: error ?? null, result: kept.result ?? null, errorJson: kept.errorJson ?? null });
+    else this.enqueue(() => this.finishStmt.run(state, at, error ?? null, kept.result ?? null, kept.errorJson ?? null, id));
     if (this.waiters.has(id)) this.endedInBatch.push(id);
   }
 
@@ -156,7 +184,7 @@ export class CallsRepository {
     this.queue.push(write);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      setTimeout(() => this.flush(), WRITE_DELAY_MS);
     }
   }
 }

@@ -65,6 +65,11 @@ CREATE TABLE IF NOT EXISTS queue_items (
   value       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS queue_items_by_queue ON queue_items(queue, partition, seq);
+CREATE TABLE IF NOT EXISTS volume_heads (
+  volume      TEXT PRIMARY KEY,
+  hash        TEXT NOT NULL,
+  version     INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS secrets (
   env         TEXT NOT NULL DEFAULT 'main',
   name        TEXT NOT NULL,

@@ -1,5 +1,6 @@
 import { DEFAULT_LIMITS, type ServerLimits } from "../config/limits";
 import type { StateDatabase } from "./database";
+import { WRITE_DELAY_MS } from "./write-delay";
 
 /** One line (or chunk) of a call's output, as stored and as `app logs` shows it. */
 export interface LogEntry {
@@ -26,7 +27,7 @@ interface LogRow {
 export type LogLimits = Pick<ServerLimits, "maxOutputBytesPerCall" | "maxLogLinesPerApp">;
 
 /**
- * App logs in SQLite. Appends are queued and written in one transaction per tick; followers
+ * App logs in SQLite. Appends are queued and written in one transaction a moment later (write-delay.ts); followers
  * (`app logs --follow`, the apps page) are told of each entry once it has an id.
  */
 export class LogsRepository {
@@ -163,7 +164,7 @@ export class LogsRepository {
   private schedule(): void {
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      setTimeout(() => this.flush(), WRITE_DELAY_MS);
     }
   }
 }

@@ -90,7 +90,9 @@ export class Retention {
     }
     if (!this.closed) done.codeDirs = this.removeUnusedCode();
     // Packages and added files live in blobs/ beside code/; once no code folder links them, they go too.
-    if (!this.closed) done.blobs = removeUnusedBlobs(path.join(path.dirname(this.codeRoot), "blobs"), Date.now() - CODE_GRACE_MS);
+    // A Volume's head is used by no code folder, and stays; its earlier versions go.
+    const heads = new Set((this.db.prepare("SELECT hash FROM volume_heads").all() as { hash: string }[]).map((r) => r.hash));
+    if (!this.closed) done.blobs = removeUnusedBlobs(path.join(path.dirname(this.codeRoot), "blobs"), Date.now() - CODE_GRACE_MS, heads);
     return done;
   }
 

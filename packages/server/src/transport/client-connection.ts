@@ -169,6 +169,8 @@ export class ClientConnection implements CallListener, AppOwner {
       case "queue":
         // A get may wait for a value: other requests of this connection go on meanwhile.
         return this.reply(message.id, await objects.queue(message, this.scope.env(message.env), this));
+      case "volume":
+        return this.reply(message.id, objects.volume(message, this.scope.env(message.env)));
       default:
         assertNever(message, "client message");
     }

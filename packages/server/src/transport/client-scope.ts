@@ -24,7 +24,8 @@ export interface ScopeLookups {
 /**
  * A connection with a worker's credential (SPEC §2, issue 7 item 5): it may start and cancel
  * calls of its own app and look that app up (what `fn(...).remote()` and `lookup()` of the app's
- * own functions need), and use Dicts and Queues (named ones, and its app's ephemeral ones), and
+ * own functions need), and use Dicts and Queues (named ones, and its app's ephemeral ones) and
+ * Volumes, and
  * nothing else: no other app, no create, deploy or stop.
  */
 export class AppScope implements ClientScope {
@@ -54,6 +55,9 @@ export class AppScope implements ClientScope {
         // Named Dicts and Queues are shared by every app; ephemeral ones only with their app.
         if (message.app === undefined || message.app === this.appId) return;
         throw this.refusal(`an ephemeral ${message.type === "dict" ? "Dict" : "Queue"} of app ${message.app}`);
+      case "volume":
+        // Volumes are named ones, shared by every app of the environment (its head only: content goes by /api/blobs).
+        return;
       default:
         throw this.refusal(message.type);
     }
@@ -71,7 +75,7 @@ export class AppScope implements ClientScope {
   private refusal(what: string): RequestRefusedError {
     return new RequestRefusedError(
       `${what} is refused: this connection uses the credential of the workers of app ${this.appId} (their STUBRUN_TOKEN), ` +
-        `which may only start and cancel calls of that app, look it up, and use named Dicts and Queues and that app's ephemeral ones`,
+        `which may only start and cancel calls of that app, look it up, and use named Dicts, Queues and Volumes and that app's ephemeral ones`,
     );
   }
 }

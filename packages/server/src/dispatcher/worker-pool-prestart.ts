@@ -1,0 +1,125 @@
+import type { ChildProcess } from "node:child_process";
+import { guard } from "./guard";
+import { killProcessTree } from "./process-tree";
+import { ChildWorkerProcess, spawnWorker, type WorkerFactory } from "./worker-process";
+
+/** How long after a worker was taken its replacement starts: a burst of cold starts does not pay for it meanwhile. */
+const REFILL_DELAY_MS = 250;
+
+/**
+ * Environment variables Node reads only when it starts (its options, its module paths, libuv's
+ * thread pool): a function whose environment sets one gets a worker started for it.
+ */
+const READ_AT_START = /^(NODE_|UV_)/;
+
+/**
+ * Worker processes started ahead (`limits.prestartedWorkers`): Node and stubrun's runtime loaded,
+ * no user code. A cold start takes one and sends it `load` (the function's code, its
+ * environment), which skips Node's own start and the runtime's loading: most of a cold start.
+ *
+ * They have the server's basic environment only (no app's), and the heap limit they were started
+ * with (`--max-old-space-size` is fixed at start): a worker of another limit, or whose environment
+ * sets what Node reads at start, is started for its function as before. A taken worker is
+ * replaced a moment later.
+ */
+export class PrestartedWorkers {
+  private readonly idle: { child: ChildProcess; memoryMb: number; onExit: () => void; onError: () => void }[] = [];
+  private refill: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly size: number,
+    /** The heap limit workers start with now (`limits.workerMemoryMb`). */
+    private readonly memoryMb: () => number,
+    /** The environment they start with: the basics every worker has (PATH, HOME, LANG, TZ). */
+    private readonly basics: NodeJS.ProcessEnv,
+  ) {
+    // Not in the server's own start: it listens first.
+    this.refill = setTimeout(
+      guard("the start of prestarted workers", () => {
+        this.refill = undefined;
+        this.fill();
+      }),
+      0,
+    );
+    this.refill.unref();
+  }
+
+  /** Workers started ahead and not yet taken. */
+  get count(): number {
+    return this.idle.length;
+  }
+
+  /** A live worker started with this heap limit, for an environment it can serve; undefined when there is none. */
+  take(memoryMb: number, env: NodeJS.ProcessEnv): ChildProcess | undefined {
+    if (Object.keys(env).some((key) => READ_AT_START.test(key))) return undefined;
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const { child, memoryMb: limit, onExit, onError } = this.idle[i];
+      if (limit !== memoryMb || !alive(child)) continue;
+      this.idle.splice(i, 1);
+      child.off("exit", onExit);
+      child.off("error", onError);
+      this.scheduleRefill();
+      return child;
+    }
+    return undefined;
+  }
+
+  /** A WorkerFactory that uses a worker started ahead when it can, and starts one otherwise. */
+  factory(): WorkerFactory {
+    // A worker with a cgroup (a memory or cpu option) must be in it from its start: never one started ahead.
+    return (config, env, events, options) => new ChildWorkerProcess(config, env, events, options, options.cgroup ? undefined : this.take(options.memoryMb, env));
+  }
+
+  /** Kills the workers started ahead and starts no more. */
+  close(): void {
+    this.closed = true;
+    if (this.refill) clearTimeout(this.refill);
+    for (const { child } of this.idle.splice(0)) if (child.pid !== undefined) killProcessTree(child.pid);
+  }
+
+  private scheduleRefill(): void {
+    if (this.refill || this.closed) return;
+    this.refill = setTimeout(
+      guard("the refill of prestarted workers", () => {
+        this.refill = undefined;
+        this.fill();
+      }),
+      REFILL_DELAY_MS,
+    );
+    this.refill.unref();
+  }
+
+  private fill(): void {
+    if (this.closed) return;
+    const memoryMb = this.memoryMb();
+    // Workers of an old limit (a node took its server's) make room for ones of the current one.
+    for (const stale of this.idle.filter((w) => w.memoryMb !== memoryMb)) this.drop(stale.child);
+    while (this.idle.length < this.size) {
+      // Started in / so they hold no folder; `load` moves them to the code's.
+      const child = spawnWorker({ ...this.basics }, "/", memoryMb);
+      // Their output before `load` is Node's own (a warning at most): not read, never a call's.
+      child.stdout?.on("error", () => {});
+      child.stderr?.on("error", () => {});
+      const onError = () => this.drop(child);
+      const onExit = guard("the exit of a prestarted worker", () => {
+        // One that died on its own (killed from outside) is replaced, later: it may keep dying.
+        this.drop(child);
+        this.scheduleRefill();
+      });
+      child.once("error", onError);
+      child.once("exit", onExit);
+      this.idle.push({ child, memoryMb, onExit, onError });
+    }
+  }
+
+  private drop(child: ChildProcess): void {
+    const at = this.idle.findIndex((w) => w.child === child);
+    if (at >= 0) this.idle.splice(at, 1);
+    if (alive(child) && child.pid !== undefined) killProcessTree(child.pid);
+  }
+}
+
+function alive(child: ChildProcess): boolean {
+  return child.pid !== undefined && child.exitCode === null && child.signalCode === null && child.connected;
+}
