@@ -59,6 +59,13 @@ describe("examples", () => {
     expect(r.code).toBe(0);
   });
 
+  test("resources.ts counts primes on workers of cpu 1, and its hog fails naming its memory", async () => {
+    const r = await server.run(["examples/resources.ts", "--limit", "20000"]);
+    expect(r.stdout).toContain("primes below 5000: 669\nprimes below 10000: 1229\nprimes below 20000: 2262\n");
+    expect(r.stdout).toContain("hog failed: Primes.hog: the worker used more than its memory of 128 MiB (memory option) while running the call, and was killed");
+    expect(r.code).toBe(0);
+  });
+
   test("jobs.ts spawns a job, then gets it by id: still running, its log lines, its value", async () => {
     const r = await server.run(["examples/jobs.ts", "--name", "intro"]);
     expect(r.code).toBe(0);

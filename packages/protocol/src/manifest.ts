@@ -55,6 +55,13 @@ export interface FunctionOptionsManifest {
   image?: ImageManifest;
   /** False: its workers run with no network (in a sandbox only). Absent: they have the network. */
   network?: boolean;
+  /**
+   * MiB a worker of the function may use: its V8 heap cap and, where the machine allows, its
+   * resident limit (a cgroup). Absent: the server's `limits.workerMemoryMb` heap cap only.
+   */
+  memory?: number;
+  /** The share of a CPU core a worker of the function counts for when workers are placed (0.5, 1, 2). Absent: it does not count. */
+  cpu?: number;
   /** Volumes mounted on its workers (in a sandbox only), sorted by path. */
   volumes?: VolumeMount[];
 }
@@ -96,6 +103,12 @@ export type SecretRef = { kind: "name"; name: string } | { kind: "object"; value
 
 /** A secret's keys become environment variable names: letters, digits and "_", not starting with a digit. */
 export const SECRET_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The least `memory` a function may ask for, in MiB: below it Node itself does not start. */
+export const MIN_FUNCTION_MEMORY_MB = 64;
+
+/** The most `cpu` a function may ask for (a node with fewer cores refuses it when it would start a worker). */
+export const MAX_FUNCTION_CPU = 1024;
 
 /** The most calls one worker may serve at once (`concurrentInputs`). */
 export const MAX_CONCURRENT_INPUTS = 1000;

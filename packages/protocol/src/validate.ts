@@ -9,6 +9,8 @@ import {
   APP_NAME_PATTERN,
   BLOB_HASH_PATTERN,
   MAX_CONCURRENT_INPUTS,
+  MAX_FUNCTION_CPU,
+  MIN_FUNCTION_MEMORY_MB,
   SECRET_KEY_PATTERN,
   SECRET_NAME_PATTERN,
   type AppManifest,
@@ -199,6 +201,11 @@ export function validateFunction(f: unknown, i: number): FunctionManifest {
   if (o.schedule !== undefined) validateSchedule(o.schedule, `${where}: schedule`);
   if (o.secrets !== undefined) validateSecretRefs(o.secrets, `${where}: option "secrets"`);
   need(o.network === undefined || typeof o.network === "boolean", `${where}: option "network" must be true or false`);
+  if (o.memory !== undefined) number(o.memory, "memory", MIN_FUNCTION_MEMORY_MB, true); // its upper bound is the server's limits.maxFunctionMemoryMb
+  if (o.cpu !== undefined) {
+    number(o.cpu, "cpu", 0);
+    need((o.cpu as number) > 0 && (o.cpu as number) <= MAX_FUNCTION_CPU, `${where}: option "cpu" must be above 0 and at most ${MAX_FUNCTION_CPU}, got ${String(o.cpu)}`);
+  }
   if (o.volumes !== undefined) validateVolumeMounts(o.volumes, `${where}: option "volumes"`);
   (f.params as unknown[]).forEach((p, j) => validateParam(p, `${where}: params[${j}]`));
   need(f.classParams === undefined || Array.isArray(f.classParams), `${where}: "classParams" must be an array`);

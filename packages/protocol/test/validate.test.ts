@@ -135,6 +135,15 @@ describe("parseClientMessage refuses bad input with a ProtocolError that says wh
     expect(refused(withFn({ options: { ...DEFAULT_FUNCTION_OPTIONS, concurrentInputs: 1001 } }))).toBe('function Calc.square: option "concurrentInputs" must be at most 1000, got 1001');
   });
 
+  test("a function's memory and cpu are checked", () => {
+    const withOptions = (o: object) => ({ ...appCreate, manifest: { ...manifest, functions: [{ ...fnManifest, options: { ...DEFAULT_FUNCTION_OPTIONS, ...o } }] } });
+    expect(parse(withOptions({ memory: 256, cpu: 0.5 }))).toMatchObject({ manifest: { functions: [{ options: { memory: 256, cpu: 0.5 } }] } });
+    expect(refused(withOptions({ memory: 32 }))).toBe('function Calc.square: option "memory" must be a whole number >= 64, got 32');
+    expect(refused(withOptions({ memory: 100.5 }))).toBe('function Calc.square: option "memory" must be a whole number >= 64, got 100.5');
+    expect(refused(withOptions({ cpu: 0 }))).toBe('function Calc.square: option "cpu" must be above 0 and at most 1024, got 0');
+    expect(refused(withOptions({ cpu: "2" }))).toBe('function Calc.square: option "cpu" must be a number >= 0, got "2"');
+  });
+
   test("call.cancel and app.stop missing their target", () => {
     expect(refused({ type: "call.cancel", id: 3 })).toBe('call.cancel: "callId" must be a string');
     expect(refused({ type: "app.stop", id: 4, appId: 12 })).toBe('app.stop: "appId" must be a string');

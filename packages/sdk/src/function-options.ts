@@ -1,4 +1,4 @@
-import { DEFAULT_FUNCTION_OPTIONS, MAX_CONCURRENT_INPUTS, UsageError, type FunctionOptionsManifest, type RetryPolicy } from "@stubrun/protocol";
+import { DEFAULT_FUNCTION_OPTIONS, MAX_CONCURRENT_INPUTS, MAX_FUNCTION_CPU, MIN_FUNCTION_MEMORY_MB, UsageError, type FunctionOptionsManifest, type RetryPolicy } from "@stubrun/protocol";
 import { Cron, Period } from "./schedules";
 import type { Image } from "./image";
 import { secretRefs, type Secret } from "./secret";
@@ -52,6 +52,18 @@ export interface FunctionOptions {
    */
   network?: boolean;
   /**
+   * MiB a worker of this function may use (at least 64): its heap and, where the machine allows
+   * (cgroups), all it holds. A worker past it is killed and its call fails saying so; the server
+   * caps it (`limits.maxFunctionMemoryMb`). @default the stub's, else the server's heap cap
+   */
+  memory?: number;
+  /**
+   * The CPU cores a worker of this function counts for (0.5, 1, 2): a machine starts no worker
+   * that would take the sum past its cores, and gives it that share of CPU time where cgroups
+   * allow. Functions without it do not count. @default the stub's, else none
+   */
+  cpu?: number;
+  /**
    * Volumes mounted on the function's workers, by absolute path in their sandbox:
    * `{ "/data": Volume.fromName("data") }`. They add to the stub's (a path given here replaces
    * the stub's). Only a sandboxed worker can have them (docs/volumes.md). @default {}
@@ -65,7 +77,7 @@ export interface WebEndpointOptions extends FunctionOptions {
   method?: "GET" | "POST";
 }
 
-const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "concurrentInputs", "schedule", "secrets", "image", "network", "volumes", "method"]);
+const KNOWN_KEYS = new Set(["timeout", "retries", "concurrencyLimit", "keepWarm", "containerIdleTimeout", "concurrentInputs", "schedule", "secrets", "image", "network", "memory", "cpu", "volumes", "method"]);
 
 /** Checks options when the decorator is applied, and fills in the defaults. */
 export function normalizeFunctionOptions(options: FunctionOptions, where: string): FunctionOptionsManifest {
@@ -86,8 +98,29 @@ export function normalizeFunctionOptions(options: FunctionOptions, where: string
     ...(options.schedule === undefined ? {} : { schedule: schedule(options.schedule, where) }),
     ...(options.secrets === undefined ? {} : { secrets: secretRefs(options.secrets, where) }),
     ...(network(options.network, where) ? {} : { network: false }),
+    ...resources(options, where),
     ...(options.volumes === undefined ? {} : { volumes: volumeMounts(options.volumes, where) }),
   };
+}
+
+/** `memory` and `cpu`, checked, as the manifest carries them (absent when not given). */
+export function resources(options: { memory?: unknown; cpu?: unknown }, where: string): { memory?: number; cpu?: number } {
+  const result: { memory?: number; cpu?: number } = {};
+  if (options.memory !== undefined) {
+    const m = options.memory;
+    if (!Number.isSafeInteger(m) || (m as number) < MIN_FUNCTION_MEMORY_MB) {
+      throw new UsageError(`${where}: "memory" is in MiB, a whole number >= ${MIN_FUNCTION_MEMORY_MB} (e.g. 512), got ${shown(m)}`);
+    }
+    result.memory = m as number;
+  }
+  if (options.cpu !== undefined) {
+    const c = options.cpu;
+    if (typeof c !== "number" || !Number.isFinite(c) || !(c > 0) || c > MAX_FUNCTION_CPU) {
+      throw new UsageError(`${where}: "cpu" is a number of cores above 0 (e.g. 0.5, 1, 2), at most ${MAX_FUNCTION_CPU}, got ${shown(c)}`);
+    }
+    result.cpu = c;
+  }
+  return result;
 }
 
 /** `concurrentInputs` when above 1 (1, the default, is left out of the manifest). */

@@ -1,7 +1,7 @@
 import { APP_NAME_PATTERN, UsageError, type SecretRef, type VolumeMount } from "@stubrun/protocol";
 import { methodTarget } from "./decorators/method-target";
 import { parameterDecorator, type ParameterOptions } from "./decorators/parameter.decorator";
-import { normalizeFunctionOptions, type FunctionOptions, type WebEndpointOptions } from "./function-options";
+import { normalizeFunctionOptions, resources, type FunctionOptions, type WebEndpointOptions } from "./function-options";
 import { addEntrypoint, addFunction, addHook, getEntrypoints, getFunctions } from "./metadata/readers";
 import { registry } from "./registry";
 import { checkImage, type Image } from "./image";
@@ -14,9 +14,15 @@ export interface StubOptions {
   secrets?: Secret[];
   /** The image every function of the stub runs in, unless it gives its own. @default plain Node with the app's packages */
   image?: Image;
+  /** MiB each worker of the stub's functions may use, unless a function gives its own `memory`. @default none */
+  memory?: number;
+  /** CPU cores each worker of the stub's functions counts for, unless a function gives its own `cpu`. @default none */
+  cpu?: number;
   /** Volumes every function of the stub mounts, by path (a function's own volume at the same path wins). @default {} */
   volumes?: Record<string, Volume>;
 }
+
+const STUB_OPTIONS = ["secrets", "image", "volumes", "memory", "cpu"];
 
 /**
  * The description of an app: a name and the functions, entrypoints and hooks its decorators
@@ -26,7 +32,7 @@ export class Stub {
   /**
    * @param name the app's name: letters, digits, "-", "_" and "."; at most 64 characters.
    *   Needed to deploy, optional to run.
-   * @param options secrets every function gets, and the image they run in.
+   * @param options secrets every function gets, the image they run in, and their default memory and cpu.
    */
   constructor(
     readonly name?: string,
@@ -39,13 +45,17 @@ export class Stub {
     }
     if (typeof options !== "object" || options === null) throw new UsageError(`new Stub(${JSON.stringify(name)}, options): options must be an object`);
     for (const key of Object.keys(options)) {
-      if (key !== "secrets" && key !== "image" && key !== "volumes") throw new UsageError(`new Stub(${JSON.stringify(name)}, options): unknown option "${key}"; the options are secrets, image, volumes`);
+      if (!STUB_OPTIONS.includes(key)) throw new UsageError(`new Stub(${JSON.stringify(name)}, options): unknown option "${key}"; the options are ${STUB_OPTIONS.join(", ")}`);
     }
     this.secrets = options.secrets === undefined ? [] : secretRefs(options.secrets, `new Stub(${JSON.stringify(name)})`);
     this.image = options.image === undefined ? undefined : checkImage(options.image, `new Stub(${JSON.stringify(name)})`);
     this.volumes = options.volumes === undefined ? [] : volumeMounts(options.volumes, `new Stub(${JSON.stringify(name)})`);
+    this.resources = resources(options, `new Stub(${JSON.stringify(name)})`);
     registry().addStub(this);
   }
+
+  /** The stub's `memory` and `cpu` (internal): its functions' defaults. */
+  readonly resources: { memory?: number; cpu?: number };
 
   /** The stub's image (internal): its functions run in it unless they give their own. */
   readonly image: Image | undefined;

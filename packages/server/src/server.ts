@@ -43,6 +43,7 @@ import { ImageBuilder } from "./images/image-builder";
 import { ImageStore } from "./images/image-store";
 import { SharedObjects } from "./objects/shared-objects";
 import { sandboxModeFromEnv, WorkerSandbox, type SandboxMode } from "./sandbox/worker-sandbox";
+import { ResourceCgroups } from "./sandbox/memory-cgroup";
 import { isLoopbackHost } from "./http/access";
 
 export interface ServerOptions {
@@ -100,6 +101,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     log(`stubrun server: ${notice}`);
   }
+  // How the memory and cpu options are enforced here, said once (nodes say their own).
+  const resources = options.queue === undefined ? ResourceCgroups.detect() : undefined;
+  if (resources) log(`stubrun server: ${resources.notice}`);
 
   // State: the database and what a server killed mid-way left in it.
   const db = openDatabase(options.home);
@@ -153,6 +157,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       imageDirOf: (fn) => imageStore.forWorker(fn.options.image).dir,
       // A sandboxed worker gets its code's folder mounted when it starts: none can be started ahead (docs/performance.md).
       ...(sandbox ? { sandbox } : prestart()),
+      ...(resources?.cgroups ? { cgroups: resources.cgroups } : {}),
     },
   );
   const dispatcher: Dispatcher =

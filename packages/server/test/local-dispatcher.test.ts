@@ -1,7 +1,7 @@
 import { DEFAULT_FUNCTION_OPTIONS, RequestRefusedError, type Encoded, type FunctionManifest, type FunctionOptionsManifest, type WorkerConfig } from "@stubrun/protocol";
 import { DEFAULT_LIMITS } from "../src/config/limits";
 import type { CallOutcome, CallRequest } from "../src/dispatcher/dispatcher";
-import { LocalDispatcher, type DispatcherLimits } from "../src/dispatcher/local-dispatcher";
+import { LocalDispatcher, type DispatcherLimits, type LocalDispatcherOptions } from "../src/dispatcher/local-dispatcher";
 import { MAX_TIMER_MS } from "../src/dispatcher/long-timer";
 import type { WorkerEvents, WorkerProcess } from "../src/dispatcher/worker-process";
 
@@ -95,7 +95,11 @@ interface Harness {
   call(callId: string, fn: FunctionManifest): void;
 }
 
-function setUp(limits: Partial<DispatcherLimits> = {}, env: (appId: string, fn: FunctionManifest) => NodeJS.ProcessEnv = () => ({})): Harness {
+function setUp(
+  limits: Partial<DispatcherLimits> = {},
+  env: (appId: string, fn: FunctionManifest) => NodeJS.ProcessEnv = () => ({}),
+  extra: Pick<LocalDispatcherOptions, "cpus"> = {},
+): Harness {
   const workers: FakeWorker[] = [];
   const outcomes = new Map<string, CallOutcome>();
   const attempts = new Map<string, number[]>();
@@ -112,6 +116,7 @@ function setUp(limits: Partial<DispatcherLimits> = {}, env: (appId: string, fn: 
         workers.push(worker);
         return worker;
       },
+      ...extra,
     },
   );
   const call = (callId: string, fn: FunctionManifest) => {
@@ -417,4 +422,58 @@ test("concurrentInputs: a worker that dies fails every call it ran; cancelling o
   for (const id of ["c2", "c3"]) {
     expect(h.outcomes.get(id)).toMatchObject({ state: "failed", error: { name: "WorkerCrashedError", message: "A.io: the worker exited with signal SIGSEGV while running the call" } });
   }
+});
+
+describe("cpu", () => {
+  test("workers of functions with cpu start only while their shares fit the cores; others are not counted", async () => {
+    const h = setUp({}, () => ({}), { cpus: 2 });
+    const heavy = fn("A.heavy", { cpu: 1.5, concurrencyLimit: 4 });
+    const half = fn("A.half", { cpu: 0.5 });
+    h.call("c1", heavy);
+    h.workers[0].ready();
+    h.call("c2", heavy);
+    h.call("c3", half);
+    h.call("c4", fn("A.plain"));
+    // 1.5 + 0.5 fill the 2 cores: the second heavy call waits; the function without cpu starts anyway.
+    expect(h.workers.map((w) => w.config.methodName)).toEqual(["heavy", "half", "plain"]);
+    h.workers[1].ready();
+    h.workers[1].succeed(1);
+    h.workers[1].exit(); // its 0.5 is free, but 1.5 more does not fit yet
+    expect(h.workers).toHaveLength(3);
+    h.workers[0].succeed(2); // the heavy worker takes the waiting call itself
+    expect(h.workers[0].runs).toEqual(["c1", "c2"]);
+    expect(h.workers).toHaveLength(3);
+  });
+
+  test("idle workers holding cores are let go for a function waiting for them; idle workers without cpu stay", async () => {
+    const h = setUp({}, () => ({}), { cpus: 2 });
+    h.call("c1", fn("A.plain"));
+    h.call("c2", fn("A.two", { cpu: 2 }));
+    h.workers[0].ready();
+    h.workers[1].ready();
+    h.workers[0].succeed(1);
+    h.workers[1].succeed(2); // both idle now; A.two holds both cores
+    h.call("c3", fn("A.one", { cpu: 1 }));
+    expect(h.workers).toHaveLength(2); // no core free: it waits
+    expect(h.workers[1].shutdownAsked).toBe(true); // the idle A.two goes
+    expect(h.workers[0].shutdownAsked).toBe(false); // the idle A.plain holds no core: it stays
+    h.workers[1].exit();
+    expect(h.workers.map((w) => w.config.methodName)).toEqual(["plain", "two", "one"]);
+  });
+
+  test("a worker whose cpu is more than the machine's cores fails its call saying so, rather than waiting forever", async () => {
+    const h = setUp({}, () => ({}), { cpus: 2 });
+    h.call("c1", fn("A.f", { cpu: 4 }));
+    jest.runOnlyPendingTimers(); // the next turn (a faked setImmediate)
+    expect(h.outcomes.get("c1")).toMatchObject({ state: "failed", error: { message: expect.stringContaining("it asks for cpu 4, more than the 2 cores this machine shares out") } });
+  });
+
+  test("a worker that died over its memory fails its call naming the limit", async () => {
+    const h = setUp();
+    h.call("c1", fn("A.f", { memory: 256 }));
+    h.workers[0].ready();
+    Object.assign(h.workers[0], { overMemory: true });
+    h.workers[0].exit("signal SIGKILL");
+    expect(h.outcomes.get("c1")).toMatchObject({ state: "failed", error: { message: "A.f: the worker used more than its memory of 256 MiB (memory option) while running the call, and was killed; raise the function's memory, or make it use less" } });
+  });
 });

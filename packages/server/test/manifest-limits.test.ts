@@ -36,6 +36,8 @@ describe("checkManifestLimits", () => {
     expect(refusal({ timeout: Infinity })).toMatch(/"timeout" is Infinity s, over/);
     expect(refusal({ timeout: NaN })).toMatch(/"timeout" is NaN s, over/);
     expect(refusal({ containerIdleTimeout: 25 * 86_400 })).toMatch(/"containerIdleTimeout" is 2160000 s, over the server's limit of 86400 s; .*limits\.maxContainerIdleTimeoutSeconds/);
+    expect(refusal({ memory: 16_384, cpu: 2 })).toBe("accepted");
+    expect(refusal({ memory: 20_000 })).toMatch(/"memory" is 20000 MiB, over the server's limit of 16384 MiB; .*limits\.maxFunctionMemoryMb/);
     expect(refusal({ concurrencyLimit: 65 })).toMatch(/"concurrencyLimit" is 65, over the server's limit of 64; .*limits\.maxWorkersPerFunction/);
     expect(refusal({ concurrencyLimit: 4, keepWarm: 5 })).toBe(
       'function Job.run: option "keepWarm" is 5, over its concurrencyLimit of 4; a function never runs more workers than its concurrencyLimit: lower keepWarm or raise concurrencyLimit',

@@ -47,7 +47,8 @@ export function buildManifest(stub: Stub | undefined, bundle: CodeBundle, params
         kind: entry.kind,
         webMethod: entry.webMethod,
         ...(entry.generator ? { generator: true } : {}),
-        options: { ...options, ...(secrets.length > 0 ? { secrets } : {}), ...(image ? { image: imageManifest(image, pack) } : {}), ...(volumes.length > 0 ? { volumes } : {}) },
+        // The stub's memory and cpu are defaults: the function's own win.
+        options: { ...owner?.resources, ...options, ...(secrets.length > 0 ? { secrets } : {}), ...(image ? { image: imageManifest(image, pack) } : {}), ...(volumes.length > 0 ? { volumes } : {}) },
         params: params.params(cls, entry.methodName),
         ...(classParams.length > 0 ? { classParams } : {}),
       });

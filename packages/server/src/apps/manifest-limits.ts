@@ -4,7 +4,7 @@ import type { ServerLimits } from "../config/limits";
 /** The limits a function's options are held to: the server's, from `ServerLimits`. */
 export type OptionLimits = Pick<
   ServerLimits,
-  "maxTimeoutSeconds" | "maxContainerIdleTimeoutSeconds" | "maxWorkersPerFunction" | "maxRetries" | "maxRetryDelayMs"
+  "maxTimeoutSeconds" | "maxContainerIdleTimeoutSeconds" | "maxWorkersPerFunction" | "maxRetries" | "maxRetryDelayMs" | "maxFunctionMemoryMb"
 >;
 
 /**
@@ -43,6 +43,7 @@ function checkFunction(fn: FunctionManifest, limits: OptionLimits): void {
         `a function never runs more workers than its concurrencyLimit: lower keepWarm or raise concurrencyLimit`,
     );
   }
+  if (o.memory !== undefined) over("memory", o.memory, " MiB", "maxFunctionMemoryMb");
   over("retries.maxRetries", o.retries.maxRetries, "", "maxRetries");
   over("retries.initialDelayMs", o.retries.initialDelayMs, " ms", "maxRetryDelayMs");
   over("retries.maxDelayMs", o.retries.maxDelayMs, " ms", "maxRetryDelayMs");

@@ -42,6 +42,8 @@ export interface ServerLimits {
   maxLogBytesPerRequest: number;
   /** A worker's V8 heap, in MiB (`STUBRUN_WORKER_MEMORY_MB` also sets it). @default 2048 */
   workerMemoryMb: number;
+  /** Upper bound of a function's `memory`, in MiB. @default 16384 (16 GiB) */
+  maxFunctionMemoryMb: number;
   /**
    * Worker processes kept started ahead, with no code yet, each ready to become a function's
    * worker at once (a cold start without Node's own start); 0 starts none. @default 2
@@ -97,6 +99,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxQueueLength: 100_000,
   maxLogBytesPerRequest: 8 * 1024 * 1024,
   workerMemoryMb: 2048,
+  maxFunctionMemoryMb: 16_384,
   prestartedWorkers: 2,
   requestTimeoutMs: 30_000,
   maxWebRequestsPerApp: 256,

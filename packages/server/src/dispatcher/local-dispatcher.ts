@@ -23,6 +23,8 @@ import { WARM_BACKOFF_MAX_MS } from "./warm-backoff";
 import { forkWorker, type WorkerEvents, type WorkerFactory, type WorkerProcess } from "./worker-process";
 import { capacityOf, WorkerSlots } from "./worker-slots";
 import type { WorkerSandbox } from "../sandbox/worker-sandbox";
+import type { ResourceCgroups } from "../sandbox/memory-cgroup";
+import { CpuBudget } from "./cpu-budget";
 
 /** How long exit hooks may run when a worker is shut down. */
 const EXIT_GRACE_MS = 3_000;
@@ -42,6 +44,10 @@ export interface LocalDispatcherOptions {
   imageDirOf?: (fn: FunctionManifest) => string | undefined;
   /** Where workers run isolated (STUBRUN_SANDBOX); without, as plain processes. @default none */
   sandbox?: WorkerSandbox;
+  /** Where workers with `memory` or `cpu` get a cgroup of their own (`ResourceCgroups.detect`). @default none: the heap cap only */
+  cgroups?: ResourceCgroups;
+  /** The cores shared out among workers with a `cpu` option. @default os.availableParallelism() */
+  cpus?: number;
 }
 
 /**
@@ -63,6 +69,8 @@ export class LocalDispatcher implements Dispatcher {
   private readonly wantWarm = new Set<Pool>();
   private limits: DispatcherLimits;
   private readonly startWorkerProcess: WorkerFactory;
+  /** The cores held by running workers of functions with a `cpu` option. */
+  private readonly cpu: CpuBudget<Pool>;
   private workerSeq = 0;
   /** Calls sent to busy workers ahead of time (short calls only). */
   private readonly prefetch = new Prefetch();
@@ -75,6 +83,7 @@ export class LocalDispatcher implements Dispatcher {
   ) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.startWorkerProcess = options.startWorker ?? forkWorker;
+    this.cpu = new CpuBudget(options.cpus);
   }
 
   /** Replaces the limits (a worker node takes its server's); what starts from now on follows them. */
@@ -173,6 +182,7 @@ export class LocalDispatcher implements Dispatcher {
   async close(): Promise<void> {
     const appIds = new Set([...this.allPools()].map((p) => p.appId));
     await Promise.all([...appIds].map((id) => this.stopApp(id)));
+    this.options.cgroups?.close();
   }
 
   private allPools(): Set<Pool> {
@@ -239,11 +249,17 @@ export class LocalDispatcher implements Dispatcher {
     let wanted = Math.min(Math.ceil((pool.queued - starting * capacity) / capacity), pool.fn.options.concurrencyLimit - pool.workers.size);
     if (!pool.everReady) wanted = Math.min(wanted, 1 - starting);
     else if (wanted > 0) wanted = Math.min(wanted, this.capByCallLength(pool));
-    while (wanted > 0 && this.workers.size < this.limits.maxWorkers) {
+    // A function with a cpu option also waits for its share of the cores (see cpu-budget.ts).
+    while (wanted > 0 && this.workers.size < this.limits.maxWorkers && this.cpu.fits(pool.fn.options.cpu)) {
       if (!this.startWorker(pool)) return;
       wanted--;
     }
-    if (wanted > 0) {
+    const cpuShort = wanted > 0 && this.workers.size < this.limits.maxWorkers;
+    this.cpu.wait(pool, cpuShort);
+    if (cpuShort) {
+      this.wantSlot.delete(pool);
+      this.freeCpu(pool);
+    } else if (wanted > 0) {
       this.wantSlot.add(pool);
       this.evictIdle(pool, wanted);
     } else {
@@ -304,6 +320,17 @@ export class LocalDispatcher implements Dispatcher {
     }
   }
 
+  /** Lets idle workers of other functions that hold cores go, so one more of `pool` fits once they exit. */
+  private freeCpu(pool: Pool): void {
+    const idle: WorkerProcess[] = [];
+    const leaving: WorkerProcess[] = [];
+    for (const [worker, info] of this.workers) {
+      if (worker.state === "stopping" || info.stopRequested) leaving.push(worker);
+      else if (info.pool !== pool && worker.state === "idle") idle.push(worker);
+    }
+    for (const worker of this.cpu.toFree(pool.fn.options.cpu ?? 0, idle, leaving)) void this.stopWorker(worker as WorkerProcess);
+  }
+
   /** Whether a pool other than `pool` has calls waiting for a slot (pools with none left are dropped). */
   private otherPoolWantsSlot(pool: Pool): boolean {
     for (const other of this.wantSlot) {
@@ -315,6 +342,7 @@ export class LocalDispatcher implements Dispatcher {
 
   /** Pools waiting for a slot get the slots that came free, oldest first; calls before keepWarm. */
   private pumpWaiting(): void {
+    for (const pool of this.cpu.takeWaiting()) this.pump(pool); // cores came free
     for (const pool of [...this.wantSlot]) {
       if (this.workers.size >= this.limits.maxWorkers) return;
       this.wantSlot.delete(pool);
@@ -333,7 +361,7 @@ export class LocalDispatcher implements Dispatcher {
     const keep = Math.min(pool.fn.options.keepWarm, pool.fn.options.concurrencyLimit);
     // Until one worker was ready, one at a time: code that cannot start costs one worker, not `keep`.
     const target = pool.everReady ? keep : Math.min(keep, 1);
-    while (pool.workers.size < target && this.workers.size < this.limits.maxWorkers) if (!this.startWorker(pool)) break;
+    while (pool.workers.size < target && this.workers.size < this.limits.maxWorkers && this.cpu.fits(pool.fn.options.cpu)) if (!this.startWorker(pool)) break;
     if (pool.workers.size < target) this.wantWarm.add(pool);
   }
 
@@ -349,6 +377,8 @@ export class LocalDispatcher implements Dispatcher {
       if (fn.options.network === false && !sandbox) {
         throw new Error("it has network: false, which only a sandboxed worker can keep to, and this server runs workers without a sandbox (install bubblewrap, and leave STUBRUN_SANDBOX unset or set it to on)");
       }
+      const tooMuchCpu = this.cpu.tooMuch(fn.options.cpu);
+      if (tooMuchCpu) throw new Error(tooMuchCpu);
       if ((fn.options.volumes?.length ?? 0) > 0 && !sandbox) {
         throw new Error(`it mounts Volumes (${fn.options.volumes!.map((v) => v.path).join(", ")}), which only a sandboxed worker can have at their paths, and this server runs workers without a sandbox (install bubblewrap, and leave STUBRUN_SANDBOX unset or set it to on)`);
       }
@@ -360,6 +390,14 @@ export class LocalDispatcher implements Dispatcher {
       return false;
     }
     const workerId = `wk-${process.pid.toString(36)}-${(++this.workerSeq).toString(36)}`;
+    let cgroup;
+    try {
+      cgroup = this.options.cgroups?.forWorker(workerId, fn.options.memory, fn.options.cpu);
+    } catch (cause) {
+      const error = systemWireError(new WorkerStartError(`the worker for ${fn.name} cannot start: ${(cause as Error).message}`));
+      setImmediate(guard("the dispatcher's failed worker start", () => this.failStart(pool, error)));
+      return false;
+    }
     const events: WorkerEvents = {
       message: (worker, message) => this.onMessage(worker, message),
       rawOutput: (worker, stream, data) => this.onRawOutput(worker, stream, data),
@@ -377,9 +415,10 @@ export class LocalDispatcher implements Dispatcher {
       ...(capacityOf(fn) > 1 ? { concurrentInputs: capacityOf(fn) } : {}),
       ...(fn.options.volumes?.length ? { volumes: fn.options.volumes } : {}),
     };
-    const memoryMb = this.limits.workerMemoryMb;
+    const memoryMb = fn.options.memory ?? this.limits.workerMemoryMb;
     const launch = sandbox?.launch(config, memoryMb, fn.options.network !== false);
-    const worker = this.startWorkerProcess(config, env, events, { memoryMb, ...(launch ? { launch } : {}) });
+    const worker = this.startWorkerProcess(config, env, events, { memoryMb, ...(launch ? { launch } : {}), ...(cgroup ? { cgroup } : {}) });
+    this.cpu.take(worker, fn.options.cpu);
     if (launch?.cleanup) void worker.exited.then(launch.cleanup);
     const max = this.limits.maxOutputBytesOutsideCalls;
     const note = `\nstubrun: worker ${workerId} of ${fn.name} wrote more than ${max} bytes outside its calls (limits.maxOutputBytesOutsideCalls); the rest of that output is dropped\n`;
@@ -512,6 +551,7 @@ export class LocalDispatcher implements Dispatcher {
   private onExit(worker: WorkerProcess, description: string): void {
     const info = this.workers.get(worker);
     this.workers.delete(worker);
+    this.cpu.release(worker);
     if (!info) return;
     const pool = info.pool;
     pool.workers.delete(worker);
@@ -528,11 +568,11 @@ export class LocalDispatcher implements Dispatcher {
       .map((id) => this.calls.get(id))
       .filter((call): call is Call => call !== undefined && call.state === "running" && call.worker === worker);
     for (const call of running) {
-      const error = new WorkerCrashedError(`${call.request.fn.name}: the worker exited with ${description} while running the call`);
+      const error = new WorkerCrashedError(`${call.request.fn.name}: the worker ${overMemory(pool.fn, worker, "while running the call") ?? `exited with ${description} while running the call`}`);
       this.failAttempt(call, systemWireError(error), "failed");
     }
     if (running.length === 0 && !worker.everReady && !worker.startFailureReported && !info.stopRequested) {
-      const error = new WorkerStartError(`the worker for ${pool.fn.name} exited with ${description} before it was ready`);
+      const error = new WorkerStartError(`the worker for ${pool.fn.name} ${overMemory(pool.fn, worker, "before it was ready") ?? `exited with ${description} before it was ready`}`);
       // A signal came from outside (a kill, the OOM killer): only the call that waited for this worker pays.
       this.failStart(pool, systemWireError(error), description.startsWith("signal") ? "first" : "all");
     }
@@ -582,6 +622,7 @@ export class LocalDispatcher implements Dispatcher {
     if (worker.state !== "idle") return;
     if (pool.retiring) return void this.stopWorker(worker);
     if (this.otherPoolWantsSlot(pool)) return void this.stopWorker(worker); // its slot goes to a function with calls waiting
+    if (pool.fn.options.cpu !== undefined && this.cpu.otherWaits(pool)) return void this.stopWorker(worker); // and its cores
     worker.idleSince = Date.now();
     this.armIdleTimer(worker, pool, pool.fn.options.containerIdleTimeout * 1000);
   }
@@ -662,4 +703,10 @@ export class LocalDispatcher implements Dispatcher {
     this.calls.delete(call.request.callId);
     call.observer.finished(outcome);
   }
+}
+
+/** "used more than its memory of 256 MiB (memory option) `when`, and was killed; ...", for a worker that died of its function's memory limit. */
+function overMemory(fn: FunctionManifest, worker: WorkerProcess, when: string): string | undefined {
+  if (fn.options.memory === undefined || !worker.overMemory) return undefined;
+  return `used more than its memory of ${fn.options.memory} MiB (memory option) ${when}, and was killed; raise the function's memory, or make it use less`;
 }

@@ -67,7 +67,8 @@ export class PrestartedWorkers {
 
   /** A WorkerFactory that uses a worker started ahead when it can, and starts one otherwise. */
   factory(): WorkerFactory {
-    return (config, env, events, options) => new ChildWorkerProcess(config, env, events, options, this.take(options.memoryMb, env));
+    // A worker with a cgroup (a memory or cpu option) must be in it from its start: never one started ahead.
+    return (config, env, events, options) => new ChildWorkerProcess(config, env, events, options, options.cgroup ? undefined : this.take(options.memoryMb, env));
   }
 
   /** Kills the workers started ahead and starts no more. */

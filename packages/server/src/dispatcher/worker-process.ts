@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import { guard } from "./guard";
 import type { WorkerLaunch } from "../sandbox/worker-sandbox";
+import type { WorkerCgroup } from "../sandbox/memory-cgroup";
 import { descendantsOf, killLeftovers, killProcessTree, type ProcessRef } from "./process-tree";
 
 /**
@@ -57,10 +58,12 @@ export interface WorkerEvents {
 
 /** How a worker process is started. */
 export interface WorkerOptions {
-  /** The V8 heap limit of the worker, in MiB (`limits.workerMemoryMb`). */
+  /** The V8 heap limit of the worker, in MiB (its function's `memory`, else `limits.workerMemoryMb`). */
   memoryMb: number;
   /** How to launch it inside a sandbox (`WorkerSandbox.launch`); without, a plain Node process. */
   launch?: WorkerLaunch;
+  /** The cgroup holding its memory and cpu limits; removed when it goes. */
+  cgroup?: WorkerCgroup;
 }
 
 /** Starts a worker; the dispatcher takes one so tests can give it fakes. */
@@ -76,6 +79,8 @@ export interface WorkerProcess {
   startFailureReported: boolean;
   /** When it last finished a call (or became ready). */
   idleSince: number;
+  /** Set when it died for going past its memory: its heap ran out, or the kernel killed it at its cgroup's limit. */
+  overMemory?: boolean;
   /** Resolves once the process has exited (and its last output was read, or a short wait passed). */
   readonly exited: Promise<void>;
   readonly id: string;
@@ -104,6 +109,8 @@ export class ChildWorkerProcess implements WorkerProcess {
   everReady = false;
   startFailureReported = false;
   idleSince = 0;
+  overMemory = false;
+  private readonly cgroup?: WorkerCgroup;
   private readonly child: ChildProcess;
   readonly exited: Promise<void>;
   private markExited!: () => void;
@@ -125,15 +132,26 @@ export class ChildWorkerProcess implements WorkerProcess {
       (payload) => this.write(payload),
       (message, error) => this.unsendable(message, error),
     );
+    this.cgroup = options.cgroup;
     if (prestarted) {
       this.child = prestarted;
       this.send({ type: "load", config, env: definedOnly(env) });
     } else {
+      // A worker with a cgroup enters it before its Node (or bubblewrap) runs (memory-cgroup.ts).
+      const plain = options.launch ?? (this.cgroup ? { execPath: process.execPath, execArgv: [`--max-old-space-size=${options.memoryMb}`] } : undefined);
+      const launch = this.cgroup && plain ? this.cgroup.wrap(plain) : plain;
       // SPEC §2: a function runs at the root of its uploaded code.
-      this.child = spawnWorker({ ...env, STUBRUN_WORKER_CONFIG: JSON.stringify(config) }, config.codeDir, options.memoryMb, options.launch);
+      this.child = spawnWorker({ ...env, STUBRUN_WORKER_CONFIG: JSON.stringify(config) }, config.codeDir, options.memoryMb, launch);
     }
     this.child.stdout?.setEncoding("utf8").on("data", guard(`the stdout event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stdout", data)));
-    this.child.stderr?.setEncoding("utf8").on("data", guard(`the stderr event of worker ${config.workerId}`, (data: string) => events.rawOutput(this, "stderr", data)));
+    this.child.stderr?.setEncoding("utf8").on(
+      "data",
+      guard(`the stderr event of worker ${config.workerId}`, (data: string) => {
+        // What V8 writes as it dies at its heap cap.
+        if (data.includes("JavaScript heap out of memory")) this.overMemory = true;
+        events.rawOutput(this, "stderr", data);
+      }),
+    );
     // A grandchild holding the pipes may see them fail once the worker is gone: nothing to do.
     this.child.stdout?.on("error", () => {});
     this.child.stderr?.on("error", () => {});
@@ -221,6 +239,10 @@ export class ChildWorkerProcess implements WorkerProcess {
    */
   private onProcessExit(description: string): void {
     if (this.child.pid !== undefined) killLeftovers(this.child.pid, this.leftovers);
+    if (this.cgroup) {
+      if (this.cgroup.oomKilled()) this.overMemory = true;
+      this.cgroup.remove();
+    }
     const timer = setTimeout(
       guard(`the exit event of worker ${this.id}`, () => {
         this.child.stdout?.destroy();

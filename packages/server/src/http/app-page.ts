@@ -23,7 +23,7 @@ const NO_MATCHING_CALLS = '<tr><td colspan="7">No calls match the filter</td></t
 const NO_WORKERS = '<tr><td colspan="6">No workers: they start with the first call (or keepWarm) and leave when idle</td></tr>';
 
 /**
- * `/apps/APP`: the app's functions (kind, web endpoint URL, next scheduled run), its workers,
+ * `/apps/APP`: the app's functions (kind, memory and cpu, web endpoint URL, next scheduled run), its workers,
  * per-function figures over the last hour as SVG charts, its version history with Rollback
  * buttons, recent calls filtered by function and state (each linking to the call's page), its
  * logs followed live, and Stop and Delete buttons. The script refreshes it every 2 s.
@@ -51,7 +51,7 @@ export function renderAppPage(data: AppPageData): string {
 <p>App <code>${escapeHtml(app.id)}</code>, state <span id="state" class="state state-${escapeHtml(app.state)}">${escapeHtml(app.state)}</span>, version <span id="version">${app.version}</span>, created ${shownTime(app.createdAt)}, <span id="tasks">${app.runningTasks}</span> running tasks.</p>
 <p><button id="stop" ${stoppable ? "" : "disabled"}>Stop app</button> <button id="delete">Delete app</button></p>
 <section aria-labelledby="functions-title"><h2 id="functions-title">Functions</h2>
-<div class="scroll"><table id="functions"><thead><tr><th>Function</th><th>Kind</th><th>Parameters</th><th>Details</th></tr></thead><tbody>${fnRows}</tbody></table></div></section>
+<div class="scroll"><table id="functions"><thead><tr><th>Function</th><th>Kind</th><th>Parameters</th><th>Resources</th><th>Details</th></tr></thead><tbody>${fnRows}</tbody></table></div></section>
 <section aria-labelledby="workers-title"><h2 id="workers-title">Workers</h2>${workersSection}</section>
 <section aria-labelledby="figures-title"><h2 id="figures-title">Last hour</h2><div id="figures"><p>Loading figures…</p></div></section>
 ${historySection}
@@ -173,7 +173,15 @@ function functionRow(f: FunctionManifest, webBase: string, nextRun: number | und
     details.push(escapeHtml(schedule.kind === "cron" ? `cron ${schedule.expression} (${schedule.timezone})` : `every ${period(schedule.seconds)}`));
     details.push(`next run: <span class="next-run">${nextRun === undefined ? "not scheduled (the app is not deployed and running)" : `${shownTime(nextRun)} UTC`}</span>`);
   }
-  return `<tr data-function="${escapeHtml(f.name)}"><td>${escapeHtml(f.name)}</td><td class="kind">${kind}</td><td>${escapeHtml(f.params.map((p) => `${p.name}: ${p.type}`).join(", "))}</td><td>${details.join("<br>")}</td></tr>`;
+  return `<tr data-function="${escapeHtml(f.name)}"><td>${escapeHtml(f.name)}</td><td class="kind">${kind}</td><td>${escapeHtml(f.params.map((p) => `${p.name}: ${p.type}`).join(", "))}</td><td class="resources">${resources(f)}</td><td>${details.join("<br>")}</td></tr>`;
+}
+
+/** "memory 256 MiB, cpu 2"; a function without them has the server's heap cap and does not count against the cores. */
+function resources(f: FunctionManifest): string {
+  const { memory, cpu } = f.options;
+  const parts = [memory === undefined ? "memory: server default" : `memory ${memory} MiB`];
+  if (cpu !== undefined) parts.push(`cpu ${cpu}`);
+  return escapeHtml(parts.join(", "));
 }
 
 /** A period in the largest whole unit: "every 1 h", "every 90 s". */

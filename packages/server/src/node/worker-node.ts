@@ -15,6 +15,7 @@ import path from "node:path";
 import { DEFAULT_LIMITS } from "../config/limits";
 import type { CallOutcome } from "../dispatcher/dispatcher";
 import { sandboxModeFromEnv, WorkerSandbox } from "../sandbox/worker-sandbox";
+import { ResourceCgroups } from "../sandbox/memory-cgroup";
 import { LocalDispatcher } from "../dispatcher/local-dispatcher";
 import { STUBRUN_BACKOFF } from "../dispatcher/queue-dispatcher";
 import { capacityOf } from "../dispatcher/worker-slots";
@@ -72,6 +73,8 @@ export interface WorkerNodeOptions {
   connection: ConnectionOptions;
   /** Calls this node runs at once. */
   concurrency: number;
+  /** The cores this node shares out among workers of functions with a `cpu` option. @default os.availableParallelism() */
+  cpus?: number;
   /** The node's own `$STUBRUN_HOME`: its images. */
   home: string;
   codeSource: CodeSource;
@@ -133,6 +136,8 @@ export class WorkerNode {
     // Each node sandboxes its own workers, as the embedded server does (STUBRUN_SANDBOX on the node).
     const { sandbox, notice } = WorkerSandbox.choose(sandboxModeFromEnv());
     this.log(`stubrun worker: ${notice}`);
+    const resources = ResourceCgroups.detect();
+    this.log(`stubrun worker: ${resources.notice}`);
     this.watch = new WorkerWatch((report) => this.link.send({ type: "node.workers", ...report }));
     this.dispatcher = new LocalDispatcher(
       (appId, fn) => {
@@ -146,6 +151,8 @@ export class WorkerNode {
         imageDirOf: (fn) => this.imageStore.forWorker(fn.options.image).dir,
         note: (appId, line) => this.link.send({ type: "node.note", appId, line }),
         ...(sandbox ? { sandbox } : {}),
+        ...(resources.cgroups ? { cgroups: resources.cgroups } : {}),
+        ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
         startWorker: this.watch.factory,
       },
     );
