@@ -51,6 +51,15 @@ describe("examples", () => {
     expect((await server.run(["examples/dict-queue.ts"])).stdout).toBe("MILK TEA TEA; tea seen 4 times in all\n");
   });
 
+  test("environments.ts deployed to dev and prod: each answers as its own, with its own Dict", async () => {
+    for (const env of ["dev", "prod"]) expect((await server.run(["deploy", "examples/environments.ts", "--env", env])).code).toBe(0);
+    expect(await (await fetch(`${server.url}/web/prod/env-example/Greeter.where`)).json()).toBe("hello from prod");
+    expect(await (await fetch(`${server.url}/web/dev/env-example/Greeter.where`)).json()).toBe("hello from dev");
+    expect((await server.run(["call", "--env", "dev", "env-example", "Greeter.visit"])).stdout).toBe("1\n");
+    expect((await server.run(["call", "--env", "dev", "env-example", "Greeter.visit"])).stdout).toBe("2\n");
+    expect((await server.run(["call", "--env", "prod", "env-example", "Greeter.visit"])).stdout).toBe("1\n");
+  });
+
   test("map.ts maps and starmaps in input order", async () => {
     const r = await server.run(["examples/map.ts", "--count", "12"]);
     expect(r.stdout).toBe(
