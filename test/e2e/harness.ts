@@ -71,7 +71,7 @@ export class TestServer {
       });
       child.once("exit", (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
     });
-    await queue?.startNodes(BIN, url, home);
+    await queue?.startNodes(BIN, url, home, options.env);
     return new TestServer(url, home, child, () => log, queue);
   }
 

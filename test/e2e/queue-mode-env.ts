@@ -30,12 +30,13 @@ export class QueueBackend {
   }
 
   /** Starts the nodes, once the server listens, and waits until the server lists them all. */
-  async startNodes(bin: string, serverUrl: string, serverHome: string, count = 2): Promise<void> {
+  /** `extraEnv`: what the test gave its server (STUBRUN_SANDBOX…), which the nodes' workers follow too. */
+  async startNodes(bin: string, serverUrl: string, serverHome: string, extraEnv: NodeJS.ProcessEnv = {}, count = 2): Promise<void> {
     const token = fs.readFileSync(path.join(serverHome, "token"), "utf8").trim();
     for (let i = 0; i < count; i++) {
       const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-test-node-"));
       this.homes.push(home);
-      const env = { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: token };
+      const env = { ...process.env, ...extraEnv, STUBRUN_HOME: home, STUBRUN_TOKEN: token };
       this.nodes.push(spawn(process.execPath, [bin, "worker", "--server", serverUrl, "--queue", this.redis.url, "--concurrency", "4"], { env, stdio: "ignore" }));
     }
     await waitUntil(
