@@ -67,6 +67,13 @@ interface GeneratorFigures {
   clientPeakMb: number;
 }
 
+/** Runs bench/calls.bench.ts `RUNS` times on `server`; the returned picker gives one figure's stat. */
+function callsFigures(server: TestServer): (f: (c: CallsFigures) => number) => Stat {
+  const calls: CallsFigures[] = [];
+  for (let i = 0; i < RUNS; i++) calls.push(benchProgram<CallsFigures>(server, "bench/calls.bench.ts", ["--round-trips", String(TRIPS), "--map-size", String(MAP_SIZE)]));
+  return (f) => stat(calls.map(f));
+}
+
 /**
  * Issue 15: what the worker sandbox costs. The figures above run without it (as the test suite
  * does); these run the same program on a server with STUBRUN_SANDBOX=on, beside them. Skipped,
@@ -80,9 +87,7 @@ async function sandboxRows(plain: Row[], log: (what: string) => void): Promise<R
   log(`sandbox: the calls program again, workers in bubblewrap, ${RUNS} times`);
   const server = await TestServer.start({ env: { STUBRUN_SANDBOX: "on" } });
   try {
-    const calls: CallsFigures[] = [];
-    for (let i = 0; i < RUNS; i++) calls.push(benchProgram<CallsFigures>(server, "bench/calls.bench.ts", ["--round-trips", String(TRIPS), "--map-size", String(MAP_SIZE)]));
-    const pick = (f: (c: CallsFigures) => number): Stat => stat(calls.map(f));
+    const pick = callsFigures(server);
     const without = (key: string) => (plain.find((r) => r.key === key) as Row).measured;
     const cold = pick((c) => c.workerReadyMs);
     const trip = pick((c) => c.p50);
@@ -140,9 +145,7 @@ async function measure(): Promise<Row[]> {
     });
 
     log(`calls: ${TRIPS} warm round trips, a cold start, a .map of ${MAP_SIZE}, ${RUNS} times`);
-    const calls: CallsFigures[] = [];
-    for (let i = 0; i < RUNS; i++) calls.push(benchProgram<CallsFigures>(server, "bench/calls.bench.ts", ["--round-trips", String(TRIPS), "--map-size", String(MAP_SIZE)]));
-    const pick = (f: (c: CallsFigures) => number): Stat => stat(calls.map(f));
+    const pick = callsFigures(server);
 
     log("baselines: WebSocket echo, BullMQ");
     const wsEcho = await repeat(RUNS, () => wsEchoP50(TRIPS));

@@ -1,7 +1,7 @@
 import type { AppSummary, FunctionManifest, WorkerSummary } from "@stubrun/protocol";
 import { CALL_STATES, type CallRecord } from "../state/calls.repository";
 import { CHART_SCRIPT } from "./chart-script";
-import { callRow, escapeHtml, page, shownTime, versionRow, workerRow } from "./page-layout";
+import { callRow, escapeHtml, followLogsScript, page, shownTime, versionRow, workerRow } from "./page-layout";
 
 /** What an app's page shows. */
 export interface AppPageData {
@@ -73,17 +73,7 @@ async function getJson(url, init) {
   if (!res.ok) throw new Error(body.error || "HTTP " + res.status);
   return body;
 }
-const logs = document.getElementById("logs");
-const events = new EventSource(api + "/logs?follow=1");
-events.addEventListener("log", (e) => {
-  const entry = JSON.parse(e.data);
-  const span = document.createElement("span");
-  span.className = entry.stream;
-  span.textContent = entry.stream === "system" ? "[stubrun] " + entry.data : entry.data;
-  logs.appendChild(span);
-  logs.scrollTop = logs.scrollHeight;
-});
-events.addEventListener("end", () => events.close());
+${followLogsScript("api")}
 const stop = document.getElementById("stop");
 stop.addEventListener("click", async () => {
   if (!confirm("Stop this app? Its running calls are cancelled.")) return;

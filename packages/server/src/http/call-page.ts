@@ -1,6 +1,6 @@
 import type { AppSummary, CallInfo } from "@stubrun/protocol";
 import type { CallDisplay } from "./call-display";
-import { escapeHtml, outcomeHtml, outcomeTitle, page, shownDuration, shownTime } from "./page-layout";
+import { escapeHtml, followLogsScript, outcomeHtml, outcomeTitle, page, shownDuration, shownTime } from "./page-layout";
 
 /**
  * `/apps/APP/calls/ID`: one call: its function, state, times and attempts; its arguments and
@@ -25,17 +25,7 @@ started ${shownTime(info.createdAt)}, duration <span id="duration">${shownDurati
   const callApi = `/api/calls/${encodeURIComponent(info.id)}`;
   const script = `
 const callApi = ${JSON.stringify(callApi)};
-const logs = document.getElementById("logs");
-const events = new EventSource(callApi + "/logs?follow=1");
-events.addEventListener("log", (e) => {
-  const entry = JSON.parse(e.data);
-  const span = document.createElement("span");
-  span.className = entry.stream;
-  span.textContent = entry.stream === "system" ? "[stubrun] " + entry.data : entry.data;
-  logs.appendChild(span);
-  logs.scrollTop = logs.scrollHeight;
-});
-events.addEventListener("end", () => events.close());
+${followLogsScript("callApi")}
 const cancel = document.getElementById("cancel");
 cancel.addEventListener("click", async () => {
   if (!confirm("Cancel this call? Its worker is stopped.")) return;

@@ -112,6 +112,24 @@ export function shownAge(ms: number): string {
 const PAGE_HELPERS = [escapeHtml, shownTime, shownDuration, shownAge, callRow, workerRow, versionRow, outcomeTitle, outcomeHtml].map((f) => f.toString()).join("\n");
 
 /** A whole page: its title, its body, and its script (run once the body is there). */
+/**
+ * The page script that appends the log lines of `SOURCE/logs?follow=1` to `#logs` as they come
+ * (the app's page and a call's page); `source` names a script variable holding the API path.
+ */
+export function followLogsScript(source: string): string {
+  return `const logs = document.getElementById("logs");
+const events = new EventSource(${source} + "/logs?follow=1");
+events.addEventListener("log", (e) => {
+  const entry = JSON.parse(e.data);
+  const span = document.createElement("span");
+  span.className = entry.stream;
+  span.textContent = entry.stream === "system" ? "[stubrun] " + entry.data : entry.data;
+  logs.appendChild(span);
+  logs.scrollTop = logs.scrollHeight;
+});
+events.addEventListener("end", () => events.close());`;
+}
+
 export function page(title: string, body: string, script: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><main>${body}</main><script>${PAGE_HELPERS}\n${script}</script></body></html>`;
 }
