@@ -1,9 +1,9 @@
 import { RequestRefusedError, serverUrlFromEnv, UsageError, type AppSummary, type CallInfo } from "@stubrun/protocol";
-import readline from "node:readline/promises";
 import type { Argv, CommandModule } from "yargs";
 import { ApiClient } from "../api-client";
 import type { CliContext } from "../cli-context";
 import { Status } from "../status";
+import { confirm, localTime, printTable } from "./terminal";
 
 interface LogJson {
   stream: "stdout" | "stderr" | "system";
@@ -85,10 +85,9 @@ async function listApps(api: ApiClient, asJson: boolean, all: boolean): Promise<
   const apps = all ? [...running, ...every.filter((a) => a.state === "stopped")] : running;
   const rows = [
     ["APP ID", "NAME", "STATE", "VERSION", "TASKS", "CREATED", "STOPPED"],
-    ...apps.map((a) => [a.id, a.name ?? "-", a.state, String(a.version), String(a.runningTasks), time(a.createdAt), a.stoppedAt ? time(a.stoppedAt) : "-"]),
+    ...apps.map((a) => [a.id, a.name ?? "-", a.state, String(a.version), String(a.runningTasks), localTime(a.createdAt), a.stoppedAt ? localTime(a.stoppedAt) : "-"]),
   ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()}\n`);
+  printTable(rows);
   if (every.length === 0) process.stderr.write("No apps yet: run one with npx stubrun FILE\n");
   else if (apps.length === 0) process.stderr.write(`No app is running; ${every.length} stopped (see them with: npx stubrun app list --all)\n`);
   for (const a of apps) {
@@ -100,13 +99,11 @@ async function listApps(api: ApiClient, asJson: boolean, all: boolean): Promise<
 async function deleteApp(api: ApiClient, ref: string, yes: boolean): Promise<void> {
   const app = await api.get<AppSummary>(`/api/apps/${encodeURIComponent(ref)}`);
   const shown = `${app.id}${app.name ? ` (${app.name})` : ""}`;
-  if (!yes) {
-    if (!process.stdin.isTTY || !process.stderr.isTTY) throw new UsageError(`deleting app ${shown} removes it and its history for good: confirm with --yes`);
-    const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-    const answer = await rl.question(`Delete app ${shown}${app.state === "stopped" ? "" : ", stopping it first,"} with its versions, calls and logs? [y/N] `);
-    rl.close();
-    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("not deleted");
-  }
+  await confirm(`Delete app ${shown}${app.state === "stopped" ? "" : ", stopping it first,"} with its versions, calls and logs?`, {
+    yes,
+    refused: "not deleted",
+    strict: `deleting app ${shown} removes it and its history for good: confirm with --yes`,
+  });
   const deleted = await api.delete<{ calls: number; logs: number }>(`/api/apps/${encodeURIComponent(app.id)}`);
   process.stderr.write(`Deleted app ${shown}: ${deleted.calls} call record(s) and ${deleted.logs} log entries removed\n`);
 }
@@ -117,12 +114,7 @@ async function stopApp(api: ApiClient, ref: string, yes: boolean): Promise<void>
     process.stderr.write(`App ${app.id}${app.name ? ` (${app.name})` : ""} is already stopped\n`);
     return;
   }
-  if (!yes && process.stdin.isTTY && process.stderr.isTTY) {
-    const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-    const answer = await rl.question(`Stop app ${app.id}${app.name ? ` (${app.name})` : ""} and cancel its running calls? [y/N] `);
-    rl.close();
-    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("not stopped");
-  }
+  await confirm(`Stop app ${app.id}${app.name ? ` (${app.name})` : ""} and cancel its running calls?`, { yes, refused: "not stopped" });
   await api.post(`/api/apps/${encodeURIComponent(app.id)}/stop`);
   process.stderr.write(`Stopped app ${app.id}${app.name ? ` (${app.name})` : ""}\n`);
 }
@@ -157,9 +149,7 @@ async function appHistory(api: ApiClient, ref: string): Promise<void> {
     process.stderr.write(`App ${app.id}${app.name ? ` (${app.name})` : ""} is ${app.state}: only deployed apps have versions\n`);
     return;
   }
-  const rows = [["VERSION", "DEPLOYED", "CHANGES"], ...versions.map((v) => [`${v.version}${v.version === app.version ? " *" : ""}`, time(v.createdAt), v.changes])];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()}\n`);
+  printTable([["VERSION", "DEPLOYED", "CHANGES"], ...versions.map((v) => [`${v.version}${v.version === app.version ? " *" : ""}`, localTime(v.createdAt), v.changes])]);
 }
 
 async function appRollback(api: ApiClient, ref: string, version: string | undefined): Promise<void> {
@@ -172,10 +162,4 @@ async function appRollback(api: ApiClient, ref: string, version: string | undefi
 function print(entry: LogJson): void {
   if (entry.stream === "stdout") process.stdout.write(entry.data);
   else process.stderr.write(entry.stream === "system" ? `[stubrun] ${entry.data}` : entry.data);
-}
-
-function time(iso: string): string {
-  const d = new Date(iso);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }

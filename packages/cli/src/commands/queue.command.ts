@@ -4,7 +4,7 @@ import { ApiClient } from "../api-client";
 import type { CliContext } from "../cli-context";
 import { printValue } from "../run/print-value";
 import { Status } from "../status";
-import { clearObject, deleteObject, listObjects, objectPath } from "./dict.command";
+import { clearObject, deleteObject, listObjects, objectPath } from "./object-commands";
 
 /** `stubrun queue list | peek | clear | delete`: the server's Queues (`Queue.fromName` in code). */
 export function queueCommand(context: CliContext): CommandModule {
