@@ -258,6 +258,7 @@ export class WorkerNode {
     this.prestarted?.close();
     this.prestartedMb = memoryMb;
     this.prestarted = new PrestartedWorkers(this.options.prestartedWorkers ?? this.options.concurrency, () => memoryMb, prestartedWorkerEnv());
+    this.prestarted.holdRefill(this.paused);
   }
 
   /** Takes from the queues that exist now, and stops taking from those that went. */
@@ -341,6 +342,7 @@ export class WorkerNode {
     const full = this.busy > this.options.concurrency - SLOT_EPSILON;
     if (full === this.paused || this.closing) return;
     this.paused = full;
+    this.prestarted?.holdRefill(full);
     const workers = [...this.workers.values()];
     this.gateChain = this.gateChain
       .then(() => Promise.all(workers.map((w) => (full ? w.pause(true) : w.resume()))))
