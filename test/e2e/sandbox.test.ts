@@ -38,6 +38,9 @@ class Probe {
     return {
       environ: attempt(() => fs.readFileSync(\`/proc/\${serverPid}/environ\`, "utf8")),
       home: attempt(() => fs.readdirSync(home).join(",")),
+      codes: attempt(() => fs.readdirSync(\`\${home}/code\`).join(",")),
+      cwd: process.cwd(),
+      images: attempt(() => fs.readdirSync(\`\${home}/images\`).join(",")),
       state: attempt(() => fs.readFileSync(\`\${home}/state.db\`).length),
       token: attempt(() => fs.readFileSync(\`\${home}/token\`, "utf8")),
       otherCode: attempt(() => fs.writeFileSync(\`\${otherCode}/injected.js\`, "pwned")),
@@ -113,8 +116,16 @@ maybe("workers in a sandbox (STUBRUN_SANDBOX=on)", () => {
     expect(r.code).toBe(0);
     const seen = JSON.parse(r.stdout) as Record<string, string>;
     expect(seen.environ).toBe("error: ENOENT"); // the server's pid is not in the worker's PID namespace
-    // Only the path down to its own code; in queue mode the code is in the node's home, and the server's is not there at all.
-    expect(seen.home).toBe(QUEUE_MODE ? "error: ENOENT" : "ok: code");
+    // Only the path down to its own code (and, in a sandbox started ahead, the empty folder where an
+    // image would be); in queue mode the code is in the node's home, and the server's is not there at all.
+    if (QUEUE_MODE) expect(seen.home).toBe("error: ENOENT");
+    else {
+      expect(["ok: code", "ok: code,images"]).toContain(seen.home);
+      // Its own code folder, at its usual path, and no other app's.
+      expect(seen.cwd).toBe(path.join(server.home, "code", path.basename(seen.cwd)));
+      expect(seen.codes).toBe(`ok: ${path.basename(seen.cwd)}`);
+      expect(["ok: ", "error: ENOENT"]).toContain(seen.images);
+    }
     expect(seen.state).toBe("error: ENOENT");
     expect(seen.token).toBe("error: ENOENT");
     expect(seen.otherCode).toMatch(/^error: (ENOENT|EROFS)$/);

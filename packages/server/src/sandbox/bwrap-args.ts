@@ -3,8 +3,8 @@ import path from "node:path";
 
 /** What one sandboxed worker may see. */
 export interface SandboxLayout {
-  /** The app's code folder: read-only, the worker's working directory. */
-  codeDir: string;
+  /** The app's code folder: read-only, the worker's working directory. Absent for a sandbox started ahead (it works in `/` until told its code). */
+  codeDir?: string;
   /** The function's built image, if any: read-only. */
   imageDir?: string;
   /** Folders of stubrun's own runtime (node, the worker package and what it requires): read-only. */
@@ -13,6 +13,11 @@ export interface SandboxLayout {
   home?: string;
   /** False: a network namespace of its own (loopback only, and no way out). */
   network: boolean;
+  /**
+   * Empty folders of the host shown read-only at a path inside (the parents of code and image
+   * folders): a sandbox started ahead gets its function's folders mounted into them later (late-mounts.ts).
+   */
+  slots?: { hostDir: string; path: string }[];
   /** Writable folders of the host shown at a path inside (a Volume's copy for this worker). */
   mounts?: { hostDir: string; path: string }[];
 }
@@ -33,9 +38,10 @@ export function bwrapArgs(layout: SandboxLayout): string[] {
   for (const dir of SYSTEM_DIRS) if (fs.existsSync(dir)) args.push("--ro-bind", dir, dir);
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
   if (layout.home && layout.home !== "/" && !SYSTEM_DIRS.some((d) => isWithin(layout.home as string, d))) args.push("--tmpfs", layout.home);
-  for (const dir of unique([...layout.runtimeDirs, ...(layout.imageDir ? [layout.imageDir] : []), layout.codeDir])) args.push("--ro-bind", dir, dir);
+  for (const dir of unique([...layout.runtimeDirs, ...(layout.imageDir ? [layout.imageDir] : []), ...(layout.codeDir ? [layout.codeDir] : [])])) args.push("--ro-bind", dir, dir);
+  for (const slot of layout.slots ?? []) args.push("--ro-bind", slot.hostDir, slot.path);
   for (const mount of layout.mounts ?? []) args.push("--bind", mount.hostDir, mount.path);
-  args.push("--chdir", layout.codeDir);
+  args.push("--chdir", layout.codeDir ?? "/");
   args.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
   if (!layout.network) args.push("--unshare-net");
   args.push("--die-with-parent", "--cap-drop", "ALL");

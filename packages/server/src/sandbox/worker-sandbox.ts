@@ -15,6 +15,8 @@ export interface WorkerLaunch {
   execArgv: string[];
   /** Removes what the launch made for this worker (its Volumes' folders): call it once the worker exited. */
   cleanup?: () => void;
+  /** A sandbox's: whether a sandbox started ahead can serve this worker instead (no Volumes, the network open). */
+  aheadOk?: boolean;
 }
 
 /** Runs workers inside bubblewrap (see bwrap-args.ts). */
@@ -52,12 +54,31 @@ export class WorkerSandbox {
       return { hostDir, path: v.path };
     });
     const layout = { codeDir: config.codeDir, imageDir: config.imageDir, runtimeDirs: this.runtimeDirs, home: process.env.HOME, network, mounts };
-    // bwrap sets PWD for its --chdir, which a plain worker has not (SPEC §2's environment): env drops it.
     return {
       execPath: this.bwrap,
-      execArgv: [...bwrapArgs(layout), "/usr/bin/env", "-u", "PWD", process.execPath, `--max-old-space-size=${memoryMb}`],
+      execArgv: [...bwrapArgs(layout), ...this.node(memoryMb)],
+      aheadOk: volumes.length === 0 && network,
       ...(root ? { cleanup: () => fs.rmSync(root, { recursive: true, force: true }) } : {}),
     };
+  }
+
+  /**
+   * How to start a worker ahead, before its function is known: no code yet, `slots` (empty host
+   * folders) shown read-only at the parents of code and image folders, the network open, and
+   * the whole sandbox inside the namespace of process `holderPid`, where the function's folders
+   * are mounted into its slots when it is taken (late-mounts.ts).
+   */
+  launchAhead(memoryMb: number, slots: { hostDir: string; path: string }[], holderPid: number): WorkerLaunch {
+    const layout = { runtimeDirs: this.runtimeDirs, home: process.env.HOME, network: true, slots };
+    return {
+      execPath: "nsenter",
+      execArgv: ["--target", String(holderPid), "--mount", "--", this.bwrap, ...bwrapArgs(layout), ...this.node(memoryMb)],
+    };
+  }
+
+  /** Node inside the sandbox. bwrap sets PWD for its --chdir, which a plain worker has not (SPEC §2's environment): env drops it. */
+  private node(memoryMb: number): string[] {
+    return ["/usr/bin/env", "-u", "PWD", process.execPath, `--max-old-space-size=${memoryMb}`];
   }
 }
 
