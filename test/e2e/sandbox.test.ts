@@ -48,6 +48,10 @@ class Probe {
       kill: attempt(() => process.kill(serverPid, "SIGKILL")),
       outside: attempt(() => fs.readFileSync(outside, "utf8").length),
       tmp: attempt(() => (fs.writeFileSync("/tmp/mine.txt", "ok"), fs.readFileSync("/tmp/mine.txt", "utf8"))),
+      home_dir: attempt(() => (fs.writeFileSync(\`\${process.env.HOME}/.mine\`, "ok"), "written")),
+      uid: String(process.getuid?.()),
+      // The value it has: nothing changes even where the write goes through.
+      sysctl: attempt(() => fs.writeFileSync("/proc/sys/vm/swappiness", fs.readFileSync("/proc/sys/vm/swappiness"))),
     };
   }
 
@@ -133,6 +137,10 @@ maybe("workers in a sandbox (STUBRUN_SANDBOX=on)", () => {
     expect(seen.kill).toBe("error: ESRCH");
     expect(seen.outside).toBe("error: ENOENT");
     expect(seen.tmp).toBe("ok: ok");
+    expect(seen.home_dir).toBe("ok: written");
+    // A root server's workers run as nobody: no kernel setting is theirs to write.
+    if (process.getuid?.() === 0) expect(seen.uid).toBe("65534");
+    expect(seen.sysctl).toMatch(/^error: (EACCES|EROFS|EPERM)$/);
     // Nothing changed: the server runs, no code folder gained a file, the other app still works.
     expect(server.alive).toBe(true);
     for (const dir of before) expect(fs.existsSync(path.join(server.home, "code", dir, "injected.js"))).toBe(false);
