@@ -75,6 +75,8 @@ export class PrestartedWorkers {
    */
   take(memoryMb: number, env: NodeJS.ProcessEnv, config: WorkerConfig, launch: WorkerLaunch | undefined): PrestartedProcess | undefined {
     if (Object.keys(env).some((key) => READ_AT_START.test(key))) return undefined;
+    // Their mount namespace is gone (its holder was killed): they can never get code, so they go.
+    if (this.ahead && !this.ahead.alive && !this.closed) this.close();
     // A plain one cannot be a sandboxed worker, and a sandbox only a worker of the same kind of sandbox.
     if (this.ahead ? !this.ahead.canServe(config, launch) : launch !== undefined) return undefined;
     // The oldest first: the likeliest to have its runtime loaded.
