@@ -1,3 +1,4 @@
+import type { WorkerConfig } from "@stubrun/protocol";
 import { PrestartedWorkers } from "../src/dispatcher/worker-pool-prestart";
 
 /**
@@ -18,9 +19,10 @@ test("a taken worker is not replaced while the refill is held, and is once it is
   try {
     await until(() => pool.count === 1, "one worker started ahead");
     pool.holdRefill(true);
-    const taken = pool.take(64, {});
+    // A plain (unsandboxed) pool reads nothing of the config.
+    const taken = pool.take(64, {}, {} as WorkerConfig, undefined);
     expect(taken).toBeDefined();
-    taken?.kill("SIGKILL");
+    taken?.child.kill("SIGKILL");
     // Longer than the refill's delay: still none while held.
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(pool.count).toBe(0);
