@@ -135,6 +135,7 @@ export class WorkerNode {
   /** Workers started ahead, made once the server said their heap limit (`node.functions`); none with a sandbox. */
   private prestarted?: PrestartedWorkers;
   private readonly canPrestart: boolean;
+  /** The heap limit they were started with. */
   private prestartedMb?: number;
   /** A connection of the node's own to Redis, so it says from the start whether Redis answers (workers come with the first queue). */
   private probe?: Queue;
@@ -296,9 +297,9 @@ export class WorkerNode {
     // back for that node (the node that waited longest gets the next job), unless this one has one too.
     const { node, handedBack = 0, appId, codeHash, fn } = job.data;
     if (node !== undefined && node !== this.nodeId && handedBack < MAX_HAND_BACKS && token !== undefined && !this.watch.hasIdle(appId, codeHash, fn.name)) {
-      // From the second hand-back on (the queue had nothing else for this node), its worker of the queue pauses a
-      // moment, so that it does not take the job again at once. Not at the first: in a burst (a `.map`) this
-      // node takes the queue's other calls meanwhile, where a pause would leave its free slots idle.
+      // From the job's second hand-back on, this node's worker of the queue pauses a moment, so that it does
+      // not take the job again at once. Not at the first: in a burst (a `.map`) this node takes the queue's
+      // other calls meanwhile, where a pause would leave its free slots idle.
       if (handedBack > 0) this.pauseBriefly(job.queueName);
       await job.updateData({ ...job.data, handedBack: handedBack + 1 });
       await job.moveToDelayed(Date.now(), token);
