@@ -157,6 +157,6 @@ function outcomeOf<R>(info: CallInfo): R {
 }
 
 /** A remote call's output goes to this process's stdout and stderr, unprefixed. */
-function writeOutput(stream: "stdout" | "stderr", data: string): void {
+export function writeOutput(stream: "stdout" | "stderr", data: string): void {
   (stream === "stdout" ? process.stdout : process.stderr).write(data);
 }

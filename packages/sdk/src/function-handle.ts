@@ -175,6 +175,14 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
   }
 
   map(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, options?: MapOptions): AsyncIterable<R> {
+    if (isIterable(inputs)) {
+      return this.starmap(
+        (function* () {
+          for (const input of inputs) yield [input] as unknown as A;
+        })(),
+        options,
+      );
+    }
     return this.starmap(
       (async function* () {
         for await (const input of inputs) yield [input] as unknown as A;
@@ -186,22 +194,34 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
   async *starmap(argLists: Iterable<A> | AsyncIterable<A>, options: MapOptions = {}): AsyncIterable<R> {
     const { order = true, returnErrors = false } = options;
     const session = await this.session();
-    yield* streamCalls<R>(session, this.name, this.encodedInputs(argLists), { order, returnErrors });
+    const inputs = isIterable(argLists) ? this.encodedInputs(argLists) : this.encodedAsyncInputs(argLists);
+    yield* streamCalls<R>(session, this.name, inputs, { order, returnErrors });
   }
 
-  /** Each input's arguments, checked and encoded as it is read. */
-  private async *encodedInputs(argLists: Iterable<A> | AsyncIterable<A>): AsyncGenerator<Encoded[]> {
+  /** Each input's arguments, checked and encoded as it is read; a plain iterable is read without awaiting. */
+  private *encodedInputs(argLists: Iterable<A>): Generator<Encoded[]> {
     let n = 0;
-    for await (const args of argLists) {
-      n++;
-      if (!Array.isArray(args)) throw new UsageError(`${this.name}.starmap(): each input must be an array of arguments (input ${n} is not)`);
-      yield this.encodeArgs(args as A, ` of input ${n}`);
-    }
+    for (const args of argLists) yield this.encodeInput(args, ++n);
+  }
+
+  private async *encodedAsyncInputs(argLists: AsyncIterable<A>): AsyncGenerator<Encoded[]> {
+    let n = 0;
+    for await (const args of argLists) yield this.encodeInput(args, ++n);
+  }
+
+  private encodeInput(args: A, n: number): Encoded[] {
+    if (!Array.isArray(args)) throw new UsageError(`${this.name}.starmap(): each input must be an array of arguments (input ${n} is not)`);
+    return this.encodeArgs(args as A, ` of input ${n}`);
   }
 
   private encodeArgs(args: A, suffix = ""): Encoded[] {
     return args.map((arg, i) => encodeValue(arg, `argument ${i + 1}${suffix} of ${this.name}`));
   }
+}
+
+/** Whether inputs can be read without awaiting (an array, a Set, a plain generator). */
+function isIterable<T>(inputs: Iterable<T> | AsyncIterable<T>): inputs is Iterable<T> {
+  return typeof (inputs as Iterable<T>)[Symbol.iterator] === "function";
 }
 
 const localInstances = new WeakMap<AnyClass, Map<string, Promise<Record<string, unknown>>>>();
