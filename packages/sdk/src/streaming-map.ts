@@ -27,11 +27,13 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
  * own (`ServerConnection.sendCall`), and inputs from a plain iterator are read without awaiting.
  */
 export async function* streamCalls<R>(
-  session: AppSession,
+  /** The app the calls go to, asked for once the map is iterated. */
+  sessionOf: () => Promise<AppSession>,
   functionName: string,
   inputs: Iterator<Encoded[]> | AsyncIterator<Encoded[]>,
   options: { order: boolean; returnErrors: boolean; window?: number },
 ): AsyncGenerator<R> {
+  const session = await sessionOf();
   const window = options.window ?? MAP_WINDOW;
   const running = new Map<number, Running>();
   const ready = new Map<number, Outcome<R>>(); // by input index (in order)

@@ -243,7 +243,8 @@ export class LocalDispatcher implements Dispatcher {
       this.fill(worker, pool);
     }
     if (pool.stopped) return;
-    const starting = [...pool.workers].filter((w) => w.state === "starting").length;
+    let starting = 0;
+    for (const worker of pool.workers) if (worker.state === "starting") starting++;
     // A starting worker will take `capacity` of the waiting calls.
     const capacity = capacityOf(pool.fn);
     let wanted = Math.min(Math.ceil((pool.queued - starting * capacity) / capacity), pool.fn.options.concurrencyLimit - pool.workers.size);

@@ -3,7 +3,7 @@ import type { Call, Pool } from "./dispatch-state";
 import type { WorkerProcess } from "./worker-process";
 
 /** The most calls a worker is sent ahead of the one it runs. */
-export const PREFETCH_DEPTH = 32;
+export const PREFETCH_DEPTH = 128;
 
 /**
  * How long, by its pool's average, the calls sent ahead to a worker may take in all. A call sent

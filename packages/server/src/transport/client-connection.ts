@@ -9,6 +9,7 @@ import {
   requestIdOf,
   StubrunError,
   toWireError,
+  type CallStartRequest,
   type ClientMessage,
   type Encoded,
   type ServerMessage,
@@ -131,6 +132,16 @@ export class ClientConnection implements CallListener, AppOwner {
     } catch (error) {
       return this.refuse(requestIdOf(item), error);
     }
+    // The most frequent request is served without a promise of its own: a `.map()` sends thousands.
+    if (message.type === "call.start") {
+      try {
+        this.scope.check(message);
+        this.startCall(message);
+      } catch (error) {
+        this.refuse(message.id, error, message.type);
+      }
+      return;
+    }
     this.handle(message).catch((error) => this.refuse("id" in message ? message.id : null, error, message.type, "id" in message));
   }
 
@@ -151,10 +162,8 @@ export class ClientConnection implements CallListener, AppOwner {
         return this.reply(message.id, reloader.reload(message.appId, message.manifest, message.files));
       case "app.lookup":
         return this.reply(message.id, lookupFunction(resolver, manager, message.name, message.function, message.version, this.scope.env(message.env)));
-      case "call.start": {
-        const callId = manager.startCall(message.appId, message.function, message.args, this, message.version, message.stream === true, message.params);
-        return this.reply(message.id, { callId });
-      }
+      case "call.start":
+        return this.startCall(message);
       case "call.cancel":
         return this.reply(message.id, { cancelled: manager.cancelCall(message.callId) });
       case "app.stop":
@@ -174,6 +183,11 @@ export class ClientConnection implements CallListener, AppOwner {
       default:
         assertNever(message, "client message");
     }
+  }
+
+  private startCall(message: CallStartRequest): void {
+    const callId = this.services.manager.startCall(message.appId, message.function, message.args, this, message.version, message.stream === true, message.params);
+    this.reply(message.id, { callId });
   }
 
   private reply(id: number, value: unknown): void {
