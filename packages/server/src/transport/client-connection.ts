@@ -26,6 +26,13 @@ import type { SharedObjects } from "../objects/shared-objects";
 import { FULL_ACCESS, type ClientScope } from "./client-scope";
 import type { ServerLimits } from "../config/limits";
 
+/**
+ * How long the reply to a `call.start` (the call's id) may wait for the call's first event, so
+ * that a short call's reply and result reach the client in one frame: one write and one wakeup
+ * of the client fewer per `.remote()`. A longer call's `spawn()` returns this much later.
+ */
+export const CALL_REPLY_HOLD_MS = 1;
+
 /** The server's objects that serve a client's requests. */
 export interface ClientServices {
   manager: AppManager;
@@ -53,6 +60,9 @@ export class ClientConnection implements CallListener, AppOwner {
   lastSeen = Date.now();
   private readonly outbox: FrameBatcher<ServerMessage>;
   private readonly peer: string;
+  /** Replies to `call.start` not sent yet (call id -> request id): each goes before its call's first event, or when `heldTimer` fires. */
+  private readonly heldReplies = new Map<string, number>();
+  private heldTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -72,6 +82,7 @@ export class ClientConnection implements CallListener, AppOwner {
   }
 
   output(callId: string, stream: "stdout" | "stderr", data: string): void {
+    this.releaseReply(callId);
     this.send({ type: "call.output", callId, stream, data });
   }
 
@@ -80,10 +91,12 @@ export class ClientConnection implements CallListener, AppOwner {
   }
 
   yield(callId: string, value: Encoded): void {
+    this.releaseReply(callId);
     this.send({ type: "call.yield", callId, value });
   }
 
   result(callId: string, outcome: Parameters<CallListener["result"]>[1]): void {
+    this.releaseReply(callId);
     if (outcome.state === "succeeded") this.send({ type: "call.result", callId, ok: true, value: outcome.value });
     else this.send({ type: "call.result", callId, ok: false, error: outcome.error });
   }
@@ -187,7 +200,22 @@ export class ClientConnection implements CallListener, AppOwner {
 
   private startCall(message: CallStartRequest): void {
     const callId = this.services.manager.startCall(message.appId, message.function, message.args, this, message.version, message.stream === true, message.params);
-    this.reply(message.id, { callId });
+    this.heldReplies.set(callId, message.id);
+    this.heldTimer ??= setTimeout(() => this.releaseReplies(), CALL_REPLY_HOLD_MS);
+  }
+
+  /** Sends the held reply of a call, before anything else of it. */
+  private releaseReply(callId: string): void {
+    const id = this.heldReplies.get(callId);
+    if (id === undefined) return;
+    this.heldReplies.delete(callId);
+    this.reply(id, { callId });
+  }
+
+  private releaseReplies(): void {
+    this.heldTimer = undefined;
+    for (const [callId, id] of this.heldReplies) this.reply(id, { callId });
+    this.heldReplies.clear();
   }
 
   private reply(id: number, value: unknown): void {
