@@ -202,7 +202,7 @@ test("the timeout of a call held ahead starts when its worker starts it", () => 
 test("very short calls get no more workers than cores; others get theirs once their first calls were measured", () => {
   const cores = os.availableParallelism();
   const short = setUp({ concurrencyLimit: cores + 4 });
-  for (const id of ids(200)) short.call(id);
+  for (const id of ids(PREFETCH_DEPTH + 200)) short.call(id); // more than the first worker holds ahead
   short.workers[0].ready();
   expect(short.workers).toHaveLength(1); // its first calls are measured first
   for (let i = 0; i < 8; i++) short.workers[0].finishOne();

@@ -2,8 +2,13 @@ import os from "node:os";
 import type { Call, Pool } from "./dispatch-state";
 import type { WorkerProcess } from "./worker-process";
 
-/** The most calls a worker is sent ahead of the one it runs. */
-export const PREFETCH_DEPTH = 128;
+/**
+ * The most calls a worker is sent ahead of the one it runs. A worker runs a trivial call in a few
+ * µs, and the server may spend milliseconds in one turn (a frame of a thousand `call.start`s): the
+ * calls a worker holds are what keeps it busy meanwhile, and each batch of them is one IPC write
+ * (and wakeup) each way. PREFETCH_BUDGET_MS still bounds them by time.
+ */
+export const PREFETCH_DEPTH = 512;
 
 /**
  * How long, by its pool's average, the calls sent ahead to a worker may take in all. A call sent
