@@ -216,3 +216,13 @@ test("very short calls get no more workers than cores; others get theirs once th
   jest.advanceTimersByTime(20); // no call ended yet: not short
   expect(slow.workers).toHaveLength(cores + 4);
 });
+
+test("very short calls, fewer than the 8 measured when the wait ended (the server was busy): still no more workers than cores", () => {
+  const cores = os.availableParallelism();
+  const h = setUp({ concurrencyLimit: cores + 4 });
+  for (const id of ids(200)) h.call(id);
+  h.workers[0].ready();
+  h.workers[0].finishOne(); // one call measured, short
+  jest.advanceTimersByTime(20);
+  expect(h.workers).toHaveLength(cores);
+});

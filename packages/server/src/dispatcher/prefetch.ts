@@ -105,6 +105,9 @@ export class Prefetch {
     const since = this.wantedSince.get(pool) ?? now;
     this.wantedSince.set(pool, since);
     if (now - since < SAMPLE_WAIT_MS) return { cap: pool.workers.size, wait: true };
+    // Fewer calls than MIN_SAMPLES ended in the wait (the server was busy taking in a large map's
+    // inputs), but those that did were very short: eight workers started now would only slow it.
+    if (average !== undefined && average.ms < VERY_SHORT_MS) return { cap: this.cores };
     return { cap: Infinity };
   }
 
