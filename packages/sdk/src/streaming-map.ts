@@ -1,5 +1,5 @@
-import { decodeValue, fromWireError, type CallResult, type Encoded } from "@stubrun/protocol";
-import { writeOutput } from "./function-call";
+import type { CallResult, Encoded } from "@stubrun/protocol";
+import { outcomeOfResult, writeOutput } from "./function-call";
 import type { AppSession } from "./session";
 
 /** Calls a map keeps started or finished-but-not-yielded at once: what bounds its memory. */
@@ -77,14 +77,7 @@ export async function* streamCalls<R>(
           else finished.push(outcome);
           signal();
         };
-        const onResult = (result: CallResult) => {
-          if (!result.ok) return end({ ok: false, error: fromWireError(result.error) });
-          try {
-            end({ ok: true, value: decodeValue(result.value) as R });
-          } catch (error) {
-            end({ ok: false, error: error as Error });
-          }
-        };
+        const onResult = (result: CallResult) => end(outcomeOfResult<R>(result));
         const reply = {
           started: (callId: string) => {
             call.callId = callId;
