@@ -25,6 +25,13 @@ export const PREFETCH_BUDGET_MS = 8;
  */
 export const VERY_SHORT_MS = 0.5;
 
+/**
+ * A function whose calls take less than this on average is served by one worker: it runs them
+ * faster than the server hands them out (~10-15 µs of the server's time each), so a second one
+ * brings only its start (and that of the worker started ahead to replace it) on the same cores.
+ */
+export const TRIVIAL_MS = 0.05;
+
 /** How long a pool that wants more workers waits for its first calls to end before it starts them. */
 export const SAMPLE_WAIT_MS = 20;
 
@@ -99,7 +106,7 @@ export class Prefetch {
    */
   workerCap(pool: Pool): { cap: number; wait?: boolean } {
     const average = this.averages.get(pool);
-    if (average !== undefined && average.samples >= MIN_SAMPLES) return { cap: average.ms < VERY_SHORT_MS ? this.cores : Infinity };
+    if (average !== undefined && average.samples >= MIN_SAMPLES) return { cap: this.capFor(average.ms) };
     if (pool.workers.size === 0) return { cap: Infinity }; // nothing to measure with
     const now = performance.now();
     const since = this.wantedSince.get(pool) ?? now;
@@ -107,8 +114,14 @@ export class Prefetch {
     if (now - since < SAMPLE_WAIT_MS) return { cap: pool.workers.size, wait: true };
     // Fewer calls than MIN_SAMPLES ended in the wait (the server was busy taking in a large map's
     // inputs), but those that did were very short: eight workers started now would only slow it.
-    if (average !== undefined && average.ms < VERY_SHORT_MS) return { cap: this.cores };
+    if (average !== undefined && average.ms < VERY_SHORT_MS) return { cap: this.capFor(average.ms) };
     return { cap: Infinity };
+  }
+
+  /** One worker for trivial calls, the cores for very short ones, else no cap. */
+  private capFor(averageMs: number): number {
+    if (averageMs < TRIVIAL_MS) return 1;
+    return averageMs < VERY_SHORT_MS ? this.cores : Infinity;
   }
 
   /** A call began on its worker. */
