@@ -2,7 +2,7 @@ import { canonicalClassParams, encodeValue, UsageError, type CallResult, type Cl
 import { applyClassParams, checkParamsLocally } from "./class-params";
 import { beginCall } from "./calls-in-flight";
 import { FunctionCall, outcomeOfResult, writeOutput } from "./function-call";
-import { streamCalls } from "./streaming-map";
+import { isThenable, streamCalls } from "./streaming-map";
 import { getFunctions, getHooks } from "./metadata/readers";
 import { registry, type AnyClass } from "./registry";
 import { currentSession, type AppSession } from "./session";
@@ -193,7 +193,8 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
     if (isIterable(inputs)) {
       return this.starmap(
         (function* () {
-          for (const input of inputs) yield [input] as unknown as A;
+          // An input that is a promise is awaited, as `for await` would (only that one).
+          for (const input of inputs) yield (isThenable(input) ? Promise.resolve(input).then((value) => [value]) : [input]) as unknown as A;
         })(),
         options,
       );
@@ -213,10 +214,22 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
     return streamCalls<R>(() => this.session(), this.name, inputs, { order, returnErrors });
   }
 
-  /** Each input's arguments, checked and encoded as it is read; a plain iterable is read without awaiting. */
-  private *encodedInputs(argLists: Iterable<A>): Generator<Encoded[]> {
+  /**
+   * Each input's arguments, checked and encoded as it is read. A plain iterable is read without
+   * awaiting; an input that is a promise makes that step a promise (streamCalls awaits it).
+   */
+  private encodedInputs(argLists: Iterable<A>): Iterator<Encoded[]> {
+    const source = argLists[Symbol.iterator]();
     let n = 0;
-    for (const args of argLists) yield this.encodeInput(args, ++n);
+    return {
+      next: (): IteratorResult<Encoded[]> => {
+        const step = source.next();
+        if (step.done) return { done: true, value: undefined };
+        const at = ++n;
+        if (!isThenable(step.value)) return { done: false, value: this.encodeInput(step.value, at) };
+        return Promise.resolve(step.value).then((args) => ({ done: false, value: this.encodeInput(args, at) })) as unknown as IteratorResult<Encoded[]>;
+      },
+    };
   }
 
   private async *encodedAsyncInputs(argLists: AsyncIterable<A>): AsyncGenerator<Encoded[]> {

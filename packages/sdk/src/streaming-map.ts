@@ -14,9 +14,9 @@ interface Running {
   whenStarted?: (callId: string | undefined) => void;
 }
 
-/** Whether an iterator's `next()` gave a promise (an async iterator) rather than its result. */
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown })?.then === "function";
+/** Whether a value is a promise (an async iterator's step, or an input to await) rather than the value. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 /**
@@ -65,7 +65,7 @@ export async function* streamCalls<R>(
           continue;
         }
         const step = inputs.next();
-        const next = isPromise(step) ? await step : step;
+        const next = isThenable(step) ? await step : step;
         if (next.done || stopped) break;
         const index = nextIn++;
         const call: Running = {};
