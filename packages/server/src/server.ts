@@ -311,6 +311,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await manager.shutdown();
         await dispatcher.close();
         prestarted?.close();
+        lateMounts?.mounts?.close();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         callsRepo.flush();
         logsRepo.flush();

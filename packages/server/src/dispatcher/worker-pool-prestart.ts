@@ -106,7 +106,6 @@ export class PrestartedWorkers {
     this.closed = true;
     if (this.refill) clearTimeout(this.refill);
     for (const { child } of this.idle.splice(0)) if (child.pid !== undefined) killProcessTree(child.pid);
-    this.ahead?.close();
   }
 
   /** Whether taken workers wait to be replaced (holdRefill). */

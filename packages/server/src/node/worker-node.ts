@@ -16,6 +16,8 @@ import { DEFAULT_LIMITS } from "../config/limits";
 import type { CallOutcome } from "../dispatcher/dispatcher";
 import { sandboxModeFromEnv, WorkerSandbox } from "../sandbox/worker-sandbox";
 import { ResourceCgroups } from "../sandbox/memory-cgroup";
+import { LateMounts } from "../sandbox/late-mounts";
+import { SandboxesAhead } from "../sandbox/sandboxes-ahead";
 import { LocalDispatcher } from "../dispatcher/local-dispatcher";
 import { PrestartedWorkers } from "../dispatcher/worker-pool-prestart";
 import { forkWorker, type WorkerFactory } from "../dispatcher/worker-process";
@@ -84,8 +86,8 @@ export interface WorkerNodeOptions {
   nodeId?: string;
   /**
    * Worker processes kept started ahead, with no code yet (as a server's `limits.prestartedWorkers`):
-   * a burst of calls on this node cold-starts its workers without Node's own start. None when the
-   * node sandboxes its workers. @default concurrency
+   * a burst of calls on this node cold-starts its workers without Node's own start. Sandboxes
+   * started ahead on a sandboxed node run as root; none otherwise. @default concurrency
    */
   prestartedWorkers?: number;
   /** @default stderr */
@@ -132,9 +134,12 @@ export class WorkerNode {
   private readonly apps = new Set<string>();
   private readonly reported = new Map<string, number>();
   private tasksTimer?: NodeJS.Timeout;
-  /** Workers started ahead, made once the server said their heap limit (`node.functions`); none with a sandbox. */
+  /** Workers started ahead, made once the server said their heap limit (`node.functions`); sandboxes ahead on a sandboxed node. */
   private prestarted?: PrestartedWorkers;
   private readonly canPrestart: boolean;
+  /** What workers started ahead run in: undefined without a sandbox; null when the node sandboxes but cannot start sandboxes ahead. */
+  private readonly sandboxesAhead: Promise<SandboxesAhead | undefined | null>;
+  private lateMounts?: LateMounts;
   /** The heap limit they were started with. */
   private prestartedMb?: number;
   /** A connection of the node's own to Redis, so it says from the start whether Redis answers (workers come with the first queue). */
@@ -151,7 +156,20 @@ export class WorkerNode {
     this.log(`stubrun worker: ${notice}`);
     const resources = ResourceCgroups.detect();
     this.log(`stubrun worker: ${resources.notice}`);
-    this.canPrestart = sandbox === undefined && (options.prestartedWorkers ?? options.concurrency) > 0;
+    this.canPrestart = (options.prestartedWorkers ?? options.concurrency) > 0;
+    // A sandboxed node starts sandboxes ahead where it can mount code into them later (late-mounts.ts).
+    this.sandboxesAhead = !sandbox
+      ? Promise.resolve(undefined)
+      : !this.canPrestart
+        ? Promise.resolve(null)
+        : LateMounts.start(path.join(options.home, "sandboxes-ahead")).then(({ mounts, whyNot }) => {
+            if (!mounts) {
+              this.log(`stubrun worker: no sandboxed workers are started ahead (${whyNot}): each cold start pays for Node's start`);
+              return null;
+            }
+            this.lateMounts = mounts;
+            return new SandboxesAhead(sandbox, mounts, [path.join(options.home, "code"), this.imageStore.directory]);
+          });
     const startWorker: WorkerFactory = (...args) => (this.prestarted?.factory() ?? forkWorker)(...args);
     this.watch = new WorkerWatch((report) => this.link.send({ type: "node.workers", ...report }), startWorker);
     this.dispatcher = new LocalDispatcher(
@@ -210,6 +228,7 @@ export class WorkerNode {
     await Promise.all([...this.workers.values()].map((w) => w.pause(true).catch(() => undefined)));
     this.prestarted?.close();
     await this.dispatcher.close(); // running calls end as cancelled: their processors put them back
+    this.lateMounts?.close();
     await Promise.all([...this.workers.values()].map((w) => w.close().catch(() => undefined)));
     this.workers.clear();
     await this.images.close();
@@ -256,10 +275,14 @@ export class WorkerNode {
   /** Keeps workers started ahead with the server's heap limit (started again when a server of another limit is met). */
   private prestart(memoryMb: number): void {
     if (!this.canPrestart || this.closing || this.prestartedMb === memoryMb) return;
-    this.prestarted?.close();
     this.prestartedMb = memoryMb;
-    this.prestarted = new PrestartedWorkers(this.options.prestartedWorkers ?? this.options.concurrency, () => memoryMb, prestartedWorkerEnv());
-    this.prestarted.holdRefill(this.paused);
+    void this.sandboxesAhead.then((ahead) => {
+      // null: the node sandboxes its workers but cannot start sandboxes ahead.
+      if (ahead === null || this.closing || this.prestartedMb !== memoryMb) return;
+      this.prestarted?.close();
+      this.prestarted = new PrestartedWorkers(this.options.prestartedWorkers ?? this.options.concurrency, () => memoryMb, prestartedWorkerEnv(), ahead);
+      this.prestarted.holdRefill(this.paused);
+    });
   }
 
   /** Takes from the queues that exist now, and stops taking from those that went. */
