@@ -375,6 +375,33 @@ describe("a node alone", () => {
   });
 });
 
+describe("a node whose Redis went away", () => {
+  test("stops on SIGTERM all the same, within its wait for Redis, saying its calls run again once their locks lapse", async () => {
+    const ownRedis = await RedisServer.start();
+    const ownServer = await TestServer.start({ args: ["--queue", ownRedis.url] });
+    expect((await ownServer.run(["secret", "create", "queue-sec", "FROM_NAME=named-value"])).code).toBe(0); // the app names it
+    const dir = tempDir("queue-redis-gone");
+    const lost = spawnBin(ownServer, ["worker", "--server", ownServer.url, "--queue", ownRedis.url, "--concurrency", "1"], {
+      env: { STUBRUN_HOME: tempDir("queue-redis-gone-node"), STUBRUN_TOKEN: ownServer.token },
+    });
+    const client = spawnBin(ownServer, [APP, "--what", "hold", "--dir", dir]);
+    try {
+      await waitUntil(() => fs.existsSync(path.join(dir, "pid")), { what: "the call to start on the node" });
+      await ownRedis.stop();
+      lost.signal("SIGTERM");
+      const r = await Promise.race([lost.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the node did not stop: ${lost.stderr}`)), 40_000))]);
+      expect(r.stderr).toMatch(/Redis did not answer within 10 s; stopping without putting its calls back \(they run again once their locks lapse\)/);
+      expect(r.code).toBe(0);
+    } finally {
+      client.signal("SIGKILL");
+      lost.signal("SIGKILL");
+      // The server stops without its Redis too (its log says so).
+      await ownServer.stop();
+      await ownRedis.stop();
+    }
+  }, 90_000);
+});
+
 describe("schedules in queue mode", () => {
   test("a deployed Period is a BullMQ job scheduler in Redis: it fires, each run a recorded call on a node; app stop removes it from Redis", async () => {
     node ??= startNode();

@@ -44,6 +44,7 @@ import { ImageStore } from "./images/image-store";
 import { SharedObjects } from "./objects/shared-objects";
 import { sandboxModeFromEnv, WorkerSandbox, type SandboxMode } from "./sandbox/worker-sandbox";
 import { ResourceCgroups } from "./sandbox/memory-cgroup";
+import { lateAfter, REDIS_CLOSE_MS } from "./dispatcher/late-after";
 import { LateMounts } from "./sandbox/late-mounts";
 import { SandboxesAhead } from "./sandbox/sandboxes-ahead";
 import { isLoopbackHost } from "./http/access";
@@ -304,12 +305,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (closing ??= (async () => {
         reaper.stop();
         for (const ws of clients.keys()) ws.terminate();
-        await scheduler.close();
+        // In queue mode these wait on Redis: bounded, so a server whose Redis went away still stops.
+        const redisLate = (await lateAfter(scheduler.close(), REDIS_CLOSE_MS)) && options.queue !== undefined;
         objects.close();
         await imageBuilder.close();
         await retention.close();
         await manager.shutdown();
-        await dispatcher.close();
+        if ((await lateAfter(dispatcher.close(), REDIS_CLOSE_MS)) || redisLate) log(`stubrun server: Redis did not answer within ${REDIS_CLOSE_MS / 1000} s; stopping without it`);
         prestarted?.close();
         lateMounts?.mounts?.close();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));

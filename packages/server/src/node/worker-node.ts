@@ -20,6 +20,7 @@ import { LateMounts } from "../sandbox/late-mounts";
 import { SandboxesAhead } from "../sandbox/sandboxes-ahead";
 import { LocalDispatcher } from "../dispatcher/local-dispatcher";
 import { PrestartedWorkers } from "../dispatcher/worker-pool-prestart";
+import { lateAfter, REDIS_CLOSE_MS } from "../dispatcher/late-after";
 import { forkWorker, type WorkerFactory } from "../dispatcher/worker-process";
 import { STUBRUN_BACKOFF } from "../dispatcher/queue-dispatcher";
 import { capacityOf } from "../dispatcher/worker-slots";
@@ -225,14 +226,17 @@ export class WorkerNode {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.tasksTimer);
-    await Promise.all([...this.workers.values()].map((w) => w.pause(true).catch(() => undefined)));
+    // What waits on Redis waits at most REDIS_CLOSE_MS: with Redis gone, BullMQ would retry for
+    // ever, and the node must still go (its calls come back when their locks lapse).
+    const redisGone = await lateAfter(Promise.all([...this.workers.values()].map((w) => w.pause(true).catch(() => undefined))), REDIS_CLOSE_MS);
     this.prestarted?.close();
     await this.dispatcher.close(); // running calls end as cancelled: their processors put them back
     this.lateMounts?.close();
-    await Promise.all([...this.workers.values()].map((w) => w.close().catch(() => undefined)));
+    const stillGone = await lateAfter(Promise.all([...this.workers.values()].map((w) => w.close().catch(() => undefined))), REDIS_CLOSE_MS);
+    if (redisGone || stillGone) this.log(`stubrun worker: Redis did not answer within ${REDIS_CLOSE_MS / 1000} s; stopping without putting its calls back (they run again once their locks lapse)`);
     this.workers.clear();
     await this.images.close();
-    await this.probe?.close().catch(() => undefined);
+    await lateAfter(this.probe?.close(), REDIS_CLOSE_MS);
     this.link.close();
   }
 
