@@ -4,6 +4,7 @@ import { ApiClient } from "../api-client";
 import { AppAssets } from "../upload/app-assets";
 import { bundleApp, packLocalFiles } from "../upload/app-bundle";
 import { TypeScriptLoader } from "../loader/typescript.loader";
+import { useCompileCache } from "../loader/compile-cache";
 import { ExitStatus, INTERRUPTED } from "../exit-status";
 import { Status } from "../status";
 import { formatEntrypointHelp, parseEntrypointOptions, withHelpHint } from "./entrypoint-options";
@@ -33,6 +34,7 @@ export interface RunOptions {
 export async function runFile(options: RunOptions): Promise<void> {
   const status = new Status(options.quiet);
   const { file, ref } = parseTarget(options.target);
+  useCompileCache(options.home);
   const loader = new TypeScriptLoader();
   await loader.load(file);
   const entrypoint = resolveEntrypoint(file, ref);
