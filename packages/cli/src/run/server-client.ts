@@ -1,6 +1,6 @@
-import { connectToServer as connect, setServerStarter, type ServerConnection } from "@stubrun/sdk";
+import { connectToServer as connect, ServerConnection, setServerStarter } from "@stubrun/sdk";
 import { startDaemonAt } from "@stubrun/daemon";
-import { logFilePath } from "@stubrun/protocol";
+import { clientToken, logFilePath, serverUrlFromEnv } from "@stubrun/protocol";
 import type { Status } from "../status";
 
 /**
@@ -9,6 +9,21 @@ import type { Status } from "../status";
  */
 export function useLocalDaemon(home: string): void {
   setServerStarter(async (url) => void (await startDaemonAt(home, url)));
+}
+
+/**
+ * A connection to a server that already answers at STUBRUN_SERVER_URL, or undefined: it starts
+ * nothing and says nothing (connectOrStartServer does both, and says why it cannot connect). The
+ * run command opens it before it loads the user's file, so that the server's half of the
+ * handshake happens meanwhile (issue 11), and a file that does not load starts no daemon.
+ */
+export async function connectIfUp(): Promise<ServerConnection | undefined> {
+  try {
+    const url = serverUrlFromEnv();
+    return await ServerConnection.open(url, { credential: clientToken(url) });
+  } catch {
+    return undefined;
+  }
 }
 
 /** Connects to the server, starting the local daemon (and saying so) when it must. */
