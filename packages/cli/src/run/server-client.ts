@@ -1,5 +1,4 @@
 import { connectToServer as connect, ServerConnection, setServerStarter } from "@stubrun/sdk";
-import { startDaemonAt } from "@stubrun/daemon";
 import { clientToken, logFilePath, serverUrlFromEnv } from "@stubrun/protocol";
 import type { Status } from "../status";
 
@@ -8,7 +7,8 @@ import type { Status } from "../status";
  * URL: `$STUBRUN_HOME` is where its state goes.
  */
 export function useLocalDaemon(home: string): void {
-  setServerStarter(async (url) => void (await startDaemonAt(home, url)));
+  // Required when a daemon must start, not on every run.
+  setServerStarter(async (url) => void (await (require("@stubrun/daemon") as typeof import("@stubrun/daemon")).startDaemonAt(home, url)));
 }
 
 /**
