@@ -45,7 +45,7 @@ export function useCodeCache(home = process.env.STUBRUN_HOME || path.join(os.hom
       format !== "module" &&
       /\.c?js$/.test(filename) &&
       (filename.includes(`${path.sep}node_modules${path.sep}`) || filename.startsWith(ownPackages)) &&
-      !content.includes("import(");
+      !/\bimport\s*\(/.test(content);
     if (!cacheable) return compile.call(this, content, filename, format);
     let run: Function;
     try {
