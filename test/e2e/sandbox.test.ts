@@ -38,6 +38,9 @@ class Probe {
     return {
       environ: attempt(() => fs.readFileSync(\`/proc/\${serverPid}/environ\`, "utf8")),
       home: attempt(() => fs.readdirSync(home).join(",")),
+      codes: attempt(() => fs.readdirSync(\`\${home}/code\`).join(",")),
+      cwd: process.cwd(),
+      images: attempt(() => fs.readdirSync(\`\${home}/images\`).join(",")),
       state: attempt(() => fs.readFileSync(\`\${home}/state.db\`).length),
       token: attempt(() => fs.readFileSync(\`\${home}/token\`, "utf8")),
       otherCode: attempt(() => fs.writeFileSync(\`\${otherCode}/injected.js\`, "pwned")),
@@ -45,6 +48,10 @@ class Probe {
       kill: attempt(() => process.kill(serverPid, "SIGKILL")),
       outside: attempt(() => fs.readFileSync(outside, "utf8").length),
       tmp: attempt(() => (fs.writeFileSync("/tmp/mine.txt", "ok"), fs.readFileSync("/tmp/mine.txt", "utf8"))),
+      home_dir: attempt(() => (fs.writeFileSync(\`\${process.env.HOME}/.mine\`, "ok"), "written")),
+      uid: String(process.getuid?.()),
+      // The value it has: nothing changes even where the write goes through.
+      sysctl: attempt(() => fs.writeFileSync("/proc/sys/vm/swappiness", fs.readFileSync("/proc/sys/vm/swappiness"))),
     };
   }
 
@@ -113,8 +120,16 @@ maybe("workers in a sandbox (STUBRUN_SANDBOX=on)", () => {
     expect(r.code).toBe(0);
     const seen = JSON.parse(r.stdout) as Record<string, string>;
     expect(seen.environ).toBe("error: ENOENT"); // the server's pid is not in the worker's PID namespace
-    // Only the path down to its own code; in queue mode the code is in the node's home, and the server's is not there at all.
-    expect(seen.home).toBe(QUEUE_MODE ? "error: ENOENT" : "ok: code");
+    // Only the path down to its own code (and, in a sandbox started ahead, the empty folder where an
+    // image would be); in queue mode the code is in the node's home, and the server's is not there at all.
+    if (QUEUE_MODE) expect(seen.home).toBe("error: ENOENT");
+    else {
+      expect(["ok: code", "ok: code,images"]).toContain(seen.home);
+      // Its own code folder, at its usual path, and no other app's.
+      expect(seen.cwd).toBe(path.join(server.home, "code", path.basename(seen.cwd)));
+      expect(seen.codes).toBe(`ok: ${path.basename(seen.cwd)}`);
+      expect(["ok: ", "error: ENOENT"]).toContain(seen.images);
+    }
     expect(seen.state).toBe("error: ENOENT");
     expect(seen.token).toBe("error: ENOENT");
     expect(seen.otherCode).toMatch(/^error: (ENOENT|EROFS)$/);
@@ -122,6 +137,10 @@ maybe("workers in a sandbox (STUBRUN_SANDBOX=on)", () => {
     expect(seen.kill).toBe("error: ESRCH");
     expect(seen.outside).toBe("error: ENOENT");
     expect(seen.tmp).toBe("ok: ok");
+    expect(seen.home_dir).toBe("ok: written");
+    // A root server's workers run as nobody: no kernel setting is theirs to write.
+    if (process.getuid?.() === 0) expect(seen.uid).toBe("65534");
+    expect(seen.sysctl).toMatch(/^error: (EACCES|EROFS|EPERM)$/);
     // Nothing changed: the server runs, no code folder gained a file, the other app still works.
     expect(server.alive).toBe(true);
     for (const dir of before) expect(fs.existsSync(path.join(server.home, "code", dir, "injected.js"))).toBe(false);

@@ -44,6 +44,8 @@ import { ImageStore } from "./images/image-store";
 import { SharedObjects } from "./objects/shared-objects";
 import { sandboxModeFromEnv, WorkerSandbox, type SandboxMode } from "./sandbox/worker-sandbox";
 import { ResourceCgroups } from "./sandbox/memory-cgroup";
+import { LateMounts } from "./sandbox/late-mounts";
+import { SandboxesAhead } from "./sandbox/sandboxes-ahead";
 import { isLoopbackHost } from "./http/access";
 
 export interface ServerOptions {
@@ -101,6 +103,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     log(`stubrun server: ${notice}`);
   }
+  // Sandboxes started ahead need a mount namespace of ours to mount their code into later (late-mounts.ts).
+  const lateMounts = sandbox && options.queue === undefined && limits.prestartedWorkers > 0 ? await LateMounts.start(path.join(options.home, "sandboxes-ahead")) : undefined;
+  if (lateMounts?.whyNot) log(`stubrun server: no sandboxed workers are started ahead (${lateMounts.whyNot}): each cold start pays for Node's start`);
   // How the memory and cpu options are enforced here, said once (nodes say their own).
   const resources = options.queue === undefined ? ResourceCgroups.detect() : undefined;
   if (resources) log(`stubrun server: ${resources.notice}`);
@@ -138,7 +143,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (limits.prestartedWorkers === 0) return {};
     const basics = workerEnv("", "", "");
     for (const key of Object.keys(basics)) if (key.startsWith("STUBRUN_")) delete basics[key];
-    prestarted = new PrestartedWorkers(limits.prestartedWorkers, () => limits.workerMemoryMb, basics);
+    const ahead = sandbox && lateMounts?.mounts ? new SandboxesAhead(sandbox, lateMounts.mounts, [path.join(options.home, "code"), imageStore.directory]) : undefined;
+    prestarted = new PrestartedWorkers(limits.prestartedWorkers, () => limits.workerMemoryMb, basics, ahead);
     return { startWorker: prestarted.factory() };
   };
   const localDispatcher = () => new LocalDispatcher(
@@ -155,8 +161,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       limits,
       note: (appId, line) => recorder.note(appId, line),
       imageDirOf: (fn) => imageStore.forWorker(fn.options.image).dir,
-      // A sandboxed worker gets its code's folder mounted when it starts: none can be started ahead (docs/performance.md).
-      ...(sandbox ? { sandbox } : prestart()),
+      // A sandboxed server starts workers ahead only where it can mount their code later (late-mounts.ts).
+      ...(sandbox ? { sandbox } : {}),
+      ...(!sandbox || lateMounts?.mounts ? prestart() : {}),
       ...(resources?.cgroups ? { cgroups: resources.cgroups } : {}),
     },
   );

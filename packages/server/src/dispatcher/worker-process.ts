@@ -96,6 +96,13 @@ export interface WorkerProcess {
   kill(): void;
 }
 
+/** A worker process started ahead with no code (worker-pool-prestart.ts), alive. */
+export interface PrestartedProcess {
+  child: ChildProcess;
+  /** A sandbox's: resolves once its function's folders are mounted in it; it is told to load them then. */
+  ready?: Promise<void>;
+}
+
 /** Starts a real worker process. */
 export const forkWorker: WorkerFactory = (config, env, events, options) => new ChildWorkerProcess(config, env, events, options);
 
@@ -124,8 +131,8 @@ export class ChildWorkerProcess implements WorkerProcess {
     env: NodeJS.ProcessEnv,
     private readonly events: WorkerEvents,
     options: WorkerOptions,
-    /** A worker process started ahead with no code (worker-pool-prestart.ts), alive: it is told to load this function's. */
-    prestarted?: ChildProcess,
+    /** A worker process started ahead: it is told to load this function's code. */
+    prestarted?: PrestartedProcess,
   ) {
     this.exited = new Promise((resolve) => (this.markExited = resolve));
     this.outbox = new IpcBatcher<ToWorkerMessage>(
@@ -134,8 +141,18 @@ export class ChildWorkerProcess implements WorkerProcess {
     );
     this.cgroup = options.cgroup;
     if (prestarted) {
-      this.child = prestarted;
-      this.send({ type: "load", config, env: definedOnly(env) });
+      this.child = prestarted.child;
+      const load = () => this.send({ type: "load", config, env: definedOnly(env) });
+      if (!prestarted.ready) load();
+      else
+        prestarted.ready.then(
+          guard(`the load of worker ${config.workerId}`, load),
+          guard(`the failed mount of worker ${config.workerId}`, (error: Error) => {
+            // It never becomes this function's worker: its exit is reported as a failed start, with why.
+            events.rawOutput(this, "stderr", `stubrun: the sandbox started ahead for worker ${config.workerId} could not mount its code (${error.message})\n`);
+            this.kill();
+          }),
+        );
     } else {
       // A worker with a cgroup enters it before its Node (or bubblewrap) runs (memory-cgroup.ts).
       const plain = options.launch ?? (this.cgroup ? { execPath: process.execPath, execArgv: [`--max-old-space-size=${options.memoryMb}`] } : undefined);

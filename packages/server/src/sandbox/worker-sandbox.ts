@@ -15,6 +15,8 @@ export interface WorkerLaunch {
   execArgv: string[];
   /** Removes what the launch made for this worker (its Volumes' folders): call it once the worker exited. */
   cleanup?: () => void;
+  /** A sandbox's: whether a sandbox started ahead can serve this worker instead (no Volumes, the network open). */
+  aheadOk?: boolean;
 }
 
 /** Runs workers inside bubblewrap (see bwrap-args.ts). */
@@ -26,6 +28,8 @@ export class WorkerSandbox {
   private constructor(
     private readonly bwrap: string,
     private readonly runtimeDirs: string[],
+    /** Who a worker's Node runs as, on a server run as root (`nobody`); else the server's own user. */
+    private readonly runAs: { uid: number; gid: number } | undefined,
   ) {}
 
   /** The sandbox `mode` asks for, or none (with why); `on` without bubblewrap is a usage error that says how to get it. */
@@ -33,7 +37,11 @@ export class WorkerSandbox {
     const unsandboxed = (whyNot: string) => ({ whyNot, notice: `workers are NOT sandboxed (${whyNot}): a function can read and change what the server's user can` });
     if (mode === "off") return unsandboxed("STUBRUN_SANDBOX=off");
     const problem = bwrapProblem();
-    if (problem === undefined) return { sandbox: new WorkerSandbox("bwrap", runtimeDirs()), notice: WorkerSandbox.DESCRIPTION };
+    if (problem === undefined) {
+      // setpriv is util-linux's, on every Debian; without it a root server's workers stay root (without capabilities).
+      const runAs = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"], { stdio: "ignore" }).status === 0 ? NOBODY : undefined;
+      return { sandbox: new WorkerSandbox("bwrap", runtimeDirs(), runAs), notice: `${WorkerSandbox.DESCRIPTION}${runAs ? `; as user ${runAs.uid} (nobody), not root` : ""}` };
+    }
     if (mode === "on") throw new UsageError(`STUBRUN_SANDBOX=on, but workers cannot be sandboxed: ${problem}`);
     return unsandboxed(problem);
   }
@@ -49,17 +57,50 @@ export class WorkerSandbox {
     const mounts = volumes.map((v, i) => {
       const hostDir = path.join(root as string, String(i));
       fs.mkdirSync(hostDir, { mode: 0o700 });
+      // The worker's user writes it; the folder above it keeps other users of the host out.
+      if (this.runAs) fs.chownSync(hostDir, this.runAs.uid, this.runAs.gid);
       return { hostDir, path: v.path };
     });
-    const layout = { codeDir: config.codeDir, imageDir: config.imageDir, runtimeDirs: this.runtimeDirs, home: process.env.HOME, network, mounts };
-    // bwrap sets PWD for its --chdir, which a plain worker has not (SPEC §2's environment): env drops it.
+    const layout = { codeDir: config.codeDir, imageDir: config.imageDir, runtimeDirs: this.runtimeDirs, home: process.env.HOME, network, mounts, ...this.user() };
     return {
       execPath: this.bwrap,
-      execArgv: [...bwrapArgs(layout), "/usr/bin/env", "-u", "PWD", process.execPath, `--max-old-space-size=${memoryMb}`],
+      execArgv: [...bwrapArgs(layout), ...this.node(memoryMb)],
+      aheadOk: volumes.length === 0 && network,
       ...(root ? { cleanup: () => fs.rmSync(root, { recursive: true, force: true }) } : {}),
     };
   }
+
+  /**
+   * How to start a worker ahead, before its function is known: no code yet, `slots` (empty host
+   * folders) shown read-only at the parents of code and image folders, the network open, and
+   * the whole sandbox inside the namespace of process `holderPid`, where the function's folders
+   * are mounted into its slots when it is taken (late-mounts.ts).
+   */
+  launchAhead(memoryMb: number, slots: { hostDir: string; path: string }[], holderPid: number): WorkerLaunch {
+    const layout = { runtimeDirs: this.runtimeDirs, home: process.env.HOME, network: true, slots, ...this.user() };
+    return {
+      execPath: "nsenter",
+      execArgv: ["--target", String(holderPid), "--mount", "--", this.bwrap, ...bwrapArgs(layout), ...this.node(memoryMb)],
+    };
+  }
+
+  /**
+   * Node inside the sandbox, as `runAs` when set (setpriv leaves it no capability and no way to
+   * get one back). bwrap sets PWD for its --chdir, which a plain worker has not (SPEC §2's
+   * environment): env drops it.
+   */
+  private node(memoryMb: number): string[] {
+    const user = this.runAs ? ["setpriv", `--reuid=${this.runAs.uid}`, `--regid=${this.runAs.gid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"] : [];
+    return [...user, "/usr/bin/env", "-u", "PWD", process.execPath, `--max-old-space-size=${memoryMb}`];
+  }
+
+  private user(): { runAs?: { uid: number; gid: number } } {
+    return this.runAs ? { runAs: this.runAs } : {};
+  }
 }
+
+/** The user a root server's sandboxed workers run as. */
+const NOBODY = { uid: 65534, gid: 65534 };
 
 /** Reads STUBRUN_SANDBOX; anything but auto, on and off is a usage error. */
 export function sandboxModeFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxMode {
