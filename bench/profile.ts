@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   // --cpu-prof is not allowed in NODE_OPTIONS: the server and the client are started with it here.
   const server = await TestServer.start({ nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${serverDir}`], env: { STUBRUN_PROFILE_DIR: workerDir } });
   try {
-    const args = what === "roundtrip" ? ["--round-trips", "5000", "--map-size", "0"] : ["--round-trips", "0", "--map-size", "20000"];
+    const args = what === "roundtrip" ? ["--round-trips", "5000", "--map-size", "0"] : ["--round-trips", "500", "--map-size", "20000"];
     const profiled = ["--cpu-prof", `--cpu-prof-dir=${clientDir}`, BIN, "-q", "bench/calls.bench.ts", ...args];
     const out = execFileSync(process.execPath, profiled, { cwd: ROOT, env: server.env, encoding: "utf8" });
     console.log(out.trim().split("\n").pop());

@@ -7,6 +7,9 @@
  *
  * `BENCH_QUICK=1` (CI): small sizes and 2 runs, no queue-mode figures, the JSON in a temporary
  * folder: it proves every measurement runs and gives sane numbers, not the numbers themselves.
+ *
+ * `BENCH_ONLY=map,round-trip` (row keys, comma-separated): only those rows and their baselines,
+ * the JSON in a temporary folder; for quick loops while working on one figure.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -16,6 +19,7 @@ import { TestServer } from "../test/e2e/harness";
 import { BullmqPeer } from "./lib/bullmq-peer";
 import { checkResult, formatTable, type BenchResult, type Row } from "./lib/result";
 import { msSince, repeat, stat, type Stat } from "./lib/stats";
+import { ipcEchoP50 } from "./lib/ipc-echo";
 import { wsEchoP50 } from "./lib/ws-echo";
 import { queueFigures } from "./queue";
 
@@ -27,6 +31,12 @@ const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 2 : 5));
 const TRIPS = QUICK ? 200 : 2_000;
 const MAP_SIZE = QUICK ? 2_000 : 20_000;
 const GENERATOR_SIZE = QUICK ? 20_000 : 1_000_000;
+const ONLY = new Set((process.env.BENCH_ONLY ?? "").split(",").filter(Boolean));
+
+/** Whether the row `key` is measured in this run (BENCH_ONLY). */
+function wants(...keys: string[]): boolean {
+  return ONLY.size === 0 || keys.some((key) => ONLY.has(key));
+}
 
 /** Wall time of one process, in ms. */
 function processMs(args: string[], env: NodeJS.ProcessEnv): number {
@@ -120,79 +130,35 @@ async function measure(): Promise<Row[]> {
   const rows: Row[] = [];
   const log = (what: string) => process.stderr.write(`bench: ${what}\n`);
 
-  log("process starts: node -e 0, tsx locally");
-  const nodeStart = await repeat(RUNS * 2, () => processMs(["-e", "0"], process.env));
-  processMs([TSX, "bench/hello-local.ts"], process.env); // the disk cache
-  const tsxHello = await repeat(RUNS, () => processMs([TSX, "bench/hello-local.ts"], process.env));
+  log("process starts: node -e 0");
+  const nodeStart = await repeat(wants("hello", "cold-start") ? RUNS * 2 : 1, () => processMs(["-e", "0"], process.env));
 
   const server = await TestServer.start();
   try {
     const idleRss = procMb(serverPid(server), "VmRSS");
-    log("stubrun hello.ts");
-    processMs([BIN, "-q", "examples/hello.ts"], server.env); // the disk cache
-    const hello = await repeat(RUNS, () => processMs([BIN, "-q", "examples/hello.ts"], server.env));
-    rows.push({
-      key: "hello",
-      figure: "`stubrun hello.ts` (one remote call, server up)",
-      unit: "ms",
-      measured: hello,
-      baselines: [
-        { name: "node -e 0", stat: nodeStart },
-        { name: "tsx locally", stat: tsxHello },
-      ],
-      target: "≤ 2.5x `node -e 0`, < 0.6x tsx",
-      met: hello.median <= 2.5 * nodeStart.median && hello.median < 0.6 * tsxHello.median,
-    });
-
-    log(`calls: ${TRIPS} warm round trips, a cold start, a .map of ${MAP_SIZE}, ${RUNS} times`);
-    const pick = callsFigures(server);
-
-    log("baselines: WebSocket echo, BullMQ");
-    const wsEcho = await repeat(RUNS, () => wsEchoP50(TRIPS));
-    const bullmq = await BullmqPeer.start();
-    let bullRoundTrip: Stat;
-    let bullThroughput: Stat;
-    try {
-      bullRoundTrip = await repeat(RUNS, () => bullmq.roundTripP50(QUICK ? 100 : 500));
-      bullThroughput = await repeat(RUNS, () => bullmq.throughput(MAP_SIZE));
-    } finally {
-      await bullmq.close();
+    if (wants("hello")) {
+      log("tsx locally");
+      processMs([TSX, "bench/hello-local.ts"], process.env); // the disk cache
+      const tsxHello = await repeat(RUNS, () => processMs([TSX, "bench/hello-local.ts"], process.env));
+      log("stubrun hello.ts");
+      processMs([BIN, "-q", "examples/hello.ts"], server.env); // the disk cache
+      const hello = await repeat(RUNS, () => processMs([BIN, "-q", "examples/hello.ts"], server.env));
+      rows.push({
+        key: "hello",
+        figure: "`stubrun hello.ts` (one remote call, server up)",
+        unit: "ms",
+        measured: hello,
+        baselines: [
+          { name: "node -e 0", stat: nodeStart },
+          { name: "tsx locally", stat: tsxHello },
+        ],
+        target: "≤ 2.5x `node -e 0`, < 0.6x tsx",
+        met: hello.median <= 2.5 * nodeStart.median && hello.median < 0.6 * tsxHello.median,
+      });
     }
 
-    const workerReady = pick((c) => c.workerReadyMs);
-    rows.push({
-      key: "cold-start",
-      figure: "a new worker ready for its first call (cold start)",
-      unit: "ms",
-      measured: workerReady,
-      baselines: [{ name: "node -e 0", stat: nodeStart }],
-      target: "< 50 ms",
-      met: workerReady.median < 50,
-    });
-    const roundTrip = pick((c) => c.p50);
-    rows.push({
-      key: "round-trip",
-      figure: "warm `.remote()` round trip p50",
-      unit: "ms",
-      measured: roundTrip,
-      baselines: [
-        { name: "WebSocket echo", stat: wsEcho },
-        { name: "BullMQ job", stat: bullRoundTrip },
-      ],
-      target: "< 0.2 ms, < 0.1x BullMQ",
-      met: roundTrip.median < 0.2 && roundTrip.median < 0.1 * bullRoundTrip.median,
-    });
-    const map = pick((c) => c.mapCallsPerSecond);
-    rows.push({
-      key: "map",
-      figure: `\`.map()\` over ${MAP_SIZE.toLocaleString("en")} small inputs`,
-      unit: "calls/s",
-      measured: map,
-      baselines: [{ name: "BullMQ jobs", stat: bullThroughput }],
-      target: "> 30,000 calls/s, > 3x BullMQ",
-      met: map.median > 30_000 && map.median > 3 * bullThroughput.median,
-    });
-    rows.push({
+    if (wants("cold-start", "round-trip", "map", "cold-start-sandboxed", "round-trip-sandboxed")) rows.push(...(await callsRows(server, nodeStart, log)));
+    if (wants("idle-rss")) rows.push({
       key: "idle-rss",
       figure: "idle server resident memory",
       unit: "MB",
@@ -205,8 +171,72 @@ async function measure(): Promise<Row[]> {
     await server.stop();
   }
 
-  rows.push(...(await sandboxRows(rows, log)));
+  if (wants("cold-start-sandboxed", "round-trip-sandboxed")) rows.push(...(await sandboxRows(rows, log)));
 
+  if (wants("generator-map")) rows.push(await generatorRow(log));
+  if (!QUICK && wants("queue-nodes")) rows.push(await queueRow(log));
+  return rows;
+}
+
+/** The calls program's rows: cold start, warm round trip, `.map()`, with their baselines. */
+async function callsRows(server: TestServer, nodeStart: Stat, log: (what: string) => void): Promise<Row[]> {
+  log(`calls: ${TRIPS} warm round trips, a cold start, a .map of ${MAP_SIZE}, ${RUNS} times`);
+  const pick = callsFigures(server);
+
+  log("baselines: WebSocket echo, IPC echo, BullMQ");
+  const rows: Row[] = [];
+  const bullmq = await BullmqPeer.start();
+  try {
+    const workerReady = pick((c) => c.workerReadyMs);
+    if (wants("cold-start", "cold-start-sandboxed")) rows.push({
+      key: "cold-start",
+      figure: "a new worker ready for its first call (cold start)",
+      unit: "ms",
+      measured: workerReady,
+      baselines: [{ name: "node -e 0", stat: nodeStart }],
+      target: "< 50 ms",
+      met: workerReady.median < 50,
+    });
+    if (wants("round-trip", "round-trip-sandboxed")) {
+      const wsEcho = await repeat(RUNS, () => wsEchoP50(TRIPS));
+      const ipcEcho = await repeat(RUNS, () => ipcEchoP50(TRIPS));
+      const bullRoundTrip = await repeat(RUNS, () => bullmq.roundTripP50(QUICK ? 100 : 500));
+      const roundTrip = pick((c) => c.p50);
+      rows.push({
+        key: "round-trip",
+        figure: "warm `.remote()` round trip p50",
+        unit: "ms",
+        measured: roundTrip,
+        baselines: [
+          { name: "WebSocket echo", stat: wsEcho },
+          { name: "IPC echo", stat: ipcEcho },
+          { name: "BullMQ job", stat: bullRoundTrip },
+        ],
+        target: "< 0.2 ms, < 0.1x BullMQ",
+        met: roundTrip.median < 0.2 && roundTrip.median < 0.1 * bullRoundTrip.median,
+      });
+    }
+    if (wants("map")) {
+      const bullThroughput = await repeat(RUNS, () => bullmq.throughput(MAP_SIZE));
+      const map = pick((c) => c.mapCallsPerSecond);
+      rows.push({
+        key: "map",
+        figure: `\`.map()\` over ${MAP_SIZE.toLocaleString("en")} small inputs`,
+        unit: "calls/s",
+        measured: map,
+        baselines: [{ name: "BullMQ jobs", stat: bullThroughput }],
+        target: "> 30,000 calls/s, > 3x BullMQ",
+        met: map.median > 30_000 && map.median > 3 * bullThroughput.median,
+      });
+    }
+  } finally {
+    await bullmq.close();
+  }
+  return rows;
+}
+
+/** A `.map()` over a generator of GENERATOR_SIZE inputs, on a server of its own (for its peak memory). */
+async function generatorRow(log: (what: string) => void): Promise<Row> {
   log(`a .map over ${GENERATOR_SIZE} inputs from a generator (a server of its own, for its peak memory)`);
   const genServer = await TestServer.start();
   try {
@@ -215,7 +245,7 @@ async function measure(): Promise<Row[]> {
     const seconds = msSince(start) / 1000;
     const serverPeak = procMb(serverPid(genServer), "VmHWM");
     if (g.n !== GENERATOR_SIZE) throw new Error(`the generator map returned ${g.n} results of ${GENERATOR_SIZE}`);
-    rows.push({
+    return {
       key: "generator-map",
       figure: `\`.map()\` over ${GENERATOR_SIZE.toLocaleString("en")} inputs from a generator: peak resident memory of the larger of client and server`,
       unit: "MB",
@@ -224,29 +254,29 @@ async function measure(): Promise<Row[]> {
       target: "completes; each < 300 MB",
       met: g.clientPeakMb < 300 && serverPeak < 300,
       note: `client ${g.clientPeakMb.toFixed(0)} MB, server ${serverPeak.toFixed(0)} MB; ${g.callsPerSecond.toFixed(0)} calls/s, ${seconds.toFixed(0)} s; first result after ${g.readAtFirstResult} inputs read`,
-    });
+    };
   } finally {
     await genServer.stop();
   }
+}
 
-  if (!QUICK) {
-    log("queue mode (bench/queue.ts)");
-    const [oneNode, twoNodes] = await queueFigures();
-    const perSecond = (cell: string) => Number(/([\d.]+) calls\/s/.exec(cell)?.[1]);
-    const one = perSecond(oneNode[1]);
-    const two = perSecond(twoNodes[1]);
-    rows.push({
-      key: "queue-nodes",
-      figure: "`--queue`: a sleeping function's throughput on 2 worker nodes, x of 1 node",
-      unit: "x",
-      measured: stat([two / one]),
-      baselines: [],
-      target: "doubles (x2)",
-      met: two / one >= 1.9,
-      note: `${one.toFixed(1)} calls/s on 1 node, ${two.toFixed(1)} on 2`,
-    });
-  }
-  return rows;
+/** Queue mode: a sleeping function's throughput on 1, then 2 worker nodes. */
+async function queueRow(log: (what: string) => void): Promise<Row> {
+  log("queue mode (bench/queue.ts)");
+  const [oneNode, twoNodes] = await queueFigures();
+  const perSecond = (cell: string) => Number(/([\d.]+) calls\/s/.exec(cell)?.[1]);
+  const one = perSecond(oneNode[1]);
+  const two = perSecond(twoNodes[1]);
+  return {
+    key: "queue-nodes",
+    figure: "`--queue`: a sleeping function's throughput on 2 worker nodes, x of 1 node",
+    unit: "x",
+    measured: stat([two / one]),
+    baselines: [],
+    target: "doubles (x2)",
+    met: two / one >= 1.9,
+    note: `${one.toFixed(1)} calls/s on 1 node, ${two.toFixed(1)} on 2`,
+  };
 }
 
 async function main(): Promise<void> {
@@ -262,12 +292,12 @@ async function main(): Promise<void> {
     rows,
   };
   checkResult(result);
-  const dir = QUICK ? fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-bench-")) : path.join(ROOT, "bench/results");
+  const dir = QUICK || ONLY.size > 0 ? fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-bench-")) : path.join(ROOT, "bench/results");
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${started.toISOString().slice(0, 16).replace(":", "")}Z.json`);
   fs.writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
   console.log(formatTable(result));
-  console.log(`\nwritten to ${path.relative(ROOT, file)}${QUICK ? "" : "; `npm run bench:charts` draws it into docs/"}`);
+  console.log(`\nwritten to ${path.relative(ROOT, file)}${QUICK || ONLY.size > 0 ? "" : "; `npm run bench:charts` draws it into docs/"}`);
 }
 
 main().catch((error) => {

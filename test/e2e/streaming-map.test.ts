@@ -45,7 +45,12 @@ class Stream {
     for await (const y of fn(this.slowFirst).map([0, 1, 2, 3], { order: false })) unordered.push(y);
     let seen = 0;
     for await (const _ of fn(this.double).map(inputs())) if (++seen === 10) break;
-    return { sum, inOrder, count: expected, firstBeforeLastRead: readAtFirstResult < n, slowLast: unordered[unordered.length - 1] === 0, brokeAt: seen };
+    // An array of promises (inputs still being fetched): each is awaited, as for await would.
+    const fromPromises: number[] = [];
+    for await (const y of fn(this.double).map([1, 2, 3].map(async (x) => x))) fromPromises.push(y);
+    const fromPromisedArgs: number[] = [];
+    for await (const y of fn(this.double).starmap([Promise.resolve([5] as [number]), [6] as [number]])) fromPromisedArgs.push(y);
+    return { sum, inOrder, count: expected, firstBeforeLastRead: readAtFirstResult < n, slowLast: unordered[unordered.length - 1] === 0, brokeAt: seen, fromPromises, fromPromisedArgs };
   }
 }
 `,
@@ -58,7 +63,7 @@ describe("a streaming .map()", () => {
   test("reads a generator's inputs as results are consumed, keeps input order, yields as they finish with order: false, stops on break", async () => {
     const r = await server.run(["-q", APP, "--n", "5000"], { timeoutMs: 120_000 });
     expect(r.stderr).toBe("");
-    expect(JSON.parse(r.stdout)).toEqual({ sum: 5000 * 4999, inOrder: true, count: 5000, firstBeforeLastRead: true, slowLast: true, brokeAt: 10 });
+    expect(JSON.parse(r.stdout)).toEqual({ sum: 5000 * 4999, inOrder: true, count: 5000, firstBeforeLastRead: true, slowLast: true, brokeAt: 10, fromPromises: [2, 4, 6], fromPromisedArgs: [10, 12] });
     expect(r.code).toBe(0);
   }, 150_000);
 });

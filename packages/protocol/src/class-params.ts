@@ -39,14 +39,14 @@ export function validateClassParamValues(value: unknown, where: string): ClassPa
 export function checkClassParams(fn: Pick<FunctionManifest, "name" | "className" | "classParams">, values: ClassParamValues | undefined): void {
   const params = fn.classParams ?? [];
   const given = values ?? {};
-  const names = params.map((p) => p.name).join(", ");
+  if (params.length === 0 && values === undefined) return; // most calls: no parameters, none given
   for (const [name, value] of Object.entries(given)) {
     const param = params.find((p) => p.name === name);
     if (!param) {
       throw new UsageError(
         params.length === 0
           ? `${fn.name}: class ${fn.className} has no @stub.parameter() properties, so .with() takes nothing (got ${name})`
-          : `${fn.name}: class ${fn.className} has no parameter ${JSON.stringify(name)}; its parameters are: ${names}`,
+          : `${fn.name}: class ${fn.className} has no parameter ${JSON.stringify(name)}; its parameters are: ${params.map((p) => p.name).join(", ")}`,
       );
     }
     if (!fitsParam(param, value)) {

@@ -90,7 +90,7 @@ export function validateClientMessage(m: unknown, limits: ClientMessageLimits = 
       const fn = str(m, "function", type);
       // Checked here, since the call's arguments are later encoded again (to its worker) by recursive code.
       const max = limits.maxValueDepth;
-      if (max !== undefined) (m.args as unknown[]).forEach((arg, i) => need(isWithinDepth(arg, max), tooDeepMessage(`${type}: argument ${i + 1} of ${fn}`, max)));
+      if (max !== undefined) (m.args as unknown[]).forEach((arg, i) => isWithinDepth(arg, max) || need(false, tooDeepMessage(`${type}: argument ${i + 1} of ${fn}`, max)));
       need(m.stream === undefined || typeof m.stream === "boolean", `${type}: "stream" must be a boolean`);
       const params = m.params === undefined ? undefined : validateClassParamValues(m.params, `${type}: "params" of ${fn}`);
       return {

@@ -53,7 +53,11 @@ export class FunctionCall<R = unknown> {
   static async start<R>(session: AppSession, functionName: string, args: Encoded[], onYield?: (value: unknown) => void): Promise<FunctionCall<R>> {
     let settle!: (result: CallResult) => void;
     const result = new Promise<R>((resolve, reject) => {
-      settle = (r) => (r.ok ? resolve(decodeValue(r.value) as R) : reject(fromWireError(r.error)));
+      settle = (r) => {
+        const outcome = outcomeOfResult<R>(r);
+        if (outcome.ok) resolve(outcome.value);
+        else reject(outcome.error);
+      };
     });
     result.catch(() => {}); // a spawned call nobody waits for must not crash the process.
     const handlers: CallHandlers = { onOutput: writeOutput, onResult: settle, ...(onYield ? { onYield: (value: Encoded) => onYield(decodeValue(value)) } : {}) };
@@ -156,7 +160,17 @@ function outcomeOf<R>(info: CallInfo): R {
   throw new RequestRefusedError(info.unavailable ?? `call ${info.id} ended ${info.state.replace("_", " ")}`);
 }
 
+/** A call's result as its value, or its error (a value that cannot be decoded is one too). */
+export function outcomeOfResult<R>(result: CallResult): { ok: true; value: R } | { ok: false; error: Error } {
+  if (!result.ok) return { ok: false, error: fromWireError(result.error) };
+  try {
+    return { ok: true, value: decodeValue(result.value) as R };
+  } catch (error) {
+    return { ok: false, error: error as Error };
+  }
+}
+
 /** A remote call's output goes to this process's stdout and stderr, unprefixed. */
-function writeOutput(stream: "stdout" | "stderr", data: string): void {
+export function writeOutput(stream: "stdout" | "stderr", data: string): void {
   (stream === "stdout" ? process.stdout : process.stderr).write(data);
 }

@@ -1,8 +1,8 @@
-import { canonicalClassParams, encodeValue, UsageError, type ClassParamValues, type Encoded } from "@stubrun/protocol";
+import { canonicalClassParams, encodeValue, UsageError, type CallResult, type ClassParamValues, type Encoded } from "@stubrun/protocol";
 import { applyClassParams, checkParamsLocally } from "./class-params";
 import { beginCall } from "./calls-in-flight";
-import { FunctionCall } from "./function-call";
-import { streamCalls } from "./streaming-map";
+import { FunctionCall, outcomeOfResult, writeOutput } from "./function-call";
+import { isThenable, streamCalls } from "./streaming-map";
 import { getFunctions, getHooks } from "./metadata/readers";
 import { registry, type AnyClass } from "./registry";
 import { currentSession, type AppSession } from "./session";
@@ -112,8 +112,23 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
     return this.params && Object.keys(this.params).length > 0 ? { ...session, params: this.params } : session;
   }
 
+  /** `spawn(...).get()` without the FunctionCall: a warm round trip is a handful of promises shorter. */
   async remote(...args: A): Promise<R> {
-    return (await this.spawn(...args)).get();
+    const end = beginCall(this.name);
+    try {
+      const encoded = this.encodeArgs(args);
+      const { connection, appId, version, params } = await this.session();
+      return await new Promise<R>((resolve, reject) => {
+        const onResult = (result: CallResult) => {
+          const outcome = outcomeOfResult<R>(result);
+          if (outcome.ok) resolve(outcome.value);
+          else reject(outcome.error);
+        };
+        connection.sendCall(appId, this.name, encoded, { onOutput: writeOutput, onResult }, { started: () => {}, refused: reject }, version, params);
+      });
+    } finally {
+      end();
+    }
   }
 
   async *remoteGen(...args: A): AsyncGenerator<Yielded<R>> {
@@ -175,6 +190,15 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
   }
 
   map(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, options?: MapOptions): AsyncIterable<R> {
+    if (isIterable(inputs)) {
+      return this.starmap(
+        (function* () {
+          // An input that is a promise is awaited, as `for await` would (only that one).
+          for (const input of inputs) yield (isThenable(input) ? Promise.resolve(input).then((value) => [value]) : [input]) as unknown as A;
+        })(),
+        options,
+      );
+    }
     return this.starmap(
       (async function* () {
         for await (const input of inputs) yield [input] as unknown as A;
@@ -183,25 +207,49 @@ export class RemoteFunction<A extends unknown[], R> implements FunctionHandle<A,
     );
   }
 
-  async *starmap(argLists: Iterable<A> | AsyncIterable<A>, options: MapOptions = {}): AsyncIterable<R> {
+  starmap(argLists: Iterable<A> | AsyncIterable<A>, options: MapOptions = {}): AsyncIterable<R> {
     const { order = true, returnErrors = false } = options;
-    const session = await this.session();
-    yield* streamCalls<R>(session, this.name, this.encodedInputs(argLists), { order, returnErrors });
+    const inputs = isIterable(argLists) ? this.encodedInputs(argLists) : this.encodedAsyncInputs(argLists);
+    // streamCalls' own generator, not one around it: each result costs a generator step less.
+    return streamCalls<R>(() => this.session(), this.name, inputs, { order, returnErrors });
   }
 
-  /** Each input's arguments, checked and encoded as it is read. */
-  private async *encodedInputs(argLists: Iterable<A> | AsyncIterable<A>): AsyncGenerator<Encoded[]> {
+  /**
+   * Each input's arguments, checked and encoded as it is read. A plain iterable is read without
+   * awaiting; an input that is a promise makes that step a promise (streamCalls awaits it).
+   */
+  private encodedInputs(argLists: Iterable<A>): Iterator<Encoded[]> {
+    const source = argLists[Symbol.iterator]();
     let n = 0;
-    for await (const args of argLists) {
-      n++;
-      if (!Array.isArray(args)) throw new UsageError(`${this.name}.starmap(): each input must be an array of arguments (input ${n} is not)`);
-      yield this.encodeArgs(args as A, ` of input ${n}`);
-    }
+    return {
+      next: (): IteratorResult<Encoded[]> => {
+        const step = source.next();
+        if (step.done) return { done: true, value: undefined };
+        const at = ++n;
+        if (!isThenable(step.value)) return { done: false, value: this.encodeInput(step.value, at) };
+        return Promise.resolve(step.value).then((args) => ({ done: false, value: this.encodeInput(args, at) })) as unknown as IteratorResult<Encoded[]>;
+      },
+    };
+  }
+
+  private async *encodedAsyncInputs(argLists: AsyncIterable<A>): AsyncGenerator<Encoded[]> {
+    let n = 0;
+    for await (const args of argLists) yield this.encodeInput(args, ++n);
+  }
+
+  private encodeInput(args: A, n: number): Encoded[] {
+    if (!Array.isArray(args)) throw new UsageError(`${this.name}.starmap(): each input must be an array of arguments (input ${n} is not)`);
+    return this.encodeArgs(args as A, ` of input ${n}`);
   }
 
   private encodeArgs(args: A, suffix = ""): Encoded[] {
     return args.map((arg, i) => encodeValue(arg, `argument ${i + 1}${suffix} of ${this.name}`));
   }
+}
+
+/** Whether inputs can be read without awaiting (an array, a Set, a plain generator). */
+function isIterable<T>(inputs: Iterable<T> | AsyncIterable<T>): inputs is Iterable<T> {
+  return typeof (inputs as Iterable<T>)[Symbol.iterator] === "function";
 }
 
 const localInstances = new WeakMap<AnyClass, Map<string, Promise<Record<string, unknown>>>>();

@@ -69,11 +69,11 @@ class QueueingFakeWorker implements WorkerProcess {
     this.events.message(this, { type: "ready" });
   }
 
-  /** Its first call ends, after `ms`; it starts the next it holds by itself. */
-  finishOne(ms = 0): void {
+  /** Its first call ends, after `ms`; it starts the next it holds by itself. `ranMs`: how long it says the call ran. */
+  finishOne(ms = 0, ranMs?: number): void {
     jest.advanceTimersByTime(ms);
     const callId = this.queue.shift() as string;
-    this.events.message(this, { type: "done", callId, ok: true, value: callId });
+    this.events.message(this, { type: "done", callId, ok: true, value: callId, ...(ranMs === undefined ? {} : { ms: ranMs }) });
   }
 
   exit(description = "code 0"): void {
@@ -120,7 +120,8 @@ afterEach(() => jest.useRealTimers());
 
 test("short calls: once a few ended, a busy worker is sent the next ones ahead, and each call runs once, in order", () => {
   const h = setUp();
-  for (const id of ids(100)) h.call(id);
+  const n = PREFETCH_DEPTH + 30; // more than the 8 measured and those sent ahead
+  for (const id of ids(n)) h.call(id);
   const worker = h.workers[0];
   worker.ready();
   for (let i = 0; i < 8; i++) {
@@ -129,8 +130,8 @@ test("short calls: once a few ended, a busy worker is sent the next ones ahead, 
   }
   expect(worker.queue).toHaveLength(1 + PREFETCH_DEPTH);
   while (worker.queue.length > 0) worker.finishOne();
-  expect(worker.sent).toEqual(ids(100));
-  expect([...h.outcomes.keys()]).toEqual(ids(100));
+  expect(worker.sent).toEqual(ids(n));
+  expect([...h.outcomes.keys()]).toEqual(ids(n));
   expect([...h.outcomes.values()].every((o) => o.state === "succeeded")).toBe(true);
 });
 
@@ -198,13 +199,20 @@ test("the timeout of a call held ahead starts when its worker starts it", () => 
   expect(worker.killed).toBe(true);
 });
 
-test("very short calls get no more workers than cores; others get theirs once their first calls were measured", () => {
+test("trivial calls get one worker, very short calls no more than cores; others get theirs once their first calls were measured", () => {
   const cores = os.availableParallelism();
+  const trivial = setUp({ concurrencyLimit: cores + 4 });
+  for (const id of ids(PREFETCH_DEPTH + 200)) trivial.call(id);
+  trivial.workers[0].ready();
+  for (let i = 0; i < 8; i++) trivial.workers[0].finishOne(0, 0.01);
+  jest.advanceTimersByTime(20);
+  expect(trivial.workers).toHaveLength(1);
+
   const short = setUp({ concurrencyLimit: cores + 4 });
-  for (const id of ids(200)) short.call(id);
+  for (const id of ids(PREFETCH_DEPTH + 200)) short.call(id); // more than the first worker holds ahead
   short.workers[0].ready();
   expect(short.workers).toHaveLength(1); // its first calls are measured first
-  for (let i = 0; i < 8; i++) short.workers[0].finishOne();
+  for (let i = 0; i < 8; i++) short.workers[0].finishOne(0, 0.2);
   jest.advanceTimersByTime(20);
   expect(short.workers).toHaveLength(cores);
 
@@ -214,4 +222,14 @@ test("very short calls get no more workers than cores; others get theirs once th
   expect(slow.workers).toHaveLength(1);
   jest.advanceTimersByTime(20); // no call ended yet: not short
   expect(slow.workers).toHaveLength(cores + 4);
+});
+
+test("very short calls, fewer than the 8 measured when the wait ended (the server was busy): still no more workers than cores", () => {
+  const cores = os.availableParallelism();
+  const h = setUp({ concurrencyLimit: cores + 4 });
+  for (const id of ids(200)) h.call(id);
+  h.workers[0].ready();
+  h.workers[0].finishOne(0, 0.2); // one call measured, short
+  jest.advanceTimersByTime(20);
+  expect(h.workers).toHaveLength(cores);
 });

@@ -9,6 +9,7 @@ import {
   UncarriableValueError,
   type ClientToken,
   type CallResult,
+  type CallStartRequest,
   type ClassParamValues,
   type ClientMessage,
   type Encoded,
@@ -142,13 +143,36 @@ export class ServerConnection {
   }
 
   /** Starts a call; its handlers are registered before any of its events can arrive. */
-  async startCall(appId: string, functionName: string, args: Encoded[], handlers: CallHandlers, version?: number, params?: ClassParamValues): Promise<string> {
-    const stream = handlers.onYield ? { stream: true } : {};
-    const withParams = params && Object.keys(params).length > 0 ? { params } : {};
-    const { callId } = await this.request<{ callId: string }>({ type: "call.start", appId, function: functionName, args, version, ...stream, ...withParams }, (value) => {
-      this.calls.set((value as { callId: string }).callId, handlers);
+  startCall(appId: string, functionName: string, args: Encoded[], handlers: CallHandlers, version?: number, params?: ClassParamValues): Promise<string> {
+    return new Promise((resolve, reject) => this.sendCall(appId, functionName, args, handlers, { started: resolve, refused: reject }, version, params));
+  }
+
+  /**
+   * `startCall` without a promise of its own: a `.map()` starts thousands of calls, and each
+   * promise (with what waits on it) is work for the client and its garbage collector. `started`
+   * gets the call's id once the server accepted it, `refused` the error otherwise.
+   */
+  sendCall(
+    appId: string,
+    functionName: string,
+    args: Encoded[],
+    handlers: CallHandlers,
+    reply: { started(callId: string): void; refused(error: Error): void },
+    version?: number,
+    params?: ClassParamValues,
+  ): void {
+    if (this.closedError) return reply.refused(this.closedError);
+    const id = this.nextId++;
+    this.pending.set(id, {
+      resolve: (value) => reply.started((value as { callId: string }).callId),
+      reject: reply.refused,
+      onValue: (value) => this.calls.set((value as { callId: string }).callId, handlers),
     });
-    return callId;
+    this.updateRef();
+    const message: CallStartRequest = { type: "call.start", id, appId, function: functionName, args, version };
+    if (handlers.onYield) message.stream = true;
+    if (params && Object.keys(params).length > 0) message.params = params;
+    this.send(message);
   }
 
   /** Lets the process exit while no request or call is pending on this connection. */

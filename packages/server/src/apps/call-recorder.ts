@@ -59,8 +59,13 @@ export class CallRecorder {
 
 /** The arguments as JSON, cut at ARGS_PREVIEW_CHARS (an argument that large is cut before it is written whole). */
 function preview(args: Encoded[]): string {
-  const text = JSON.stringify(args, (_key, value: unknown) => (typeof value === "string" && value.length > ARGS_PREVIEW_CHARS ? value.slice(0, ARGS_PREVIEW_CHARS) : value));
+  // Numbers, flags and short texts (a `.map()`'s usual inputs) need no replacer, which makes JSON.stringify several times slower.
+  const text = args.every(isSmallPrimitive) ? JSON.stringify(args) : JSON.stringify(args, (_key, value: unknown) => (typeof value === "string" && value.length > ARGS_PREVIEW_CHARS ? value.slice(0, ARGS_PREVIEW_CHARS) : value));
   return text.length > ARGS_PREVIEW_CHARS ? `${text.slice(0, ARGS_PREVIEW_CHARS)}…` : text;
+}
+
+function isSmallPrimitive(arg: Encoded): boolean {
+  return arg === null || typeof arg === "number" || typeof arg === "boolean" || (typeof arg === "string" && arg.length <= ARGS_PREVIEW_CHARS);
 }
 
 /** A value as JSON when it fits in `max` bytes; null (not kept) when it does not. */

@@ -243,7 +243,8 @@ export class LocalDispatcher implements Dispatcher {
       this.fill(worker, pool);
     }
     if (pool.stopped) return;
-    const starting = [...pool.workers].filter((w) => w.state === "starting").length;
+    let starting = 0;
+    for (const worker of pool.workers) if (worker.state === "starting") starting++;
     // A starting worker will take `capacity` of the waiting calls.
     const capacity = capacityOf(pool.fn);
     let wanted = Math.min(Math.ceil((pool.queued - starting * capacity) / capacity), pool.fn.options.concurrencyLimit - pool.workers.size);
@@ -462,7 +463,7 @@ export class LocalDispatcher implements Dispatcher {
     call.worker = worker;
     this.slots.add(worker, call.request.callId);
     this.prefetch.began(call);
-    this.cancelIdleTimer(worker);
+    // Its idle timer, if armed, stays: it looks again when it fires (worker.idleSince).
     const seconds = call.request.fn.options.timeout;
     call.timeoutTimer = startTimer(
       seconds * 1000,
@@ -624,18 +625,23 @@ export class LocalDispatcher implements Dispatcher {
     if (this.otherPoolWantsSlot(pool)) return void this.stopWorker(worker); // its slot goes to a function with calls waiting
     if (pool.fn.options.cpu !== undefined && this.cpu.otherWaits(pool)) return void this.stopWorker(worker); // and its cores
     worker.idleSince = Date.now();
-    this.armIdleTimer(worker, pool, pool.fn.options.containerIdleTimeout * 1000);
+    const info = this.workers.get(worker);
+    if (info && !info.idleTimer) this.armIdleTimer(worker, info, pool, pool.fn.options.containerIdleTimeout * 1000);
   }
 
-  private armIdleTimer(worker: WorkerProcess, pool: Pool, ms: number): void {
-    const info = this.workers.get(worker);
-    if (!info) return;
-    info.idleTimer?.cancel();
+  /**
+   * Lets the worker go once it has been idle `idleMs` (unless keepWarm needs it). One timer per
+   * worker, not one per call it ends: when it fires, a worker that was busy meanwhile is given
+   * the rest of its wait from when it last became idle.
+   */
+  private armIdleTimer(worker: WorkerProcess, info: WorkerInfo, pool: Pool, idleMs: number, ms = idleMs): void {
     info.idleTimer = startTimer(
       ms,
       guard("the dispatcher's idle timeout", () => {
         info.idleTimer = undefined;
-        if (worker.state !== "idle") return; // busy now: becomeIdle re-arms it later
+        if (worker.state !== "idle") return; // busy now: becomeIdle arms it again
+        const left = worker.idleSince + idleMs - Date.now();
+        if (left > 0) return this.armIdleTimer(worker, info, pool, idleMs, left);
         const live = [...pool.workers].filter((w) => w.state === "idle" || w.state === "busy").length;
         if (live > pool.fn.options.keepWarm) void this.stopWorker(worker);
       }),

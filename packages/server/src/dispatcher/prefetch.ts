@@ -2,8 +2,13 @@ import os from "node:os";
 import type { Call, Pool } from "./dispatch-state";
 import type { WorkerProcess } from "./worker-process";
 
-/** The most calls a worker is sent ahead of the one it runs. */
-export const PREFETCH_DEPTH = 32;
+/**
+ * The most calls a worker is sent ahead of the one it runs. A worker runs a trivial call in a few
+ * µs, and the server may spend milliseconds in one turn (a frame of a thousand `call.start`s): the
+ * calls a worker holds are what keeps it busy meanwhile, and each batch of them is one IPC write
+ * (and wakeup) each way. PREFETCH_BUDGET_MS still bounds them by time.
+ */
+export const PREFETCH_DEPTH = 512;
 
 /**
  * How long, by its pool's average, the calls sent ahead to a worker may take in all. A call sent
@@ -19,6 +24,13 @@ export const PREFETCH_BUDGET_MS = 8;
  * its start (tens of ms of CPU) and its share of the cores the server needs.
  */
 export const VERY_SHORT_MS = 0.5;
+
+/**
+ * A function whose calls take less than this on average is served by one worker: it runs them
+ * faster than the server hands them out (~10-15 µs of the server's time each), so a second one
+ * brings only its start (and that of the worker started ahead to replace it) on the same cores.
+ */
+export const TRIVIAL_MS = 0.05;
 
 /** How long a pool that wants more workers waits for its first calls to end before it starts them. */
 export const SAMPLE_WAIT_MS = 20;
@@ -94,13 +106,22 @@ export class Prefetch {
    */
   workerCap(pool: Pool): { cap: number; wait?: boolean } {
     const average = this.averages.get(pool);
-    if (average !== undefined && average.samples >= MIN_SAMPLES) return { cap: average.ms < VERY_SHORT_MS ? this.cores : Infinity };
+    if (average !== undefined && average.samples >= MIN_SAMPLES) return { cap: this.capFor(average.ms) };
     if (pool.workers.size === 0) return { cap: Infinity }; // nothing to measure with
     const now = performance.now();
     const since = this.wantedSince.get(pool) ?? now;
     this.wantedSince.set(pool, since);
     if (now - since < SAMPLE_WAIT_MS) return { cap: pool.workers.size, wait: true };
+    // Fewer calls than MIN_SAMPLES ended in the wait (the server was busy taking in a large map's
+    // inputs), but those that did were very short: eight workers started now would only slow it.
+    if (average !== undefined && average.ms < VERY_SHORT_MS) return { cap: this.capFor(average.ms) };
     return { cap: Infinity };
+  }
+
+  /** One worker for trivial calls, the cores for very short ones, else no cap. */
+  private capFor(averageMs: number): number {
+    if (averageMs < TRIVIAL_MS) return 1;
+    return averageMs < VERY_SHORT_MS ? this.cores : Infinity;
   }
 
   /** A call began on its worker. */

@@ -1,5 +1,6 @@
+import type { Statement } from "better-sqlite3";
 import type { StateDatabase } from "./database";
-import { WRITE_DELAY_MS } from "./write-delay";
+import { RUNNING_ROW_DELAY_MS, WRITE_DELAY_MS } from "./write-delay";
 
 export type CallState = "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
 
@@ -58,6 +59,8 @@ export const CALL_STATES: readonly CallState[] = ["running", "succeeded", "faile
 
 /** A call whose row is not written yet. */
 interface PendingInsert {
+  /** Its rowid: rows are in the order calls started (the order of calls in the same ms), whenever each is written. */
+  rowid: number;
   id: string;
   appId: string;
   functionName: string;
@@ -71,26 +74,43 @@ interface PendingInsert {
   errorJson: string | null;
 }
 
+/** The columns of a call's row, in the order the INSERT names them. */
+const COLUMNS = "(rowid, id, app_id, function, state, attempts, created_at, ended_at, error, args, result, error_json)";
+const ROW_PARAMS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/** The most rows one INSERT writes; a batch goes in INSERTs of 64, 32, ... 1 rows (a handful of prepared statements). */
+const ROWS_PER_INSERT = 64;
+
 /**
  * Records calls. Writes are queued and flushed in one transaction a moment later (write-delay.ts), so a `.map()` over
  * thousands of inputs costs a handful of transactions rather than one per call; a call that
  * starts and ends before its row is written is written once, with its final state (one INSERT
  * rather than an INSERT and an UPDATE: a tenth of the server's time in a `.map()` of short calls).
- * Waiters for a call's end (`whenEnded`) are told once its final row is written.
+ * A running call's row waits up to RUNNING_ROW_DELAY_MS for its end (a `.map()`'s calls wait in
+ * their queue for tens of ms), and rows go many to an INSERT. Readers flush first, so they see
+ * every call. Waiters for a call's end (`whenEnded`) are told once its final row is written.
  */
 export class CallsRepository {
-  private readonly queue: (() => void)[] = [];
-  private readonly unwritten = new Map<string, PendingInsert>();
-  private scheduled = false;
-  private readonly insertStmt;
+  /** Updates of rows already written, in order. */
+  private readonly updates: (() => void)[] = [];
+  /** Rows of running calls not written yet, oldest first. */
+  private readonly running = new Map<string, PendingInsert>();
+  /** Rows of calls that ended before their row was written. */
+  private ended: PendingInsert[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** When `timer` fires (Date.now() ms). */
+  private dueAt = 0;
+  /** INSERTs of 1, 2, 4 ... ROWS_PER_INSERT rows, prepared on first use. */
+  private readonly insertStmts = new Map<number, Statement>();
   private readonly finishStmt;
   private readonly attemptStmt;
   private readonly getStmt;
   private readonly waiters = new Map<string, Set<() => void>>();
   private endedInBatch: string[] = [];
+  /** The last rowid given. */
+  private lastRowid: number;
 
   constructor(private readonly db: StateDatabase) {
-    this.insertStmt = db.prepare("INSERT INTO calls (id, app_id, function, state, attempts, created_at, ended_at, error, args, result, error_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    this.lastRowid = (db.prepare("SELECT coalesce(max(rowid), 0) AS n FROM calls").get() as { n: number }).n;
     this.finishStmt = db.prepare("UPDATE calls SET state = ?, ended_at = ?, error = ?, result = ?, error_json = ? WHERE id = ?");
     this.attemptStmt = db.prepare("UPDATE calls SET attempts = ? WHERE id = ?");
     this.getStmt = db.prepare("SELECT * FROM calls WHERE id = ?");
@@ -98,25 +118,29 @@ export class CallsRepository {
 
   /** @param args the encoded arguments as JSON (a preview), or null */
   started(id: string, appId: string, functionName: string, at: number, args: string | null = null): void {
-    const row: PendingInsert = { id, appId, functionName, at, state: "running", attempts: 0, endedAt: null, error: null, args, result: null, errorJson: null };
-    this.unwritten.set(id, row);
-    this.enqueue(() => {
-      this.unwritten.delete(id);
-      this.insertStmt.run(row.id, row.appId, row.functionName, row.state, row.attempts, row.at, row.endedAt, row.error, row.args, row.result, row.errorJson);
-    });
+    this.running.set(id, { rowid: ++this.lastRowid, id, appId, functionName, at, state: "running", attempts: 0, endedAt: null, error: null, args, result: null, errorJson: null });
+    this.schedule(RUNNING_ROW_DELAY_MS);
   }
 
   attempt(id: string, attempt: number): void {
-    const row = this.unwritten.get(id);
+    const row = this.running.get(id);
     if (row) row.attempts = attempt;
     else this.enqueue(() => this.attemptStmt.run(attempt, id));
   }
 
   /** The call's end: its state, a one-line error, and what is kept to read it by id. */
   finished(id: string, state: Exclude<CallState, "running">, at: number, error?: string, kept: { result?: string | null; errorJson?: string | null } = {}): void {
-    const row = this.unwritten.get(id);
-    if (row) Object.assign(row, { state, endedAt: at, error: error ?? null, result: kept.result ?? null, errorJson: kept.errorJson ?? null });
-    else this.enqueue(() => this.finishStmt.run(state, at, error ?? null, kept.result ?? null, kept.errorJson ?? null, id));
+    const row = this.running.get(id);
+    if (row) {
+      this.running.delete(id);
+      row.state = state;
+      row.endedAt = at;
+      row.error = error ?? null;
+      row.result = kept.result ?? null;
+      row.errorJson = kept.errorJson ?? null;
+      this.ended.push(row);
+      this.schedule(WRITE_DELAY_MS);
+    } else this.enqueue(() => this.finishStmt.run(state, at, error ?? null, kept.result ?? null, kept.errorJson ?? null, id));
     if (this.waiters.has(id)) this.endedInBatch.push(id);
   }
 
@@ -167,25 +191,77 @@ export class CallsRepository {
     this.db.prepare("UPDATE calls SET state = 'failed', ended_at = ?, error = 'the server stopped while the call was running' WHERE state = 'running'").run(at);
   }
 
+  /** Writes every queued row and update now (readers call this first, and the server as it stops). */
   flush(): void {
-    this.scheduled = false;
-    if (this.queue.length === 0) return;
-    const batch = this.queue.splice(0);
-    this.db.transaction(() => {
-      for (const write of batch) write();
-    })();
+    this.write(Infinity);
+  }
+
+  /**
+   * Writes, in one transaction, the rows of calls that ended, of running calls that started at
+   * least RUNNING_ROW_DELAY_MS before `now` (`Infinity`: all), and the queued updates; then tells
+   * the waiters of calls whose end was written.
+   */
+  private write(now: number): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const rows = this.ended;
+    this.ended = [];
+    for (const row of this.running.values()) {
+      if (now - row.at < RUNNING_ROW_DELAY_MS) break; // the rest started later still
+      rows.push(row);
+      this.running.delete(row.id);
+    }
+    if (rows.length > 0 || this.updates.length > 0) {
+      const updates = this.updates.splice(0);
+      this.db.transaction(() => {
+        this.insert(rows);
+        for (const update of updates) update();
+      })();
+    }
+    const oldest = this.running.values().next();
+    if (!oldest.done) this.schedule(oldest.value.at + RUNNING_ROW_DELAY_MS - Date.now());
     if (this.endedInBatch.length === 0) return;
     const ended = this.endedInBatch;
     this.endedInBatch = [];
     for (const id of ended) this.waiters.get(id)?.forEach((listener) => listener());
   }
 
-  private enqueue(write: () => void): void {
-    this.queue.push(write);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setTimeout(() => this.flush(), WRITE_DELAY_MS);
+  /** INSERTs the rows, up to ROWS_PER_INSERT at a time. */
+  private insert(rows: PendingInsert[]): void {
+    for (let from = 0; from < rows.length; ) {
+      let n = ROWS_PER_INSERT;
+      while (n > rows.length - from) n /= 2;
+      const params: unknown[] = [];
+      for (let i = from; i < from + n; i++) {
+        const r = rows[i];
+        params.push(r.rowid, r.id, r.appId, r.functionName, r.state, r.attempts, r.at, r.endedAt, r.error, r.args, r.result, r.errorJson);
+      }
+      this.insertStatement(n).run(params);
+      from += n;
     }
+  }
+
+  private insertStatement(rows: number): Statement {
+    let stmt = this.insertStmts.get(rows);
+    if (!stmt) {
+      stmt = this.db.prepare(`INSERT INTO calls ${COLUMNS} VALUES ${Array.from({ length: rows }, () => ROW_PARAMS).join(", ")}`);
+      this.insertStmts.set(rows, stmt);
+    }
+    return stmt;
+  }
+
+  private enqueue(update: () => void): void {
+    this.updates.push(update);
+    this.schedule(WRITE_DELAY_MS);
+  }
+
+  /** Makes sure a write comes within `ms` (an earlier one stays). */
+  private schedule(ms: number): void {
+    const due = Date.now() + Math.max(ms, WRITE_DELAY_MS);
+    if (this.timer !== undefined && this.dueAt <= due) return;
+    clearTimeout(this.timer);
+    this.dueAt = due;
+    this.timer = setTimeout(() => this.write(Date.now()), due - Date.now());
   }
 }
 
