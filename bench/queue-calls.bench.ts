@@ -14,12 +14,17 @@ class QueueBench {
     return x;
   }
 
-  /** Prints one JSON line: calls/s of a .map of `n` calls of `what` (sleepy sleeps 100 ms). */
+  /**
+   * Prints one JSON line: calls/s of a .map of `n` calls of `what` (sleepy sleeps 100 ms), once
+   * `warm` calls at once started its workers (as many as it will use: throughput is measured,
+   * not cold starts, which have their own figure).
+   */
   @stub.localEntrypoint()
-  async main(what = "echo", n = 20000) {
+  async main(what = "echo", n = 20000, warm = 1) {
     const f = what === "sleepy" ? fn(this.sleepy) : fn(this.echo);
-    const inputs = Array.from({ length: n }, () => (what === "sleepy" ? 100 : 1));
-    await f.remote(what === "sleepy" ? 1 : 0); // start a worker
+    const input = what === "sleepy" ? 100 : 1;
+    const inputs = Array.from({ length: n }, () => input);
+    await Promise.all(Array.from({ length: warm }, () => f.remote(input)));
     const start = process.hrtime.bigint();
     let done = 0;
     for await (const _ of f.map(inputs)) done++;

@@ -1,7 +1,9 @@
 /**
  * Queue mode's figures (issue 10), part of `npm run bench` (`BENCH_QUICK=1`: fewer calls, for CI):
  * throughput of a function that sleeps 100 ms on 1 node and on 2 nodes of 4 slots each (it should
- * double), and a `.map` of 20,000 trivial calls through the queue, next to the embedded
+ * double), once it has a worker started on each slot (cold starts are their own figure: inside a
+ * 2-second window, the 7 of 2 nodes weighed twice the 3 of 1 node, and no scaling could make that
+ * x2), and a `.map` of 20,000 trivial calls through the queue, next to the embedded
  * dispatcher and next to plain BullMQ jobs (addBulk, one Worker of concurrency 8, no stubrun).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -17,16 +19,19 @@ const BIN = path.join(ROOT, "packages/stubrun/bin/stubrun.js");
 const QUICK = process.env.BENCH_QUICK === "1";
 const MAP_CALLS = QUICK ? 2_000 : 20_000;
 const SLEEPY_CALLS = QUICK ? 40 : 160;
+/** Each node's slots (`--concurrency`). */
+const SLOTS = 4;
 
-function calls(server: TestServer, what: string, n: number): number {
-  const out = execFileSync(process.execPath, [BIN, "-q", "bench/queue-calls.bench.ts", "--what", what, "--n", String(n)], { cwd: ROOT, env: server.env, encoding: "utf8" });
+/** Calls/s of a `.map` of `n` calls of `what`, once `warm` calls at once started its workers (one per slot of the nodes). */
+function calls(server: TestServer, what: string, n: number, warm = 1): number {
+  const out = execFileSync(process.execPath, [BIN, "-q", "bench/queue-calls.bench.ts", "--what", what, "--n", String(n), "--warm", String(warm)], { cwd: ROOT, env: server.env, encoding: "utf8" });
   return (JSON.parse(out.trim().split("\n").pop() as string) as { callsPerSecond: number }).callsPerSecond;
 }
 
 function startNode(server: TestServer, redis: RedisServer): { child: ChildProcess; home: string } {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "stubrun-bench-node-"));
   const env = { ...process.env, STUBRUN_HOME: home, STUBRUN_TOKEN: server.token };
-  const child = spawn(process.execPath, [BIN, "worker", "--server", server.url, "--queue", redis.url, "--concurrency", "4"], { env, stdio: "ignore" });
+  const child = spawn(process.execPath, [BIN, "worker", "--server", server.url, "--queue", redis.url, "--concurrency", String(SLOTS)], { env, stdio: "ignore" });
   return { child, home };
 }
 
@@ -70,15 +75,15 @@ export async function queueFigures(): Promise<[string, string, string, string][]
     const embeddedMap = calls(embedded, "echo", MAP_CALLS);
     nodes.push(startNode(queued, redis));
     await nodesConnected(queued, 1);
-    const oneNode = calls(queued, "sleepy", SLEEPY_CALLS);
+    const oneNode = calls(queued, "sleepy", SLEEPY_CALLS, SLOTS);
     nodes.push(startNode(queued, redis));
     await nodesConnected(queued, 2);
-    const twoNodes = calls(queued, "sleepy", SLEEPY_CALLS);
+    const twoNodes = calls(queued, "sleepy", SLEEPY_CALLS, 2 * SLOTS);
     const queueMap = calls(queued, "echo", MAP_CALLS);
     const plain = await plainBullmq(redis, MAP_CALLS);
     return [
-      [`${SLEEPY_CALLS} calls sleeping 100 ms, 1 node of 4 slots`, `${oneNode.toFixed(1)} calls/s`, "ideal 40 calls/s", ""],
-      [`${SLEEPY_CALLS} calls sleeping 100 ms, 2 nodes of 4 slots`, `${twoNodes.toFixed(1)} calls/s`, `x${(twoNodes / oneNode).toFixed(2)} of 1 node`, "double"],
+      [`${SLEEPY_CALLS} calls sleeping 100 ms, 1 node of 4 slots (workers started)`, `${oneNode.toFixed(1)} calls/s`, "ideal 40 calls/s", ""],
+      [`${SLEEPY_CALLS} calls sleeping 100 ms, 2 nodes of 4 slots (workers started)`, `${twoNodes.toFixed(1)} calls/s`, `x${(twoNodes / oneNode).toFixed(2)} of 1 node`, "double"],
       [`.map() over ${MAP_CALLS} small inputs through the queue (2 nodes)`, `${queueMap.toFixed(0)} calls/s`, `embedded ${embeddedMap.toFixed(0)}, plain BullMQ ${plain.toFixed(0)} calls/s`, ""],
     ];
   } finally {

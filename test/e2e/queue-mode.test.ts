@@ -65,6 +65,11 @@ class Queued {
   }
 
   @stub.function()
+  where(): string {
+    return \`\${process.pid} \${process.env.NODE_ONLY ?? "none"} \${process.cwd()}\`;
+  }
+
+  @stub.function()
   huge(): string {
     return "x".repeat(40 * 1024 * 1024);
   }
@@ -103,6 +108,7 @@ class Queued {
       }
       console.log(\`after: \${await fn(this.greet).remote("again")}\`);
     }
+    if (what === "where") console.log(\`where \${await fn(this.where).remote()}\`);
     if (what === "secrets") console.log(\`secrets \${await fn(this.secretive).remote()}\`);
     if (what === "slow") {
       const results: number[] = [];
@@ -145,8 +151,25 @@ function startNode(concurrency = 4): BinProcess {
     env: {
       STUBRUN_HOME: home,
       STUBRUN_TOKEN: server.token,
+      NODE_ONLY: "the node's own",
     },
   });
+}
+
+/** A node's worker processes started ahead and not taken yet: its children waiting in / for a function's code. */
+function startedAhead(nodePid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === nodePid && fs.readlinkSync(`/proc/${entry}/cwd`) === "/") pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
 }
 
 beforeAll(async () => {
@@ -187,6 +210,19 @@ describe("a server with --queue and a worker node", () => {
     const page = await (await server.api("/apps")).text();
     expect(page).toContain("<h2>Worker nodes</h2>");
     expect(page).toContain(`<tr data-node-id="${nodeId}"><td>${nodeId}</td><td>4</td><td>-</td>`);
+  });
+
+  test("a node keeps as many workers started ahead as it has slots: a function's first call takes one, with the call's environment (not the node's); it is replaced", async () => {
+    const nodePid = node?.pid as number;
+    await waitUntil(() => startedAhead(nodePid).length === 4, { what: "4 workers started ahead on the node" });
+    const ahead = startedAhead(nodePid);
+    const r = await server.run([APP, "--what", "where"]);
+    expect(r.code).toBe(0);
+    const [pid, leak, cwd] = (/where (\d+) (.+) (\/.*)\n/.exec(r.stdout) ?? []).slice(1);
+    expect(ahead).toContain(Number(pid));
+    expect(leak).toBe("none");
+    expect(path.basename(path.dirname(cwd))).toBe("code");
+    await waitUntil(() => startedAhead(nodePid).length === 4 && !startedAhead(nodePid).includes(Number(pid)), { what: "the taken worker replaced" });
   });
 
   test("a .map of 50 calls returns every result, in order", async () => {
@@ -307,6 +343,9 @@ describe("usage", () => {
     const noQueue = await runBin(["worker", "--server", "http://127.0.0.1:1"], { env: { ...env, STUBRUN_TOKEN: "t" } });
     expect(noQueue.code).toBe(2);
     expect(noQueue.stderr).toMatch(/queue/);
+    const badAhead = await runBin(["worker", "--server", "http://127.0.0.1:1", "--queue", "redis://127.0.0.1:1", "--prestarted-workers", "-1"], { env: { ...env, STUBRUN_TOKEN: "t" } });
+    expect(badAhead.code).toBe(2);
+    expect(badAhead.stderr).toContain("--prestarted-workers expects a whole number of processes, 0 or more, got -1");
   });
 
   test("stubrun server --queue with something else than a redis:// URL is a usage error", async () => {

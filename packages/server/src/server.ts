@@ -141,10 +141,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let prestarted: PrestartedWorkers | undefined;
   const prestart = () => {
     if (limits.prestartedWorkers === 0) return {};
-    const basics = workerEnv("", "", "");
-    for (const key of Object.keys(basics)) if (key.startsWith("STUBRUN_")) delete basics[key];
     const ahead = sandbox && lateMounts?.mounts ? new SandboxesAhead(sandbox, lateMounts.mounts, [path.join(options.home, "code"), imageStore.directory]) : undefined;
-    prestarted = new PrestartedWorkers(limits.prestartedWorkers, () => limits.workerMemoryMb, basics, ahead);
+    prestarted = new PrestartedWorkers(limits.prestartedWorkers, () => limits.workerMemoryMb, prestartedWorkerEnv(), ahead);
     return { startWorker: prestarted.factory() };
   };
   const localDispatcher = () => new LocalDispatcher(
@@ -313,6 +311,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await manager.shutdown();
         await dispatcher.close();
         prestarted?.close();
+        lateMounts?.mounts?.close();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         callsRepo.flush();
         logsRepo.flush();
@@ -337,6 +336,13 @@ export function workerEnv(serverUrl: string, appId: string, appToken: string, fr
   const env: NodeJS.ProcessEnv = {};
   for (const key of WORKER_BASICS) if (from[key] !== undefined) env[key] = from[key];
   return { ...env, STUBRUN_SERVER_URL: serverUrl, STUBRUN_APP_ID: appId, STUBRUN_TOKEN: appToken, STUBRUN_ENV: appEnv };
+}
+
+/** The environment workers started ahead have: the basics every worker has, nothing of stubrun's or of an app (worker-pool-prestart.ts). */
+export function prestartedWorkerEnv(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const basics = workerEnv("", "", "", from);
+  for (const key of Object.keys(basics)) if (key.startsWith("STUBRUN_")) delete basics[key];
+  return basics;
 }
 
 /**

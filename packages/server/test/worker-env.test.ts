@@ -1,5 +1,5 @@
 import path from "node:path";
-import { withImageAndSecrets, workerEnv } from "../src/server";
+import { prestartedWorkerEnv, withImageAndSecrets, workerEnv } from "../src/server";
 
 /** SPEC §2: a worker's environment, in layers: the basics, its image's variables, its secrets, stubrun's own. */
 
@@ -35,5 +35,11 @@ describe("withImageAndSecrets", () => {
     );
     expect(env).toMatchObject({ HOME: "/home/srv", STUBRUN_TOKEN: "app-token", STUBRUN_APP_ID: "ap-1", STUBRUN_SERVER_URL: "http://127.0.0.1:7420", STUBRUN_IMAGE_DIR: "/h/images/abc" });
     expect(env.PATH?.startsWith("/h/images/abc")).toBe(true);
+  });
+});
+
+describe("prestartedWorkerEnv", () => {
+  test("workers started ahead (on a server or a node) get the basics only: nothing of stubrun's, of an app or of the server's own", () => {
+    expect(prestartedWorkerEnv({ ...server, STUBRUN_TOKEN: "full", STUBRUN_HOME: "/h" })).toEqual({ PATH: "/usr/bin", HOME: "/home/srv", LANG: "C.UTF-8" });
   });
 });

@@ -106,7 +106,19 @@ export class PrestartedWorkers {
     this.closed = true;
     if (this.refill) clearTimeout(this.refill);
     for (const { child } of this.idle.splice(0)) if (child.pid !== undefined) killProcessTree(child.pid);
-    this.ahead?.close();
+  }
+
+  /** Whether taken workers wait to be replaced (holdRefill). */
+  private held = false;
+
+  /**
+   * Holds the replacement of taken workers while `held`: a worker node whose slots are all busy
+   * (no cold start comes before one frees, and starting Node processes would take the cores from
+   * the calls running). Released, the missing ones start REFILL_DELAY_MS later.
+   */
+  holdRefill(held: boolean): void {
+    this.held = held;
+    if (!held && this.idle.length < this.size) this.scheduleRefill();
   }
 
   private scheduleRefill(): void {
@@ -114,7 +126,7 @@ export class PrestartedWorkers {
     this.refill = setTimeout(
       guard("the refill of prestarted workers", () => {
         this.refill = undefined;
-        this.fill();
+        if (!this.held) this.fill();
       }),
       REFILL_DELAY_MS,
     );

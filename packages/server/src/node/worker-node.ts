@@ -16,12 +16,16 @@ import { DEFAULT_LIMITS } from "../config/limits";
 import type { CallOutcome } from "../dispatcher/dispatcher";
 import { sandboxModeFromEnv, WorkerSandbox } from "../sandbox/worker-sandbox";
 import { ResourceCgroups } from "../sandbox/memory-cgroup";
+import { LateMounts } from "../sandbox/late-mounts";
+import { SandboxesAhead } from "../sandbox/sandboxes-ahead";
 import { LocalDispatcher } from "../dispatcher/local-dispatcher";
+import { PrestartedWorkers } from "../dispatcher/worker-pool-prestart";
+import { forkWorker, type WorkerFactory } from "../dispatcher/worker-process";
 import { STUBRUN_BACKOFF } from "../dispatcher/queue-dispatcher";
 import { capacityOf } from "../dispatcher/worker-slots";
 import { ImageBuilder } from "../images/image-builder";
 import { ImageStore } from "../images/image-store";
-import { withImageAndSecrets, workerEnv } from "../server";
+import { prestartedWorkerEnv, withImageAndSecrets, workerEnv } from "../server";
 import type { CodeSource } from "./code-source";
 import { ServerLink } from "./server-link";
 import { WorkerWatch } from "./worker-watch";
@@ -80,6 +84,12 @@ export interface WorkerNodeOptions {
   codeSource: CodeSource;
   /** @default `<hostname>-<pid>` */
   nodeId?: string;
+  /**
+   * Worker processes kept started ahead, with no code yet (as a server's `limits.prestartedWorkers`):
+   * a burst of calls on this node cold-starts its workers without Node's own start. Sandboxes
+   * started ahead on a sandboxed node run as root; none otherwise. @default concurrency
+   */
+  prestartedWorkers?: number;
   /** @default stderr */
   log?: (line: string) => void;
 }
@@ -124,6 +134,14 @@ export class WorkerNode {
   private readonly apps = new Set<string>();
   private readonly reported = new Map<string, number>();
   private tasksTimer?: NodeJS.Timeout;
+  /** Workers started ahead, made once the server said their heap limit (`node.functions`); sandboxes ahead on a sandboxed node. */
+  private prestarted?: PrestartedWorkers;
+  private readonly canPrestart: boolean;
+  /** What workers started ahead run in: undefined without a sandbox; null when the node sandboxes but cannot start sandboxes ahead. */
+  private readonly sandboxesAhead: Promise<SandboxesAhead | undefined | null>;
+  private lateMounts?: LateMounts;
+  /** The heap limit they were started with. */
+  private prestartedMb?: number;
   /** A connection of the node's own to Redis, so it says from the start whether Redis answers (workers come with the first queue). */
   private probe?: Queue;
 
@@ -138,7 +156,22 @@ export class WorkerNode {
     this.log(`stubrun worker: ${notice}`);
     const resources = ResourceCgroups.detect();
     this.log(`stubrun worker: ${resources.notice}`);
-    this.watch = new WorkerWatch((report) => this.link.send({ type: "node.workers", ...report }));
+    this.canPrestart = (options.prestartedWorkers ?? options.concurrency) > 0;
+    // A sandboxed node starts sandboxes ahead where it can mount code into them later (late-mounts.ts).
+    this.sandboxesAhead = !sandbox
+      ? Promise.resolve(undefined)
+      : !this.canPrestart
+        ? Promise.resolve(null)
+        : LateMounts.start(path.join(options.home, "sandboxes-ahead")).then(({ mounts, whyNot }) => {
+            if (!mounts) {
+              this.log(`stubrun worker: no sandboxed workers are started ahead (${whyNot}): each cold start pays for Node's start`);
+              return null;
+            }
+            this.lateMounts = mounts;
+            return new SandboxesAhead(sandbox, mounts, [path.join(options.home, "code"), this.imageStore.directory]);
+          });
+    const startWorker: WorkerFactory = (...args) => (this.prestarted?.factory() ?? forkWorker)(...args);
+    this.watch = new WorkerWatch((report) => this.link.send({ type: "node.workers", ...report }), startWorker);
     this.dispatcher = new LocalDispatcher(
       (appId, fn) => {
         const env = this.envs.get(envKey(appId, fn));
@@ -193,7 +226,9 @@ export class WorkerNode {
     this.closing = true;
     clearInterval(this.tasksTimer);
     await Promise.all([...this.workers.values()].map((w) => w.pause(true).catch(() => undefined)));
+    this.prestarted?.close();
     await this.dispatcher.close(); // running calls end as cancelled: their processors put them back
+    this.lateMounts?.close();
     await Promise.all([...this.workers.values()].map((w) => w.close().catch(() => undefined)));
     this.workers.clear();
     await this.images.close();
@@ -210,6 +245,7 @@ export class WorkerNode {
           for (const report of this.watch.all()) this.link.send({ type: "node.workers", ...report });
         }
         this.dispatcher.setLimits({ ...DEFAULT_LIMITS, ...message.limits, maxWorkers: this.options.concurrency, maxQueuedCallsPerApp: Number.MAX_SAFE_INTEGER });
+        this.prestart(message.limits.workerMemoryMb);
         return this.follow(message.queues);
       case "node.cancel":
         if (this.dispatcher.cancel(message.callId, "the call was cancelled")) this.cancelledByServer.add(message.callId);
@@ -234,6 +270,19 @@ export class WorkerNode {
       case "node.env-reply":
         return; // answered by the link
     }
+  }
+
+  /** Keeps workers started ahead with the server's heap limit (started again when a server of another limit is met). */
+  private prestart(memoryMb: number): void {
+    if (!this.canPrestart || this.closing || this.prestartedMb === memoryMb) return;
+    this.prestartedMb = memoryMb;
+    void this.sandboxesAhead.then((ahead) => {
+      // null: the node sandboxes its workers but cannot start sandboxes ahead.
+      if (ahead === null || this.closing || this.prestartedMb !== memoryMb) return;
+      this.prestarted?.close();
+      this.prestarted = new PrestartedWorkers(this.options.prestartedWorkers ?? this.options.concurrency, () => memoryMb, prestartedWorkerEnv(), ahead);
+      this.prestarted.holdRefill(this.paused);
+    });
   }
 
   /** Takes from the queues that exist now, and stops taking from those that went. */
@@ -271,8 +320,10 @@ export class WorkerNode {
     // back for that node (the node that waited longest gets the next job), unless this one has one too.
     const { node, handedBack = 0, appId, codeHash, fn } = job.data;
     if (node !== undefined && node !== this.nodeId && handedBack < MAX_HAND_BACKS && token !== undefined && !this.watch.hasIdle(appId, codeHash, fn.name)) {
-      // This node's worker of the queue pauses a moment, so that it does not take the job again at once.
-      this.pauseBriefly(job.queueName);
+      // From the job's second hand-back on, this node's worker of the queue pauses a moment, so that it does
+      // not take the job again at once. Not at the first: in a burst (a `.map`) this node takes the queue's
+      // other calls meanwhile, where a pause would leave its free slots idle.
+      if (handedBack > 0) this.pauseBriefly(job.queueName);
       await job.updateData({ ...job.data, handedBack: handedBack + 1 });
       await job.moveToDelayed(Date.now(), token);
       throw new DelayedError();
@@ -315,6 +366,7 @@ export class WorkerNode {
     const full = this.busy > this.options.concurrency - SLOT_EPSILON;
     if (full === this.paused || this.closing) return;
     this.paused = full;
+    this.prestarted?.holdRefill(full);
     const workers = [...this.workers.values()];
     this.gateChain = this.gateChain
       .then(() => Promise.all(workers.map((w) => (full ? w.pause(true) : w.resume()))))

@@ -54,9 +54,4 @@ export class SandboxesAhead {
     this.slots.delete(slot);
     void this.mounts.release(slot);
   }
-
-  /** Ends the mount namespace (the sandboxes in it are killed by their owner). */
-  close(): void {
-    this.mounts.close();
-  }
 }
