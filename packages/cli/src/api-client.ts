@@ -1,6 +1,4 @@
-import { startDaemonAt } from "@stubrun/daemon";
 import { clientToken, envFromProcess, isLoopbackUrl, logFilePath, probeServer, RequestRefusedError, ServerUnavailableError, tokenRefusedMessage, UsageError, type ClientToken } from "@stubrun/protocol";
-import { createParser } from "eventsource-parser";
 import type { Status } from "./status";
 
 /**
@@ -49,6 +47,7 @@ export class ApiClient {
   async events(path: string, onEvent: (event: string, data: unknown) => void): Promise<void> {
     const res = await this.fetch(path);
     if (!res.ok || !res.body) return void (await this.json(res));
+    const { createParser } = require("eventsource-parser") as typeof import("eventsource-parser");
     const parser = createParser({ onEvent: (message) => onEvent(message.event ?? "message", JSON.parse(message.data)) });
     const decoder = new TextDecoder();
     let text = "";
@@ -96,7 +95,7 @@ export class ApiClient {
       throw new ServerUnavailableError(`cannot reach the stubrun server at ${this.url}. Check that it is running and STUBRUN_SERVER_URL is right`);
     }
     this.status.line(`Starting a local stubrun server on ${this.url} (log: ${logFilePath(this.home)})`);
-    await startDaemonAt(this.home, this.url);
+    await (require("@stubrun/daemon") as typeof import("@stubrun/daemon")).startDaemonAt(this.home, this.url);
     this.ensured = true;
   }
 }

@@ -1,8 +1,9 @@
 import { markStubrunCli } from "@stubrun/sdk";
 import { ExitStatus } from "./exit-status";
 import { envNameProblem, StubrunError, UsageError } from "@stubrun/protocol";
-import yargs, { type Argv, type CommandModule } from "yargs";
+import type { Argv, CommandModule } from "yargs";
 import { contextFromEnv, type CliContext } from "./cli-context";
+import { simpleRunArgs } from "./run/run-argv";
 
 /**
  * Each command's module, required only when it is used: `stubrun FILE` does not pay for loading
@@ -66,6 +67,9 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
   // The command named first is the only one loaded; with none (--help, a typo) all are, for the list.
   const first = normalized.find((a, i) => !a.startsWith("-") && !RUNNER_FLAGS_WITH_VALUE.has(normalized[i - 1]));
   const names = first !== undefined && COMMANDS.has(first) ? [first] : [...COMMANDS];
+  // yargs/yargs, not yargs: that one also parses process.argv as it loads. Required here, as
+  // `stubrun FILE` mostly goes without it (main()).
+  const yargs = require("yargs/yargs") as (argv: string[]) => Argv;
   const cli = yargs(normalized)
     .scriptName("stubrun")
     // The entrypoint's options pass through as text: yargs would turn `--label 1e3` into 1000.
@@ -73,10 +77,7 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     // --env NAME before any command's own arguments: what STUBRUN_ENV says, for this command.
     .option("env", { type: "string", global: true, describe: "The environment to work in: apps, secrets, Dicts, Queues and Volumes are its own (default: STUBRUN_ENV, else main)" })
     .middleware((args) => {
-      if (typeof args.env !== "string") return;
-      const problem = envNameProblem(args.env);
-      if (problem) throw new UsageError(`--env: ${problem}`);
-      process.env.STUBRUN_ENV = args.env;
+      if (typeof args.env === "string") useEnvFlag(args.env);
     });
   for (const name of names) cli.command(COMMAND_MODULES[name](context));
   return cli
@@ -93,6 +94,13 @@ export function createCli(argv: string[], context: CliContext = contextFromEnv()
     });
 }
 
+/** `--env NAME`: what STUBRUN_ENV says, for this command. */
+function useEnvFlag(env: string): void {
+  const problem = envNameProblem(env);
+  if (problem) throw new UsageError(`--env: ${problem}`);
+  process.env.STUBRUN_ENV = env;
+}
+
 /** Runs the CLI and returns the exit code: 0 ok, 1 the run failed, 2 usage error, 130 interrupted. */
 export async function main(argv: string[]): Promise<number> {
   markStubrunCli();
@@ -102,7 +110,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     if (argv.length === 0) throw new UsageError("give a file to run, like: npx stubrun examples/hello.ts\nSee the commands with: npx stubrun --help");
-    await createCli(argv).parseAsync();
+    const simple = simpleRunArgs(normalizeArgv(argv));
+    if (simple) {
+      if (simple.env !== undefined) useEnvFlag(simple.env);
+      await (require("./commands/run.command") as typeof import("./commands/run.command")).runWithArgs(simple, contextFromEnv());
+    } else await createCli(argv).parseAsync();
     return 0;
   } catch (error) {
     if (error instanceof ExitStatus) return error.code;

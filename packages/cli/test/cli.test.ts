@@ -1,4 +1,5 @@
 import { createCli, normalizeArgv } from "../src/cli";
+import { simpleRunArgs } from "../src/run/run-argv";
 
 describe("normalizeArgv: everything after FILE belongs to the entrypoint", () => {
   test.each([
@@ -38,4 +39,21 @@ describe("createCli parses in-process; handlers throw, the bin sets exit codes",
   test("a bad --port is a usage error", async () => {
     await expect(parse(["server", "start", "--port", "70000"])).rejects.toMatchObject({ code: "USAGE", message: expect.stringMatching(/--port expects a port number/) });
   });
+});
+
+describe("simpleRunArgs: `stubrun FILE` with the common flags goes around yargs; anything else is yargs'", () => {
+  test.each([
+    [["hello.ts"], { target: "hello.ts", quiet: false, detach: false, "--": [] }],
+    [["-q", "--detach", "jobs.ts::Jobs.main", "--n", "1", "--help"], { target: "jobs.ts::Jobs.main", quiet: true, detach: true, "--": ["--n", "1", "--help"] }],
+    [["run", "--quiet", "--env", "dev", "hello.ts", "-q"], { target: "hello.ts", quiet: true, detach: false, env: "dev", "--": ["-q"] }],
+  ])("%j is read as %j", (argv, expected) => {
+    expect(simpleRunArgs(normalizeArgv(argv))).toEqual(expected);
+  });
+
+  test.each([[["--help"]], [["--quiet=false", "hello.ts"]], [["--bogus", "hello.ts"]], [["--env", "hello.ts"]], [["-q"]], [["--", "hello.ts"]], [["deploy", "app.ts"]], [["app", "list"]]])(
+    "%j is left to yargs",
+    (argv) => {
+      expect(simpleRunArgs(normalizeArgv(argv))).toBeUndefined();
+    },
+  );
 });

@@ -1,4 +1,9 @@
-import { Cron, CronPattern, type CronOptions } from "croner";
+import type { CronOptions, CronPattern } from "croner";
+
+/** croner, loaded when a cron expression is first read: the CLI and the SDK load this module for every program (issue 11). */
+function croner(): typeof import("croner") {
+  return require("croner") as typeof import("croner");
+}
 
 /**
  * Cron expressions and their next run time in a timezone, on croner: five fields (minute hour
@@ -41,7 +46,7 @@ export function parseCron(expression: string): CronSpec {
     throw new Error(`cron expression "${expression}" must have 5 fields (minute hour day-of-month month day-of-week), it has ${parts.length}`);
   }
   try {
-    return { expression, pattern: new CronPattern(expression, undefined, OPTIONS) };
+    return { expression, pattern: new (croner().CronPattern)(expression, undefined, OPTIONS) };
   } catch (error) {
     throw new Error(`cron expression "${expression}": ${whichField(parts) ?? reason(error)}`);
   }
@@ -52,7 +57,7 @@ function whichField(parts: string[]): string | undefined {
   for (const [i, field] of FIELDS.entries()) {
     if (parts.length !== 5) break;
     try {
-      new CronPattern(parts.map((p, j) => (j === i ? p : "*")).join(" "), undefined, OPTIONS);
+      new (croner().CronPattern)(parts.map((p, j) => (j === i ? p : "*")).join(" "), undefined, OPTIONS);
     } catch (error) {
       // croner counts days of month and months from 0 in this message: say the range instead.
       const why = /invalid value/i.test(reason(error)) ? `is not a value from ${field.min} to ${field.max}` : `is not valid: ${reason(error)}`;
@@ -86,7 +91,7 @@ export function checkTimezone(timezone: string): void {
  * or more frequent job runs in both passes of the repeated hour. Throws when it never fires.
  */
 export function nextCronTime(spec: CronSpec, after: number, timezone = "UTC"): number {
-  const job = new Cron(spec.expression, { ...OPTIONS, timezone });
+  const job = new (croner().Cron)(spec.expression, { ...OPTIONS, timezone });
   let next = job.nextRun(new Date(after));
   // A run croner moved out of a DST gap shows a wall-clock time the pattern does not have.
   while (next && !job.match(next)) next = job.nextRun(next);
@@ -105,7 +110,7 @@ const MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "Ju
  * 2000 on (no limit: February 29 of 2104 counts); this names the days and months that rule it out.
  */
 export function whyCronNeverFires(spec: CronSpec): string | undefined {
-  if (new Cron(spec.expression, OPTIONS).nextRun(new Date(Date.UTC(2000, 0, 1))) !== null) return undefined;
+  if (new (croner().Cron)(spec.expression, OPTIONS).nextRun(new Date(Date.UTC(2000, 0, 1))) !== null) return undefined;
   const p = spec.pattern;
   const months = indexes(p.month).map((m) => m + 1);
   const days = [...new Set([...indexes(p.day), ...indexes(p.nearestWeekdays)].map((d) => d + 1))].sort((a, b) => a - b);

@@ -26,9 +26,6 @@ export async function runServerProcess(options: { home: string; port: number; ho
   }
   const pidFile = pidFilePath(options.home);
   fs.writeFileSync(pidFile, JSON.stringify({ pid: process.pid, port: server.port, url: server.url }));
-  log(`stubrun server listening on ${server.url} (STUBRUN_HOME=${options.home}, pid ${process.pid})`);
-  if (options.queue !== undefined) log(`stubrun server: calls go through BullMQ on ${redactedRedisUrl(options.queue)} to worker nodes (npx stubrun worker --server URL --queue ...)`);
-  log(`Apps page (this link logs a browser in): ${appsPageLink(server.url, server.token)}`);
   const stop = (signal: string) => {
     log(`stubrun server: ${signal}, stopping`);
     void server.close().finally(() => {
@@ -37,8 +34,13 @@ export async function runServerProcess(options: { home: string; port: number; ho
       process.exit(0);
     });
   };
+  // Before the line that says it listens: a SIGTERM sent as soon as that line is read (a test,
+  // a supervisor) must stop the server cleanly, not kill it with the lock and pid file left.
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
+  log(`stubrun server listening on ${server.url} (STUBRUN_HOME=${options.home}, pid ${process.pid})`);
+  if (options.queue !== undefined) log(`stubrun server: calls go through BullMQ on ${redactedRedisUrl(options.queue)} to worker nodes (npx stubrun worker --server URL --queue ...)`);
+  log(`Apps page (this link logs a browser in): ${appsPageLink(server.url, server.token)}`);
   return server;
 }
 

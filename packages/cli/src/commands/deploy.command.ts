@@ -25,7 +25,7 @@ export function deployCommand(context: CliContext): CommandModule<object, Deploy
         .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print only errors" }) as never,
     handler: async (args) => {
       const status = new Status(args.quiet);
-      const upload = await loadAppUpload(args.file);
+      const upload = await loadAppUpload(args.file, context.home);
       const name = appName(args.file, args.name, upload.stubNames);
       const manifest = { ...upload.manifest, name };
       if (manifest.functions.length === 0) {

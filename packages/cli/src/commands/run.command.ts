@@ -1,13 +1,7 @@
 import type { CommandModule } from "yargs";
 import { runFile } from "../run/run-file";
+import type { RunArgs } from "../run/run-argv";
 import type { CliContext } from "../cli-context";
-
-interface RunArgs {
-  target: string;
-  quiet: boolean;
-  detach: boolean;
-  "--"?: string[];
-}
 
 /** `stubrun [run] [--detach] [--quiet] FILE[::REF] [entrypoint options]` (the default command). */
 export function runCommand(context: CliContext): CommandModule<object, RunArgs> {
@@ -21,7 +15,11 @@ export function runCommand(context: CliContext): CommandModule<object, RunArgs> 
         .option("detach", { type: "boolean", default: false, describe: "Keep the app and its calls running after this command exits" })
         .example("$0 examples/hello.ts", "run the file's only local entrypoint")
         .example("$0 examples/options.ts::Options.main --n 3", "run a named entrypoint with options") as never,
-    handler: (args) =>
-      runFile({ target: args.target, entryArgs: args["--"] ?? [], quiet: args.quiet, detach: args.detach, home: context.home }),
+    handler: (args) => runWithArgs(args, context),
   };
+}
+
+/** What the command does with its arguments, from yargs or from main()'s way around it (run-argv.ts). */
+export function runWithArgs(args: RunArgs, context: CliContext): Promise<void> {
+  return runFile({ target: args.target, entryArgs: args["--"] ?? [], quiet: args.quiet, detach: args.detach, home: context.home });
 }

@@ -25,7 +25,7 @@ export function serveCommand(context: CliContext): CommandModule<object, ServeAr
     builder: (yargs) => yargs.positional("file", { type: "string", demandOption: true, describe: "the TypeScript file" }) as never,
     handler: async (args) => {
       const status = new Status(false);
-      const upload = await loadAppUpload(args.file);
+      const upload = await loadAppUpload(args.file, context.home);
       if (!upload.manifest.functions.some((f) => f.kind === "webEndpoint")) {
         throw new UsageError(`${args.file} has no @stub.webEndpoint() to serve; add one, or run the file with: npx stubrun ${args.file}`);
       }

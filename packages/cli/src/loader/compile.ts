@@ -1,6 +1,7 @@
-import { transformSync, type Options } from "@swc/core";
+import type { Options } from "@swc/core";
 import { UsageError } from "@stubrun/protocol";
 import path from "node:path";
+import { compileCache, swcVersion } from "./compile-cache";
 
 /** What a file is compiled to: CommonJS (the default), or an ES module for a program with top-level `await`. */
 export type ModuleFormat = "commonjs" | "module";
@@ -12,6 +13,7 @@ const ESM_DIRNAME = { __dirname: "import.meta.dirname", __filename: "import.meta
  * Compiles one TypeScript file to CommonJS (or to an ES module) with SWC. SWC, unlike tsx and
  * esbuild, emits `design:paramtypes` for experimental decorators, which stubrun reads to build CLI
  * options. The source map is inline, so stack traces (in the CLI and in workers) point into the .ts file.
+ * SWC's output is cached on disk (compile-cache.ts): SWC itself is loaded only when a file changed.
  */
 export function compileTypeScript(source: string, fileName: string, format: ModuleFormat = "commonjs"): string {
   const options: Options = {
@@ -39,12 +41,13 @@ export function compileTypeScript(source: string, fileName: string, format: Modu
       experimental: { keepImportAttributes: true },
     },
   };
-  let code: string;
-  try {
-    code = transformSync(source, options).code;
-  } catch (error) {
-    throw syntaxError(error, fileName);
-  }
+  const code = compileCache().text(["js", swcVersion(), JSON.stringify(options), source], () => {
+    try {
+      return (require("@swc/core") as typeof import("@swc/core")).transformSync(source, options).code;
+    } catch (error) {
+      throw syntaxError(error, fileName);
+    }
+  });
   return withErrorClassesRegistered(code, source);
 }
 

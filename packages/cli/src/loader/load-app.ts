@@ -4,6 +4,7 @@ import { ParamsReader } from "../run/entrypoint-params";
 import { buildManifest } from "../run/manifest.builder";
 import { AppAssets } from "../upload/app-assets";
 import { bundleApp, packLocalFiles } from "../upload/app-bundle";
+import { useCompileCache } from "./compile-cache";
 import { TypeScriptLoader } from "./typescript.loader";
 
 /** A user's file, loaded and ready to upload as an app. */
@@ -24,8 +25,12 @@ export function uploadFromJson(text: string): AppUpload {
   return { ...parsed, assets: AppAssets.from(parsed.assets) };
 }
 
-/** Loads `file` (and its local imports) and makes its manifest and code bundle. */
-export async function loadAppUpload(file: string): Promise<AppUpload> {
+/**
+ * Loads `file` (and its local imports) and makes its manifest and code bundle.
+ * @param home `$STUBRUN_HOME`, where what SWC makes of the files is cached; none without it
+ */
+export async function loadAppUpload(file: string, home?: string): Promise<AppUpload> {
+  if (home !== undefined) useCompileCache(home);
   const loader = new TypeScriptLoader();
   await loader.load(file);
   const params = new ParamsReader(loader.files.values());

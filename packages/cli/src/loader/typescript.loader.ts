@@ -5,7 +5,6 @@ import path from "node:path";
 import { packageName } from "../upload/package-collector";
 import { compileTypeScript, type ModuleFormat } from "./compile";
 import { SYNTAX_ERROR } from "./esm-hooks";
-import { importAsEsm } from "./esm.loader";
 import { scanImportGraph } from "./import-graph";
 import { isLocal, TYPESCRIPT_FILE } from "./local-files";
 
@@ -68,6 +67,8 @@ export class TypeScriptLoader {
       return { absolutePath: file, source, compiled: compileTypeScript(source, file, "module"), format: "module" };
     });
     for (const loaded of compiled) this.files.set(loaded.absolutePath, loaded);
+    // The hooks thread and its module loader: only for a program that awaits at its top level.
+    const { importAsEsm } = require("./esm.loader") as typeof import("./esm.loader");
     for (const loaded of await importAsEsm(entry, compiled)) this.files.set(loaded.absolutePath, loaded);
   }
 

@@ -1,5 +1,5 @@
 import { describeParamType, kebabCase, parseParamText, UsageError, type ClassParamValues, type ParamManifest } from "@stubrun/protocol";
-import yargs from "yargs";
+import type { Argv } from "yargs";
 
 /**
  * Parses the method's options and its class's `@stub.parameter()` options, given alongside:
@@ -35,6 +35,9 @@ function trimmed(args: unknown[]): unknown[] {
  * yargs: each parameter is an option in kebab-case (camelCase accepted too), booleans take `--no-`.
  */
 function parseOptionValues(params: ParamManifest[], argv: string[], entrypoint: string): unknown[] {
+  // No options given: yargs would find none either, and is not loaded for that (issue 11).
+  if (argv.length === 0) return toArgs(params, {});
+  const yargs = require("yargs/yargs") as (argv: string[]) => Argv;
   const parser = yargs(flagValues(params, argv))
     .help(false)
     .version(false)

@@ -4,6 +4,7 @@ import { ApiClient } from "../api-client";
 import { AppAssets } from "../upload/app-assets";
 import { bundleApp, packLocalFiles } from "../upload/app-bundle";
 import { TypeScriptLoader } from "../loader/typescript.loader";
+import { useCompileCache } from "../loader/compile-cache";
 import { ExitStatus, INTERRUPTED } from "../exit-status";
 import { Status } from "../status";
 import { formatEntrypointHelp, parseEntrypointOptions, withHelpHint } from "./entrypoint-options";
@@ -12,7 +13,7 @@ import { ParamsReader } from "./entrypoint-params";
 import { resolveEntrypoint, type Entrypoint } from "./entrypoint.resolver";
 import { buildImages } from "./image-builds";
 import { buildManifest } from "./manifest.builder";
-import { connectOrStartServer } from "./server-client";
+import { connectIfUp, connectOrStartServer } from "./server-client";
 import { parseTarget } from "./target";
 
 export interface RunOptions {
@@ -31,24 +32,19 @@ export interface RunOptions {
  * function), prints its return value, and stops the app.
  */
 export async function runFile(options: RunOptions): Promise<void> {
+  const early = connectIfUp();
+  // One turn of the event loop: the handshake's request goes out before the file loads (synchronously).
+  await new Promise((resolve) => setImmediate(resolve));
+  const unused = () => void early.then((connection) => connection?.close());
+  const prepared = await prepare(options).catch((error: unknown) => {
+    unused();
+    throw error;
+  });
+  if (prepared === "help") return unused();
+  const { file, entrypoint, loader, params, args, classValues } = prepared;
   const status = new Status(options.quiet);
-  const { file, ref } = parseTarget(options.target);
-  const loader = new TypeScriptLoader();
-  await loader.load(file);
-  const entrypoint = resolveEntrypoint(file, ref);
-  const params = new ParamsReader(loader.files.values());
-  const entryParams = params.params(entrypoint.cls, entrypoint.methodName);
-  // The class's @stub.parameter() properties are options too (`--model small`); a local
-  // entrypoint's instance is its own (its calls choose with .with()), so none is required there.
-  const classParams = params.classParams(entrypoint.cls).map((p) => (entrypoint.where === "local" ? { ...p, required: false } : p));
-  if (options.entryArgs.includes("--help") || options.entryArgs.includes("-h")) {
-    process.stdout.write(`${help(file, entrypoint, entryParams, classParams, params)}\n`);
-    return;
-  }
-  const { args, classValues } = withHelpHint(() => parseEntrypointOptions(entryParams, classParams, options.entryArgs, entrypoint.name), `${file}::${entrypoint.name}`);
-
   const url = serverUrlFromEnv();
-  const connection = await connectOrStartServer(url, options.home, status);
+  const connection = (await early) ?? (await connectOrStartServer(url, options.home, status));
   // Whatever ends the run (a refusal of the app, an error, success), the connection closes, so the process can exit.
   try {
     const stub = registry().stubOf(entrypoint.cls);
@@ -69,6 +65,31 @@ export async function runFile(options: RunOptions): Promise<void> {
   } finally {
     connection.close();
   }
+}
+
+/** The loaded program, its entrypoint and its arguments; "help" when the entrypoint's help was printed instead. */
+type Prepared =
+  | "help"
+  | { file: string; entrypoint: Entrypoint; loader: TypeScriptLoader; params: ParamsReader; args: unknown[]; classValues: ClassParamValues };
+
+/** Loads the file, chooses the entrypoint and parses its options (or prints its --help). */
+async function prepare(options: RunOptions): Promise<Prepared> {
+  const { file, ref } = parseTarget(options.target);
+  useCompileCache(options.home);
+  const loader = new TypeScriptLoader();
+  await loader.load(file);
+  const entrypoint = resolveEntrypoint(file, ref);
+  const params = new ParamsReader(loader.files.values());
+  const entryParams = params.params(entrypoint.cls, entrypoint.methodName);
+  // The class's @stub.parameter() properties are options too (`--model small`); a local
+  // entrypoint's instance is its own (its calls choose with .with()), so none is required there.
+  const classParams = params.classParams(entrypoint.cls).map((p) => (entrypoint.where === "local" ? { ...p, required: false } : p));
+  if (options.entryArgs.includes("--help") || options.entryArgs.includes("-h")) {
+    process.stdout.write(`${help(file, entrypoint, entryParams, classParams, params)}\n`);
+    return "help";
+  }
+  const { args, classValues } = withHelpHint(() => parseEntrypointOptions(entryParams, classParams, options.entryArgs, entrypoint.name), `${file}::${entrypoint.name}`);
+  return { file, entrypoint, loader, params, args, classValues };
 }
 
 /** Runs the entrypoint against a created app, prints its return value, and ends the app. */
