@@ -71,9 +71,12 @@ describe("ephemeral app lifecycle", () => {
     const id = await client.appId();
     const pid = await workerPid(dir, "main");
 
-    const running = await appById(server, id);
+    // Nodes report their workers every 250 ms (queue mode): the count may lag the worker's start.
+    const running = await waitUntil(async () => {
+      const app = await appById(server, id);
+      return app.runningTasks >= 1 && app;
+    }, { what: "the app to count its running worker" });
     expect(running).toMatchObject({ id, name: "lifecycle-app", state: "ephemeral", version: 1, functions: ["Life.hold"], stoppedAt: null });
-    expect(running.runningTasks).toBeGreaterThanOrEqual(1);
 
     fs.writeFileSync(path.join(dir, "release-main"), "");
     const r = await client.exited;
