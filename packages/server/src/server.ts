@@ -142,7 +142,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let prestarted: PrestartedWorkers | undefined;
   const prestart = () => {
     if (limits.prestartedWorkers === 0) return {};
-    const ahead = sandbox && lateMounts?.mounts ? new SandboxesAhead(sandbox, lateMounts.mounts, [path.join(options.home, "code"), imageStore.directory]) : undefined;
+    const ahead = sandbox && lateMounts?.mounts ? new SandboxesAhead(sandbox, lateMounts.mounts, [codeStore.directory, imageStore.directory]) : undefined;
     prestarted = new PrestartedWorkers(limits.prestartedWorkers, () => limits.workerMemoryMb, prestartedWorkerEnv(), ahead);
     return { startWorker: prestarted.factory() };
   };

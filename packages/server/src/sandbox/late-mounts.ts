@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { guard } from "../dispatcher/guard";
@@ -27,17 +27,17 @@ export class LateMounts {
   private readonly pending = new Map<number, { resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
   private seq = 0;
   private buffered = "";
-  /** What is mounted in each slot (by its id), to unmount when it goes. */
-  private readonly mounted = new Map<string, { target: string; source: string }[]>();
-  /** Each source folder's read-only bind in `stage` (made once), and how many slots hold it. */
-  private readonly staged = new Map<string, { dir: Promise<string>; users: number }>();
+  /** What is mounted in each slot (by its id), and the staged mount each came from, to unmount when it goes. */
+  private readonly mounted = new Map<string, { target: string; source: string; staged: Staged }[]>();
+  /** Each source folder's read-only bind in `stage` (made once), while some slot holds it. */
+  private readonly staged = new Map<string, Staged>();
   private closed = false;
 
   private constructor(
     private readonly holder: ChildProcess,
     /** Host folders, one per slot, each holding one folder per root. */
     private readonly slots: string,
-    /** Where a folder is bound, and made read-only, before it moves into a slot. */
+    /** Where each source folder is bound and made read-only once, before slots bind it. */
     private readonly stage: string,
   ) {
     holder.stdout?.setEncoding("utf8").on("data", guard("the late mounts' answer", (chunk: string) => this.onOutput(chunk)));
@@ -95,10 +95,10 @@ export class LateMounts {
     const target = path.join(slotDir, name);
     fs.mkdirSync(target, { recursive: true });
     const staged = this.stageOf(source);
-    this.mounted.set(id, [...(this.mounted.get(id) ?? []), { target, source }]);
+    this.mounted.set(id, [...(this.mounted.get(id) ?? []), { target, source, staged }]);
     // A bind of a read-only mount is read-only from its first moment, in the slot and in the
     // sandbox's copy alike: one mount per worker.
-    await this.run(`mount --bind ${q(await staged)} ${q(target)}`);
+    await this.run(`mount --bind ${q(await staged.dir)} ${q(target)}`);
   }
 
   /** Unmounts what a slot holds and removes its folders (its sandbox has gone). */
@@ -106,40 +106,42 @@ export class LateMounts {
     const held = this.mounted.get(id) ?? [];
     this.mounted.delete(id);
     const unused: string[] = [];
-    for (const { source } of held) {
-      const staged = this.staged.get(source);
-      if (staged && --staged.users === 0) {
-        this.staged.delete(source);
-        unused.push(await staged.dir.catch(() => ""));
-      }
+    for (const { source, staged } of held) {
+      if (--staged.users > 0) continue;
+      if (this.staged.get(source) === staged) this.staged.delete(source);
+      const dir = await staged.dir.catch(() => undefined);
+      if (dir) unused.push(dir);
     }
-    const targets = [...held.map((h) => h.target), ...unused.filter(Boolean)];
+    const targets = [...held.map((h) => h.target), ...unused];
     if (targets.length > 0 && this.alive) await this.run(targets.map((t) => `umount -l ${q(t)}`).join("; ")).catch(() => {});
     try {
       fs.rmSync(path.join(this.slots, id), { recursive: true, force: true });
-      for (const dir of unused.filter(Boolean)) fs.rmSync(dir, { recursive: true, force: true });
+      for (const dir of unused) fs.rmSync(dir, { recursive: true, force: true });
     } catch {
       // still a mount point in the holder's namespace (its unmount failed): removed at close
     }
   }
 
   /**
-   * The read-only bind of `source` in `stage`, made the first time a slot needs it. Made
-   * read-only there, where no sandbox sees it: a bind made read-only in a slot would show
-   * writable in its sandbox for a moment (the remount does not propagate, the bind does).
+   * The read-only bind of `source` in `stage`, made the first time a slot needs it, counted once
+   * more. Made read-only there, where no sandbox sees it: a bind made read-only in a slot would
+   * show writable in its sandbox for a moment (the remount does not propagate, the bind does).
    */
-  private stageOf(source: string): Promise<string> {
+  private stageOf(source: string): Staged {
     let staged = this.staged.get(source);
     if (!staged) {
       const dir = path.join(this.stage, String(++this.seq));
       fs.mkdirSync(dir);
-      staged = { dir: this.run(`mount --bind ${q(source)} ${q(dir)} && mount -o remount,bind,ro ${q(dir)}`).then(() => dir), users: 0 };
-      // A failed one is made again by the next slot that needs it.
-      staged.dir.catch(() => this.staged.delete(source));
-      this.staged.set(source, staged);
+      const made: Staged = { dir: this.run(`mount --bind ${q(source)} ${q(dir)} && mount -o remount,bind,ro ${q(dir)}`).then(() => dir), users: 0 };
+      // A failed one is made again by the next slot that needs it (its holders still count this one down).
+      made.dir.catch(() => {
+        if (this.staged.get(source) === made) this.staged.delete(source);
+      });
+      this.staged.set(source, made);
+      staged = made;
     }
     staged.users++;
-    return staged.dir;
+    return staged;
   }
 
   /** Ends the holder: its namespace, and every mount in it, go with it. */
@@ -193,12 +195,14 @@ export class LateMounts {
   }
 }
 
+/** A source folder bound read-only in `stage`, and how many slots hold a bind of it. */
+interface Staged {
+  dir: Promise<string>;
+  users: number;
+}
+
 /** A shell word that is exactly `text`. */
 function q(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Whether `nsenter` is there to start programs in the holder's namespace. */
-export function nsenterAvailable(): boolean {
-  return spawnSync("nsenter", ["--version"], { stdio: "ignore" }).status === 0;
-}
